@@ -1,0 +1,178 @@
+//! The parts of a patient's shared care record that Doorstep shows: demographics, alerts that must
+//! not be missed, medicines and problems.
+//!
+//! Every type here holds patient-identifiable or clinical data, so none of them prints its contents
+//! through `Debug`: a stray `{:?}` in a log line must not leak a name or an allergy.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::nhs_number::NhsNumber;
+
+/// `Debug` that names the type and nothing else.
+macro_rules! redacted_debug {
+    ($($ty:ty),* $(,)?) => {
+        $(impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($ty), "(<redacted>)"))
+            }
+        })*
+    };
+}
+
+/// Administrative sex as recorded (FHIR `AdministrativeGender`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sex {
+    Female,
+    Male,
+    Other,
+    Unknown,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub lines: Vec<String>,
+    pub town: String,
+    pub postcode: String,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GpPractice {
+    /// ODS code of the practice.
+    pub ods_code: String,
+    pub name: String,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: String,
+    pub relationship: String,
+    pub phone: String,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Demographics {
+    pub nhs_number: NhsNumber,
+    pub given: String,
+    pub family: String,
+    pub birth_date: NaiveDate,
+    pub sex: Sex,
+    pub address: Address,
+    pub gp_practice: GpPractice,
+    pub contacts: Vec<Contact>,
+}
+
+impl Demographics {
+    /// Age in whole years on `today`.
+    pub fn age_on(&self, today: NaiveDate) -> u32 {
+        today.years_since(self.birth_date).unwrap_or(0)
+    }
+
+    /// "FAMILY, Given", the form NHS banners use.
+    pub fn display_name(&self) -> String {
+        format!("{}, {}", self.family.to_uppercase(), self.given)
+    }
+
+    /// True before the 16th birthday, when NEWS2 does not apply.
+    pub fn is_child_on(&self, today: NaiveDate) -> bool {
+        self.age_on(today) < 16
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AllergySeverity {
+    Mild,
+    Moderate,
+    Severe,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allergy {
+    pub substance: String,
+    pub reaction: String,
+    pub severity: AllergySeverity,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Medication {
+    pub name: String,
+    pub dose: String,
+    pub frequency: String,
+}
+
+/// Alerts a clinician must see before acting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlagKind {
+    /// Do not attempt cardiopulmonary resuscitation.
+    Dnacpr,
+    /// A ReSPECT plan (Recommended Summary Plan for Emergency Care and Treatment) is in place.
+    Respect,
+    EndOfLifeWishes,
+    Safeguarding,
+    ChildProtection,
+}
+
+impl FlagKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            FlagKind::Dnacpr => "DNACPR",
+            FlagKind::Respect => "ReSPECT plan",
+            FlagKind::EndOfLifeWishes => "End-of-life wishes",
+            FlagKind::Safeguarding => "Safeguarding",
+            FlagKind::ChildProtection => "Child protection",
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flag {
+    pub kind: FlagKind,
+    pub detail: String,
+}
+
+redacted_debug!(
+    Address,
+    GpPractice,
+    Contact,
+    Demographics,
+    Allergy,
+    Medication,
+    Flag
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_prints_no_patient_data() {
+        let demographics = Demographics {
+            nhs_number: NhsNumber::parse("999 100 0100").unwrap(),
+            given: "Zebedee".to_owned(),
+            family: "Quillfeather".to_owned(),
+            birth_date: NaiveDate::from_ymd_opt(1941, 3, 2).unwrap(),
+            sex: Sex::Male,
+            address: Address {
+                lines: vec!["1 Lantern Row".to_owned()],
+                town: "Ambridge".to_owned(),
+                postcode: "ZZ99 3CZ".to_owned(),
+            },
+            gp_practice: GpPractice {
+                ods_code: "Y00001".to_owned(),
+                name: "Lantern Surgery".to_owned(),
+            },
+            contacts: vec![],
+        };
+        let debug = format!("{demographics:?} {:?}", demographics.address);
+        for secret in ["Zebedee", "Quillfeather", "1941", "Lantern", "999"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        assert_eq!(demographics.display_name(), "QUILLFEATHER, Zebedee");
+        let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        assert_eq!(demographics.age_on(today), 84);
+        assert!(!demographics.is_child_on(today));
+    }
+}
