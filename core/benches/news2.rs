@@ -1,6 +1,9 @@
 //! How long NEWS2 takes to validate and score one set: it runs as each value is typed, so it must
 //! be negligible next to a frame (16 ms).
 
+// A benchmark that cannot set up should stop loudly.
+#![allow(clippy::expect_used)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use doorstep_core::news2::{self, ResponseProtocol};
 use doorstep_core::vitals::VitalsInput;

@@ -46,11 +46,11 @@ const CHECK_WEIGHTS: [u64; 9] = [10, 9, 8, 7, 6, 5, 4, 3, 2];
 
 /// The lowest number any UK scheme issues: Scotland's CHI numbers begin with a day-month date of
 /// birth, so `010 100 0000` is the floor. `0000000000` passes the checksum and must be refused.
-const LOWEST_VALID: u64 = 0_101_000_000;
+const LOWEST_VALID: u64 = 101_000_000; // 010 100 0000
 
 /// The range `999 000 0000`–`999 999 9999` is never issued to a person; it is reserved for tests,
 /// and every synthetic patient Doorstep makes lives there.
-const TEST_RANGE: std::ops::RangeInclusive<u64> = 999_000_000_0..=999_999_999_9;
+const TEST_RANGE: std::ops::RangeInclusive<u64> = 9_990_000_000..=9_999_999_999;
 
 /// The check digit for the first nine digits, or `None` when no valid number starts with them
 /// (the remainder gives 10).

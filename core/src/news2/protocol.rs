@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClinicalRisk, News2Result, Outcome, Trigger};
+use super::{News2Result, Outcome, Trigger};
 use crate::vitals::Field;
 
 /// The monitoring and response text for one trigger.
@@ -101,21 +101,23 @@ impl ResponseProtocol {
                 let missing = missing_list(missing);
                 let complete_it =
                     format!("incomplete set: no NEWS2 score until {missing} recorded");
-                match minimum_risk.map(Trigger::floor_for_risk) {
+                match *minimum_risk {
                     None => Guidance {
                         monitoring: complete_it,
                         response: format!(
-                            "record {missing} to obtain a NEWS2 score; do not treat this set as low risk"
+                            "record {} to obtain a NEWS2 score; do not treat this set as low risk",
+                            missing.names
                         ),
                     },
-                    Some(trigger) => {
-                        let floor = self.for_trigger(trigger);
+                    Some(risk) => {
+                        let floor = self.for_trigger(Trigger::floor_for_risk(risk));
                         Guidance {
-                            monitoring: format!("at least {} ({complete_it})", floor.monitoring),
+                            monitoring: format!("{} ({complete_it})", floor.monitoring),
                             response: format!(
-                                "the values present already mean at least {} risk: {}; then record {missing}",
-                                minimum_risk.map(ClinicalRisk::word).unwrap_or_default(),
-                                floor.response
+                                "the values present already mean at least {} risk: {}; then record {}",
+                                risk.word(),
+                                floor.response,
+                                missing.names
                             ),
                         }
                     }
@@ -125,11 +127,32 @@ impl ResponseProtocol {
     }
 }
 
-fn missing_list(missing: &[Field]) -> String {
+/// The missing fields as a phrase, with the verb that agrees with it.
+struct MissingList {
+    names: String,
+    verb: &'static str,
+}
+
+impl std::fmt::Display for MissingList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.names, self.verb)
+    }
+}
+
+fn missing_list(missing: &[Field]) -> MissingList {
     let labels: Vec<&str> = missing.iter().map(|field| field.label()).collect();
     match labels.as_slice() {
-        [] => String::new(),
-        [only] => format!("{only} is"),
-        [rest @ .., last] => format!("{} and {last} are", rest.join(", ")),
+        [] => MissingList {
+            names: String::new(),
+            verb: "is",
+        },
+        [only] => MissingList {
+            names: (*only).to_owned(),
+            verb: "is",
+        },
+        [rest @ .., last] => MissingList {
+            names: format!("{} and {last}", rest.join(", ")),
+            verb: "are",
+        },
     }
 }

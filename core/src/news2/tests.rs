@@ -26,7 +26,8 @@ fn score_input(input: &VitalsInput) -> News2Result {
 #[test]
 fn every_band_edge_of_every_parameter() {
     type Setter = fn(&mut VitalsInput, f64);
-    let rows: &[(Parameter, Setter, &[(f64, u8)])] = &[
+    type Row<'a> = (Parameter, Setter, &'a [(f64, u8)]);
+    let rows: &[Row] = &[
         (
             Parameter::RespirationRate,
             |v, x| v.respiration_rate = Some(x as i64),

@@ -1,0 +1,167 @@
+//! How a NEWS2 result reads: the JSON contract of `doorstep news2` and the text a person sees.
+
+use std::fmt::Write as _;
+
+use doorstep_core::Spo2Scale;
+use doorstep_core::news2::{ALGORITHM_VERSION, News2Result, Outcome, Parameter, ResponseProtocol};
+use doorstep_core::vitals::{VitalSigns, VitalsError};
+use serde_json::{Map, Value, json};
+
+/// The contract object for one scored set.
+pub fn result_json(result: &News2Result, protocol: &ResponseProtocol) -> Value {
+    let guidance = protocol.guidance_for(result);
+    let scores: Map<String, Value> = result
+        .scores
+        .iter()
+        .map(|(parameter, score)| (parameter.field().key().to_owned(), json!(score)))
+        .collect();
+    let (missing, lower_bound, minimum_risk) = match &result.outcome {
+        Outcome::Complete { .. } => (Vec::new(), None, None),
+        Outcome::Partial {
+            missing,
+            lower_bound,
+            minimum_risk,
+        } => (
+            missing.iter().map(|field| field.key()).collect(),
+            Some(*lower_bound),
+            minimum_risk.map(|risk| risk.word()),
+        ),
+    };
+    json!({
+        "total": result.total(),
+        "risk": result.risk().map(|risk| risk.word()),
+        "partial": result.is_partial(),
+        "missing": missing,
+        "scores": scores,
+        "monitoring": guidance.monitoring,
+        "response": guidance.response,
+        "lower_bound": lower_bound,
+        "minimum_risk": minimum_risk,
+        "spo2_scale": u8::from(result.scale),
+        "algorithm": result.algorithm_version,
+    })
+}
+
+/// The contract object for a refused line.
+pub fn error_json(error: &VitalsError) -> Value {
+    json!({ "error": error.to_string(), "field": error.field_key() })
+}
+
+fn value_text(parameter: Parameter, vitals: &VitalSigns) -> Option<String> {
+    Some(match parameter {
+        Parameter::RespirationRate => format!("{} /min", vitals.respiration_rate?),
+        Parameter::Spo2 => format!("{} %", vitals.spo2?),
+        Parameter::AirOrOxygen => if vitals.on_oxygen? { "oxygen" } else { "air" }.to_owned(),
+        Parameter::SystolicBp => format!("{} mmHg", vitals.systolic_bp?),
+        Parameter::Pulse => format!("{} /min", vitals.pulse?),
+        Parameter::Consciousness => {
+            let level = vitals.consciousness?;
+            format!("{} ({})", level.letter(), level.description())
+        }
+        Parameter::Temperature => format!("{:.1} °C", vitals.temperature?.celsius()),
+    })
+}
+
+fn parameter_label(parameter: Parameter, scale: Spo2Scale) -> String {
+    match (parameter, scale) {
+        (Parameter::Spo2, Spo2Scale::Scale1) => "SpO2 (Scale 1)".to_owned(),
+        (Parameter::Spo2, Spo2Scale::Scale2) => "SpO2 (Scale 2)".to_owned(),
+        _ => {
+            let label = parameter.field().label();
+            let mut chars = label.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// The result as a clinician reads it: the headline first, then each parameter, then what to do.
+pub fn result_text(
+    vitals: &VitalSigns,
+    result: &News2Result,
+    protocol: &ResponseProtocol,
+) -> String {
+    let guidance = protocol.guidance_for(result);
+    let mut text = String::new();
+    match &result.outcome {
+        Outcome::Complete { total, risk, .. } => {
+            let _ = writeln!(
+                text,
+                "NEWS2 {total}: {} clinical risk",
+                risk.word().to_uppercase()
+            );
+        }
+        Outcome::Partial {
+            missing,
+            lower_bound,
+            minimum_risk,
+        } => {
+            let missing: Vec<&str> = missing.iter().map(|field| field.label()).collect();
+            let _ = writeln!(
+                text,
+                "INCOMPLETE SET: no NEWS2 score. Missing: {}",
+                missing.join(", ")
+            );
+            let _ = writeln!(
+                text,
+                "The parameters present score {lower_bound} (a lower bound, not a NEWS2 total)"
+            );
+            if let Some(risk) = minimum_risk {
+                let _ = writeln!(
+                    text,
+                    "Already at least {} clinical risk",
+                    risk.word().to_uppercase()
+                );
+            }
+        }
+    }
+    text.push('\n');
+    for parameter in Parameter::ALL {
+        let label = parameter_label(parameter, result.scale);
+        let value = value_text(parameter, vitals);
+        let score = result.score_of(parameter);
+        let (value, score) = match (value, score) {
+            (Some(value), Some(score)) => (value, score.to_string()),
+            (Some(value), None) => (value, "not scored: air or oxygen?".to_owned()),
+            (None, _) => ("—".to_owned(), "missing".to_owned()),
+        };
+        let _ = writeln!(text, "  {label:<26} {value:<22} {score}");
+    }
+    let _ = writeln!(text, "\nMonitoring: {}", guidance.monitoring);
+    let _ = writeln!(text, "Response:   {}", guidance.response);
+    let _ = write!(text, "Algorithm:  {ALGORITHM_VERSION}");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use doorstep_core::news2;
+    use doorstep_core::vitals::VitalsInput;
+
+    #[test]
+    fn partial_json_has_no_total_and_no_risk() {
+        let (input, scale) = VitalsInput::from_json(r#"{"respiration_rate": 30}"#).unwrap();
+        let result = news2::score(&input.validate().unwrap(), scale);
+        let json = result_json(&result, &ResponseProtocol::default());
+        assert_eq!(json["total"], Value::Null);
+        assert_eq!(json["risk"], Value::Null);
+        assert_eq!(json["partial"], true);
+        assert_eq!(json["lower_bound"], 3);
+        assert_eq!(json["minimum_risk"], "low-medium");
+        assert_eq!(json["scores"], json!({"respiration_rate": 3}));
+        assert_eq!(json["missing"].as_array().unwrap().len(), 6);
+        let text = result_text(
+            &input.validate().unwrap(),
+            &result,
+            &ResponseProtocol::default(),
+        );
+        assert!(
+            text.starts_with("INCOMPLETE SET: no NEWS2 score."),
+            "{text}"
+        );
+        assert!(!text.contains("NEWS2 3"), "{text}");
+    }
+}
