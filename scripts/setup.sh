@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian or Ubuntu machine lacks to build and test Doorstep, and nothing it
+# already has. Safe to run again. Sourced by demo.sh, test.sh and .ci/run.
+set -euo pipefail
+
+# System packages: the C toolchain for bundled SQLite and ring. Later capabilities add webkit2gtk
+# (Tauri), Xvfb, webkit2gtk-driver and PostgreSQL here.
+DOORSTEP_APT_PACKAGES=(build-essential pkg-config ca-certificates curl)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing_packages=()
+for package in "${DOORSTEP_APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing_packages+=("$package")
+  fi
+done
+if [ "${#missing_packages[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing_packages[*]}" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_packages[@]}" >/dev/null
+fi
+
+# Rust: the workspace uses edition 2024, newer than any distribution's cargo, so use rustup.
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: installing the Rust toolchain with rustup" >&2
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component rustfmt,clippy
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if command -v rustup >/dev/null 2>&1; then
+  for component in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+      rustup component add "$component"
+    fi
+  done
+fi

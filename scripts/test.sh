@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine and runs every test in the workspace. The last line is the total:
+# "tests: N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
+
+# cargo prints one "test result:" line per test binary; add them up into the one closing line.
+read -r passed failed < <(awk '/^test result:/ {
+    for (i = 1; i <= NF; i++) {
+      if ($(i) ~ /^passed;?$/) p += $(i-1);
+      if ($(i) ~ /^failed;?$/) f += $(i-1);
+    }
+  } END { print p + 0, f + 0 }' "$log")
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  echo "cargo test exited with status $status before all tests ran (see above)"
+  failed=1
+fi
+echo "tests: $passed passed, $failed failed"
+exit "$status"
