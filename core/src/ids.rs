@@ -62,6 +62,14 @@ uuid_id!(
     ObservationId
 );
 uuid_id!(
+    /// A visit note within a patient record.
+    NoteId
+);
+uuid_id!(
+    /// An allergy or alert entry within a patient record.
+    EntryId
+);
+uuid_id!(
     /// A member of staff using Doorstep.
     UserId
 );

@@ -9,17 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::nhs_number::NhsNumber;
 
-/// `Debug` that names the type and nothing else.
-macro_rules! redacted_debug {
-    ($($ty:ty),* $(,)?) => {
-        $(impl std::fmt::Debug for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(concat!(stringify!($ty), "(<redacted>)"))
-            }
-        })*
-    };
-}
-
 /// Administrative sex as recorded (FHIR `AdministrativeGender`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -1,0 +1,248 @@
+//! Sealing at rest: AES-256-GCM (ring) under the device data key, with the row's identity bound as
+//! associated data so a sealed blob opens only in the row it was written for.
+//!
+//! The data key is random (`make_data_key`), lives only in memory while a session is unlocked
+//! (`DataKey`, zeroised on drop), and is stored wrapped by a key derived from each user's PIN
+//! (`derive_pin_key`, PBKDF2-HMAC-SHA256) and, where the platform has one, by a [`KeySealer`].
+
+use std::num::NonZeroU32;
+
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
+use zeroize::Zeroizing;
+
+/// OWASP's 2023 floor for PBKDF2-HMAC-SHA256; stored per user so it can be raised later.
+pub const PIN_KDF_ITERATIONS: u32 = 600_000;
+pub const SALT_LEN: usize = 16;
+const FORMAT_VERSION: u8 = 1;
+
+/// A 256-bit key that is wiped from memory when dropped. Never `Debug`-printed.
+pub struct DataKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(<secret>)")
+    }
+}
+
+impl DataKey {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        if bytes.len() != key.len() {
+            return Err(CryptoError::Malformed);
+        }
+        key.copy_from_slice(bytes);
+        Ok(Self(key))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+
+    fn aead(&self) -> Result<LessSafeKey, CryptoError> {
+        UnboundKey::new(&AES_256_GCM, self.as_bytes())
+            .map(LessSafeKey::new)
+            .map_err(|_| CryptoError::Malformed)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CryptoError {
+    /// Wrong key, or the blob or its row identity was altered: indistinguishable by design.
+    #[error("stored data failed its integrity check (wrong key, or altered or moved data)")]
+    Unauthentic,
+    #[error("stored data is malformed")]
+    Malformed,
+    #[error("the system random number generator failed")]
+    Random,
+}
+
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
+    let mut bytes = [0u8; N];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| CryptoError::Random)?;
+    Ok(bytes)
+}
+
+/// A fresh random data key.
+pub fn make_data_key() -> Result<DataKey, CryptoError> {
+    let bytes = Zeroizing::new(random_bytes::<32>()?);
+    DataKey::from_bytes(bytes.as_slice())
+}
+
+/// The key that wraps the data key for one user, from their PIN or passphrase.
+pub fn derive_pin_key(pin: &str, salt: &[u8], iterations: u32) -> DataKey {
+    let mut key = Zeroizing::new([0u8; 32]);
+    let iterations = NonZeroU32::new(iterations.max(1)).unwrap_or(NonZeroU32::MIN);
+    ring::pbkdf2::derive(
+        ring::pbkdf2::PBKDF2_HMAC_SHA256,
+        iterations,
+        salt,
+        pin.as_bytes(),
+        key.as_mut_slice(),
+    );
+    DataKey(key)
+}
+
+/// `version ‖ nonce ‖ ciphertext ‖ tag`, bound to `row` as associated data.
+pub fn seal(key: &DataKey, row: &str, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let nonce_bytes = random_bytes::<NONCE_LEN>()?;
+    let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + AES_256_GCM.tag_len());
+    out.push(FORMAT_VERSION);
+    out.extend_from_slice(&nonce_bytes);
+    let mut body = plaintext.to_vec();
+    key.aead()?
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce_bytes),
+            Aad::from(row.as_bytes()),
+            &mut body,
+        )
+        .map_err(|_| CryptoError::Malformed)?;
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Opens a blob sealed by [`seal`] for the same `row`.
+pub fn open(key: &DataKey, row: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let Some((&version, rest)) = sealed.split_first() else {
+        return Err(CryptoError::Malformed);
+    };
+    if version != FORMAT_VERSION || rest.len() < NONCE_LEN + AES_256_GCM.tag_len() {
+        return Err(CryptoError::Malformed);
+    }
+    let (nonce_bytes, body) = rest.split_at(NONCE_LEN);
+    let nonce =
+        Nonce::try_assume_unique_for_key(nonce_bytes).map_err(|_| CryptoError::Malformed)?;
+    let mut buffer = Zeroizing::new(body.to_vec());
+    let plaintext_len = key
+        .aead()?
+        .open_in_place(nonce, Aad::from(row.as_bytes()), buffer.as_mut_slice())
+        .map_err(|_| CryptoError::Unauthentic)?
+        .len();
+    buffer.truncate(plaintext_len);
+    Ok(buffer)
+}
+
+/// A platform key store that additionally seals the wrapped data key: Android Keystore, the
+/// Secure Enclave, the OS keyring. Shells implement it; [`SoftwareKeySealer`] is the portable one.
+pub trait KeySealer: Send + Sync {
+    /// Stable name stored beside the sealed key, so the right sealer is asked to open it.
+    fn name(&self) -> &'static str;
+    fn seal(&self, secret: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    fn unseal(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
+}
+
+/// A key sealer whose key is a random 256-bit secret held outside the database (in the data
+/// directory's `device.key`, readable only by the owner). On desktop it separates the database
+/// from the key material; on platforms with hardware key stores the shells provide their own.
+pub struct SoftwareKeySealer {
+    key: DataKey,
+}
+
+impl std::fmt::Debug for SoftwareKeySealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SoftwareKeySealer(<secret>)")
+    }
+}
+
+impl SoftwareKeySealer {
+    pub fn new(key: DataKey) -> Self {
+        Self { key }
+    }
+}
+
+impl KeySealer for SoftwareKeySealer {
+    fn name(&self) -> &'static str {
+        "software-v1"
+    }
+
+    fn seal(&self, secret: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        seal(&self.key, "key-sealer/software-v1", secret)
+    }
+
+    fn unseal(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        open(&self.key, "key-sealer/software-v1", sealed)
+    }
+}
+
+pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in parts {
+        context.update(part);
+    }
+    let digest = context.finish();
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn sealed_blobs_open_only_for_their_row_and_key() {
+        let key = make_data_key().unwrap();
+        let sealed = seal(&key, "summary/a", b"Quillfeather").unwrap();
+        assert_eq!(
+            open(&key, "summary/a", &sealed).unwrap().as_slice(),
+            b"Quillfeather"
+        );
+        assert_eq!(
+            open(&key, "summary/b", &sealed).unwrap_err(),
+            CryptoError::Unauthentic
+        );
+        let other = make_data_key().unwrap();
+        assert_eq!(
+            open(&other, "summary/a", &sealed).unwrap_err(),
+            CryptoError::Unauthentic
+        );
+        assert_eq!(
+            open(&key, "summary/a", &[]).unwrap_err(),
+            CryptoError::Malformed
+        );
+        assert!(!sealed.windows(6).any(|w| w == b"Quillf"));
+    }
+
+    #[test]
+    fn pin_keys_depend_on_pin_and_salt() {
+        let a = derive_pin_key("1234", b"salt-one-16bytes", 1_000);
+        let b = derive_pin_key("1235", b"salt-one-16bytes", 1_000);
+        let c = derive_pin_key("1234", b"salt-two-16bytes", 1_000);
+        assert_ne!(a.as_bytes(), b.as_bytes());
+        assert_ne!(a.as_bytes(), c.as_bytes());
+        assert_eq!(format!("{a:?}"), "DataKey(<secret>)");
+    }
+
+    proptest! {
+        #[test]
+        fn flipping_any_bit_is_detected(plaintext in prop::collection::vec(any::<u8>(), 0..200), bit in any::<prop::sample::Index>()) {
+            let key = make_data_key().unwrap();
+            let mut sealed = seal(&key, "row/1", &plaintext).unwrap();
+            let bit = bit.index(sealed.len() * 8);
+            sealed[bit / 8] ^= 1 << (bit % 8);
+            prop_assert!(open(&key, "row/1", &sealed).is_err());
+        }
+
+        #[test]
+        fn sealing_round_trips(plaintext in prop::collection::vec(any::<u8>(), 0..500)) {
+            let key = make_data_key().unwrap();
+            let sealed = seal(&key, "row/1", &plaintext).unwrap();
+            let opened = open(&key, "row/1", &sealed).unwrap();
+            prop_assert_eq!(opened.as_slice(), plaintext.as_slice());
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! What can go wrong in the device store, worded for the person holding the device. No variant
+//! carries patient data; rusqlite and Automerge errors are reduced to their kind.
+
+use crate::vitals::VitalsError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("there is no Doorstep device store in this directory; create one with `doorstep init`")]
+    NotInitialised,
+    #[error("a Doorstep device store already exists in this directory")]
+    AlreadyInitialised,
+    #[error("wrong PIN; {remaining} more wrong attempts will wipe this device's data")]
+    WrongPin { remaining: u32 },
+    #[error("too many wrong PINs: wait {seconds} seconds before trying again")]
+    LockedOut { seconds: u64 },
+    #[error(
+        "too many wrong PINs: this device's data has been wiped; enrol the device again to continue"
+    )]
+    Wiped,
+    #[error("the session is locked; unlock with your PIN to continue")]
+    Locked,
+    #[error("no such user on this device; `doorstep users` lists them")]
+    UnknownUser,
+    #[error("several users share this device; choose one with --user NAME")]
+    ChooseUser,
+    #[error("a user with that name already exists on this device")]
+    DuplicateUser,
+    #[error("the PIN must have at least 4 characters")]
+    PinTooShort,
+    #[error("only an administrator can do that")]
+    NotPermitted,
+    #[error("no patient with that id on this device")]
+    PatientNotFound,
+    #[error("a patient with that NHS number is already on this device")]
+    DuplicateNhsNumber,
+    #[error("no observation with that id on this device")]
+    ObservationNotFound,
+    #[error("no note with that id in this record")]
+    NoteNotFound,
+    #[error("an entry with that id already exists in this record")]
+    DuplicateEntry,
+    #[error("that entry is already marked entered-in-error")]
+    AlreadyEnteredInError,
+    #[error("a reason is required")]
+    ReasonRequired,
+    #[error(
+        "this record holds no clinical decision for SpO2 Scale 2; score on Scale 1, or record the decision first"
+    )]
+    Scale2WithoutDecision,
+    #[error(transparent)]
+    Vitals(#[from] VitalsError),
+    #[error(
+        "stored {what} failed its integrity check: the device store has been altered or damaged"
+    )]
+    Tampered { what: &'static str },
+    #[error("the device store's database failed ({0}); if this persists, re-enrol the device")]
+    Database(String),
+    #[error(
+        "the device store's files could not be read or written ({0}); check disk space and permissions"
+    )]
+    Io(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        // rusqlite messages name tables and constraints, never bound values.
+        StoreError::Database(error.to_string())
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(error: std::io::Error) -> Self {
+        StoreError::Io(error.kind().to_string())
+    }
+}
+
+impl From<crate::crypto::CryptoError> for StoreError {
+    fn from(error: crate::crypto::CryptoError) -> Self {
+        match error {
+            crate::crypto::CryptoError::Random => {
+                StoreError::Io("random number generator".to_owned())
+            }
+            _ => StoreError::Tampered { what: "data" },
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,841 @@
+//! One patient's record as an Automerge document.
+//!
+//! Layout of the document (keys at the root):
+//!
+//! | key | type | how it merges |
+//! |---|---|---|
+//! | `demographics` | map of registers, each `{value, by, at}` JSON | concurrent values kept and reported as conflicts |
+//! | `allergies`, `flags` | map id → map {`entry`, `status`} | entries from every device kept |
+//! | `spo2_scale_decision` | register `{scale, by, at, note}` | conflicts reported |
+//! | `medications`, `problems` | register: snapshot `{source, as_of, items}` | conflicts reported |
+//! | `care_plan` | text | character by character |
+//! | `care_plan_edited` | register `{by, at}` | last writer shown |
+//! | `notes` | map id → map {`meta`, `text` (text), `entered_in_error`} | appended; text merges |
+//! | `observations` | map id → map {`set`, `entered_in_error`} | appended, never rewritten |
+//!
+//! Every mutating method is one clinician action and makes exactly one Automerge commit.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, Value};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::error::{Result, StoreError};
+use crate::ids::{EntryId, NoteId, ObservationId, PatientId};
+use crate::nhs_number::NhsNumber;
+use crate::observation::{Author, ObservationSet};
+use crate::patient::{Address, Allergy, Contact, Demographics, Flag, GpPractice, Medication, Sex};
+use crate::vitals::Spo2Scale;
+
+const SCHEMA_VERSION: i64 = 1;
+
+/// Who did something and when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub by: Author,
+    pub at: DateTime<Utc>,
+}
+
+/// A mark that an entry was made in error. The entry itself stays readable.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnteredInError {
+    pub by: Author,
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// The clinical decision that this patient's SpO2 is scored on Scale 2 (or back on Scale 1).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleDecision {
+    pub scale: Spo2Scale,
+    pub by: Author,
+    pub at: DateTime<Utc>,
+    pub note: String,
+}
+
+/// Medicines or problems as imported from a source system at a point in time.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot<T> {
+    pub source: String,
+    pub as_of: DateTime<Utc>,
+    pub items: Vec<T>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryStatus {
+    Active,
+    Resolved,
+    EnteredInError,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllergyEntry {
+    pub id: EntryId,
+    #[serde(flatten)]
+    pub allergy: Allergy,
+    pub recorded: Recorded,
+    pub status: EntryStatus,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagEntry {
+    pub id: EntryId,
+    #[serde(flatten)]
+    pub flag: Flag,
+    pub recorded: Recorded,
+    pub status: EntryStatus,
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservationEntry {
+    #[serde(flatten)]
+    pub set: ObservationSet,
+    pub entered_in_error: Option<EnteredInError>,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteEntry {
+    pub id: NoteId,
+    pub text: String,
+    pub recorded: Recorded,
+    pub entered_in_error: Option<EnteredInError>,
+}
+
+/// Two or more devices set a single-valued field concurrently. Every value is kept and shown with
+/// who set it; a clinician resolves it by setting the field again.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub field: String,
+    pub values: Vec<serde_json::Value>,
+}
+
+/// A patient record as read from its document: owned, plain data for the shells.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatientRecord {
+    pub id: PatientId,
+    pub nhs_number: NhsNumber,
+    pub given: String,
+    pub family: String,
+    pub birth_date: NaiveDate,
+    pub sex: Sex,
+    pub address: Option<Address>,
+    pub gp_practice: Option<GpPractice>,
+    pub contacts: Vec<Contact>,
+    pub conflicts: Vec<Conflict>,
+    pub allergies: Vec<AllergyEntry>,
+    pub flags: Vec<FlagEntry>,
+    pub spo2_scale_decision: Option<ScaleDecision>,
+    pub medications: Option<Snapshot<Medication>>,
+    pub problems: Option<Snapshot<String>>,
+    pub care_plan: String,
+    pub care_plan_edited: Option<Recorded>,
+    pub notes: Vec<NoteEntry>,
+    pub observations: Vec<ObservationEntry>,
+}
+
+impl std::fmt::Debug for PatientRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PatientRecord({}, <redacted>)", self.id)
+    }
+}
+
+impl PatientRecord {
+    /// The scale this record's SpO2 must be scored on.
+    pub fn spo2_scale(&self) -> Spo2Scale {
+        self.spo2_scale_decision
+            .as_ref()
+            .map_or(Spo2Scale::Scale1, |decision| decision.scale)
+    }
+
+    /// The latest observation set not marked entered-in-error.
+    pub fn latest_observation(&self) -> Option<&ObservationSet> {
+        self.observations
+            .iter()
+            .rev()
+            .find(|entry| entry.entered_in_error.is_none())
+            .map(|entry| &entry.set)
+    }
+
+    pub fn demographics(&self) -> Demographics {
+        Demographics {
+            nhs_number: self.nhs_number,
+            given: self.given.clone(),
+            family: self.family.clone(),
+            birth_date: self.birth_date,
+            sex: self.sex,
+            address: self.address.clone().unwrap_or(Address {
+                lines: Vec::new(),
+                town: String::new(),
+                postcode: String::new(),
+            }),
+            gp_practice: self.gp_practice.clone().unwrap_or(GpPractice {
+                ods_code: String::new(),
+                name: String::new(),
+            }),
+            contacts: self.contacts.clone(),
+        }
+    }
+}
+
+/// Everything known about a patient when their record is first made on a device: a new
+/// registration, or an import from a GP or shared-record system.
+#[derive(Clone)]
+pub struct NewPatient {
+    pub demographics: Demographics,
+    pub allergies: Vec<Allergy>,
+    pub flags: Vec<Flag>,
+    pub medications: Option<Snapshot<Medication>>,
+    pub problems: Option<Snapshot<String>>,
+    pub spo2_scale_decision: Option<ScaleDecision>,
+    pub observations: Vec<ObservationSet>,
+}
+
+impl std::fmt::Debug for NewPatient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPatient(<redacted>)")
+    }
+}
+
+impl NewPatient {
+    pub fn with_demographics(demographics: Demographics) -> Self {
+        Self {
+            demographics,
+            allergies: Vec::new(),
+            flags: Vec::new(),
+            medications: None,
+            problems: None,
+            spo2_scale_decision: None,
+            observations: Vec::new(),
+        }
+    }
+}
+
+redacted_debug!(
+    EnteredInError,
+    ScaleDecision,
+    AllergyEntry,
+    FlagEntry,
+    ObservationEntry,
+    NoteEntry,
+    Conflict
+);
+
+impl<T> std::fmt::Debug for Snapshot<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Snapshot(<redacted>)")
+    }
+}
+
+/// A demographic register's stored form: the value with who set it.
+#[derive(Serialize, Deserialize)]
+struct Register<T> {
+    value: T,
+    by: Author,
+    at: DateTime<Utc>,
+}
+
+fn record_error(_: automerge::AutomergeError) -> StoreError {
+    StoreError::Tampered { what: "record" }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|_| StoreError::Tampered { what: "record" })
+}
+
+fn from_json<T: DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|_| StoreError::Tampered { what: "record" })
+}
+
+/// A patient's Automerge document.
+pub struct RecordDoc {
+    doc: AutoCommit,
+    /// Heads at the last load or save: what the device store already holds.
+    saved_heads: Vec<ChangeHash>,
+}
+
+impl std::fmt::Debug for RecordDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecordDoc(<redacted>)")
+    }
+}
+
+impl RecordDoc {
+    /// A new record with its containers, one commit.
+    pub fn create(actor: ActorId, patient: &NewPatient, recorded: Recorded) -> Result<Self> {
+        let mut doc = AutoCommit::new().with_actor(actor);
+        doc.put(ROOT, "schema", SCHEMA_VERSION)
+            .map_err(record_error)?;
+        let demographics = doc
+            .put_object(ROOT, "demographics", ObjType::Map)
+            .map_err(record_error)?;
+        for key in ["allergies", "flags", "notes", "observations"] {
+            doc.put_object(ROOT, key, ObjType::Map)
+                .map_err(record_error)?;
+        }
+        doc.put_object(ROOT, "care_plan", ObjType::Text)
+            .map_err(record_error)?;
+        let mut record = Self {
+            doc,
+            saved_heads: Vec::new(),
+        };
+        let d = &patient.demographics;
+        record.put_register(&demographics, "nhs_number", &d.nhs_number, recorded)?;
+        record.put_register(&demographics, "given", &d.given, recorded)?;
+        record.put_register(&demographics, "family", &d.family, recorded)?;
+        record.put_register(&demographics, "birth_date", &d.birth_date, recorded)?;
+        record.put_register(&demographics, "sex", &d.sex, recorded)?;
+        record.put_register(&demographics, "address", &d.address, recorded)?;
+        record.put_register(&demographics, "gp_practice", &d.gp_practice, recorded)?;
+        record.put_register(&demographics, "contacts", &d.contacts, recorded)?;
+        for allergy in &patient.allergies {
+            record.put_allergy(allergy, recorded)?;
+        }
+        for flag in &patient.flags {
+            record.put_flag(flag, recorded)?;
+        }
+        if let Some(medications) = &patient.medications {
+            record
+                .doc
+                .put(ROOT, "medications", to_json(medications)?)
+                .map_err(record_error)?;
+        }
+        if let Some(problems) = &patient.problems {
+            record
+                .doc
+                .put(ROOT, "problems", to_json(problems)?)
+                .map_err(record_error)?;
+        }
+        if let Some(decision) = &patient.spo2_scale_decision {
+            record
+                .doc
+                .put(ROOT, "spo2_scale_decision", to_json(decision)?)
+                .map_err(record_error)?;
+        }
+        for set in &patient.observations {
+            record.put_observation(set)?;
+        }
+        record.commit("create record", recorded.at);
+        Ok(record)
+    }
+
+    /// Rebuilds a document from its stored snapshot and the chunks saved after it.
+    pub fn load<'a>(
+        actor: ActorId,
+        snapshot: Option<&[u8]>,
+        chunks: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Self> {
+        let mut doc = match snapshot {
+            Some(bytes) => AutoCommit::load(bytes).map_err(record_error)?,
+            None => AutoCommit::new(),
+        };
+        for chunk in chunks {
+            doc.load_incremental(chunk).map_err(record_error)?;
+        }
+        let saved_heads = doc.get_heads();
+        Ok(Self {
+            doc: doc.with_actor(actor),
+            saved_heads,
+        })
+    }
+
+    /// The changes since the last save or load: what a durable write appends.
+    pub fn save_incremental(&mut self) -> Vec<u8> {
+        let bytes = self.doc.save_after(&self.saved_heads);
+        self.saved_heads = self.doc.get_heads();
+        bytes
+    }
+
+    /// The whole document, compressed: what compaction writes.
+    pub fn save(&mut self) -> Vec<u8> {
+        let bytes = self.doc.save();
+        self.saved_heads = self.doc.get_heads();
+        bytes
+    }
+
+    /// The SpO2 scale on the record, without reading the rest of it.
+    pub fn spo2_scale(&self) -> Result<Spo2Scale> {
+        Ok(self
+            .read_register::<ScaleDecision>(&ROOT, "spo2_scale_decision", &mut Vec::new())?
+            .map_or(Spo2Scale::Scale1, |decision| decision.scale))
+    }
+
+    /// Merges another replica's changes into this one (used by sync and by tests of convergence).
+    pub fn merge(&mut self, other: &mut RecordDoc) -> Result<()> {
+        self.doc.merge(&mut other.doc).map_err(record_error)?;
+        Ok(())
+    }
+
+    /// A second, independent replica of this document with its own actor, for convergence tests
+    /// and for handing a record to another device.
+    pub fn fork_with_actor(&mut self, actor: ActorId) -> Self {
+        let doc = self.doc.fork().with_actor(actor);
+        Self {
+            saved_heads: Vec::new(),
+            doc,
+        }
+    }
+
+    fn commit(&mut self, action: &str, at: DateTime<Utc>) {
+        self.doc.commit_with(
+            CommitOptions::default()
+                .with_message(action)
+                .with_time(at.timestamp()),
+        );
+    }
+
+    fn map(&self, key: &str) -> Result<ObjId> {
+        match self.doc.get(ROOT, key).map_err(record_error)? {
+            Some((Value::Object(_), id)) => Ok(id),
+            _ => Err(StoreError::Tampered { what: "record" }),
+        }
+    }
+
+    fn child_map(&self, parent: &ObjId, key: &str) -> Result<Option<ObjId>> {
+        match self.doc.get(parent, key).map_err(record_error)? {
+            Some((Value::Object(_), id)) => Ok(Some(id)),
+            _ => Ok(None),
+        }
+    }
+
+    fn put_register<T: Serialize>(
+        &mut self,
+        object: &ObjId,
+        key: &str,
+        value: &T,
+        recorded: Recorded,
+    ) -> Result<()> {
+        let register = Register {
+            value,
+            by: recorded.by,
+            at: recorded.at,
+        };
+        self.doc
+            .put(object, key, to_json(&register)?)
+            .map_err(record_error)?;
+        Ok(())
+    }
+
+    fn put_allergy(&mut self, allergy: &Allergy, recorded: Recorded) -> Result<EntryId> {
+        let id = EntryId::random();
+        let entry = AllergyEntry {
+            id,
+            allergy: allergy.clone(),
+            recorded,
+            status: EntryStatus::Active,
+        };
+        self.put_entry("allergies", id, &entry)?;
+        Ok(id)
+    }
+
+    fn put_flag(&mut self, flag: &Flag, recorded: Recorded) -> Result<EntryId> {
+        let id = EntryId::random();
+        let entry = FlagEntry {
+            id,
+            flag: flag.clone(),
+            recorded,
+            status: EntryStatus::Active,
+        };
+        self.put_entry("flags", id, &entry)?;
+        Ok(id)
+    }
+
+    fn put_entry<T: Serialize>(&mut self, container: &str, id: EntryId, entry: &T) -> Result<()> {
+        let map = self.map(container)?;
+        let item = self
+            .doc
+            .put_object(&map, id.to_string(), ObjType::Map)
+            .map_err(record_error)?;
+        self.doc
+            .put(&item, "entry", to_json(entry)?)
+            .map_err(record_error)?;
+        Ok(())
+    }
+
+    fn put_observation(&mut self, set: &ObservationSet) -> Result<()> {
+        let map = self.map("observations")?;
+        if self.child_map(&map, &set.id().to_string())?.is_some() {
+            return Err(StoreError::DuplicateEntry);
+        }
+        let item = self
+            .doc
+            .put_object(&map, set.id().to_string(), ObjType::Map)
+            .map_err(record_error)?;
+        self.doc
+            .put(&item, "set", to_json(set)?)
+            .map_err(record_error)?;
+        Ok(())
+    }
+
+    pub fn add_observation(&mut self, set: &ObservationSet) -> Result<()> {
+        self.put_observation(set)?;
+        self.commit("record observation", set.taken_at());
+        Ok(())
+    }
+
+    pub fn mark_observation_entered_in_error(
+        &mut self,
+        id: ObservationId,
+        mark: &EnteredInError,
+    ) -> Result<()> {
+        let map = self.map("observations")?;
+        let item = self
+            .child_map(&map, &id.to_string())?
+            .ok_or(StoreError::ObservationNotFound)?;
+        if self
+            .doc
+            .get(&item, "entered_in_error")
+            .map_err(record_error)?
+            .is_some()
+        {
+            return Err(StoreError::AlreadyEnteredInError);
+        }
+        self.doc
+            .put(&item, "entered_in_error", to_json(mark)?)
+            .map_err(record_error)?;
+        self.commit("mark observation entered in error", mark.at);
+        Ok(())
+    }
+
+    pub fn add_note(&mut self, id: NoteId, text: &str, recorded: Recorded) -> Result<()> {
+        let notes = self.map("notes")?;
+        if self.child_map(&notes, &id.to_string())?.is_some() {
+            return Err(StoreError::DuplicateEntry);
+        }
+        let item = self
+            .doc
+            .put_object(&notes, id.to_string(), ObjType::Map)
+            .map_err(record_error)?;
+        self.doc
+            .put(&item, "meta", to_json(&recorded)?)
+            .map_err(record_error)?;
+        let body = self
+            .doc
+            .put_object(&item, "text", ObjType::Text)
+            .map_err(record_error)?;
+        self.doc
+            .splice_text(&body, 0, 0, text)
+            .map_err(record_error)?;
+        self.commit("add note", recorded.at);
+        Ok(())
+    }
+
+    /// Replaces a note's text; the edit is stored as character insertions and deletions, so
+    /// concurrent edits on two devices merge.
+    pub fn edit_note(&mut self, id: NoteId, text: &str, recorded: Recorded) -> Result<()> {
+        let notes = self.map("notes")?;
+        let item = self
+            .child_map(&notes, &id.to_string())?
+            .ok_or(StoreError::NoteNotFound)?;
+        let body = self
+            .child_map(&item, "text")?
+            .ok_or(StoreError::Tampered { what: "record" })?;
+        self.doc.update_text(&body, text).map_err(record_error)?;
+        self.commit("edit note", recorded.at);
+        Ok(())
+    }
+
+    pub fn set_care_plan(&mut self, text: &str, recorded: Recorded) -> Result<()> {
+        let body = self.map("care_plan")?;
+        self.doc.update_text(&body, text).map_err(record_error)?;
+        self.doc
+            .put(ROOT, "care_plan_edited", to_json(&recorded)?)
+            .map_err(record_error)?;
+        self.commit("update care plan", recorded.at);
+        Ok(())
+    }
+
+    pub fn add_allergy(&mut self, allergy: &Allergy, recorded: Recorded) -> Result<EntryId> {
+        let id = self.put_allergy(allergy, recorded)?;
+        self.commit("add allergy", recorded.at);
+        Ok(id)
+    }
+
+    pub fn add_flag(&mut self, flag: &Flag, recorded: Recorded) -> Result<EntryId> {
+        let id = self.put_flag(flag, recorded)?;
+        self.commit("add flag", recorded.at);
+        Ok(id)
+    }
+
+    /// Marks an allergy or flag resolved or entered-in-error. The entry stays in the record.
+    pub fn set_entry_status(
+        &mut self,
+        container: EntryContainer,
+        id: EntryId,
+        status: EntryStatus,
+        recorded: Recorded,
+    ) -> Result<()> {
+        let map = self.map(container.key())?;
+        let item = self
+            .child_map(&map, &id.to_string())?
+            .ok_or(StoreError::NoteNotFound)?;
+        let register = Register {
+            value: status,
+            by: recorded.by,
+            at: recorded.at,
+        };
+        self.doc
+            .put(&item, "status", to_json(&register)?)
+            .map_err(record_error)?;
+        self.commit("change entry status", recorded.at);
+        Ok(())
+    }
+
+    pub fn set_spo2_scale_decision(&mut self, decision: &ScaleDecision) -> Result<()> {
+        self.doc
+            .put(ROOT, "spo2_scale_decision", to_json(decision)?)
+            .map_err(record_error)?;
+        self.commit("record SpO2 scale decision", decision.at);
+        Ok(())
+    }
+
+    /// Amends one demographic field (an attributed change; the previous value stays in history).
+    pub fn amend_demographic(
+        &mut self,
+        field: DemographicField,
+        value: serde_json::Value,
+        recorded: Recorded,
+    ) -> Result<()> {
+        let demographics = self.map("demographics")?;
+        self.put_register(&demographics, field.key(), &value, recorded)?;
+        self.commit("amend demographics", recorded.at);
+        Ok(())
+    }
+
+    fn registers(&self, object: &ObjId, key: &str) -> Result<Vec<String>> {
+        Ok(self
+            .doc
+            .get_all(object, key)
+            .map_err(record_error)?
+            .into_iter()
+            .filter_map(|(value, _)| value.as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// The winning value of a register and, when devices disagreed, a conflict listing all values.
+    fn read_register<T: DeserializeOwned>(
+        &self,
+        object: &ObjId,
+        key: &str,
+        conflicts: &mut Vec<Conflict>,
+    ) -> Result<Option<T>> {
+        let values = self.registers(object, key)?;
+        if values.len() > 1 {
+            conflicts.push(Conflict {
+                field: key.to_owned(),
+                values: values
+                    .iter()
+                    .map(|text| from_json::<serde_json::Value>(text))
+                    .collect::<Result<_>>()?,
+            });
+        }
+        // `get` picks the same winner on every replica.
+        match self.doc.get(object, key).map_err(record_error)? {
+            Some((value, _)) => match value.as_str() {
+                Some(text) => Ok(Some(from_json(text)?)),
+                None => Err(StoreError::Tampered { what: "record" }),
+            },
+            None => Ok(None),
+        }
+    }
+
+    fn demographic<T: DeserializeOwned>(
+        &self,
+        object: &ObjId,
+        key: &str,
+        conflicts: &mut Vec<Conflict>,
+    ) -> Result<Option<T>> {
+        Ok(self
+            .read_register::<Register<T>>(object, key, conflicts)?
+            .map(|register| register.value))
+    }
+
+    fn entries<T: DeserializeOwned + HasStatus>(&self, container: &str) -> Result<Vec<T>> {
+        let map = self.map(container)?;
+        let mut entries = Vec::new();
+        for key in self.doc.keys(&map) {
+            let Some(item) = self.child_map(&map, &key)? else {
+                continue;
+            };
+            let Some((value, _)) = self.doc.get(&item, "entry").map_err(record_error)? else {
+                continue;
+            };
+            let mut entry: T = from_json(value.as_str().unwrap_or_default())?;
+            if let Some((status, _)) = self.doc.get(&item, "status").map_err(record_error)? {
+                let register: Register<EntryStatus> =
+                    from_json(status.as_str().unwrap_or_default())?;
+                entry.set_status(register.value);
+            }
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+
+    /// Reads the whole record. Ordering is by content (time, then id), so every replica holding
+    /// the same changes reads exactly the same record.
+    pub fn read(&self, id: PatientId) -> Result<PatientRecord> {
+        let demographics = self.map("demographics")?;
+        let mut conflicts = Vec::new();
+        let missing = || StoreError::Tampered { what: "record" };
+        let nhs_number = self
+            .demographic(&demographics, "nhs_number", &mut conflicts)?
+            .ok_or_else(missing)?;
+        let given = self
+            .demographic(&demographics, "given", &mut conflicts)?
+            .ok_or_else(missing)?;
+        let family = self
+            .demographic(&demographics, "family", &mut conflicts)?
+            .ok_or_else(missing)?;
+        let birth_date = self
+            .demographic(&demographics, "birth_date", &mut conflicts)?
+            .ok_or_else(missing)?;
+        let sex = self
+            .demographic(&demographics, "sex", &mut conflicts)?
+            .unwrap_or(Sex::Unknown);
+        let address = self.demographic(&demographics, "address", &mut conflicts)?;
+        let gp_practice = self.demographic(&demographics, "gp_practice", &mut conflicts)?;
+        let contacts = self
+            .demographic(&demographics, "contacts", &mut conflicts)?
+            .unwrap_or_default();
+
+        let spo2_scale_decision =
+            self.read_register(&ROOT, "spo2_scale_decision", &mut conflicts)?;
+        let medications = self.read_register(&ROOT, "medications", &mut conflicts)?;
+        let problems = self.read_register(&ROOT, "problems", &mut conflicts)?;
+        let care_plan_edited = self.read_register(&ROOT, "care_plan_edited", &mut Vec::new())?;
+        let care_plan = self
+            .doc
+            .text(self.map("care_plan")?)
+            .map_err(record_error)?;
+
+        let mut allergies: Vec<AllergyEntry> = self.entries("allergies")?;
+        allergies.sort_by_key(|entry| (entry.recorded.at, entry.id));
+        let mut flags: Vec<FlagEntry> = self.entries("flags")?;
+        flags.sort_by_key(|entry| (entry.recorded.at, entry.id));
+
+        let notes_map = self.map("notes")?;
+        let mut notes = Vec::new();
+        for key in self.doc.keys(&notes_map) {
+            let Some(item) = self.child_map(&notes_map, &key)? else {
+                continue;
+            };
+            let recorded: Recorded = match self.doc.get(&item, "meta").map_err(record_error)? {
+                Some((value, _)) => from_json(value.as_str().unwrap_or_default())?,
+                None => continue,
+            };
+            let text = match self.child_map(&item, "text")? {
+                Some(body) => self.doc.text(&body).map_err(record_error)?,
+                None => String::new(),
+            };
+            let entered_in_error =
+                self.read_register(&item, "entered_in_error", &mut Vec::new())?;
+            notes.push(NoteEntry {
+                id: key.parse().map_err(|_| missing())?,
+                text,
+                recorded,
+                entered_in_error,
+            });
+        }
+        notes.sort_by_key(|note| (note.recorded.at, note.id));
+
+        let observations_map = self.map("observations")?;
+        let mut observations = Vec::new();
+        for key in self.doc.keys(&observations_map) {
+            let Some(item) = self.child_map(&observations_map, &key)? else {
+                continue;
+            };
+            let Some(set) = self.read_register::<ObservationSet>(&item, "set", &mut Vec::new())?
+            else {
+                continue;
+            };
+            let entered_in_error =
+                self.read_register(&item, "entered_in_error", &mut Vec::new())?;
+            observations.push(ObservationEntry {
+                set,
+                entered_in_error,
+            });
+        }
+        observations.sort_by_key(|entry| (entry.set.taken_at(), entry.set.id()));
+
+        Ok(PatientRecord {
+            id,
+            nhs_number,
+            given,
+            family,
+            birth_date,
+            sex,
+            address,
+            gp_practice,
+            contacts,
+            conflicts,
+            allergies,
+            flags,
+            spo2_scale_decision,
+            medications,
+            problems,
+            care_plan,
+            care_plan_edited,
+            notes,
+            observations,
+        })
+    }
+}
+
+/// Which list an allergy or alert entry lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryContainer {
+    Allergies,
+    Flags,
+}
+
+impl EntryContainer {
+    fn key(self) -> &'static str {
+        match self {
+            EntryContainer::Allergies => "allergies",
+            EntryContainer::Flags => "flags",
+        }
+    }
+}
+
+/// A demographic field that can be amended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DemographicField {
+    Given,
+    Family,
+    BirthDate,
+    Sex,
+    Address,
+    GpPractice,
+    Contacts,
+}
+
+impl DemographicField {
+    pub fn key(self) -> &'static str {
+        match self {
+            DemographicField::Given => "given",
+            DemographicField::Family => "family",
+            DemographicField::BirthDate => "birth_date",
+            DemographicField::Sex => "sex",
+            DemographicField::Address => "address",
+            DemographicField::GpPractice => "gp_practice",
+            DemographicField::Contacts => "contacts",
+        }
+    }
+}
+
+trait HasStatus {
+    fn set_status(&mut self, status: EntryStatus);
+}
+
+impl HasStatus for AllergyEntry {
+    fn set_status(&mut self, status: EntryStatus) {
+        self.status = status;
+    }
+}
+
+impl HasStatus for FlagEntry {
+    fn set_status(&mut self, status: EntryStatus) {
+        self.status = status;
+    }
+}

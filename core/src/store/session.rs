@@ -1,0 +1,618 @@
+//! An unlocked device store for one user: everything a shell does with patient data.
+//!
+//! Each mutating call is one clinician action: one Automerge commit, one sealed chunk, the updated
+//! sealed summary and one audit entry, all in one SQLite transaction. The call returns only after
+//! that transaction is durable, so what it returns can be shown as "saved".
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use automerge::ActorId;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::audit::{self, AuditAction, AuditBreak, AuditEntry, AuditEvent};
+use super::device::{Shared, UserInfo, insert_user};
+use super::error::{Result, StoreError};
+use super::persist::{self, LoadedDoc};
+use super::record::{
+    EnteredInError, NewPatient, PatientRecord, RecordDoc, Recorded, ScaleDecision,
+};
+use super::summary::PatientSummary;
+use crate::crypto::DataKey;
+use crate::ids::{NoteId, ObservationId, PatientId};
+use crate::nhs_number::NhsNumber;
+use crate::observation::{Author, ObservationSet, Role};
+use crate::patient::{Allergy, Flag};
+use crate::vitals::{Spo2Scale, VitalsInput};
+
+struct Unlocked {
+    key: DataKey,
+    last_used: Instant,
+    summaries: HashMap<PatientId, PatientSummary>,
+}
+
+/// An unlocked store. Locks itself after the device's idle timeout; after [`Session::lock`] the
+/// data key is zeroised and every call fails with [`StoreError::Locked`].
+pub struct Session {
+    shared: Arc<Shared>,
+    user: UserInfo,
+    idle_limit: Duration,
+    state: Mutex<Option<Unlocked>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Session({}, {:?})", self.user.id, self.user.role)
+    }
+}
+
+/// What a shell needs while working inside one action.
+struct Context<'a> {
+    connection: MutexGuard<'a, Connection>,
+    unlocked: MutexGuard<'a, Option<Unlocked>>,
+}
+
+impl Context<'_> {
+    /// The connection and the unlocked state together, borrowed separately.
+    fn parts(&mut self) -> Result<(&mut Connection, &mut Unlocked)> {
+        let unlocked = self.unlocked.as_mut().ok_or(StoreError::Locked)?;
+        Ok((&mut self.connection, unlocked))
+    }
+
+    fn key(&self) -> Result<&DataKey> {
+        self.unlocked
+            .as_ref()
+            .map(|u| &u.key)
+            .ok_or(StoreError::Locked)
+    }
+
+    fn summaries(&mut self) -> Result<&mut HashMap<PatientId, PatientSummary>> {
+        self.unlocked
+            .as_mut()
+            .map(|u| &mut u.summaries)
+            .ok_or(StoreError::Locked)
+    }
+}
+
+impl Session {
+    pub(crate) fn start(shared: Arc<Shared>, user: UserInfo, key: DataKey) -> Result<Self> {
+        let idle_limit = Duration::from_secs(shared.policy.idle_lock_seconds);
+        let summaries = {
+            let mut connection = shared.lock_connection()?;
+            let transaction = connection.transaction()?;
+            let event = |at, action| AuditEvent {
+                at,
+                user: user.id,
+                role: user.role,
+                device: shared.device_id,
+                patient: None,
+                action,
+                reason: None,
+            };
+            // Wrong PINs could not be sealed when they happened; they enter the chain now, each
+            // with its own time, before this unlock.
+            let pending: Vec<(i64, i64, String)> = {
+                let mut statement = transaction
+                    .prepare("SELECT id, at, user_id FROM failed_unlocks ORDER BY id")?;
+                let rows =
+                    statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+                rows.collect::<std::result::Result<_, _>>()?
+            };
+            for (_, at, failed_user) in &pending {
+                let at = DateTime::from_timestamp_millis(*at).unwrap_or_default();
+                let mut failed = event(at, AuditAction::FailedUnlock);
+                if let Ok(id) = failed_user.parse() {
+                    failed.user = id;
+                }
+                audit::append(&transaction, &key, failed)?;
+            }
+            transaction.execute("DELETE FROM failed_unlocks", [])?;
+            transaction.execute(
+                "UPDATE device SET failed_attempts = 0, locked_until = 0 WHERE id = 1",
+                [],
+            )?;
+            audit::append(&transaction, &key, event(Utc::now(), AuditAction::Unlock))?;
+            let summaries = persist::read_summaries(&transaction, &key)?;
+            transaction.commit()?;
+            summaries
+        };
+        Ok(Self {
+            shared,
+            user,
+            idle_limit,
+            state: Mutex::new(Some(Unlocked {
+                key,
+                last_used: Instant::now(),
+                summaries: summaries.into_iter().map(|s| (s.id, s)).collect(),
+            })),
+        })
+    }
+
+    pub fn user(&self) -> &UserInfo {
+        &self.user
+    }
+
+    fn author(&self) -> Author {
+        Author {
+            user: self.user.id,
+            role: self.user.role,
+            device: self.shared.device_id,
+        }
+    }
+
+    fn actor(&self) -> ActorId {
+        ActorId::from(self.shared.device_id.as_uuid().as_bytes().as_slice())
+    }
+
+    fn event(
+        &self,
+        action: AuditAction,
+        patient: Option<PatientId>,
+        reason: Option<String>,
+    ) -> AuditEvent {
+        AuditEvent {
+            at: Utc::now(),
+            user: self.user.id,
+            role: self.user.role,
+            device: self.shared.device_id,
+            patient,
+            action,
+            reason,
+        }
+    }
+
+    /// Takes the locks for one call, locking the session first if it sat idle too long.
+    fn context(&self) -> Result<Context<'_>> {
+        let mut unlocked = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match unlocked.as_mut() {
+            None => return Err(StoreError::Locked),
+            Some(state) if state.last_used.elapsed() > self.idle_limit => {
+                *unlocked = None;
+                return Err(StoreError::Locked);
+            }
+            Some(state) => state.last_used = Instant::now(),
+        }
+        Ok(Context {
+            connection: self.shared.lock_connection()?,
+            unlocked,
+        })
+    }
+
+    /// Locks now: the data key is zeroised and the decrypted summaries dropped.
+    pub fn lock(&self) -> Result<()> {
+        let mut context = self.context()?;
+        let key = context.key()?;
+        audit::append(
+            &context.connection,
+            key,
+            self.event(AuditAction::Lock, None, None),
+        )?;
+        *context.unlocked = None;
+        Ok(())
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.state
+            .lock()
+            .map(|state| state.is_none())
+            .unwrap_or(true)
+    }
+
+    /// Adds another user who can unlock this device with their own PIN. Administrators only.
+    pub fn add_user(&self, name: &str, role: Role, pin: &str) -> Result<UserInfo> {
+        if self.user.role != Role::Administrator && self.user.role != Role::Nurse {
+            return Err(StoreError::NotPermitted);
+        }
+        let mut context = self.context()?;
+        let (connection, unlocked) = context.parts()?;
+        let key = &unlocked.key;
+        let transaction = connection.transaction()?;
+        let id = insert_user(
+            &transaction,
+            self.shared.sealer.as_ref(),
+            key,
+            name,
+            role,
+            pin,
+        )?;
+        audit::append(
+            &transaction,
+            key,
+            self.event(AuditAction::AddUser, None, None),
+        )?;
+        transaction.commit()?;
+        Ok(UserInfo {
+            id,
+            name: name.trim().to_owned(),
+            role,
+        })
+    }
+
+    /// Registers a new patient, or imports one from a source system, as one action.
+    pub fn add_patient(&self, patient: &NewPatient) -> Result<PatientId> {
+        let mut ids = self.import_patients(std::slice::from_ref(patient), |_| {})?;
+        ids.pop().ok_or(StoreError::PatientNotFound)
+    }
+
+    /// Adds many patients, committing in batches; `progress` is told how many are done.
+    pub fn import_patients(
+        &self,
+        patients: &[NewPatient],
+        mut progress: impl FnMut(usize),
+    ) -> Result<Vec<PatientId>> {
+        const BATCH: usize = 250;
+        let mut ids = Vec::with_capacity(patients.len());
+        for batch in patients.chunks(BATCH) {
+            let mut context = self.context()?;
+            let mut summaries = Vec::with_capacity(batch.len());
+            {
+                let (connection, unlocked) = context.parts()?;
+                let key = &unlocked.key;
+                let known: std::collections::HashSet<NhsNumber> =
+                    unlocked.summaries.values().map(|s| s.nhs_number).collect();
+                let transaction = connection.transaction()?;
+                for patient in batch {
+                    if known.contains(&patient.demographics.nhs_number)
+                        || summaries.iter().any(|s: &PatientSummary| {
+                            s.nhs_number == patient.demographics.nhs_number
+                        })
+                    {
+                        return Err(StoreError::DuplicateNhsNumber);
+                    }
+                    let id = PatientId::random();
+                    let recorded = Recorded {
+                        by: self.author(),
+                        at: Utc::now(),
+                    };
+                    let mut doc = RecordDoc::create(self.actor(), patient, recorded)?;
+                    persist::insert_doc(&transaction, key, id, &mut doc)?;
+                    let record = doc.read(id)?;
+                    let summary = PatientSummary::of(&record);
+                    persist::write_summary(&transaction, key, &summary)?;
+                    for set in &patient.observations {
+                        index_observation(&transaction, set.id(), id)?;
+                    }
+                    let action = if patient.observations.is_empty() {
+                        AuditAction::CreateRecord
+                    } else {
+                        AuditAction::ImportRecord
+                    };
+                    audit::append(&transaction, key, self.event(action, Some(id), None))?;
+                    summaries.push(summary);
+                    ids.push(id);
+                }
+                transaction.commit()?;
+            }
+            let cache = context.summaries()?;
+            for summary in summaries {
+                cache.insert(summary.id, summary);
+            }
+            progress(ids.len());
+        }
+        Ok(ids)
+    }
+
+    /// Every patient on the device, most urgent first (latest NEWS2 risk, then score), then by
+    /// name.
+    pub fn caseload(&self) -> Result<Vec<PatientSummary>> {
+        let mut context = self.context()?;
+        let mut list: Vec<PatientSummary> = context.summaries()?.values().cloned().collect();
+        list.sort_by(|a, b| {
+            b.urgency()
+                .cmp(&a.urgency())
+                .then_with(|| a.family.cmp(&b.family))
+                .then_with(|| a.given.cmp(&b.given))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(list)
+    }
+
+    /// Every patient, by family then given name.
+    pub fn patients(&self) -> Result<Vec<PatientSummary>> {
+        let mut list = self.caseload()?;
+        list.sort_by(|a, b| {
+            (a.family.to_lowercase(), a.given.to_lowercase(), a.id).cmp(&(
+                b.family.to_lowercase(),
+                b.given.to_lowercase(),
+                b.id,
+            ))
+        });
+        Ok(list)
+    }
+
+    /// Patients whose NHS number is `query` (any spacing), or whose name starts with it.
+    pub fn find(&self, query: &str) -> Result<Vec<PatientSummary>> {
+        let number = NhsNumber::parse(query).ok();
+        let mut context = self.context()?;
+        let summaries = context.summaries()?;
+        let mut found: Vec<PatientSummary> = match number {
+            Some(number) => summaries
+                .values()
+                .filter(|s| s.nhs_number == number)
+                .cloned()
+                .collect(),
+            None => summaries
+                .values()
+                .filter(|s| s.matches_name(query))
+                .cloned()
+                .collect(),
+        };
+        found.sort_by(|a, b| (&a.family, &a.given, a.id).cmp(&(&b.family, &b.given, b.id)));
+        Ok(found)
+    }
+
+    fn load(&self, context: &Context<'_>, patient: PatientId) -> Result<LoadedDoc> {
+        persist::load_doc(&context.connection, context.key()?, patient, self.actor())
+    }
+
+    /// Opens a record to read it; audited as a view.
+    pub fn open_record(&self, patient: PatientId) -> Result<PatientRecord> {
+        self.read_audited(patient, AuditAction::ViewRecord, None)
+    }
+
+    /// Opens a record for export (handover, transfer); audited as an export.
+    pub fn export_record(&self, patient: PatientId) -> Result<PatientRecord> {
+        self.read_audited(patient, AuditAction::Export, None)
+    }
+
+    /// Opens a record outside the user's legitimate relationship; a reason is required and the
+    /// access is flagged in the audit trail for review.
+    pub fn emergency_access(&self, patient: PatientId, reason: &str) -> Result<PatientRecord> {
+        let reason = required_reason(reason)?;
+        self.read_audited(patient, AuditAction::EmergencyAccess, Some(reason))
+    }
+
+    fn read_audited(
+        &self,
+        patient: PatientId,
+        action: AuditAction,
+        reason: Option<String>,
+    ) -> Result<PatientRecord> {
+        let context = self.context()?;
+        let loaded = self.load(&context, patient)?;
+        let record = loaded.doc.read(patient)?;
+        audit::append(
+            &context.connection,
+            context.key()?,
+            self.event(action, Some(patient), reason),
+        )?;
+        Ok(record)
+    }
+
+    /// Runs one action on a record and stores it durably with its audit entry.
+    fn act<T>(
+        &self,
+        patient: PatientId,
+        action: AuditAction,
+        reason: Option<String>,
+        change: impl FnOnce(&mut RecordDoc, &Connection) -> Result<T>,
+        summarise: impl FnOnce(&mut PatientSummary, &RecordDoc, &T) -> Result<()>,
+    ) -> Result<T> {
+        let mut context = self.context()?;
+        let mut loaded = self.load(&context, patient)?;
+        let (connection, unlocked) = context.parts()?;
+        let mut summary = unlocked
+            .summaries
+            .get(&patient)
+            .cloned()
+            .ok_or(StoreError::PatientNotFound)?;
+        let key = &unlocked.key;
+        let transaction = connection.transaction()?;
+        let out = change(&mut loaded.doc, &transaction)?;
+        persist::append_changes(&transaction, key, patient, &mut loaded)?;
+        summarise(&mut summary, &loaded.doc, &out)?;
+        persist::write_summary(&transaction, key, &summary)?;
+        audit::append(&transaction, key, self.event(action, Some(patient), reason))?;
+        transaction.commit()?;
+        context.summaries()?.insert(patient, summary);
+        Ok(out)
+    }
+
+    /// Records an observation set, scored by the core on the record's SpO2 scale. Returns only
+    /// once the set is durable.
+    pub fn record_observation(
+        &self,
+        patient: PatientId,
+        input: &VitalsInput,
+        taken_at: Option<DateTime<Utc>>,
+    ) -> Result<ObservationSet> {
+        let vitals = input.validate()?;
+        let author = self.author();
+        let taken_at = taken_at.unwrap_or_else(Utc::now);
+        self.act(
+            patient,
+            AuditAction::RecordObservation,
+            None,
+            |doc, connection| {
+                let scale = doc.spo2_scale()?;
+                if input.spo2_scale == Some(2) && scale != Spo2Scale::Scale2 {
+                    return Err(StoreError::Scale2WithoutDecision);
+                }
+                let set = ObservationSet::record(
+                    ObservationId::random(),
+                    taken_at,
+                    author,
+                    vitals,
+                    scale,
+                );
+                doc.add_observation(&set)?;
+                index_observation(connection, set.id(), patient)?;
+                Ok(set)
+            },
+            |summary, _, set| {
+                summary.observe(set);
+                Ok(())
+            },
+        )
+    }
+
+    /// Marks an observation entered-in-error. The set stays in the record, with who, when and why.
+    pub fn mark_observation_entered_in_error(
+        &self,
+        observation: ObservationId,
+        reason: &str,
+    ) -> Result<PatientId> {
+        let reason = required_reason(reason)?;
+        let patient = {
+            let context = self.context()?;
+            let found: Option<String> = context
+                .connection
+                .query_row(
+                    "SELECT patient_id FROM observation_index WHERE observation_id = ?1",
+                    params![observation.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            found
+                .and_then(|id| id.parse::<PatientId>().ok())
+                .ok_or(StoreError::ObservationNotFound)?
+        };
+        let mark = EnteredInError {
+            by: self.author(),
+            at: Utc::now(),
+            reason: reason.clone(),
+        };
+        self.act(
+            patient,
+            AuditAction::EnteredInError,
+            Some(reason),
+            |doc, _| doc.mark_observation_entered_in_error(observation, &mark),
+            resummarise(patient),
+        )?;
+        Ok(patient)
+    }
+
+    pub fn add_note(&self, patient: PatientId, text: &str) -> Result<NoteId> {
+        let id = NoteId::random();
+        let recorded = self.recorded();
+        self.act(
+            patient,
+            AuditAction::AddNote,
+            None,
+            |doc, _| doc.add_note(id, text, recorded),
+            |_, _, _| Ok(()),
+        )?;
+        Ok(id)
+    }
+
+    pub fn edit_note(&self, patient: PatientId, note: NoteId, text: &str) -> Result<()> {
+        let recorded = self.recorded();
+        self.act(
+            patient,
+            AuditAction::EditNote,
+            None,
+            |doc, _| doc.edit_note(note, text, recorded),
+            |_, _, _| Ok(()),
+        )
+    }
+
+    pub fn set_care_plan(&self, patient: PatientId, text: &str) -> Result<()> {
+        let recorded = self.recorded();
+        self.act(
+            patient,
+            AuditAction::UpdateCarePlan,
+            None,
+            |doc, _| doc.set_care_plan(text, recorded),
+            |_, _, _| Ok(()),
+        )
+    }
+
+    pub fn add_allergy(&self, patient: PatientId, allergy: &Allergy) -> Result<()> {
+        let recorded = self.recorded();
+        self.act(
+            patient,
+            AuditAction::Amend,
+            None,
+            |doc, _| doc.add_allergy(allergy, recorded).map(|_| ()),
+            resummarise(patient),
+        )
+    }
+
+    pub fn add_flag(&self, patient: PatientId, flag: &Flag) -> Result<()> {
+        let recorded = self.recorded();
+        self.act(
+            patient,
+            AuditAction::Amend,
+            None,
+            |doc, _| doc.add_flag(flag, recorded).map(|_| ()),
+            resummarise(patient),
+        )
+    }
+
+    /// Records the clinical decision to score this patient's SpO2 on `scale`.
+    pub fn decide_spo2_scale(
+        &self,
+        patient: PatientId,
+        scale: Spo2Scale,
+        note: &str,
+    ) -> Result<()> {
+        let note = required_reason(note)?;
+        let decision = ScaleDecision {
+            scale,
+            by: self.author(),
+            at: Utc::now(),
+            note: note.clone(),
+        };
+        self.act(
+            patient,
+            AuditAction::Amend,
+            Some(note),
+            |doc, _| doc.set_spo2_scale_decision(&decision),
+            |_, _, _| Ok(()),
+        )
+    }
+
+    fn recorded(&self) -> Recorded {
+        Recorded {
+            by: self.author(),
+            at: Utc::now(),
+        }
+    }
+
+    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>> {
+        let context = self.context()?;
+        audit::entries(&context.connection, context.key()?)
+    }
+
+    /// Checks the audit chain: `Ok(Ok(n))` with `n` intact entries, or where it breaks.
+    pub fn verify_audit(&self) -> Result<std::result::Result<u64, AuditBreak>> {
+        let context = self.context()?;
+        audit::verify(&context.connection, context.key()?)
+    }
+}
+
+fn required_reason(reason: &str) -> Result<String> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(StoreError::ReasonRequired);
+    }
+    Ok(reason.to_owned())
+}
+
+fn index_observation(
+    connection: &Connection,
+    observation: ObservationId,
+    patient: PatientId,
+) -> Result<()> {
+    connection
+        .prepare_cached(
+            "INSERT INTO observation_index (observation_id, patient_id) VALUES (?1, ?2)",
+        )?
+        .execute(params![observation.to_string(), patient.to_string()])?;
+    Ok(())
+}
+
+/// Rebuilds a summary from the whole record, for actions that can change more than the latest set.
+fn resummarise<T>(
+    patient: PatientId,
+) -> impl FnOnce(&mut PatientSummary, &RecordDoc, &T) -> Result<()> {
+    move |summary, doc, _| {
+        *summary = PatientSummary::of(&doc.read(patient)?);
+        Ok(())
+    }
+}
