@@ -5,8 +5,12 @@
 //! the README and tested in `cli/tests/`.
 
 mod news2_cmd;
+mod output;
 mod protocol_file;
+mod record_cmd;
 mod report;
+mod session;
+mod store_cmd;
 mod triage;
 
 use std::path::PathBuf;
@@ -30,6 +34,15 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     response_protocol: Option<PathBuf>,
 
+    /// The device store's directory.
+    #[arg(long, global = true, value_name = "DIR", env = "DOORSTEP_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+
+    /// Which of the device's users is unlocking (needed when it has several). The PIN comes from
+    /// DOORSTEP_PIN, or is asked for on a terminal.
+    #[arg(long, global = true, value_name = "NAME")]
+    user: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -40,6 +53,27 @@ enum Command {
     News2(news2_cmd::News2Args),
     /// Score a synthetic caseload's latest observations and list the patients at risk.
     Triage(triage::TriageArgs),
+    /// Create an encrypted, stand-alone device store with its first user.
+    Init(store_cmd::InitArgs),
+    /// The users who can unlock this device.
+    Users,
+    /// Patients on this device.
+    #[command(subcommand)]
+    Patient(record_cmd::PatientCommand),
+    /// Observation sets.
+    #[command(subcommand)]
+    Obs(record_cmd::ObsCommand),
+    /// Visit notes.
+    #[command(subcommand)]
+    Note(record_cmd::NoteCommand),
+    /// The device's audit trail; `audit verify` checks it.
+    Audit {
+        #[command(subcommand)]
+        command: Option<store_cmd::AuditCommand>,
+    },
+    /// Synthetic data for demos and benchmarks.
+    #[command(subcommand)]
+    Fixtures(store_cmd::FixturesCommand),
 }
 
 fn main() -> ExitCode {
@@ -51,15 +85,40 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let out = output::Output::new(cli.json);
+    let dir = cli.data_dir.as_deref();
+    let user = cli.user.as_deref();
     let outcome = match &cli.command {
         Command::News2(args) => news2_cmd::run(args, cli.json, &protocol),
         Command::Triage(args) => triage::run(args, cli.json, &protocol),
+        Command::Init(args) => store_cmd::init(dir, args, &out),
+        Command::Users => store_cmd::users(dir, &out),
+        Command::Audit { command } => store_cmd::audit(dir, user, command.as_ref(), &out),
+        Command::Fixtures(command) => store_cmd::fixtures(dir, user, command, &out),
+        Command::Patient(command) => record_cmd::with_session(dir, user, |session| {
+            record_cmd::patient(session, command, &protocol, &out)
+        }),
+        Command::Obs(command) => record_cmd::with_session(dir, user, |session| {
+            record_cmd::obs(session, command, &protocol, &out)
+        }),
+        Command::Note(command) => record_cmd::with_session(dir, user, |session| {
+            record_cmd::note(session, command, &out)
+        }),
     };
     match outcome {
         Ok(code) => code,
+        Err(error)
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            // The reader went away (`| head`): nothing left to say.
+            ExitCode::SUCCESS
+        }
         Err(error) => {
+            // Errors name what went wrong and what to do; none carries patient data.
             eprintln!("error: {error:#}");
-            ExitCode::from(2)
+            ExitCode::FAILURE
         }
     }
 }

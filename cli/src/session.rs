@@ -1,0 +1,37 @@
+//! Opening the device store from the command line: where it is, who is unlocking, and the PIN.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use doorstep_core::store::{Device, Session};
+
+pub const PIN_ENV: &str = "DOORSTEP_PIN";
+
+/// The data directory the global `--data-dir` names.
+pub fn data_dir(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match dir {
+        Some(dir) => Ok(dir.to_owned()),
+        None => bail!("say which device store to use with --data-dir DIR (or DOORSTEP_DATA_DIR)"),
+    }
+}
+
+/// The PIN from `DOORSTEP_PIN`, or asked for without echo on a terminal.
+pub fn pin(prompt: &str) -> anyhow::Result<String> {
+    if let Ok(pin) = std::env::var(PIN_ENV) {
+        return Ok(pin);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no PIN: set {PIN_ENV}, or run on a terminal to be asked for it");
+    }
+    rpassword::prompt_password(prompt).context("could not read the PIN from the terminal")
+}
+
+/// Opens and unlocks the store for `user` (or its only user).
+pub fn unlock(dir: Option<&Path>, user: Option<&str>) -> anyhow::Result<Session> {
+    let dir = data_dir(dir)?;
+    let device = Device::open(&dir)?;
+    let user = device.find_user(user)?;
+    let pin = pin(&format!("PIN for {}: ", user.name))?;
+    Ok(device.unlock(user.id, &pin)?)
+}

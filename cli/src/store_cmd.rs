@@ -1,0 +1,203 @@
+//! `doorstep init`, `users`, `audit`, `fixtures load`: the device store itself.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{Timelike, Utc};
+use clap::{Args, Subcommand};
+use doorstep_core::observation::Role;
+use doorstep_core::store::{Device, UnlockPolicy};
+use doorstep_fixtures::{CaseloadSpec, caseload};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::output::Output;
+use crate::session;
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The first user's name, as the unlock screen will list it.
+    #[arg(long)]
+    user_name: String,
+    /// nurse, midwife, paramedic, healthcare-assistant or administrator.
+    #[arg(long)]
+    role: Role,
+    /// Wrong PINs in a row after which the device wipes its data (organisation policy).
+    #[arg(long, default_value_t = UnlockPolicy::default().wipe_after)]
+    wipe_after: u32,
+    /// Lock after this many seconds without use.
+    #[arg(long, default_value_t = UnlockPolicy::default().idle_lock_seconds)]
+    idle_lock_seconds: u64,
+}
+
+pub fn init(dir: Option<&Path>, args: &InitArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let dir = session::data_dir(dir)?;
+    let pin = session::pin("Choose a PIN: ")?;
+    let policy = UnlockPolicy {
+        wipe_after: args.wipe_after.max(1),
+        idle_lock_seconds: args.idle_lock_seconds,
+        ..UnlockPolicy::default()
+    };
+    let session = Device::create(&dir, &args.user_name, args.role, &pin, policy)?;
+    let device = Device::open(&dir)?.id();
+    out.print(
+        &json!({"device_id": device, "user_id": session.user().id}),
+        || {
+            format!(
+                "Created an encrypted device store in {} for {}.",
+                dir.display(),
+                session.user().name
+            )
+        },
+    )
+}
+
+pub fn users(dir: Option<&Path>, out: &Output) -> anyhow::Result<ExitCode> {
+    let device = Device::open(&session::data_dir(dir)?)?;
+    let users = device.users()?;
+    out.print(&json!(users), || {
+        users
+            .iter()
+            .map(|user| format!("{}  ({})", user.name, user.role.key()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain; exit 0 only if every entry is intact.
+    Verify,
+}
+
+pub fn audit(
+    dir: Option<&Path>,
+    user: Option<&str>,
+    command: Option<&AuditCommand>,
+    out: &Output,
+) -> anyhow::Result<ExitCode> {
+    let session = session::unlock(dir, user)?;
+    match command {
+        Some(AuditCommand::Verify) => match session.verify_audit()? {
+            Ok(entries) => out.print(&json!({"intact": true, "entries": entries}), || {
+                format!("Audit trail intact: {entries} entries.")
+            }),
+            Err(broken) => {
+                out.print(
+                    &json!({"intact": false, "error": broken.to_string()}),
+                    || format!("AUDIT TRAIL BROKEN: {broken}"),
+                )?;
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        None => {
+            let entries = session.audit_entries()?;
+            let list: Vec<_> = entries
+                .iter()
+                .map(|entry| {
+                    json!({
+                        "seq": entry.seq,
+                        "at": entry.at,
+                        "user": entry.user,
+                        "role": entry.role,
+                        "device": entry.device,
+                        "patient": entry.patient,
+                        "action": entry.action,
+                        "reason": entry.reason,
+                    })
+                })
+                .collect();
+            out.print(&json!(list), || {
+                entries
+                    .iter()
+                    .map(|entry| {
+                        format!(
+                            "{:>5}  {}  {:<20} {:<12} patient {}{}",
+                            entry.seq,
+                            entry.at.format("%Y-%m-%d %H:%M:%S"),
+                            serde_json::to_value(entry.action)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_owned))
+                                .unwrap_or_default(),
+                            entry.role.key(),
+                            entry
+                                .patient
+                                .map(|p| p.to_string())
+                                .unwrap_or_else(|| "-".to_owned()),
+                            entry
+                                .reason
+                                .as_ref()
+                                .map(|r| format!("  reason: {r}"))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FixturesCommand {
+    /// Load a synthetic caseload (NHS numbers in the never-issued 999 range) into the store.
+    Load {
+        #[arg(long, default_value_t = 40)]
+        patients: usize,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Observation sets per patient.
+        #[arg(long, default_value_t = 8)]
+        observations: usize,
+    },
+}
+
+pub fn fixtures(
+    dir: Option<&Path>,
+    user: Option<&str>,
+    command: &FixturesCommand,
+    out: &Output,
+) -> anyhow::Result<ExitCode> {
+    let FixturesCommand::Load {
+        patients,
+        seed,
+        observations,
+    } = command;
+    let session = session::unlock(dir, user)?;
+    let now = Utc::now();
+    let now = now
+        .with_minute(0)
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(now);
+    let spec = CaseloadSpec {
+        observations_per_patient: (*observations).max(1),
+        ..CaseloadSpec::new(*patients, *seed, now)
+    };
+    let generated: Vec<_> = caseload(&spec).iter().map(|p| p.to_new_patient()).collect();
+    let bar = ProgressBar::new(generated.len() as u64);
+    if out.is_json() || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} patients ({eta} left)")
+            .context("progress bar template")?
+            .progress_chars("=> "),
+    );
+    bar.set_message("Sealing records");
+    let started = std::time::Instant::now();
+    let ids = session.import_patients(&generated, |done| bar.set_position(done as u64))?;
+    bar.finish_and_clear();
+    out.print(
+        &json!({"loaded": ids.len(), "seed": seed, "seconds": started.elapsed().as_secs_f64()}),
+        || {
+            format!(
+                "Loaded {} synthetic patients ({} observation sets each) in {:.1} s.",
+                ids.len(),
+                spec.observations_per_patient,
+                started.elapsed().as_secs_f64()
+            )
+        },
+    )
+}

@@ -1,0 +1,294 @@
+//! The device-store commands' contract, end to end through the real binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const PIN: &str = "2468";
+
+fn doorstep(dir: &Path, pin: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_doorstep"))
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("--json")
+        .args(args)
+        .env("DOORSTEP_PIN", pin)
+        .env_remove("DOORSTEP_DATA_DIR")
+        .output()
+        .unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> Value {
+    let output = doorstep(dir, PIN, args);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn new_store() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let created = ok(
+        dir.path(),
+        &["init", "--user-name", "Nell Nightingale", "--role", "nurse"],
+    );
+    assert!(created["device_id"].is_string());
+    dir
+}
+
+#[test]
+fn a_record_round_trips_through_the_commands() {
+    let dir = new_store();
+    let d = dir.path();
+    let added = ok(
+        d,
+        &[
+            "patient",
+            "add",
+            "--nhs-number",
+            "999 100 0100",
+            "--given",
+            "Zeb",
+            "--family",
+            "Quill",
+            "--birth-date",
+            "1940-01-02",
+            "--sex",
+            "male",
+        ],
+    );
+    let id = added["id"].as_str().unwrap().to_owned();
+
+    let obs = ok(
+        d,
+        &[
+            "obs",
+            "add",
+            "--patient",
+            &id,
+            "--vitals",
+            r#"{"respiration_rate": 26, "spo2": 93, "on_oxygen": false, "systolic_bp": 95, "pulse": 120, "consciousness": "A", "temperature": 38.6}"#,
+        ],
+    );
+    assert_eq!(obs["news2"]["total"], 10);
+    assert_eq!(obs["news2"]["risk"], "high");
+    let obs_id = obs["id"].as_str().unwrap().to_owned();
+
+    let flags = ok(
+        d,
+        &[
+            "obs",
+            "add",
+            "--patient",
+            &id,
+            "--respiration-rate",
+            "16",
+            "--spo2",
+            "97",
+            "--systolic-bp",
+            "120",
+            "--pulse",
+            "70",
+            "--consciousness",
+            "A",
+            "--temperature",
+            "36.8",
+        ],
+    );
+    assert_eq!(
+        flags["news2"]["total"], 0,
+        "flags without --on-oxygen mean air"
+    );
+
+    let note = ok(
+        d,
+        &[
+            "note",
+            "add",
+            "--patient",
+            &id,
+            "--text",
+            "Seen at home; daughter present",
+        ],
+    );
+    assert!(note["id"].is_string());
+    ok(
+        d,
+        &[
+            "obs",
+            "entered-in-error",
+            &obs_id,
+            "--reason",
+            "wrong patient",
+        ],
+    );
+
+    let list = ok(d, &["patient", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    for key in [
+        "id",
+        "nhs_number",
+        "given",
+        "family",
+        "birth_date",
+        "latest_news2",
+    ] {
+        assert!(list[0].get(key).is_some(), "{key}");
+    }
+    assert_eq!(
+        list[0]["latest_news2"]["total"], 0,
+        "the entered-in-error set is no longer the latest"
+    );
+    let found = ok(d, &["patient", "find", "9991000100"]);
+    assert_eq!(found[0]["id"], id.as_str());
+    assert_eq!(
+        ok(d, &["patient", "find", "qu"]).as_array().unwrap().len(),
+        1
+    );
+
+    let record = ok(d, &["patient", "show", &id]);
+    assert_eq!(record["family"], "Quill");
+    let observations = record["observations"].as_array().unwrap();
+    assert_eq!(observations.len(), 2);
+    let marked = observations
+        .iter()
+        .find(|o| o["id"] == obs_id.as_str())
+        .unwrap();
+    assert_eq!(marked["entered_in_error"]["reason"], "wrong patient");
+    assert_eq!(marked["news2"]["total"], 10, "the original stays readable");
+    assert_eq!(record["notes"][0]["text"], "Seen at home; daughter present");
+
+    let audit = ok(d, &["audit"]);
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "create-record",
+        "record-observation",
+        "add-note",
+        "entered-in-error",
+        "view-record",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
+    }
+    assert_eq!(ok(d, &["audit", "verify"])["intact"], true);
+}
+
+#[test]
+fn a_wrong_pin_exits_non_zero_and_prints_no_patient_data() {
+    let dir = new_store();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "patient",
+            "add",
+            "--nhs-number",
+            "9991000100",
+            "--given",
+            "Zeb",
+            "--family",
+            "Quill",
+            "--birth-date",
+            "1940-01-02",
+        ],
+    );
+    let output = doorstep(d, "0000", &["patient", "list"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("wrong PIN"), "{stderr}");
+    assert!(output.stdout.is_empty());
+    for secret in ["Quill", "Zeb", "9991000100", "1940"] {
+        assert!(!stderr.contains(secret));
+    }
+}
+
+#[test]
+fn invalid_input_is_refused_with_the_field_named() {
+    let dir = new_store();
+    let d = dir.path();
+    let bad = doorstep(
+        d,
+        PIN,
+        &[
+            "patient",
+            "add",
+            "--nhs-number",
+            "943 476 5918",
+            "--given",
+            "A",
+            "--family",
+            "B",
+            "--birth-date",
+            "1940-01-02",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8(bad.stderr)
+            .unwrap()
+            .contains("check digit")
+    );
+    let id = ok(
+        d,
+        &[
+            "patient",
+            "add",
+            "--nhs-number",
+            "9991000100",
+            "--given",
+            "A",
+            "--family",
+            "B",
+            "--birth-date",
+            "1940-01-02",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bad = doorstep(d, PIN, &["obs", "add", "--patient", &id, "--spo2", "104"]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8(bad.stderr)
+            .unwrap()
+            .contains("SpO2 must be a whole number from 30 to 100")
+    );
+    let record = ok(d, &["patient", "show", &id]);
+    assert!(record["observations"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn fixtures_load_a_caseload_sorted_by_risk() {
+    let dir = new_store();
+    let d = dir.path();
+    let loaded = ok(d, &["fixtures", "load", "--patients", "30", "--seed", "5"]);
+    assert_eq!(loaded["loaded"], 30);
+    let list = ok(d, &["patient", "list", "--by-risk"]);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 30);
+    let rank = |v: &Value| match v["latest_news2"]["effective_risk"].as_str() {
+        Some("high") => 3,
+        Some("medium") => 2,
+        Some("low-medium") => 1,
+        _ => 0,
+    };
+    for pair in list.windows(2) {
+        assert!(rank(&pair[0]) >= rank(&pair[1]));
+    }
+    assert!(
+        list.iter()
+            .all(|p| p["nhs_number"].as_str().unwrap().starts_with("999"))
+    );
+}
