@@ -1,6 +1,7 @@
 //! # doorstep-tests
 //!
-//! **Not built yet.** This crate will hold Doorstep's end-to-end tests: several devices syncing
+//! Benchmarks of the device store at caseload scale live in `benches/store.rs`. This crate will also
+//! hold Doorstep's end-to-end tests: several devices syncing
 //! through a real sync server started in-process on port 0, and the real desktop window driven
 //! through tauri-driver under Xvfb (`cargo test -p doorstep-tests --test desktop_e2e`).
 //!

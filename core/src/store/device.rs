@@ -57,6 +57,9 @@ impl UnlockPolicy {
     }
 }
 
+/// name, role, salt, iterations, wrapped key: a user row as unlock reads it.
+type StoredUser = (String, String, Vec<u8>, u32, Vec<u8>);
+
 /// A user of this device, as the unlock screen lists them.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct UserInfo {
@@ -338,7 +341,7 @@ impl Device {
                     seconds: u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000),
                 });
             }
-            let row: Option<(String, String, Vec<u8>, u32, Vec<u8>)> = connection
+            let row: Option<StoredUser> = connection
                 .query_row(
                     "SELECT name, role, salt, iterations, wrapped_key FROM users WHERE user_id = ?1",
                     params![user.to_string()],
