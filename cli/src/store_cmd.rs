@@ -4,16 +4,16 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chrono::{Timelike, Utc};
 use clap::{Args, Subcommand};
 use doorstep_core::observation::Role;
 use doorstep_core::store::{Device, UnlockPolicy};
-use doorstep_fixtures::{CaseloadSpec, caseload};
+use doorstep_fixtures::caseload;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::output::Output;
 use crate::session;
+use crate::triage::{SyntheticCaseload, this_hour};
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -142,15 +142,7 @@ pub fn audit(
 #[derive(Debug, Subcommand)]
 pub enum FixturesCommand {
     /// Load a synthetic caseload (NHS numbers in the never-issued 999 range) into the store.
-    Load {
-        #[arg(long, default_value_t = 40)]
-        patients: usize,
-        #[arg(long, default_value_t = 2026)]
-        seed: u64,
-        /// Observation sets per patient.
-        #[arg(long, default_value_t = 8)]
-        observations: usize,
-    },
+    Load(SyntheticCaseload),
 }
 
 pub fn fixtures(
@@ -159,22 +151,9 @@ pub fn fixtures(
     command: &FixturesCommand,
     out: &Output,
 ) -> anyhow::Result<ExitCode> {
-    let FixturesCommand::Load {
-        patients,
-        seed,
-        observations,
-    } = command;
+    let FixturesCommand::Load(wanted) = command;
     let session = session::unlock(dir, user)?;
-    let now = Utc::now();
-    let now = now
-        .with_minute(0)
-        .and_then(|t| t.with_second(0))
-        .and_then(|t| t.with_nanosecond(0))
-        .unwrap_or(now);
-    let spec = CaseloadSpec {
-        observations_per_patient: (*observations).max(1),
-        ..CaseloadSpec::new(*patients, *seed, now)
-    };
+    let spec = wanted.spec(this_hour());
     let generated: Vec<_> = caseload(&spec).iter().map(|p| p.to_new_patient()).collect();
     let bar = ProgressBar::new(generated.len() as u64);
     if out.is_json() || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -190,7 +169,7 @@ pub fn fixtures(
     let ids = session.import_patients(&generated, |done| bar.set_position(done as u64))?;
     bar.finish_and_clear();
     out.print(
-        &json!({"loaded": ids.len(), "seed": seed, "seconds": started.elapsed().as_secs_f64()}),
+        &json!({"loaded": ids.len(), "seed": spec.seed, "seconds": started.elapsed().as_secs_f64()}),
         || {
             format!(
                 "Loaded {} synthetic patients ({} observation sets each) in {:.1} s.",

@@ -20,21 +20,46 @@ use crate::report;
 
 #[derive(Debug, Args)]
 pub struct TriageArgs {
-    /// How many synthetic patients to generate.
-    #[arg(long, default_value_t = 40)]
-    patients: usize,
-    /// Seed of the synthetic caseload; the same seed gives the same patients.
-    #[arg(long, default_value_t = 2026)]
-    seed: u64,
-    /// Observation sets per patient.
-    #[arg(long, default_value_t = 8)]
-    observations: usize,
+    #[command(flatten)]
+    caseload: SyntheticCaseload,
     /// Time of the latest observations (RFC 3339); defaults to the start of the current hour.
     #[arg(long)]
     now: Option<DateTime<Utc>>,
     /// List every patient, not only those at risk.
     #[arg(long)]
     all: bool,
+}
+
+/// Which synthetic caseload to make (shared by `triage` and `fixtures load`).
+#[derive(Debug, Args)]
+pub struct SyntheticCaseload {
+    /// How many synthetic patients to generate.
+    #[arg(long, default_value_t = 40)]
+    pub patients: usize,
+    /// Seed of the synthetic caseload; the same seed gives the same patients.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Observation sets per patient.
+    #[arg(long, default_value_t = 8)]
+    pub observations: usize,
+}
+
+impl SyntheticCaseload {
+    pub fn spec(&self, now: DateTime<Utc>) -> CaseloadSpec {
+        CaseloadSpec {
+            observations_per_patient: self.observations.max(1),
+            ..CaseloadSpec::new(self.patients, self.seed, now)
+        }
+    }
+}
+
+/// The start of the current hour: synthetic observations fall on the hour, like a visit round.
+pub fn this_hour() -> DateTime<Utc> {
+    let now = Utc::now();
+    now.with_minute(0)
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(now)
 }
 
 struct Row<'a> {
@@ -86,17 +111,8 @@ impl Row<'_> {
 }
 
 pub fn run(args: &TriageArgs, json: bool, protocol: &ResponseProtocol) -> anyhow::Result<ExitCode> {
-    let now = args.now.unwrap_or_else(|| {
-        let now = Utc::now();
-        now.with_minute(0)
-            .and_then(|t| t.with_second(0))
-            .and_then(|t| t.with_nanosecond(0))
-            .unwrap_or(now)
-    });
-    let spec = CaseloadSpec {
-        observations_per_patient: args.observations.max(1),
-        ..CaseloadSpec::new(args.patients, args.seed, now)
-    };
+    let now = args.now.unwrap_or_else(this_hour);
+    let spec = args.caseload.spec(now);
     let patients = caseload(&spec);
     let mut rows: Vec<Row> = patients
         .iter()

@@ -168,6 +168,24 @@ pub(crate) fn insert_user(
 }
 
 impl Device {
+    fn from_parts(
+        dir: &Path,
+        connection: Connection,
+        device_id: DeviceId,
+        sealer: SoftwareKeySealer,
+        policy: UnlockPolicy,
+    ) -> Self {
+        Device {
+            shared: Arc::new(Shared {
+                dir: dir.to_owned(),
+                connection: Mutex::new(connection),
+                device_id,
+                sealer: Box::new(sealer),
+                policy,
+            }),
+        }
+    }
+
     fn database_exists(dir: &Path) -> bool {
         dir.join(db::DATABASE_FILE).exists()
     }
@@ -220,15 +238,7 @@ impl Device {
             },
         )?;
         transaction.commit()?;
-        let device = Device {
-            shared: Arc::new(Shared {
-                dir: dir.to_owned(),
-                connection: Mutex::new(connection),
-                device_id,
-                sealer: Box::new(sealer),
-                policy,
-            }),
-        };
+        let device = Device::from_parts(dir, connection, device_id, sealer, policy);
         let info = UserInfo {
             id: user,
             name: user_name.trim().to_owned(),
@@ -265,15 +275,9 @@ impl Device {
         let device_id = device_id.parse().map_err(|_| StoreError::Tampered {
             what: "device identity",
         })?;
-        Ok(Device {
-            shared: Arc::new(Shared {
-                dir: dir.to_owned(),
-                connection: Mutex::new(connection),
-                device_id,
-                sealer: Box::new(sealer),
-                policy,
-            }),
-        })
+        Ok(Device::from_parts(
+            dir, connection, device_id, sealer, policy,
+        ))
     }
 
     pub fn id(&self) -> DeviceId {
