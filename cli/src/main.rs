@@ -11,6 +11,7 @@ mod record_cmd;
 mod report;
 mod session;
 mod store_cmd;
+mod sync_cmd;
 mod triage;
 
 use std::path::PathBuf;
@@ -74,6 +75,14 @@ enum Command {
     /// Synthetic data for demos and benchmarks.
     #[command(subcommand)]
     Fixtures(store_cmd::FixturesCommand),
+    /// The organisation administrator: org, teams, enrolment codes, devices, revocation.
+    Admin(sync_cmd::AdminArgs),
+    /// Enrol this device with a sync server using an administrator's code.
+    Enrol(sync_cmd::EnrolArgs),
+    /// This device's sync state.
+    Status,
+    /// Send this device's changes and receive the team's, end-to-end encrypted.
+    Sync,
 }
 
 fn main() -> ExitCode {
@@ -104,6 +113,10 @@ fn main() -> ExitCode {
         Command::Note(command) => record_cmd::with_session(dir, user, |session| {
             record_cmd::note(session, command, &out)
         }),
+        Command::Admin(args) => sync_cmd::admin(args, &out),
+        Command::Enrol(args) => sync_cmd::enrol(dir, args, &out),
+        Command::Status => sync_cmd::status(dir, user, &out),
+        Command::Sync => sync_cmd::sync(dir, user, &out),
     };
     match outcome {
         Ok(code) => code,

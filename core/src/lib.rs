@@ -18,6 +18,7 @@ pub mod nhs_number;
 pub mod observation;
 pub mod patient;
 pub mod store;
+pub mod sync;
 pub mod vitals;
 
 pub use ids::{DeviceId, EntryId, NoteId, ObservationId, PatientId, UserId};

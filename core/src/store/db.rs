@@ -70,6 +70,22 @@ const MIGRATIONS: &[&str] = &[
         sealed BLOB NOT NULL
     );
     "#,
+    // 2: sync. The state (keys, roster, cursor) is one sealed row; per-document upload positions
+    // are sealed; dirty_docs lists documents with changes not yet uploaded (random ids only).
+    r#"
+    CREATE TABLE sync_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        sealed BLOB NOT NULL
+    );
+    CREATE TABLE doc_sync (
+        patient_id TEXT PRIMARY KEY,
+        sealed BLOB NOT NULL
+    );
+    CREATE TABLE dirty_docs (
+        patient_id TEXT PRIMARY KEY
+    );
+    INSERT INTO dirty_docs (patient_id) SELECT patient_id FROM doc_snapshots;
+    "#,
 ];
 
 pub const DATABASE_FILE: &str = "doorstep.db";

@@ -50,6 +50,14 @@ pub enum StoreError {
     #[error(transparent)]
     Vitals(#[from] VitalsError),
     #[error(
+        "this device is not enrolled with a sync server; enrol it with `doorstep enrol --server URL --code CODE`"
+    )]
+    NotEnrolled,
+    #[error("the sync server refused: {0}")]
+    SyncRefused(String),
+    #[error("this device was revoked by the organisation; its data has been wiped")]
+    Revoked,
+    #[error(
         "stored {what} failed its integrity check: the device store has been altered or damaged"
     )]
     Tampered { what: &'static str },

@@ -13,6 +13,7 @@ mod persist;
 mod record;
 mod session;
 mod summary;
+mod sync;
 
 pub use audit::{AuditAction, AuditBreak, AuditEntry};
 pub use device::{Device, UnlockPolicy, UserInfo};
@@ -24,6 +25,7 @@ pub use record::{
 };
 pub use session::Session;
 pub use summary::{LatestNews2, PatientSummary};
+pub use sync::{PreparedUpload, PullOutcome, SyncStatus};
 
 /// The database file's name inside a data directory.
 pub const DATABASE_FILE: &str = db::DATABASE_FILE;

@@ -196,3 +196,13 @@ pub fn read_summaries(connection: &Connection, key: &DataKey) -> Result<Vec<Pati
     }
     Ok(summaries)
 }
+
+/// Notes that a document has changes the sync server has not seen.
+pub fn mark_dirty(connection: &Connection, patient: PatientId) -> Result<()> {
+    connection
+        .prepare_cached(
+            "INSERT INTO dirty_docs (patient_id) VALUES (?1) ON CONFLICT (patient_id) DO NOTHING",
+        )?
+        .execute(params![patient.to_string()])?;
+    Ok(())
+}

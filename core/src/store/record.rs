@@ -354,6 +354,32 @@ impl RecordDoc {
         bytes
     }
 
+    /// The document's heads, as hex change hashes.
+    pub fn heads(&mut self) -> Vec<String> {
+        self.doc
+            .get_heads()
+            .iter()
+            .map(|hash| hash.to_string())
+            .collect()
+    }
+
+    /// Every change not already covered by `heads` (hex change hashes); unknown hashes are ignored,
+    /// which at worst resends changes the other side will deduplicate.
+    pub fn changes_after(&mut self, heads: &[String]) -> Vec<u8> {
+        let heads: Vec<ChangeHash> = heads.iter().filter_map(|h| h.parse().ok()).collect();
+        let known: Vec<ChangeHash> = heads
+            .into_iter()
+            .filter(|hash| self.doc.get_change_by_hash(hash).is_some())
+            .collect();
+        self.doc.save_after(&known)
+    }
+
+    /// Applies changes from another replica; applying the same changes twice changes nothing.
+    pub fn apply_changes(&mut self, bytes: &[u8]) -> Result<()> {
+        self.doc.load_incremental(bytes).map_err(record_error)?;
+        Ok(())
+    }
+
     /// The SpO2 scale on the record, without reading the rest of it.
     pub fn spo2_scale(&self) -> Result<Spo2Scale> {
         Ok(self

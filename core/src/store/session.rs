@@ -27,16 +27,16 @@ use crate::observation::{Author, ObservationSet, Role};
 use crate::patient::{Allergy, Flag};
 use crate::vitals::{Spo2Scale, VitalsInput};
 
-struct Unlocked {
-    key: DataKey,
+pub(super) struct Unlocked {
+    pub(super) key: DataKey,
     last_used: Instant,
-    summaries: HashMap<PatientId, PatientSummary>,
+    pub(super) summaries: HashMap<PatientId, PatientSummary>,
 }
 
 /// An unlocked store. Locks itself after the device's idle timeout; after [`Session::lock`] the
 /// data key is zeroised and every call fails with [`StoreError::Locked`].
 pub struct Session {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     user: UserInfo,
     idle_limit: Duration,
     state: Mutex<Option<Unlocked>>,
@@ -49,19 +49,19 @@ impl std::fmt::Debug for Session {
 }
 
 /// What a shell needs while working inside one action.
-struct Context<'a> {
-    connection: MutexGuard<'a, Connection>,
-    unlocked: MutexGuard<'a, Option<Unlocked>>,
+pub(super) struct Context<'a> {
+    pub(super) connection: MutexGuard<'a, Connection>,
+    pub(super) unlocked: MutexGuard<'a, Option<Unlocked>>,
 }
 
 impl Context<'_> {
     /// The connection and the unlocked state together, borrowed separately.
-    fn parts(&mut self) -> Result<(&mut Connection, &mut Unlocked)> {
+    pub(super) fn parts(&mut self) -> Result<(&mut Connection, &mut Unlocked)> {
         let unlocked = self.unlocked.as_mut().ok_or(StoreError::Locked)?;
         Ok((&mut self.connection, unlocked))
     }
 
-    fn key(&self) -> Result<&DataKey> {
+    pub(super) fn key(&self) -> Result<&DataKey> {
         self.unlocked
             .as_ref()
             .map(|u| &u.key)
@@ -134,7 +134,7 @@ impl Session {
         &self.user
     }
 
-    fn author(&self) -> Author {
+    pub(super) fn author(&self) -> Author {
         Author {
             user: self.user.id,
             role: self.user.role,
@@ -142,7 +142,7 @@ impl Session {
         }
     }
 
-    fn actor(&self) -> ActorId {
+    pub(super) fn actor(&self) -> ActorId {
         ActorId::from(self.shared.device_id.as_uuid().as_bytes().as_slice())
     }
 
@@ -164,7 +164,7 @@ impl Session {
     }
 
     /// Takes the locks for one call, locking the session first if it sat idle too long.
-    fn context(&self) -> Result<Context<'_>> {
+    pub(super) fn context(&self) -> Result<Context<'_>> {
         let mut unlocked = self
             .state
             .lock()
@@ -271,6 +271,7 @@ impl Session {
                     };
                     let mut doc = RecordDoc::create(self.actor(), patient, recorded)?;
                     persist::insert_doc(&transaction, key, id, &mut doc)?;
+                    persist::mark_dirty(&transaction, id)?;
                     let record = doc.read(id)?;
                     let summary = PatientSummary::of(&record);
                     persist::write_summary(&transaction, key, &summary)?;
@@ -346,7 +347,7 @@ impl Session {
         Ok(found)
     }
 
-    fn load(&self, context: &Context<'_>, patient: PatientId) -> Result<LoadedDoc> {
+    pub(super) fn load(&self, context: &Context<'_>, patient: PatientId) -> Result<LoadedDoc> {
         persist::load_doc(&context.connection, context.key()?, patient, self.actor())
     }
 
@@ -405,6 +406,7 @@ impl Session {
         let transaction = connection.transaction()?;
         let out = change(&mut loaded.doc, &transaction)?;
         persist::append_changes(&transaction, key, patient, &mut loaded)?;
+        persist::mark_dirty(&transaction, patient)?;
         summarise(&mut summary, &loaded.doc, &out)?;
         persist::write_summary(&transaction, key, &summary)?;
         audit::append(&transaction, key, self.event(action, Some(patient), reason))?;
@@ -594,14 +596,15 @@ fn required_reason(reason: &str) -> Result<String> {
     Ok(reason.to_owned())
 }
 
-fn index_observation(
+pub(super) fn index_observation(
     connection: &Connection,
     observation: ObservationId,
     patient: PatientId,
 ) -> Result<()> {
     connection
         .prepare_cached(
-            "INSERT INTO observation_index (observation_id, patient_id) VALUES (?1, ?2)",
+            "INSERT INTO observation_index (observation_id, patient_id) VALUES (?1, ?2)
+             ON CONFLICT (observation_id) DO NOTHING",
         )?
         .execute(params![observation.to_string(), patient.to_string()])?;
     Ok(())

@@ -1,0 +1,198 @@
+//! `doorstep admin …`, `enrol`, `status` and `sync`: the organisation and end-to-end encrypted sync.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use doorstep_core::DeviceId;
+use doorstep_core::observation::Role;
+use doorstep_transport::{AdminClient, SyncProgress, TransportError};
+use indicatif::{ProgressBar, ProgressDrawTarget};
+use serde_json::json;
+
+use crate::output::Output;
+use crate::session;
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// The administrator's directory (holds the organisation's keys, sealed under the admin PIN).
+    #[arg(long, value_name = "DIR")]
+    admin_dir: PathBuf,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create the organisation's admin key and register it with a sync server.
+    Init {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        org: String,
+    },
+    /// Teams (caseload groups) that share records.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// A one-time code that enrols one device into a team.
+    EnrolCode {
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        user_name: String,
+        #[arg(long)]
+        role: Role,
+    },
+    /// The organisation's enrolled devices.
+    Devices,
+    /// Revoke a device: the server refuses it, the team key is rotated, and the device wipes itself
+    /// when it next connects.
+    Revoke { device: DeviceId },
+}
+
+#[derive(Debug, Subcommand)]
+enum TeamCommand {
+    Create { name: String },
+}
+
+pub fn admin(args: &AdminArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let dir = args.admin_dir.as_path();
+    let pin = session::pin("Admin PIN: ")?;
+    match &args.command {
+        AdminCommand::Init { server, org } => {
+            let admin = AdminClient::init(dir, &pin, server, org)?;
+            out.print(&json!({"org": admin.org(), "server": server}), || {
+                format!("Registered organisation {} with {server}.", admin.org())
+            })
+        }
+        AdminCommand::Team(TeamCommand::Create { name }) => {
+            let mut admin = AdminClient::open(dir, &pin)?;
+            admin.create_team(dir, &pin, name)?;
+            out.print(&json!({"team": name}), || format!("Created team {name}."))
+        }
+        AdminCommand::EnrolCode {
+            team,
+            user_name,
+            role,
+        } => {
+            let admin = AdminClient::open(dir, &pin)?;
+            let issued = admin.enrolment_code(team, user_name, *role)?;
+            out.print(&json!({"code": issued.code, "team": issued.team, "user": issued.user}), || {
+                format!("Enrolment code for {user_name} ({}) in {team}:\n\n    {}\n\nIt works once.", role.key(), issued.code)
+            })
+        }
+        AdminCommand::Devices => {
+            let admin = AdminClient::open(dir, &pin)?;
+            let devices = admin.devices()?;
+            out.print(&devices, || {
+                devices
+                    .as_array()
+                    .map(|list| {
+                        list.iter()
+                            .map(|d| {
+                                format!(
+                                    "{}  {:<10} {:<20} {}{}",
+                                    d["device"].as_str().unwrap_or_default(),
+                                    d["team"].as_str().unwrap_or_default(),
+                                    d["user"].as_str().unwrap_or_default(),
+                                    d["role"].as_str().unwrap_or_default(),
+                                    if d["revoked"] == true {
+                                        "  REVOKED"
+                                    } else {
+                                        ""
+                                    }
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    .unwrap_or_default()
+            })
+        }
+        AdminCommand::Revoke { device } => {
+            let mut admin = AdminClient::open(dir, &pin)?;
+            let team = admin.revoke(dir, &pin, *device)?;
+            out.print(&json!({"revoked": device, "team": team}), || {
+                format!("Revoked {device}; team {team} moved to a new key.")
+            })
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct EnrolArgs {
+    #[arg(long)]
+    server: String,
+    #[arg(long)]
+    code: String,
+}
+
+pub fn enrol(dir: Option<&Path>, args: &EnrolArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let dir = session::data_dir(dir)?;
+    let pin = session::pin("Choose a PIN for this device: ")?;
+    let session = doorstep_transport::enrol(&dir, &args.server, &args.code, &pin)?;
+    let status = session.sync_status()?;
+    out.print(&json!(status), || {
+        format!(
+            "Enrolled as {} in team {} on {}.",
+            status.user,
+            status.team.clone().unwrap_or_default(),
+            args.server
+        )
+    })
+}
+
+pub fn status(dir: Option<&Path>, user: Option<&str>, out: &Output) -> anyhow::Result<ExitCode> {
+    let session = session::unlock(dir, user)?;
+    let status = session.sync_status()?;
+    out.print(&json!(status), || {
+        let last = status
+            .last_sync
+            .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_else(|| "never".to_owned());
+        format!(
+            "Device {} ({})\nTeam {} on {}\nLast synced: {last}\nRecords with changes waiting: {}",
+            status.device_id,
+            status.user,
+            status
+                .team
+                .clone()
+                .unwrap_or_else(|| "none (not enrolled)".to_owned()),
+            status
+                .server
+                .clone()
+                .unwrap_or_else(|| "no server".to_owned()),
+            status.pending
+        )
+    })
+}
+
+pub fn sync(dir: Option<&Path>, user: Option<&str>, out: &Output) -> anyhow::Result<ExitCode> {
+    let session = session::unlock(dir, user)?;
+    let bar = ProgressBar::new_spinner();
+    if out.is_json() || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let outcome = doorstep_transport::sync(&session, |progress| match progress {
+        SyncProgress::Uploading { done, total } => {
+            bar.set_message(format!("uploading {done}/{total} changes"))
+        }
+        SyncProgress::Downloading { received } => {
+            bar.set_message(format!("received {received} changes"))
+        }
+    });
+    bar.finish_and_clear();
+    match outcome {
+        Ok(report) => out.print(&json!(report), || {
+            format!(
+                "Synced: {} sent, {} received, {} records with conflicts to review.",
+                report.uploaded, report.downloaded, report.conflicts
+            )
+        }),
+        Err(TransportError::Revoked) => {
+            eprintln!("error: {}", TransportError::Revoked);
+            Ok(ExitCode::from(3))
+        }
+        Err(error) => Err(error.into()),
+    }
+}

@@ -1,0 +1,366 @@
+//! End-to-end encrypted sync: the real server in-process on port 0, real devices through the
+//! `doorstep` binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use doorstep_sync_server::{App, RunningServer, start};
+use serde_json::Value;
+
+const PIN: &str = "2468";
+
+struct TestServer {
+    url: String,
+    dir: tempfile::TempDir,
+    server: Option<RunningServer>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl TestServer {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let app = App::open(&dir.path().join("server.db")).unwrap();
+        let server = runtime
+            .block_on(start(app, "127.0.0.1:0".parse().unwrap()))
+            .unwrap();
+        Self {
+            url: server.url(),
+            dir,
+            server: Some(server),
+            runtime,
+        }
+    }
+
+    fn files(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.stop());
+        }
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_doorstep"))
+        .arg("--json")
+        .args(args)
+        .env("DOORSTEP_PIN", PIN)
+        .env_remove("DOORSTEP_DATA_DIR")
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> Value {
+    let output = run(args);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// An organisation with one team and two enrolled devices.
+struct Team {
+    server: TestServer,
+    root: tempfile::TempDir,
+}
+
+impl Team {
+    fn admin(&self) -> PathBuf {
+        self.root.path().join("admin")
+    }
+
+    fn device(&self, name: &str) -> PathBuf {
+        self.root.path().join(name)
+    }
+
+    fn on(&self, device: &str, args: &[&str]) -> Value {
+        let dir = self.device(device);
+        let mut all = vec!["--data-dir", path(&dir)];
+        all.extend_from_slice(args);
+        ok(&all)
+    }
+
+    fn setup() -> Self {
+        let server = TestServer::start();
+        let root = tempfile::tempdir().unwrap();
+        let team = Team { server, root };
+        let admin = team.admin();
+        ok(&[
+            "admin",
+            "--admin-dir",
+            path(&admin),
+            "init",
+            "--server",
+            &team.server.url,
+            "--org",
+            "Ambridge Community",
+        ]);
+        ok(&[
+            "admin",
+            "--admin-dir",
+            path(&admin),
+            "team",
+            "create",
+            "north",
+        ]);
+        for (device, user) in [("a", "Nell Nightingale"), ("b", "Bea Birchall")] {
+            let code = ok(&[
+                "admin",
+                "--admin-dir",
+                path(&admin),
+                "enrol-code",
+                "--team",
+                "north",
+                "--user-name",
+                user,
+                "--role",
+                "nurse",
+            ]);
+            let dir = team.device(device);
+            ok(&[
+                "--data-dir",
+                path(&dir),
+                "enrol",
+                "--server",
+                &team.server.url,
+                "--code",
+                code["code"].as_str().unwrap(),
+            ]);
+        }
+        team
+    }
+}
+
+const SET: &str = r#"{"respiration_rate": 26, "spo2": 93, "on_oxygen": false, "systolic_bp": 95, "pulse": 120, "consciousness": "A", "temperature": 38.6}"#;
+
+#[test]
+fn two_devices_converge_and_then_sync_moves_nothing() {
+    let team = Team::setup();
+    let patient = team.on(
+        "a",
+        &[
+            "patient",
+            "add",
+            "--nhs-number",
+            "9991000100",
+            "--given",
+            "Zebediah",
+            "--family",
+            "Quillfeatherstone",
+            "--birth-date",
+            "1937-02-03",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = team.on("a", &["obs", "add", "--patient", &patient, "--vitals", SET])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(team.on("a", &["status"])["pending"], 1);
+    assert_eq!(team.on("a", &["sync"])["uploaded"], 1);
+    assert_eq!(team.on("a", &["status"])["pending"], 0);
+    assert_eq!(team.on("b", &["sync"])["downloaded"], 1);
+
+    // Both work offline on the same record, then sync in turn.
+    team.on(
+        "a",
+        &[
+            "note",
+            "add",
+            "--patient",
+            &patient,
+            "--text",
+            "Xylophonic wheeze, left base",
+        ],
+    );
+    team.on("b", &["obs", "add", "--patient", &patient, "--vitals", SET]);
+    team.on(
+        "b",
+        &[
+            "obs",
+            "entered-in-error",
+            &first,
+            "--reason",
+            "thermometer faulty",
+        ],
+    );
+    team.on("a", &["sync"]);
+    team.on("b", &["sync"]);
+    team.on("a", &["sync"]);
+
+    let a = team.on("a", &["patient", "show", &patient]);
+    let b = team.on("b", &["patient", "show", &patient]);
+    assert_eq!(a, b, "both devices show the same record");
+    assert_eq!(a["observations"].as_array().unwrap().len(), 2);
+    assert_eq!(a["notes"][0]["text"], "Xylophonic wheeze, left base");
+    let marked = a["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == first.as_str())
+        .unwrap();
+    assert_eq!(marked["entered_in_error"]["reason"], "thermometer faulty");
+
+    for device in ["a", "b", "a", "b"] {
+        let report = team.on(device, &["sync"]);
+        assert_eq!(
+            (report["uploaded"].as_u64(), report["downloaded"].as_u64()),
+            (Some(0), Some(0)),
+            "{device}: {report}"
+        );
+    }
+
+    // The server holds no plaintext patient data in its files.
+    for file in team.server.files() {
+        let bytes = std::fs::read(&file).unwrap();
+        for needle in [
+            "Zebediah",
+            "Quillfeatherstone",
+            "9991000100",
+            "1937-02-03",
+            "Xylophonic",
+            "thermometer",
+        ] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle} in plaintext in {}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_revoked_device_is_refused_wipes_itself_and_never_gets_the_new_key() {
+    let team = Team::setup();
+    let patient = team.on(
+        "a",
+        &[
+            "patient",
+            "add",
+            "--nhs-number",
+            "9991000100",
+            "--given",
+            "Ada",
+            "--family",
+            "Ashdown",
+            "--birth-date",
+            "1940-01-02",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    team.on("a", &["sync"]);
+    team.on("b", &["sync"]);
+    // A copy of the device as a thief would keep it, from before the revocation.
+    let stolen = team.device("stolen");
+    copy_dir(&team.device("b"), &stolen);
+    let b_id = team.on("b", &["status"])["device_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin = team.admin();
+    ok(&["admin", "--admin-dir", path(&admin), "revoke", &b_id]);
+
+    let output = run(&["--data-dir", path(&team.device("b")), "sync"]);
+    assert_eq!(output.status.code(), Some(3));
+    let left: Vec<String> = std::fs::read_dir(team.device("b"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["WIPED"]);
+
+    // The remaining device moves to the new key and keeps working.
+    team.on("a", &["sync"]);
+    team.on(
+        "a",
+        &[
+            "note",
+            "add",
+            "--patient",
+            &patient,
+            "--text",
+            "written after the revocation",
+        ],
+    );
+    assert_eq!(team.on("a", &["sync"])["uploaded"], 1);
+
+    // The stolen copy is refused on every request, and wipes itself when it tries to sync.
+    let device = doorstep_core::store::Device::open(&stolen).unwrap();
+    let user = device.find_user(None).unwrap();
+    let session = device.unlock(user.id, PIN).unwrap();
+    doorstep_transport::install_crypto_provider();
+    let client = reqwest::blocking::Client::new();
+    let mut refused = 0;
+    for n in 0..1_000 {
+        let path = if n % 2 == 0 {
+            "/v1/units?after=0&limit=500".to_owned()
+        } else {
+            "/v1/roster".to_owned()
+        };
+        let mut request = client.get(format!("{}{path}", team.server.url));
+        for (name, value) in session.sign_request("GET", &path, &[]).unwrap() {
+            request = request.header(name, value);
+        }
+        if request.send().unwrap().status().as_u16() == 410 {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 1_000, "a revoked device gets nothing");
+    drop(session);
+    drop(device);
+    let output = run(&["--data-dir", path(&stolen), "sync"]);
+    assert_eq!(output.status.code(), Some(3));
+}
+
+#[test]
+fn a_replayed_request_is_refused() {
+    let team = Team::setup();
+    let device = doorstep_core::store::Device::open(&team.device("a")).unwrap();
+    let user = device.find_user(None).unwrap();
+    let session = device.unlock(user.id, PIN).unwrap();
+    doorstep_transport::install_crypto_provider();
+    let client = reqwest::blocking::Client::new();
+    let path = "/v1/roster";
+    let headers = session.sign_request("GET", path, &[]).unwrap();
+    let send = || {
+        let mut request = client.get(format!("{}{path}", team.server.url));
+        for (name, value) in &headers {
+            request = request.header(*name, value);
+        }
+        request.send().unwrap().status().as_u16()
+    };
+    assert_eq!(send(), 200);
+    assert_eq!(send(), 401, "the same signed request a second time");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}

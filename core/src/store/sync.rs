@@ -1,0 +1,505 @@
+//! The device side of sync: the sealed sync state, turning local changes into units, and applying
+//! pulled units. No network I/O: the transport calls these with messages it moved.
+//!
+//! Order of a sync: [`Session::prepare_upload`] → transport uploads → [`Session::confirm_upload`];
+//! then fetch the roster → [`Session::apply_roster`]; then pull pages → [`Session::apply_pull`]
+//! until `more` is false. Uploading before pulling means that, when pulled changes are applied, the
+//! document holds nothing the server has not seen, so its heads become the upload position and
+//! nothing pulled is ever sent back (no sync loops).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use super::error::{Result, StoreError};
+use super::persist::{self, LoadedDoc};
+use super::record::RecordDoc;
+use super::session::{Session, index_observation};
+use super::summary::PatientSummary;
+use crate::crypto::{self, DataKey};
+use crate::ids::{DeviceId, PatientId};
+use crate::sync::enrolment::{AcceptedGrant, EnrolmentCode};
+use crate::sync::keys::{self, AgreementKey, SigningKey};
+use crate::sync::roster::VerifiedRoster;
+use crate::sync::unit;
+use crate::sync::wire::{
+    B64, Endorsement, Enrolment, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP,
+    Member, PURPOSE_ENDORSEMENT, PullResponse, Roster, Signed, UnitHeader, UnitKind, UploadRequest,
+    UploadResponse, request_signing_input,
+};
+
+const STATE_ROW: &str = "sync-state";
+
+fn doc_sync_row(patient: PatientId) -> String {
+    format!("doc-sync/{patient}")
+}
+
+#[derive(Serialize, Deserialize)]
+struct SyncState {
+    server: String,
+    org: String,
+    team: String,
+    admin_key: B64,
+    signing_key: B64,
+    agreement_key: B64,
+    team_keys: BTreeMap<u32, B64>,
+    roster: Roster,
+    cursor: u64,
+    counter: u64,
+    last_sync: Option<DateTime<Utc>>,
+}
+
+impl SyncState {
+    fn admin_key(&self) -> Result<[u8; 32]> {
+        self.admin_key
+            .key32()
+            .ok_or(StoreError::Tampered { what: "sync state" })
+    }
+
+    fn signing_key(&self) -> Result<SigningKey> {
+        SigningKey::from_pkcs8(&self.signing_key.0)
+            .map_err(|_| StoreError::Tampered { what: "sync state" })
+    }
+
+    fn roster(&self) -> Result<VerifiedRoster> {
+        Ok(VerifiedRoster::verify(
+            &self.team,
+            &self.admin_key()?,
+            &self.roster,
+        ))
+    }
+
+    fn current_epoch(&self) -> Option<(u32, DataKey)> {
+        let (epoch, key) = self.team_keys.iter().next_back()?;
+        Some((*epoch, DataKey::from_bytes(&key.0).ok()?))
+    }
+}
+
+fn read_state(connection: &Connection, key: &DataKey) -> Result<Option<SyncState>> {
+    let sealed: Option<Vec<u8>> = connection
+        .query_row("SELECT sealed FROM sync_state WHERE id = 1", [], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    let Some(sealed) = sealed else {
+        return Ok(None);
+    };
+    let tampered = || StoreError::Tampered { what: "sync state" };
+    let plain = crypto::open(key, STATE_ROW, &sealed).map_err(|_| tampered())?;
+    serde_json::from_slice(&plain)
+        .map(Some)
+        .map_err(|_| tampered())
+}
+
+fn write_state(connection: &Connection, key: &DataKey, state: &SyncState) -> Result<()> {
+    let plain = zeroize::Zeroizing::new(
+        serde_json::to_vec(state).map_err(|_| StoreError::Tampered { what: "sync state" })?,
+    );
+    connection.execute(
+        "INSERT INTO sync_state (id, sealed) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed",
+        params![crypto::seal(key, STATE_ROW, &plain)?],
+    )?;
+    Ok(())
+}
+
+fn uploaded_heads(
+    connection: &Connection,
+    key: &DataKey,
+    patient: PatientId,
+) -> Result<Vec<String>> {
+    let sealed: Option<Vec<u8>> = connection
+        .query_row(
+            "SELECT sealed FROM doc_sync WHERE patient_id = ?1",
+            params![patient.to_string()],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(sealed) = sealed else {
+        return Ok(Vec::new());
+    };
+    let tampered = || StoreError::Tampered { what: "sync state" };
+    let plain = crypto::open(key, &doc_sync_row(patient), &sealed).map_err(|_| tampered())?;
+    serde_json::from_slice(&plain).map_err(|_| tampered())
+}
+
+fn set_uploaded_heads(
+    connection: &Connection,
+    key: &DataKey,
+    patient: PatientId,
+    heads: &[String],
+) -> Result<()> {
+    let plain =
+        serde_json::to_vec(heads).map_err(|_| StoreError::Tampered { what: "sync state" })?;
+    connection
+        .prepare_cached(
+            "INSERT INTO doc_sync (patient_id, sealed) VALUES (?1, ?2)
+             ON CONFLICT (patient_id) DO UPDATE SET sealed = excluded.sealed",
+        )?
+        .execute(params![
+            patient.to_string(),
+            crypto::seal(key, &doc_sync_row(patient), &plain)?
+        ])?;
+    Ok(())
+}
+
+/// What `doorstep status` shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    pub device_id: DeviceId,
+    pub user: String,
+    pub team: Option<String>,
+    pub server: Option<String>,
+    pub last_sync: Option<DateTime<Utc>>,
+    /// Records with changes the server has not yet received.
+    pub pending: u64,
+    pub cursor: u64,
+}
+
+/// Units ready to send, and what to record once the server has them.
+#[derive(Debug)]
+pub struct PreparedUpload {
+    pub request: UploadRequest,
+    heads: Vec<(PatientId, Vec<String>)>,
+}
+
+/// What applying a page of pulled units did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PullOutcome {
+    pub applied: u64,
+    /// Units refused: unknown author, bad signature, altered, or for another team.
+    pub rejected: u64,
+    /// Records that now hold values set concurrently on two devices.
+    pub conflicts: u64,
+    pub cursor: u64,
+}
+
+impl Session {
+    fn with_state<T>(
+        &self,
+        run: impl FnOnce(&Connection, &DataKey, &mut SyncState) -> Result<T>,
+    ) -> Result<T> {
+        let mut context = self.context()?;
+        let (connection, unlocked) = context.parts()?;
+        let key = &unlocked.key;
+        let transaction = connection.transaction()?;
+        let mut state = read_state(&transaction, key)?.ok_or(StoreError::NotEnrolled)?;
+        let out = run(&transaction, key, &mut state)?;
+        write_state(&transaction, key, &state)?;
+        transaction.commit()?;
+        Ok(out)
+    }
+
+    /// Joins the team of an accepted enrolment grant: makes this device's signing and agreement
+    /// keys and returns the endorsement, signed with the code's key, that the server relays.
+    pub fn join_team(
+        &self,
+        server: &str,
+        code: &EnrolmentCode,
+        accepted: &AcceptedGrant,
+    ) -> Result<Signed> {
+        let signing = SigningKey::generate()?;
+        let agreement = AgreementKey::generate()?;
+        let member = Member {
+            device: self.shared.device_id,
+            user: self.user().name.clone(),
+            role: self.user().role,
+            signing_key: B64(signing.public_key().to_vec()),
+            agreement_key: B64(agreement.public_key().to_vec()),
+        };
+        let endorse_key = code.endorse_key()?;
+        let endorsement = Signed::sign(
+            &endorse_key,
+            PURPOSE_ENDORSEMENT,
+            &Endorsement {
+                team: accepted.grant.team.clone(),
+                member,
+            },
+        )
+        .map_err(|_| StoreError::Tampered { what: "sync state" })?;
+        let state = SyncState {
+            server: server.trim_end_matches('/').to_owned(),
+            org: accepted.grant.org.clone(),
+            team: accepted.grant.team.clone(),
+            admin_key: B64(accepted.admin_key.to_vec()),
+            signing_key: B64(signing.secret_bytes().to_vec()),
+            agreement_key: B64(agreement.secret_bytes().to_vec()),
+            team_keys: BTreeMap::from([(
+                accepted.grant.epoch,
+                B64(accepted.team_key.as_bytes().to_vec()),
+            )]),
+            roster: Roster {
+                membership: None,
+                enrolments: vec![Enrolment {
+                    grant: accepted.signed_grant.clone(),
+                    endorsement: endorsement.clone(),
+                }],
+                lockboxes: Vec::new(),
+            },
+            cursor: 0,
+            counter: 0,
+            last_sync: None,
+        };
+        let context = self.context()?;
+        write_state(&context.connection, context.key()?, &state)?;
+        Ok(endorsement)
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        let context = self.context()?;
+        let state = read_state(&context.connection, context.key()?)?;
+        let pending: u64 =
+            context
+                .connection
+                .query_row("SELECT COUNT(*) FROM dirty_docs", [], |row| row.get(0))?;
+        Ok(SyncStatus {
+            device_id: self.shared.device_id,
+            user: self.user().name.clone(),
+            team: state.as_ref().map(|s| s.team.clone()),
+            server: state.as_ref().map(|s| s.server.clone()),
+            last_sync: state.as_ref().and_then(|s| s.last_sync),
+            pending,
+            cursor: state.as_ref().map_or(0, |s| s.cursor),
+        })
+    }
+
+    /// The sync server this device is enrolled with.
+    pub fn sync_server(&self) -> Result<String> {
+        let context = self.context()?;
+        Ok(read_state(&context.connection, context.key()?)?
+            .ok_or(StoreError::NotEnrolled)?
+            .server)
+    }
+
+    /// Authentication headers for one request: device id, time, a fresh nonce, and a signature.
+    pub fn sign_request(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<Vec<(&'static str, String)>> {
+        let context = self.context()?;
+        let state =
+            read_state(&context.connection, context.key()?)?.ok_or(StoreError::NotEnrolled)?;
+        let timestamp = Utc::now().timestamp();
+        let nonce = crypto::hex(&crypto::random_bytes::<16>()?);
+        let signature = state.signing_key()?.sign(&request_signing_input(
+            method, path, timestamp, &nonce, body,
+        ));
+        Ok(vec![
+            (HEADER_DEVICE, self.shared.device_id.to_string()),
+            (HEADER_TIMESTAMP, timestamp.to_string()),
+            (HEADER_NONCE, nonce),
+            (HEADER_SIGNATURE, data_encoding::BASE64.encode(&signature)),
+        ])
+    }
+
+    /// Seals every record's changes that the server has not seen into signed units.
+    pub fn prepare_upload(&self) -> Result<PreparedUpload> {
+        let dirty: Vec<PatientId> = {
+            let context = self.context()?;
+            let mut statement = context
+                .connection
+                .prepare("SELECT patient_id FROM dirty_docs ORDER BY patient_id")?;
+            let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+            rows.filter_map(|row| row.ok().and_then(|id| id.parse().ok()))
+                .collect()
+        };
+        let mut units = Vec::new();
+        let mut heads = Vec::new();
+        let author = self.shared.device_id;
+        self.with_state(|connection, key, state| {
+            let (epoch, team_key) = state.current_epoch().ok_or(StoreError::NotEnrolled)?;
+            let signing = state.signing_key()?;
+            for patient in dirty {
+                let mut loaded = persist::load_doc(connection, key, patient, self.actor())?;
+                let known = uploaded_heads(connection, key, patient)?;
+                let changes = loaded.doc.changes_after(&known);
+                let now_heads = loaded.doc.heads();
+                if changes.is_empty() {
+                    heads.push((patient, now_heads));
+                    continue;
+                }
+                state.counter += 1;
+                let header = UnitHeader {
+                    team: state.team.clone(),
+                    epoch,
+                    doc: patient,
+                    author,
+                    counter: state.counter,
+                    kind: UnitKind::Changes,
+                };
+                units.push(unit::seal_unit(&team_key, &signing, header, &changes)?);
+                heads.push((patient, now_heads));
+            }
+            Ok(())
+        })?;
+        Ok(PreparedUpload {
+            request: UploadRequest { units },
+            heads,
+        })
+    }
+
+    /// Records that the server holds what [`Session::prepare_upload`] sealed.
+    pub fn confirm_upload(
+        &self,
+        prepared: &PreparedUpload,
+        response: &UploadResponse,
+    ) -> Result<u64> {
+        if response.seqs.len() != prepared.request.units.len() {
+            return Err(StoreError::SyncRefused(
+                "the server acknowledged a different number of units".to_owned(),
+            ));
+        }
+        let mut context = self.context()?;
+        let (connection, unlocked) = context.parts()?;
+        let transaction = connection.transaction()?;
+        for (patient, heads) in &prepared.heads {
+            set_uploaded_heads(&transaction, &unlocked.key, *patient, heads)?;
+            transaction.execute(
+                "DELETE FROM dirty_docs WHERE patient_id = ?1",
+                params![patient.to_string()],
+            )?;
+        }
+        transaction.commit()?;
+        Ok(prepared.request.units.len() as u64)
+    }
+
+    /// Takes in the roster the server relayed, keeping only what the admin key vouches for, and
+    /// opens any team keys sealed to this device.
+    pub fn apply_roster(&self, roster: Roster) -> Result<bool> {
+        let device = self.shared.device_id;
+        self.with_state(|_, _, state| {
+            let admin_key = state.admin_key()?;
+            let mut agreement_bytes = [0u8; 32];
+            agreement_bytes.copy_from_slice(state.agreement_key.0.get(..32).unwrap_or(&[0u8; 32]));
+            let agreement = AgreementKey::from_bytes(agreement_bytes);
+            for lockbox in roster.lockboxes.iter().filter(|l| l.device == device) {
+                let context = format!(
+                    "team/{}/epoch/{}/device/{device}",
+                    state.team, lockbox.epoch
+                );
+                if let Ok(key) = keys::open_sealed(&agreement, &context, &lockbox.sealed.0) {
+                    state.team_keys.insert(lockbox.epoch, B64(key.to_vec()));
+                }
+            }
+            // Keep this device's own enrolment: the server may not relay it back yet.
+            let mut merged = roster;
+            for own in &state.roster.enrolments {
+                if !merged
+                    .enrolments
+                    .iter()
+                    .any(|e| e.endorsement == own.endorsement)
+                {
+                    merged.enrolments.push(own.clone());
+                }
+            }
+            let verified = VerifiedRoster::verify(&state.team, &admin_key, &merged);
+            state.roster = merged;
+            Ok(verified.is_revoked(device))
+        })
+    }
+
+    /// Applies one page of pulled units. Units that fail verification are counted and skipped; the
+    /// cursor still moves past them so one bad unit cannot stall sync.
+    pub fn apply_pull(&self, pull: &PullResponse) -> Result<PullOutcome> {
+        let mut context = self.context()?;
+        let me = self.shared.device_id;
+        let actor = self.actor();
+        let (connection, unlocked) = context.parts()?;
+        let key = &unlocked.key;
+        let transaction = connection.transaction()?;
+        let mut state = read_state(&transaction, key)?.ok_or(StoreError::NotEnrolled)?;
+        let roster = state.roster()?;
+        let team_keys = state.team_keys.clone();
+        let team_key = |epoch: u32| {
+            team_keys
+                .get(&epoch)
+                .and_then(|k| DataKey::from_bytes(&k.0).ok())
+        };
+        let mut outcome = PullOutcome::default();
+        let mut touched: BTreeMap<PatientId, LoadedDoc> = BTreeMap::new();
+        for stored in &pull.units {
+            if stored.unit.header.author == me {
+                continue;
+            }
+            // Every `UnitError` means the same here: not from a member, or not intact.
+            let Ok(plain) = unit::open_unit(&stored.unit, &roster, team_key) else {
+                outcome.rejected += 1;
+                continue;
+            };
+            let patient = stored.unit.header.doc;
+            let loaded = match touched.entry(patient) {
+                std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::btree_map::Entry::Vacant(entry) => {
+                    let loaded = match persist::load_doc(&transaction, key, patient, actor.clone())
+                    {
+                        Ok(loaded) => loaded,
+                        Err(StoreError::PatientNotFound) => {
+                            let mut doc = RecordDoc::load(actor.clone(), None, [plain.as_slice()])?;
+                            persist::insert_doc(&transaction, key, patient, &mut doc)?;
+                            persist::load_doc(&transaction, key, patient, actor.clone())?
+                        }
+                        Err(error) => return Err(error),
+                    };
+                    entry.insert(loaded)
+                }
+            };
+            if loaded.doc.apply_changes(&plain).is_err() {
+                outcome.rejected += 1;
+                continue;
+            }
+            outcome.applied += 1;
+        }
+        for (patient, mut loaded) in touched {
+            persist::append_changes(&transaction, key, patient, &mut loaded)?;
+            let record = loaded.doc.read(patient)?;
+            for entry in &record.observations {
+                index_observation(&transaction, entry.set.id(), patient)?;
+            }
+            if !record.conflicts.is_empty() {
+                outcome.conflicts += 1;
+            }
+            let summary = PatientSummary::of(&record);
+            persist::write_summary(&transaction, key, &summary)?;
+            let dirty: bool = transaction
+                .query_row(
+                    "SELECT 1 FROM dirty_docs WHERE patient_id = ?1",
+                    params![patient.to_string()],
+                    |_| Ok(true),
+                )
+                .optional()?
+                .unwrap_or(false);
+            if !dirty {
+                set_uploaded_heads(&transaction, key, patient, &loaded.doc.heads())?;
+            }
+            unlocked.summaries.insert(patient, summary);
+        }
+        state.cursor = state.cursor.max(pull.cursor);
+        if !pull.more {
+            state.last_sync = Some(Utc::now());
+        }
+        outcome.cursor = state.cursor;
+        write_state(&transaction, key, &state)?;
+        transaction.commit()?;
+        Ok(outcome)
+    }
+
+    /// Where the next pull starts.
+    pub fn sync_cursor(&self) -> Result<u64> {
+        let context = self.context()?;
+        Ok(read_state(&context.connection, context.key()?)?
+            .ok_or(StoreError::NotEnrolled)?
+            .cursor)
+    }
+
+    /// Wipes this device's data, as a revoked device must.
+    pub fn wipe_device(&self) -> Result<()> {
+        {
+            let mut unlocked = self.context()?.unlocked;
+            *unlocked = None;
+        }
+        self.shared.wipe()
+    }
+}

@@ -1,0 +1,81 @@
+//! Who may write to a team, as a device verifies it: the admin-signed membership plus enrolments
+//! (an admin-signed grant and the endorsement its code holder signed), less revoked devices. The
+//! server only relays these; it cannot add a member, because it holds neither the admin key nor
+//! any code.
+
+use std::collections::{HashMap, HashSet};
+
+use super::wire::{
+    Endorsement, Grant, Member, Membership, PURPOSE_ENDORSEMENT, PURPOSE_GRANT, PURPOSE_MEMBERSHIP,
+    Roster,
+};
+use crate::ids::DeviceId;
+
+#[derive(Debug, Clone, Default)]
+pub struct VerifiedRoster {
+    pub team: String,
+    pub epoch: u32,
+    pub version: u64,
+    members: HashMap<DeviceId, Member>,
+    revoked: HashSet<DeviceId>,
+}
+
+impl VerifiedRoster {
+    /// Builds the roster from what the server relayed, keeping only what `admin_key` vouches for.
+    pub fn verify(team: &str, admin_key: &[u8; 32], roster: &Roster) -> Self {
+        let mut verified = VerifiedRoster {
+            team: team.to_owned(),
+            ..VerifiedRoster::default()
+        };
+        if let Some(signed) = &roster.membership
+            && let Ok(membership) = signed.open::<Membership>(admin_key, PURPOSE_MEMBERSHIP)
+            && membership.team == team
+        {
+            verified.epoch = membership.epoch;
+            verified.version = membership.version;
+            verified.revoked = membership.revoked.iter().copied().collect();
+            for member in membership.members {
+                verified.members.insert(member.device, member);
+            }
+        }
+        for enrolment in &roster.enrolments {
+            let Ok(grant) = enrolment.grant.open::<Grant>(admin_key, PURPOSE_GRANT) else {
+                continue;
+            };
+            let Some(endorse_key) = grant.endorse_key.key32() else {
+                continue;
+            };
+            let Ok(endorsement) = enrolment
+                .endorsement
+                .open::<Endorsement>(&endorse_key, PURPOSE_ENDORSEMENT)
+            else {
+                continue;
+            };
+            if grant.team == team && endorsement.team == team {
+                verified.epoch = verified.epoch.max(grant.epoch);
+                verified
+                    .members
+                    .entry(endorsement.member.device)
+                    .or_insert(endorsement.member);
+            }
+        }
+        for device in &verified.revoked {
+            verified.members.remove(device);
+        }
+        verified
+    }
+
+    pub fn signing_key(&self, device: DeviceId) -> Option<[u8; 32]> {
+        self.members
+            .get(&device)
+            .and_then(|m| m.signing_key.key32())
+    }
+
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.members.values()
+    }
+
+    pub fn is_revoked(&self, device: DeviceId) -> bool {
+        self.revoked.contains(&device)
+    }
+}

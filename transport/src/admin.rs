@@ -1,0 +1,144 @@
+//! The administrator's requests: register the organisation, publish teams, grants and
+//! memberships, list devices, revoke.
+
+use std::path::Path;
+
+use doorstep_core::DeviceId;
+use doorstep_core::observation::Role;
+use doorstep_core::sync::admin::AdminState;
+use doorstep_core::sync::wire::{B64, RegisterOrg, Roster};
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::client::{HttpClient, Signer, TransportError};
+
+/// An administrator's state and a client to their server.
+#[derive(Debug)]
+pub struct AdminClient {
+    state: AdminState,
+    client: HttpClient,
+}
+
+/// A new enrolment code, to hand to the person who will use the device.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EnrolmentIssued {
+    pub code: String,
+    pub team: String,
+    pub user: String,
+}
+
+impl AdminClient {
+    /// Creates the organisation's admin key, registers it with the server, and saves the state.
+    pub fn init(dir: &Path, pin: &str, server: &str, org: &str) -> Result<Self, TransportError> {
+        let state = AdminState::create(server, org)?;
+        let client = HttpClient::new(&state.server)?;
+        let admin = Self { state, client };
+        let key = admin.state.admin_key()?;
+        let request = RegisterOrg {
+            org: admin.state.org.clone(),
+            admin_key: B64(key.public_key().to_vec()),
+        };
+        let _: Value = admin.client.call(
+            Method::POST,
+            "/v1/orgs",
+            Some(&request),
+            &admin.signer(&key),
+        )?;
+        admin.state.save(dir, pin, true)?;
+        Ok(admin)
+    }
+
+    pub fn open(dir: &Path, pin: &str) -> Result<Self, TransportError> {
+        let state = AdminState::load(dir, pin)?;
+        let client = HttpClient::new(&state.server)?;
+        Ok(Self { state, client })
+    }
+
+    fn signer<'a>(&'a self, key: &'a doorstep_core::sync::keys::SigningKey) -> Signer<'a> {
+        Signer::Admin {
+            org: &self.state.org,
+            key,
+        }
+    }
+
+    pub fn org(&self) -> &str {
+        &self.state.org
+    }
+
+    pub fn create_team(&mut self, dir: &Path, pin: &str, name: &str) -> Result<(), TransportError> {
+        let publish = self.state.create_team(name)?;
+        let key = self.state.admin_key()?;
+        let _: Value = self.client.call(
+            Method::PUT,
+            &format!("/v1/teams/{}/membership", name.trim()),
+            Some(&publish),
+            &self.signer(&key),
+        )?;
+        self.state.save(dir, pin, false)?;
+        Ok(())
+    }
+
+    pub fn enrolment_code(
+        &self,
+        team: &str,
+        user: &str,
+        role: Role,
+    ) -> Result<EnrolmentIssued, TransportError> {
+        let (code, publish) = self.state.enrolment_code(team, user, role)?;
+        let key = self.state.admin_key()?;
+        let _: Value = self.client.call(
+            Method::POST,
+            "/v1/grants",
+            Some(&publish),
+            &self.signer(&key),
+        )?;
+        Ok(EnrolmentIssued {
+            code: code.to_text(),
+            team: team.to_owned(),
+            user: user.to_owned(),
+        })
+    }
+
+    pub fn devices(&self) -> Result<Value, TransportError> {
+        let key = self.state.admin_key()?;
+        self.client.call(
+            Method::GET,
+            "/v1/admin/devices",
+            None::<&()>,
+            &self.signer(&key),
+        )
+    }
+
+    /// Revokes a device in whichever team holds it, rotating that team's key.
+    pub fn revoke(
+        &mut self,
+        dir: &Path,
+        pin: &str,
+        device: DeviceId,
+    ) -> Result<String, TransportError> {
+        let key = self.state.admin_key()?;
+        let teams: Vec<String> = self.state.teams.keys().cloned().collect();
+        for team in teams {
+            let roster: Roster = self.client.call(
+                Method::GET,
+                &format!("/v1/admin/teams/{team}/roster"),
+                None::<&()>,
+                &self.signer(&key),
+            )?;
+            let publish = match self.state.revoke(&team, device, &roster) {
+                Ok(publish) => publish,
+                Err(doorstep_core::sync::admin::AdminError::UnknownDevice) => continue,
+                Err(error) => return Err(error.into()),
+            };
+            let _: Value = self.client.call(
+                Method::PUT,
+                &format!("/v1/teams/{team}/membership"),
+                Some(&publish),
+                &self.signer(&key),
+            )?;
+            self.state.save(dir, pin, false)?;
+            return Ok(team);
+        }
+        Err(doorstep_core::sync::admin::AdminError::UnknownDevice.into())
+    }
+}

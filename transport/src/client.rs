@@ -1,0 +1,182 @@
+//! One HTTP client with request signing and retries.
+
+use std::sync::Once;
+use std::time::Duration;
+
+use doorstep_core::store::{Session, StoreError};
+use doorstep_core::sync::keys::SigningKey;
+use doorstep_core::sync::wire::{
+    ErrorBody, HEADER_ADMIN, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP,
+    request_signing_input,
+};
+use reqwest::Method;
+use reqwest::blocking::Client;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error(
+        "the sync server at {0} cannot be reached; check the connection and try again (changes stay on this device)"
+    )]
+    Unreachable(String),
+    #[error("the sync server refused ({code}): {message}")]
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("this device was revoked by its organisation; its data has been wiped")]
+    Revoked,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "the sync server's answer could not be understood ({0}); is the server a Doorstep sync server?"
+    )]
+    Protocol(String),
+    #[error(transparent)]
+    Enrolment(#[from] doorstep_core::sync::enrolment::EnrolmentError),
+    #[error(transparent)]
+    Admin(#[from] doorstep_core::sync::admin::AdminError),
+}
+
+/// Who signs a request.
+#[derive(Debug)]
+pub(crate) enum Signer<'a> {
+    Nobody,
+    Device(&'a Session),
+    Admin { org: &'a str, key: &'a SigningKey },
+}
+
+const ATTEMPTS: u32 = 3;
+
+/// Installs ring as rustls's process-wide crypto provider (idempotent). Call before building any
+/// other reqwest client in the same process.
+pub fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    // One crypto provider for the process: ring, as everywhere else in Doorstep. Installing fails
+    // only if another provider is already installed, which is then used instead.
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    base: String,
+    http: Client,
+}
+
+impl HttpClient {
+    pub fn new(base: &str) -> Result<Self, TransportError> {
+        install_crypto_provider();
+        let http = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|_| TransportError::Unreachable(base.to_owned()))?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Sends one request, signed afresh on each attempt; retries connection failures and 5xx with
+    /// backoff (250 ms, 500 ms). A 410 with `wipe` is reported as [`TransportError::Revoked`].
+    pub(crate) fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+        signer: &Signer<'_>,
+    ) -> Result<T, TransportError> {
+        let body = match body {
+            Some(body) => {
+                serde_json::to_vec(body).map_err(|e| TransportError::Protocol(e.to_string()))?
+            }
+            None => Vec::new(),
+        };
+        let mut delay = Duration::from_millis(250);
+        let mut attempt = 1;
+        loop {
+            let outcome = self.attempt(&method, path, &body, signer);
+            match outcome {
+                Err(TransportError::Unreachable(_)) if attempt < ATTEMPTS => {}
+                Err(TransportError::Refused { status, .. })
+                    if status >= 500 && attempt < ATTEMPTS => {}
+                other => return other,
+            }
+            std::thread::sleep(delay);
+            delay *= 2;
+            attempt += 1;
+        }
+    }
+
+    fn attempt<T: DeserializeOwned>(
+        &self,
+        method: &Method,
+        path: &str,
+        body: &[u8],
+        signer: &Signer<'_>,
+    ) -> Result<T, TransportError> {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        match signer {
+            Signer::Nobody => {}
+            Signer::Device(session) => {
+                for (name, value) in session.sign_request(method.as_str(), path, body)? {
+                    request = request.header(name, value);
+                }
+            }
+            Signer::Admin { org, key } => {
+                let timestamp = chrono::Utc::now().timestamp();
+                let nonce = doorstep_core::crypto::hex(
+                    &doorstep_core::crypto::random_bytes::<16>().map_err(StoreError::from)?,
+                );
+                let signature = key.sign(&request_signing_input(
+                    method.as_str(),
+                    path,
+                    timestamp,
+                    &nonce,
+                    body,
+                ));
+                request = request
+                    .header(HEADER_ADMIN, *org)
+                    .header(HEADER_TIMESTAMP, timestamp.to_string())
+                    .header(HEADER_NONCE, nonce)
+                    .header(HEADER_SIGNATURE, data_encoding::BASE64.encode(&signature));
+            }
+        }
+        let response = request
+            .send()
+            .map_err(|_| TransportError::Unreachable(self.base.clone()))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .map_err(|_| TransportError::Unreachable(self.base.clone()))?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| TransportError::Protocol(e.to_string()));
+        }
+        let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or(ErrorBody {
+            code: "http".to_owned(),
+            message: format!("HTTP status {status}"),
+            wipe: false,
+        });
+        if error.wipe {
+            return Err(TransportError::Revoked);
+        }
+        Err(TransportError::Refused {
+            status,
+            code: error.code,
+            message: error.message,
+        })
+    }
+}

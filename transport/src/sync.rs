@@ -1,0 +1,145 @@
+//! Enrolment and one sync run, driving the core's sans-I/O engine over HTTP.
+
+use std::path::Path;
+
+use doorstep_core::store::{Device, Session, StoreError, UnlockPolicy};
+use doorstep_core::sync::enrolment::EnrolmentCode;
+use doorstep_core::sync::wire::{
+    EnrolResponse, PullResponse, Roster, UploadRequest, UploadResponse,
+};
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::client::{HttpClient, Signer, TransportError};
+
+/// Units per upload request and per pulled page.
+const PAGE: usize = 500;
+
+/// Enrols this data directory's device with `server` using an administrator's code, creating the
+/// device store (with the user and role the code was issued for) if there is none. After this the
+/// device can sync with no further step.
+pub fn enrol(dir: &Path, server: &str, code: &str, pin: &str) -> Result<Session, TransportError> {
+    let code = EnrolmentCode::parse(code)?;
+    let client = HttpClient::new(server)?;
+    let token = code.token();
+    let response: EnrolResponse = client.call(
+        Method::POST,
+        &format!("/v1/enrol/{token}"),
+        None::<&()>,
+        &Signer::Nobody,
+    )?;
+    let accepted = code.accept(&response)?;
+    let session = match Device::open(dir) {
+        Ok(device) => {
+            let user = device
+                .find_user(Some(&accepted.grant.user))
+                .or_else(|_| device.find_user(None))?;
+            device.unlock(user.id, pin)?
+        }
+        Err(StoreError::NotInitialised | StoreError::Wiped) => Device::create(
+            dir,
+            &accepted.grant.user,
+            accepted.grant.role,
+            pin,
+            UnlockPolicy::default(),
+        )?,
+        Err(error) => return Err(error.into()),
+    };
+    let endorsement = session.join_team(client.base(), &code, &accepted)?;
+    let _: Value = client.call(
+        Method::POST,
+        &format!("/v1/enrol/{token}/complete"),
+        Some(&endorsement),
+        &Signer::Nobody,
+    )?;
+    Ok(session)
+}
+
+/// Where a sync run is, for a progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncProgress {
+    Uploading { done: usize, total: usize },
+    Downloading { received: u64 },
+}
+
+/// What `doorstep sync` reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub uploaded: u64,
+    pub downloaded: u64,
+    pub rejected: u64,
+    pub conflicts: u64,
+    pub cursor: u64,
+}
+
+/// One sync run: upload local changes, take in the roster, pull everything after the cursor. A
+/// revoked device wipes itself and reports [`TransportError::Revoked`].
+pub fn sync(
+    session: &Session,
+    mut progress: impl FnMut(SyncProgress),
+) -> Result<SyncReport, TransportError> {
+    match run(session, &mut progress) {
+        Err(TransportError::Revoked) => {
+            session.wipe_device()?;
+            Err(TransportError::Revoked)
+        }
+        other => other,
+    }
+}
+
+fn run(
+    session: &Session,
+    progress: &mut impl FnMut(SyncProgress),
+) -> Result<SyncReport, TransportError> {
+    let client = HttpClient::new(&session.sync_server()?)?;
+    let signer = Signer::Device(session);
+    let mut report = SyncReport::default();
+
+    // The roster first: a rotated key must seal this run's uploads, so a revoked device never
+    // receives anything written after its revocation.
+    let roster: Roster = client.call(Method::GET, "/v1/roster", None::<&()>, &signer)?;
+    if session.apply_roster(roster)? {
+        return Err(TransportError::Revoked);
+    }
+
+    let prepared = session.prepare_upload()?;
+    let total = prepared.request.units.len();
+    let mut seqs = Vec::with_capacity(total);
+    progress(SyncProgress::Uploading { done: 0, total });
+    for chunk in prepared.request.units.chunks(PAGE) {
+        let request = UploadRequest {
+            units: chunk.to_vec(),
+        };
+        let response: UploadResponse =
+            client.call(Method::POST, "/v1/units", Some(&request), &signer)?;
+        seqs.extend(response.seqs);
+        progress(SyncProgress::Uploading {
+            done: seqs.len(),
+            total,
+        });
+    }
+    report.uploaded = session.confirm_upload(&prepared, &UploadResponse { seqs })?;
+
+    loop {
+        let cursor = session.sync_cursor()?;
+        let page: PullResponse = client.call(
+            Method::GET,
+            &format!("/v1/units?after={cursor}&limit={PAGE}"),
+            None::<&()>,
+            &signer,
+        )?;
+        let outcome = session.apply_pull(&page)?;
+        report.downloaded += outcome.applied;
+        report.rejected += outcome.rejected;
+        report.conflicts += outcome.conflicts;
+        report.cursor = outcome.cursor;
+        progress(SyncProgress::Downloading {
+            received: report.downloaded,
+        });
+        if !page.more {
+            break;
+        }
+    }
+    Ok(report)
+}
