@@ -154,9 +154,16 @@ impl HttpClient {
                     .header(HEADER_SIGNATURE, data_encoding::BASE64.encode(&signature));
             }
         }
-        let response = request
-            .send()
-            .map_err(|_| TransportError::Unreachable(self.base.clone()))?;
+        let response = request.send().map_err(|error| {
+            let why = if error.is_timeout() {
+                "timed out"
+            } else if error.is_connect() {
+                "no connection"
+            } else {
+                "request failed"
+            };
+            TransportError::Unreachable(format!("{} ({why})", self.base))
+        })?;
         let status = response.status().as_u16();
         let bytes = response
             .bytes()

@@ -15,6 +15,28 @@ use crate::client::{HttpClient, Signer, TransportError};
 
 /// Units per upload request and per pulled page.
 const PAGE: usize = 500;
+/// Bytes of ciphertext per upload request, well inside the server's body limit.
+const BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// Splits units into requests of at most [`PAGE`] units and about [`BATCH_BYTES`] bytes.
+fn batches(units: &[doorstep_core::sync::wire::Unit]) -> Vec<&[doorstep_core::sync::wire::Unit]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (index, unit) in units.iter().enumerate() {
+        let size = unit.ciphertext.0.len() * 4 / 3 + 512;
+        if index > start && (index - start >= PAGE || bytes + size > BATCH_BYTES) {
+            out.push(&units[start..index]);
+            start = index;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < units.len() {
+        out.push(&units[start..]);
+    }
+    out
+}
 
 /// Enrols this data directory's device with `server` using an administrator's code, creating the
 /// device store (with the user and role the code was issued for) if there is none. After this the
@@ -107,7 +129,7 @@ fn run(
     let total = prepared.request.units.len();
     let mut seqs = Vec::with_capacity(total);
     progress(SyncProgress::Uploading { done: 0, total });
-    for chunk in prepared.request.units.chunks(PAGE) {
+    for chunk in batches(&prepared.request.units) {
         let request = UploadRequest {
             units: chunk.to_vec(),
         };

@@ -380,6 +380,11 @@ impl RecordDoc {
         Ok(())
     }
 
+    /// True when some applied changes wait for changes this replica has not seen yet.
+    pub fn is_missing_changes(&mut self) -> bool {
+        !self.doc.get_missing_deps(&[]).is_empty()
+    }
+
     /// The SpO2 scale on the record, without reading the rest of it.
     pub fn spo2_scale(&self) -> Result<Spo2Scale> {
         Ok(self

@@ -17,11 +17,12 @@ use super::device::{Shared, UserInfo, insert_user};
 use super::error::{Result, StoreError};
 use super::persist::{self, LoadedDoc};
 use super::record::{
-    EnteredInError, NewPatient, PatientRecord, RecordDoc, Recorded, ScaleDecision,
+    DemographicField, EnteredInError, EntryContainer, EntryStatus, NewPatient, PatientRecord,
+    RecordDoc, Recorded, ScaleDecision,
 };
 use super::summary::PatientSummary;
 use crate::crypto::DataKey;
-use crate::ids::{NoteId, ObservationId, PatientId};
+use crate::ids::{EntryId, NoteId, ObservationId, PatientId};
 use crate::nhs_number::NhsNumber;
 use crate::observation::{Author, ObservationSet, Role};
 use crate::patient::{Allergy, Flag};
@@ -524,13 +525,13 @@ impl Session {
         )
     }
 
-    pub fn add_allergy(&self, patient: PatientId, allergy: &Allergy) -> Result<()> {
+    pub fn add_allergy(&self, patient: PatientId, allergy: &Allergy) -> Result<EntryId> {
         let recorded = self.recorded();
         self.act(
             patient,
             AuditAction::Amend,
             None,
-            |doc, _| doc.add_allergy(allergy, recorded).map(|_| ()),
+            |doc, _| doc.add_allergy(allergy, recorded),
             resummarise(patient),
         )
     }
@@ -542,6 +543,42 @@ impl Session {
             AuditAction::Amend,
             None,
             |doc, _| doc.add_flag(flag, recorded).map(|_| ()),
+            resummarise(patient),
+        )
+    }
+
+    /// Amends one demographic field; the previous value stays in the record's history, and a value
+    /// set concurrently on another device is kept and reported as a conflict.
+    pub fn amend_demographic(
+        &self,
+        patient: PatientId,
+        field: DemographicField,
+        value: serde_json::Value,
+    ) -> Result<()> {
+        let recorded = self.recorded();
+        self.act(
+            patient,
+            AuditAction::Amend,
+            None,
+            |doc, _| doc.amend_demographic(field, value, recorded),
+            resummarise(patient),
+        )
+    }
+
+    /// Marks an allergy or alert resolved or entered-in-error; it stays in the record.
+    pub fn set_entry_status(
+        &self,
+        patient: PatientId,
+        container: EntryContainer,
+        entry: EntryId,
+        status: EntryStatus,
+    ) -> Result<()> {
+        let recorded = self.recorded();
+        self.act(
+            patient,
+            AuditAction::Amend,
+            None,
+            |doc, _| doc.set_entry_status(container, entry, status, recorded),
             resummarise(patient),
         )
     }

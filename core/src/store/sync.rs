@@ -315,7 +315,13 @@ impl Session {
             for patient in dirty {
                 let mut loaded = persist::load_doc(connection, key, patient, self.actor())?;
                 let known = uploaded_heads(connection, key, patient)?;
-                let changes = loaded.doc.changes_after(&known);
+                // A record the server has never seen goes as one compressed document (Automerge's
+                // save format, DEFLATE on its columns): several times smaller than its changes.
+                let changes = if known.is_empty() {
+                    loaded.doc.save()
+                } else {
+                    loaded.doc.changes_after(&known)
+                };
                 let now_heads = loaded.doc.heads();
                 if changes.is_empty() {
                     heads.push((patient, now_heads));
@@ -451,6 +457,17 @@ impl Session {
                 continue;
             }
             outcome.applied += 1;
+        }
+        // Changes whose dependencies have not arrived would be held only in memory; refuse the page
+        // (nothing is committed, the cursor stays) rather than lose them. The server's order
+        // follows causality, so this only happens if the server misbehaves.
+        if touched
+            .values_mut()
+            .any(|loaded| loaded.doc.is_missing_changes())
+        {
+            return Err(StoreError::SyncRefused(
+                "the server sent changes out of order; sync again later".to_owned(),
+            ));
         }
         for (patient, mut loaded) in touched {
             persist::append_changes(&transaction, key, patient, &mut loaded)?;

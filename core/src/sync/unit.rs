@@ -86,3 +86,193 @@ pub fn open_unit(
     )
     .map_err(|_| UnitError::Unauthentic)
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ids::{DeviceId, PatientId};
+    use crate::observation::Role;
+    use crate::sync::admin::AdminState;
+    use crate::sync::wire::{
+        Endorsement, EnrolResponse, Enrolment, Member, PURPOSE_ENDORSEMENT, Roster, Signed,
+        UnitKind,
+    };
+
+    struct Fixture {
+        roster: VerifiedRoster,
+        member_key: SigningKey,
+        member: DeviceId,
+        team_key: DataKey,
+    }
+
+    /// A team with one device enrolled through a real code and grant.
+    fn fixture() -> Fixture {
+        let mut admin = AdminState::create("http://127.0.0.1:1", "org").unwrap();
+        admin.create_team("north").unwrap();
+        let (code, publish) = admin.enrolment_code("north", "Nell", Role::Nurse).unwrap();
+        let response = EnrolResponse {
+            org: "org".to_owned(),
+            admin_key: B64(admin.admin_key().unwrap().public_key().to_vec()),
+            grant: publish.grant.clone(),
+            code_lockbox: publish.code_lockbox,
+        };
+        let accepted = code.accept(&response).unwrap();
+        let member_key = SigningKey::generate().unwrap();
+        let member = DeviceId::random();
+        let endorsement = Signed::sign(
+            &code.endorse_key().unwrap(),
+            PURPOSE_ENDORSEMENT,
+            &Endorsement {
+                team: "north".to_owned(),
+                member: Member {
+                    device: member,
+                    user: "Nell".to_owned(),
+                    role: Role::Nurse,
+                    signing_key: B64(member_key.public_key().to_vec()),
+                    agreement_key: B64(vec![0; 32]),
+                },
+            },
+        )
+        .unwrap();
+        let roster = Roster {
+            membership: None,
+            enrolments: vec![Enrolment {
+                grant: publish.grant,
+                endorsement,
+            }],
+            lockboxes: vec![],
+        };
+        Fixture {
+            roster: VerifiedRoster::verify("north", &accepted.admin_key, &roster),
+            member_key,
+            member,
+            team_key: accepted.team_key,
+        }
+    }
+
+    fn header(author: DeviceId, doc: PatientId) -> UnitHeader {
+        UnitHeader {
+            team: "north".to_owned(),
+            epoch: 1,
+            doc,
+            author,
+            counter: 1,
+            kind: UnitKind::Changes,
+        }
+    }
+
+    fn key_bytes(fixture: &Fixture) -> Vec<u8> {
+        fixture.team_key.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn a_member_s_unit_opens() {
+        let f = fixture();
+        let unit = seal_unit(
+            &f.team_key,
+            &f.member_key,
+            header(f.member, PatientId::random()),
+            b"changes",
+        )
+        .unwrap();
+        let bytes = key_bytes(&f);
+        let opened = open_unit(&unit, &f.roster, |_| DataKey::from_bytes(&bytes).ok()).unwrap();
+        assert_eq!(opened.as_slice(), b"changes");
+    }
+
+    #[test]
+    fn a_stranger_s_unit_is_refused_even_with_the_team_key() {
+        let f = fixture();
+        let stranger = SigningKey::generate().unwrap();
+        let bytes = key_bytes(&f);
+        let key = |_| DataKey::from_bytes(&bytes).ok();
+        // Claiming to be the member, signed by the stranger.
+        let forged = seal_unit(
+            &f.team_key,
+            &stranger,
+            header(f.member, PatientId::random()),
+            b"x",
+        )
+        .unwrap();
+        assert_eq!(
+            open_unit(&forged, &f.roster, key),
+            Err(UnitError::BadSignature)
+        );
+        // As itself: not a member.
+        let unknown = seal_unit(
+            &f.team_key,
+            &stranger,
+            header(DeviceId::random(), PatientId::random()),
+            b"x",
+        )
+        .unwrap();
+        assert_eq!(
+            open_unit(&unknown, &f.roster, key),
+            Err(UnitError::UnknownAuthor)
+        );
+    }
+
+    #[test]
+    fn a_unit_moved_to_another_document_is_refused() {
+        let f = fixture();
+        let bytes = key_bytes(&f);
+        let mut unit = seal_unit(
+            &f.team_key,
+            &f.member_key,
+            header(f.member, PatientId::random()),
+            b"x",
+        )
+        .unwrap();
+        unit.header.doc = PatientId::random();
+        assert_eq!(
+            open_unit(&unit, &f.roster, |_| DataKey::from_bytes(&bytes).ok()),
+            Err(UnitError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn a_unit_re_signed_after_a_header_change_still_fails_its_seal() {
+        // Even the author cannot move a sealed unit to another document: the header is the AEAD's
+        // associated data.
+        let f = fixture();
+        let bytes = key_bytes(&f);
+        let mut unit = seal_unit(
+            &f.team_key,
+            &f.member_key,
+            header(f.member, PatientId::random()),
+            b"x",
+        )
+        .unwrap();
+        unit.header.doc = PatientId::random();
+        let text = serde_json::to_string(&unit.header).unwrap();
+        unit.signature = B64(f
+            .member_key
+            .sign(&signature_input(&text, &unit.ciphertext.0)));
+        assert_eq!(
+            open_unit(&unit, &f.roster, |_| DataKey::from_bytes(&bytes).ok()),
+            Err(UnitError::Unauthentic)
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_flipped_bit_is_refused(bit in any::<prop::sample::Index>()) {
+            let f = fixture();
+            let bytes = key_bytes(&f);
+            let mut unit = seal_unit(&f.team_key, &f.member_key, header(f.member, PatientId::random()), b"changes").unwrap();
+            let total = (unit.ciphertext.0.len() + unit.signature.0.len()) * 8;
+            let bit = bit.index(total);
+            if bit < unit.ciphertext.0.len() * 8 {
+                unit.ciphertext.0[bit / 8] ^= 1 << (bit % 8);
+            } else {
+                let bit = bit - unit.ciphertext.0.len() * 8;
+                unit.signature.0[bit / 8] ^= 1 << (bit % 8);
+            }
+            prop_assert!(open_unit(&unit, &f.roster, |_| DataKey::from_bytes(&bytes).ok()).is_err());
+        }
+    }
+}

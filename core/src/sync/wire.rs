@@ -283,3 +283,33 @@ pub fn request_signing_input(
     let body_hash = crate::crypto::hex(&crate::crypto::sha256(&[body]));
     format!("doorstep/v1/request\n{method}\n{path}\n{timestamp}\n{nonce}\n{body_hash}").into_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::sync::enrolment::EnrolmentCode;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Every decoder a device or the server runs on untrusted input returns an error, never a
+        /// panic, whatever the bytes.
+        #[test]
+        fn decoders_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512), text in ".{0,200}") {
+            let _ = serde_json::from_slice::<UploadRequest>(&bytes);
+            let _ = serde_json::from_slice::<PullResponse>(&bytes);
+            let _ = serde_json::from_slice::<Roster>(&bytes);
+            let _ = serde_json::from_slice::<EnrolResponse>(&bytes);
+            let _ = serde_json::from_slice::<Signed>(&bytes);
+            let _ = serde_json::from_str::<Unit>(&text);
+            let _ = EnrolmentCode::parse(&text);
+            let _ = crate::vitals::VitalsInput::from_json(&text);
+            let _ = crate::nhs_number::NhsNumber::parse(&text);
+            if let Ok(signed) = serde_json::from_str::<Signed>(&text) {
+                let _ = signed.open::<Membership>(&[0; 32], PURPOSE_MEMBERSHIP);
+            }
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod audit_trail;
 mod durability;
 mod merge;
 mod records;
+mod simulation;
 mod unlock;
 
 use std::path::Path;

@@ -1,0 +1,334 @@
+//! Invariant 4 across devices: a seeded, in-process simulation of three devices syncing through a
+//! faulty network to an in-memory server. Devices make random offline edits (observations, notes,
+//! care plans, conflicting demographic values, allergies added and removed, entered-in-error);
+//! uploads and pulls are lost, duplicated and reordered; devices are partitioned for rounds at a
+//! time. After healing every replica must be identical, every acknowledged observation must be on
+//! every replica, and a further round must move nothing.
+//!
+//! `DOORSTEP_SIM_SEEDS` sets the number of seeds (500 by default; the nightly run uses more).
+
+use std::collections::{BTreeSet, HashMap};
+
+use doorstep_core::observation::Role;
+use doorstep_core::patient::{Allergy, AllergySeverity};
+use doorstep_core::store::{DemographicField, EntryContainer, EntryStatus, Session, UnlockPolicy};
+use doorstep_core::sync::admin::AdminState;
+use doorstep_core::sync::wire::{
+    B64, EnrolResponse, Enrolment, PullResponse, Roster, StoredUnit, UploadResponse,
+};
+use doorstep_core::{EntryId, ObservationId, PatientId};
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::*;
+
+/// The server as the protocol sees it: an ordered log, idempotent by (author, counter).
+#[derive(Default)]
+struct SimServer {
+    log: Vec<StoredUnit>,
+    seen: HashMap<(doorstep_core::DeviceId, u64), u64>,
+    roster: Roster,
+}
+
+impl SimServer {
+    fn upload(&mut self, units: &[doorstep_core::sync::wire::Unit]) -> UploadResponse {
+        let mut seqs = Vec::new();
+        for unit in units {
+            let key = (unit.header.author, unit.header.counter);
+            let seq = *self.seen.entry(key).or_insert_with(|| {
+                let seq = self.log.len() as u64 + 1;
+                self.log.push(StoredUnit {
+                    seq,
+                    unit: unit.clone(),
+                });
+                seq
+            });
+            seqs.push(seq);
+        }
+        UploadResponse { seqs }
+    }
+
+    fn pull(&self, after: u64, limit: usize) -> PullResponse {
+        let units: Vec<StoredUnit> = self
+            .log
+            .iter()
+            .filter(|u| u.seq > after)
+            .take(limit)
+            .cloned()
+            .collect();
+        let cursor = units.last().map_or(after, |u| u.seq);
+        let more = self.log.iter().any(|u| u.seq > cursor);
+        PullResponse {
+            units,
+            cursor,
+            more,
+        }
+    }
+}
+
+struct SimDevice {
+    _dir: tempfile::TempDir,
+    session: Session,
+}
+
+#[derive(Clone, Copy)]
+struct Faults {
+    loss: f64,
+    duplicate: f64,
+    reorder: f64,
+}
+
+fn setup(devices: usize) -> (SimServer, Vec<SimDevice>) {
+    let mut admin = AdminState::create("sim://server", "org").unwrap();
+    admin.create_team("north").unwrap();
+    let admin_key = admin.admin_key().unwrap().public_key();
+    let mut server = SimServer::default();
+    let mut out = Vec::new();
+    for n in 0..devices {
+        let (code, publish) = admin
+            .enrolment_code("north", &format!("Nurse {n}"), Role::Nurse)
+            .unwrap();
+        let response = EnrolResponse {
+            org: "org".to_owned(),
+            admin_key: B64(admin_key.to_vec()),
+            grant: publish.grant.clone(),
+            code_lockbox: publish.code_lockbox,
+        };
+        let accepted = code.accept(&response).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let policy = UnlockPolicy {
+            idle_lock_seconds: 3_600,
+            ..UnlockPolicy::default()
+        };
+        let session =
+            Device::create(dir.path(), &format!("Nurse {n}"), Role::Nurse, PIN, policy).unwrap();
+        let endorsement = session.join_team("sim://server", &code, &accepted).unwrap();
+        server.roster.enrolments.push(Enrolment {
+            grant: publish.grant,
+            endorsement,
+        });
+        out.push(SimDevice { _dir: dir, session });
+    }
+    (server, out)
+}
+
+/// One device's sync through the faulty network.
+fn sync(device: &SimDevice, server: &mut SimServer, rng: &mut ChaCha8Rng, faults: Faults) {
+    let session = &device.session;
+    assert!(!session.apply_roster(server.roster.clone()).unwrap());
+    let prepared = session.prepare_upload().unwrap();
+    if !rng.random_bool(faults.loss) {
+        let response = server.upload(&prepared.request.units);
+        if rng.random_bool(faults.duplicate) {
+            server.upload(&prepared.request.units);
+        }
+        if !rng.random_bool(faults.loss) {
+            session.confirm_upload(&prepared, &response).unwrap();
+        }
+    }
+    loop {
+        let limit = rng.random_range(1..=8);
+        let mut page = server.pull(session.sync_cursor().unwrap(), limit);
+        if rng.random_bool(faults.loss) {
+            return;
+        }
+        if rng.random_bool(faults.reorder) {
+            page.units.shuffle(rng);
+        }
+        session.apply_pull(&page).unwrap();
+        if rng.random_bool(faults.duplicate) {
+            session.apply_pull(&page).unwrap();
+        }
+        if !page.more {
+            return;
+        }
+    }
+}
+
+struct Edits {
+    acknowledged: BTreeSet<ObservationId>,
+    allergies: Vec<(PatientId, EntryId)>,
+}
+
+fn edit(device: &SimDevice, patients: &[PatientId], rng: &mut ChaCha8Rng, edits: &mut Edits) {
+    let session = &device.session;
+    let known: Vec<PatientId> = session
+        .patients()
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .filter(|id| patients.contains(id))
+        .collect();
+    let Some(&patient) = known.choose(rng) else {
+        return;
+    };
+    match rng.random_range(0..7) {
+        0 | 1 => {
+            let set = session
+                .record_observation(patient, &vitals(COMPLETE), None)
+                .unwrap();
+            edits.acknowledged.insert(set.id());
+        }
+        2 => {
+            session
+                .add_note(patient, &format!("visit note {}", rng.random::<u16>()))
+                .unwrap();
+        }
+        3 => {
+            let plan = ["Daily dressing", "Review Friday", "Fluids encouraged", ""]
+                .choose(rng)
+                .unwrap();
+            session.set_care_plan(patient, plan).unwrap();
+        }
+        4 => {
+            let name = ["Gwen", "Gwendolen", "Gwyneth"].choose(rng).unwrap();
+            session
+                .amend_demographic(patient, DemographicField::Given, serde_json::json!(name))
+                .unwrap();
+        }
+        5 => {
+            let allergy = Allergy {
+                substance: "Penicillin".to_owned(),
+                reaction: "rash".to_owned(),
+                severity: AllergySeverity::Moderate,
+            };
+            if rng.random_bool(0.5) || edits.allergies.is_empty() {
+                let entry = session.add_allergy(patient, &allergy).unwrap();
+                edits.allergies.push((patient, entry));
+            } else {
+                let (on, entry) = *edits.allergies.choose(rng).unwrap();
+                if known.contains(&on) {
+                    // May fail with "unknown entry" if this device has not yet received it.
+                    let _ = session.set_entry_status(
+                        on,
+                        EntryContainer::Allergies,
+                        entry,
+                        EntryStatus::EnteredInError,
+                    );
+                }
+            }
+        }
+        _ => {
+            let record = session.open_record(patient).unwrap();
+            if let Some(entry) = record
+                .observations
+                .iter()
+                .find(|o| o.entered_in_error.is_none())
+            {
+                let _ = session.mark_observation_entered_in_error(entry.set.id(), "wrong patient");
+            }
+        }
+    }
+}
+
+fn run_seed(seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut server, devices) = setup(3);
+    let faults = Faults {
+        loss: 0.15,
+        duplicate: 0.15,
+        reorder: 0.3,
+    };
+    let mut patients = Vec::new();
+    for n in 0..2 {
+        patients.push(
+            devices[0]
+                .session
+                .add_patient(&patient(900 + n, "Gwen", "Greenhalgh"))
+                .unwrap(),
+        );
+    }
+    let mut edits = Edits {
+        acknowledged: BTreeSet::new(),
+        allergies: Vec::new(),
+    };
+    for _round in 0..6 {
+        for device in &devices {
+            for _ in 0..rng.random_range(0..4) {
+                edit(device, &patients, &mut rng, &mut edits);
+            }
+            // A partitioned device does not sync this round.
+            if rng.random_bool(0.7) {
+                sync(device, &mut server, &mut rng, faults);
+            }
+        }
+    }
+    // Heal: no faults, everyone syncs until nothing moves.
+    let calm = Faults {
+        loss: 0.0,
+        duplicate: 0.0,
+        reorder: 0.0,
+    };
+    for _ in 0..2 {
+        for device in &devices {
+            sync(device, &mut server, &mut rng, calm);
+        }
+    }
+    let records: Vec<Vec<String>> = devices
+        .iter()
+        .map(|device| {
+            patients
+                .iter()
+                .map(|id| serde_json::to_string(&device.session.open_record(*id).unwrap()).unwrap())
+                .collect()
+        })
+        .collect();
+    for (n, other) in records.iter().enumerate().skip(1) {
+        assert_eq!(
+            &records[0], other,
+            "seed {seed}: device {n} differs from device 0"
+        );
+    }
+    for device in &devices {
+        let mut held = BTreeSet::new();
+        for id in &patients {
+            for entry in device.session.open_record(*id).unwrap().observations {
+                held.insert(entry.set.id());
+            }
+        }
+        assert!(
+            edits.acknowledged.is_subset(&held),
+            "seed {seed}: an acknowledged observation is missing"
+        );
+    }
+    // Converged: nothing more to send or receive.
+    let before = server.log.len();
+    for device in &devices {
+        assert!(
+            device
+                .session
+                .prepare_upload()
+                .unwrap()
+                .request
+                .units
+                .is_empty(),
+            "seed {seed}: sync loop"
+        );
+        let page = server.pull(device.session.sync_cursor().unwrap(), 100);
+        assert!(
+            page.units.is_empty(),
+            "seed {seed}: device behind after healing"
+        );
+    }
+    assert_eq!(server.log.len(), before);
+}
+
+#[test]
+fn replicas_converge_under_loss_duplication_reordering_and_partitions() {
+    let seeds: u64 = std::env::var("DOORSTEP_SIM_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let workers = 2;
+    std::thread::scope(|scope| {
+        for worker in 0..workers {
+            scope.spawn(move || {
+                for seed in (worker..seeds).step_by(workers as usize) {
+                    run_seed(seed);
+                }
+            });
+        }
+    });
+    eprintln!("simulation: {seeds} seeds converged");
+}
