@@ -337,6 +337,62 @@ fn a_revoked_device_is_refused_wipes_itself_and_never_gets_the_new_key() {
 }
 
 #[test]
+fn a_change_is_pushed_to_a_listening_device_as_a_notice_without_data() {
+    let team = Team::setup();
+    let device = doorstep_core::store::Device::open(&team.device("b")).unwrap();
+    let user = device.find_user(None).unwrap();
+    let session = device.unlock(user.id, PIN).unwrap();
+    let (sender, received) = std::sync::mpsc::channel();
+    let listener = std::thread::spawn(move || {
+        doorstep_transport::listen(&session, |notice| {
+            sender.send(notice).unwrap();
+            false
+        })
+        .unwrap();
+        session
+    });
+    let patient = team.on(
+        "a",
+        &[
+            "patient",
+            "add",
+            "--nhs-number",
+            "9991000100",
+            "--given",
+            "Ada",
+            "--family",
+            "Ashdown",
+            "--birth-date",
+            "1940-01-02",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The stream may open after the first upload; keep changing the record until a notice comes.
+    let mut notice = None;
+    for _ in 0..20 {
+        team.on(
+            "a",
+            &["note", "add", "--patient", &patient, "--text", "visit"],
+        );
+        team.on("a", &["sync"]);
+        if let Ok(received) = received.recv_timeout(std::time::Duration::from_millis(500)) {
+            notice = Some(received);
+            break;
+        }
+    }
+    let notice = notice.expect("a push notice");
+    assert_eq!(notice.doc.as_deref(), Some(patient.as_str()));
+    assert!(notice.seq.is_some());
+    let session = listener.join().unwrap();
+    // The notice said only "changed"; the data comes through the normal pull.
+    let report = doorstep_transport::sync(&session, |_| {}).unwrap();
+    assert!(report.downloaded >= 1);
+    assert_eq!(session.patients().unwrap()[0].id.to_string(), patient);
+}
+
+#[test]
 fn a_replayed_request_is_refused() {
     let team = Team::setup();
     let device = doorstep_core::store::Device::open(&team.device("a")).unwrap();
@@ -355,6 +411,37 @@ fn a_replayed_request_is_refused() {
     };
     assert_eq!(send(), 200);
     assert_eq!(send(), 401, "the same signed request a second time");
+}
+
+#[test]
+fn a_device_flooding_the_server_is_slowed_with_a_clear_429() {
+    let team = Team::setup();
+    let device = doorstep_core::store::Device::open(&team.device("a")).unwrap();
+    let user = device.find_user(None).unwrap();
+    let session = device.unlock(user.id, PIN).unwrap();
+    doorstep_transport::install_crypto_provider();
+    let client = reqwest::blocking::Client::new();
+    let mut statuses = std::collections::BTreeMap::new();
+    let mut message = String::new();
+    for _ in 0..400 {
+        let path = "/v1/roster";
+        let mut request = client.get(format!("{}{path}", team.server.url));
+        for (name, value) in session.sign_request("GET", path, &[]).unwrap() {
+            request = request.header(name, value);
+        }
+        let response = request.send().unwrap();
+        let status = response.status().as_u16();
+        if status == 429 {
+            message = response.text().unwrap();
+        }
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    assert!(
+        statuses.get(&200).copied().unwrap_or(0) >= 200,
+        "{statuses:?}"
+    );
+    assert!(statuses.get(&429).copied().unwrap_or(0) > 0, "{statuses:?}");
+    assert!(message.contains("too many requests"), "{message}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -28,17 +28,71 @@ use crate::error::{ApiError, ApiResult};
 /// Largest request body accepted: 500 units of a busy shift fit comfortably.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
-/// Shared server state: the database behind one lock (SQLite has one writer anyway).
+/// "Document X of team T changed at sequence N": all that push ever says. Never data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub team: String,
+    pub doc: String,
+    pub seq: u64,
+}
+
+/// Shared server state: the database behind one lock (SQLite has one writer anyway), and the
+/// channel that wakes connected devices.
 #[derive(Debug)]
 pub struct App {
     db: Mutex<Connection>,
+    notices: tokio::sync::broadcast::Sender<Notice>,
+    limits: Mutex<std::collections::HashMap<String, Bucket>>,
 }
+
+/// A token bucket per device: a burst of [`RATE_BURST`] requests, refilled at [`RATE_PER_SECOND`].
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    refilled: std::time::Instant,
+}
+
+pub const RATE_PER_SECOND: f64 = 20.0;
+pub const RATE_BURST: f64 = 200.0;
 
 impl App {
     pub fn open(path: &Path) -> anyhow::Result<Arc<Self>> {
+        let (notices, _) = tokio::sync::broadcast::channel(1024);
         Ok(Arc::new(Self {
             db: Mutex::new(db::open(path)?),
+            notices,
+            limits: Mutex::new(std::collections::HashMap::new()),
         }))
+    }
+
+    /// Spends one request from an authenticated device's budget, or refuses with 429.
+    fn allow(&self, device: &str) -> ApiResult<()> {
+        let mut limits = self
+            .limits
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = std::time::Instant::now();
+        let bucket = limits.entry(device.to_owned()).or_insert(Bucket {
+            tokens: RATE_BURST,
+            refilled: now,
+        });
+        let elapsed = now.duration_since(bucket.refilled).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * RATE_PER_SECOND).min(RATE_BURST);
+        bucket.refilled = now;
+        if bucket.tokens < 1.0 {
+            return Err(ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "too many requests from this device; wait a few seconds and sync again",
+            ));
+        }
+        bucket.tokens -= 1.0;
+        Ok(())
+    }
+
+    fn notify(&self, notice: Notice) {
+        // No subscriber is not an error: nobody is listening right now.
+        let _ = self.notices.send(notice);
     }
 
     async fn with_db<T: Send + 'static>(
@@ -71,6 +125,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/enrol/{token}/complete", post(routes::enrol_complete))
         .route("/v1/roster", get(routes::roster))
         .route("/v1/units", post(routes::upload).get(routes::pull))
+        .route("/v1/events", get(routes::events))
         .route("/v1/admin/devices", get(routes::devices))
         .route("/v1/admin/teams/{team}/roster", get(routes::admin_roster))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -348,8 +348,10 @@ pub async fn roster(
     headers: HeaderMap,
 ) -> ApiResult<Json<Roster>> {
     let signature = signature(&method, &uri, &headers, &[])?;
+    let limiter = Arc::clone(&app);
     app.with_db(move |connection| {
         let device = auth::device(connection, &signature)?;
+        limiter.allow(&device.device)?;
         team_roster(connection, &device.team, Some(&device.device)).map(Json)
     })
     .await
@@ -392,6 +394,11 @@ pub async fn upload(
 ) -> ApiResult<Json<UploadResponse>> {
     let signature = signature(&method, &uri, &headers, &body)?;
     let request: UploadRequest = parse(&body)?;
+    let docs: Vec<(String, String)> = request
+        .units
+        .iter()
+        .map(|unit| (unit.header.team.clone(), unit.header.doc.to_string()))
+        .collect();
     if request.units.len() > MAX_UNITS_PER_REQUEST {
         return Err(ApiError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -399,34 +406,37 @@ pub async fn upload(
             format!("send at most {MAX_UNITS_PER_REQUEST} units per request"),
         ));
     }
-    app.with_db(move |connection| {
-        let transaction = connection.transaction()?;
-        let device = auth::device(&transaction, &signature)?;
-        let key: Vec<u8> = transaction.query_row(
-            "SELECT signing_key FROM devices WHERE device = ?1",
-            params![device.device],
-            |r| r.get(0),
-        )?;
-        let key: [u8; 32] = key.as_slice().try_into().map_err(ApiError::internal)?;
-        let membership: String = transaction.query_row(
-            "SELECT membership FROM teams WHERE team = ?1",
-            params![device.team],
-            |r| r.get(0),
-        )?;
-        let current_epoch = serde_json::from_str::<Signed>(&membership)
-            .ok()
-            .and_then(|signed| signed.peek::<Membership>())
-            .map_or(0, |membership| membership.epoch);
-        let mut seqs = Vec::with_capacity(request.units.len());
-        for unit in &request.units {
-            check_unit(unit, &device, &key)?;
-            if unit.header.epoch < current_epoch {
-                return Err(ApiError::conflict(
-                    "the team key has been rotated; fetch the roster and seal with the new key",
-                ));
-            }
-            let text = serde_json::to_string(unit).map_err(ApiError::internal)?;
-            transaction.execute(
+    let limiter = Arc::clone(&app);
+    let response = app
+        .with_db(move |connection| {
+            let transaction = connection.transaction()?;
+            let device = auth::device(&transaction, &signature)?;
+            limiter.allow(&device.device)?;
+            let key: Vec<u8> = transaction.query_row(
+                "SELECT signing_key FROM devices WHERE device = ?1",
+                params![device.device],
+                |r| r.get(0),
+            )?;
+            let key: [u8; 32] = key.as_slice().try_into().map_err(ApiError::internal)?;
+            let membership: String = transaction.query_row(
+                "SELECT membership FROM teams WHERE team = ?1",
+                params![device.team],
+                |r| r.get(0),
+            )?;
+            let current_epoch = serde_json::from_str::<Signed>(&membership)
+                .ok()
+                .and_then(|signed| signed.peek::<Membership>())
+                .map_or(0, |membership| membership.epoch);
+            let mut seqs = Vec::with_capacity(request.units.len());
+            for unit in &request.units {
+                check_unit(unit, &device, &key)?;
+                if unit.header.epoch < current_epoch {
+                    return Err(ApiError::conflict(
+                        "the team key has been rotated; fetch the roster and seal with the new key",
+                    ));
+                }
+                let text = serde_json::to_string(unit).map_err(ApiError::internal)?;
+                transaction.execute(
                 "INSERT INTO units (team, author, counter, doc, unit) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (author, counter) DO NOTHING",
                 params![
@@ -437,18 +447,68 @@ pub async fn upload(
                     text
                 ],
             )?;
-            let seq: u64 = transaction.query_row(
-                "SELECT seq FROM units WHERE author = ?1 AND counter = ?2",
-                params![device.device, unit.header.counter],
-                |r| r.get(0),
-            )?;
-            seqs.push(seq);
-        }
-        transaction.commit()?;
-        tracing::info!(device = %device.device, units = seqs.len(), "upload");
-        Ok(Json(UploadResponse { seqs }))
-    })
-    .await
+                let seq: u64 = transaction.query_row(
+                    "SELECT seq FROM units WHERE author = ?1 AND counter = ?2",
+                    params![device.device, unit.header.counter],
+                    |r| r.get(0),
+                )?;
+                seqs.push(seq);
+            }
+            transaction.commit()?;
+            tracing::info!(device = %device.device, units = seqs.len(), "upload");
+            Ok(UploadResponse { seqs })
+        })
+        .await?;
+    for ((team, doc), seq) in docs.into_iter().zip(&response.seqs) {
+        app.notify(crate::Notice {
+            team,
+            doc,
+            seq: *seq,
+        });
+    }
+    Ok(Json(response))
+}
+
+/// Push: a server-sent event stream of "document X changed at sequence N" for the device's team.
+/// The device then pulls through the normal, authenticated path; no data travels here.
+pub async fn events(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> ApiResult<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let signature = signature(&method, &uri, &headers, &[])?;
+    let receiver = app.notices.subscribe();
+    let team = app
+        .with_db(move |connection| auth::device(connection, &signature).map(|device| device.team))
+        .await?;
+    let stream =
+        futures_util::stream::unfold((receiver, team), |(mut receiver, team)| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(notice) if notice.team == team => {
+                        let data = json!({"doc": notice.doc, "seq": notice.seq}).to_string();
+                        let event = Event::default().event("changed").data(data);
+                        return Some((Ok(event), (receiver, team)));
+                    }
+                    Ok(_) => {}
+                    // Fell behind: tell the device to pull; it will catch up through its cursor.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        let event = Event::default()
+                            .event("changed")
+                            .data(json!({"doc": null, "seq": null}).to_string());
+                        return Some((Ok(event), (receiver, team)));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
 }
 
 fn check_unit(unit: &Unit, device: &auth::DeviceRow, key: &[u8; 32]) -> ApiResult<()> {
@@ -488,8 +548,10 @@ pub async fn pull(
         .limit
         .unwrap_or(MAX_UNITS_PER_REQUEST)
         .clamp(1, MAX_UNITS_PER_REQUEST);
+    let limiter = Arc::clone(&app);
     app.with_db(move |connection| {
         let device = auth::device(connection, &signature)?;
+        limiter.allow(&device.device)?;
         let mut statement = connection.prepare_cached(
             "SELECT seq, unit FROM units WHERE team = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;

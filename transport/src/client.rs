@@ -65,6 +65,8 @@ pub fn install_crypto_provider() {
 pub struct HttpClient {
     base: String,
     http: Client,
+    /// For the push stream, which stays open: no overall timeout.
+    streaming: Client,
 }
 
 impl HttpClient {
@@ -75,10 +77,43 @@ impl HttpClient {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|_| TransportError::Unreachable(base.to_owned()))?;
+        let streaming = Client::builder()
+            .timeout(None)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|_| TransportError::Unreachable(base.to_owned()))?;
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             http,
+            streaming,
         })
+    }
+
+    /// Opens a device-signed GET that stays open (the push stream), returning the body to read.
+    pub(crate) fn open_stream(
+        &self,
+        path: &str,
+        session: &Session,
+    ) -> Result<reqwest::blocking::Response, TransportError> {
+        let mut request = self.streaming.get(format!("{}{path}", self.base));
+        for (name, value) in session.sign_request("GET", path, &[])? {
+            request = request.header(name, value);
+        }
+        let response = request
+            .send()
+            .map_err(|_| TransportError::Unreachable(self.base.clone()))?;
+        let status = response.status().as_u16();
+        if status == 410 {
+            return Err(TransportError::Revoked);
+        }
+        if !(200..300).contains(&status) {
+            return Err(TransportError::Refused {
+                status,
+                code: "http".to_owned(),
+                message: format!("the push stream was refused (HTTP {status})"),
+            });
+        }
+        Ok(response)
     }
 
     pub fn base(&self) -> &str {

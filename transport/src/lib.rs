@@ -11,4 +11,4 @@ mod sync;
 
 pub use admin::{AdminClient, EnrolmentIssued};
 pub use client::{HttpClient, TransportError, install_crypto_provider};
-pub use sync::{SyncProgress, SyncReport, enrol, sync};
+pub use sync::{ChangeNotice, SyncProgress, SyncReport, enrol, listen, sync};

@@ -165,3 +165,35 @@ fn run(
     }
     Ok(report)
 }
+
+/// A push notice: something changed in the team; pull to see it. Carries no data.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct ChangeNotice {
+    /// The record that changed, or `None` when the server could not say (pull everything).
+    pub doc: Option<String>,
+    pub seq: Option<u64>,
+}
+
+/// Listens to the server's push stream, calling `on_notice` for each notice until it returns
+/// `false` or the stream ends. The caller then runs [`sync`]: push never carries data.
+pub fn listen(
+    session: &Session,
+    mut on_notice: impl FnMut(ChangeNotice) -> bool,
+) -> Result<(), TransportError> {
+    use std::io::BufRead;
+    let client = HttpClient::new(&session.sync_server()?)?;
+    let response = client.open_stream("/v1/events", session)?;
+    for line in std::io::BufReader::new(response).lines() {
+        let Ok(line) = line else { break };
+        let Some(data) = line.strip_prefix("data:") else {
+            continue;
+        };
+        let Ok(notice) = serde_json::from_str::<ChangeNotice>(data.trim()) else {
+            continue;
+        };
+        if !on_notice(notice) {
+            break;
+        }
+    }
+    Ok(())
+}
