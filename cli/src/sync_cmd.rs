@@ -48,6 +48,8 @@ enum AdminCommand {
     /// Revoke a device: the server refuses it, the team key is rotated, and the device wipes itself
     /// when it next connects.
     Revoke { device: DeviceId },
+    /// The organisation's view of every device's synced audit trail.
+    Audit,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +109,45 @@ pub fn admin(args: &AdminArgs, out: &Output) -> anyhow::Result<ExitCode> {
                             .join("\n")
                     })
                     .unwrap_or_default()
+            })
+        }
+        AdminCommand::Audit => {
+            let admin = AdminClient::open(dir, &pin)?;
+            let entries = admin.audit()?;
+            let list: Vec<_> = entries
+                .iter()
+                .map(|(team, entry)| {
+                    json!({
+                        "team": team,
+                        "seq": entry.seq,
+                        "at": entry.at,
+                        "device": entry.device,
+                        "user": entry.user,
+                        "role": entry.role,
+                        "patient": entry.patient,
+                        "action": entry.action,
+                        "reason": entry.reason,
+                    })
+                })
+                .collect();
+            out.print(&json!(list), || {
+                list.iter()
+                    .map(|e| {
+                        format!(
+                            "{}  {}  device {} #{}  {}{}",
+                            e["team"].as_str().unwrap_or_default(),
+                            e["at"].as_str().unwrap_or_default(),
+                            e["device"].as_str().unwrap_or_default(),
+                            e["seq"],
+                            e["action"].as_str().unwrap_or_default(),
+                            e["reason"]
+                                .as_str()
+                                .map(|r| format!("  reason: {r}"))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             })
         }
         AdminCommand::Revoke { device } => {

@@ -232,6 +232,34 @@ fn two_devices_converge_and_then_sync_moves_nothing() {
         );
     }
 
+    // The organisation sees every device's audit, opened with its keys.
+    let audit = ok(&["admin", "--admin-dir", path(&team.admin()), "audit"]);
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "create-record",
+        "record-observation",
+        "add-note",
+        "entered-in-error",
+        "view-record",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} missing from the organisation's audit: {actions:?}"
+        );
+    }
+    let eie = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "entered-in-error")
+        .unwrap();
+    assert_eq!(eie["reason"], "thermometer faulty");
+
     // The server holds no plaintext patient data in its files.
     for file in team.server.files() {
         let bytes = std::fs::read(&file).unwrap();

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE orgs (
         org TEXT PRIMARY KEY,
         admin_key BLOB NOT NULL
@@ -54,7 +55,13 @@ const MIGRATIONS: &[&str] = &[r#"
         nonce TEXT PRIMARY KEY,
         at INTEGER NOT NULL
     );
-"#];
+"#,
+    // 2: audit units travel with record units but only the organisation reads them.
+    r#"
+    ALTER TABLE units ADD COLUMN kind TEXT NOT NULL DEFAULT 'changes';
+    CREATE INDEX units_by_team_kind ON units (team, kind, seq);
+"#,
+];
 
 pub fn open(path: &Path) -> anyhow::Result<Connection> {
     let mut connection = Connection::open(path)?;

@@ -128,6 +128,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/events", get(routes::events))
         .route("/v1/admin/devices", get(routes::devices))
         .route("/v1/admin/teams/{team}/roster", get(routes::admin_roster))
+        .route("/v1/admin/teams/{team}/audit", get(routes::admin_audit))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(app)
 }

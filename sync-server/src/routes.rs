@@ -12,7 +12,7 @@ use doorstep_core::sync::keys;
 use doorstep_core::sync::wire::{
     B64, Endorsement, EnrolResponse, Enrolment, Grant, Lockbox, Membership, PURPOSE_ENDORSEMENT,
     PURPOSE_GRANT, PURPOSE_MEMBERSHIP, PublishGrant, PublishMembership, PullResponse, RegisterOrg,
-    Roster, Signed, StoredUnit, Unit, UploadRequest, UploadResponse,
+    Roster, Signed, StoredUnit, Unit, UnitKind, UploadRequest, UploadResponse,
 };
 use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
@@ -437,14 +437,15 @@ pub async fn upload(
                 }
                 let text = serde_json::to_string(unit).map_err(ApiError::internal)?;
                 transaction.execute(
-                "INSERT INTO units (team, author, counter, doc, unit) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO units (team, author, counter, doc, unit, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (author, counter) DO NOTHING",
                 params![
                     device.team,
                     device.device,
                     unit.header.counter,
                     unit.header.doc.to_string(),
-                    text
+                    text,
+                    unit_kind(unit)
                 ],
             )?;
                 let seq: u64 = transaction.query_row(
@@ -511,6 +512,13 @@ pub async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
 }
 
+fn unit_kind(unit: &Unit) -> &'static str {
+    match unit.header.kind {
+        UnitKind::Changes => "changes",
+        UnitKind::Audit => "audit",
+    }
+}
+
 fn check_unit(unit: &Unit, device: &auth::DeviceRow, key: &[u8; 32]) -> ApiResult<()> {
     if unit.header.author.to_string() != device.device || unit.header.team != device.team {
         return Err(ApiError::forbidden(
@@ -535,7 +543,37 @@ pub struct PullQuery {
     limit: Option<usize>,
 }
 
-/// Units of the device's team after its cursor, oldest first, a page at a time.
+/// One page of a team's units of one kind after `after`, oldest first.
+fn page(
+    connection: &rusqlite::Connection,
+    team: &str,
+    kind: &str,
+    after: u64,
+    limit: usize,
+) -> ApiResult<PullResponse> {
+    let mut statement = connection.prepare_cached(
+        "SELECT seq, unit FROM units WHERE team = ?1 AND kind = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
+    )?;
+    let rows = statement.query_map(params![team, kind, after, limit + 1], |r| {
+        Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut units = Vec::new();
+    for row in rows {
+        let (seq, text) = row?;
+        let unit = serde_json::from_str(&text).map_err(ApiError::internal)?;
+        units.push(StoredUnit { seq, unit });
+    }
+    let more = units.len() > limit;
+    units.truncate(limit);
+    let cursor = units.last().map_or(after, |u| u.seq);
+    Ok(PullResponse {
+        units,
+        cursor,
+        more,
+    })
+}
+
+/// Record units of the device's team after its cursor, a page at a time.
 pub async fn pull(
     State(app): State<Arc<App>>,
     Query(query): Query<PullQuery>,
@@ -552,26 +590,39 @@ pub async fn pull(
     app.with_db(move |connection| {
         let device = auth::device(connection, &signature)?;
         limiter.allow(&device.device)?;
-        let mut statement = connection.prepare_cached(
-            "SELECT seq, unit FROM units WHERE team = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-        )?;
-        let rows = statement.query_map(params![device.team, query.after, limit + 1], |r| {
-            Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?))
-        })?;
-        let mut units = Vec::new();
-        for row in rows {
-            let (seq, text) = row?;
-            let unit = serde_json::from_str(&text).map_err(ApiError::internal)?;
-            units.push(StoredUnit { seq, unit });
+        page(connection, &device.team, "changes", query.after, limit).map(Json)
+    })
+    .await
+}
+
+/// A team's audit units, for its organisation's administrator (who alone can open them with the
+/// team keys it holds).
+pub async fn admin_audit(
+    State(app): State<Arc<App>>,
+    Path(team): Path<String>,
+    Query(query): Query<PullQuery>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> ApiResult<Json<PullResponse>> {
+    let signature = signature(&method, &uri, &headers, &[])?;
+    let limit = query
+        .limit
+        .unwrap_or(MAX_UNITS_PER_REQUEST)
+        .clamp(1, MAX_UNITS_PER_REQUEST);
+    app.with_db(move |connection| {
+        let org = auth::admin(connection, &signature)?;
+        let owner: Option<String> = connection
+            .query_row(
+                "SELECT org FROM teams WHERE team = ?1",
+                params![team],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if owner.as_deref() != Some(org.as_str()) {
+            return Err(ApiError::not_found("no such team in this organisation"));
         }
-        let more = units.len() > limit;
-        units.truncate(limit);
-        let cursor = units.last().map_or(query.after, |u| u.seq);
-        Ok(Json(PullResponse {
-            units,
-            cursor,
-            more,
-        }))
+        page(connection, &team, "audit", query.after, limit).map(Json)
     })
     .await
 }

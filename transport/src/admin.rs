@@ -5,8 +5,11 @@ use std::path::Path;
 
 use doorstep_core::DeviceId;
 use doorstep_core::observation::Role;
+use doorstep_core::store::AuditEntry;
 use doorstep_core::sync::admin::AdminState;
-use doorstep_core::sync::wire::{B64, RegisterOrg, Roster};
+use doorstep_core::sync::roster::VerifiedRoster;
+use doorstep_core::sync::unit::open_unit;
+use doorstep_core::sync::wire::{B64, PullResponse, RegisterOrg, Roster};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -107,6 +110,49 @@ impl AdminClient {
             None::<&()>,
             &self.signer(&key),
         )
+    }
+
+    /// Every team's synced audit trail, opened with the team keys and checked against the roster:
+    /// (team, entry) in server order.
+    pub fn audit(&self) -> Result<Vec<(String, AuditEntry)>, TransportError> {
+        let key = self.state.admin_key()?;
+        let admin_key = self.state.admin_public_key()?;
+        let mut out = Vec::new();
+        for team in self.state.teams.keys() {
+            let roster: Roster = self.client.call(
+                Method::GET,
+                &format!("/v1/admin/teams/{team}/roster"),
+                None::<&()>,
+                &self.signer(&key),
+            )?;
+            let verified = VerifiedRoster::verify(team, &admin_key, &roster);
+            let mut after = 0;
+            loop {
+                let page: PullResponse = self.client.call(
+                    Method::GET,
+                    &format!("/v1/admin/teams/{team}/audit?after={after}&limit=500"),
+                    None::<&()>,
+                    &self.signer(&key),
+                )?;
+                for stored in &page.units {
+                    // A unit that does not verify is not the team's audit; it is skipped, and the
+                    // gap shows in that device's sequence numbers.
+                    let Ok(plain) = open_unit(&stored.unit, &verified, |epoch| {
+                        self.state.team_key(team, epoch)
+                    }) else {
+                        continue;
+                    };
+                    let entries: Vec<AuditEntry> = serde_json::from_slice(&plain)
+                        .map_err(|e| TransportError::Protocol(e.to_string()))?;
+                    out.extend(entries.into_iter().map(|entry| (team.clone(), entry)));
+                }
+                after = page.cursor;
+                if !page.more {
+                    break;
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Revokes a device in whichever team holds it, rotating that team's key.

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
+use super::audit;
 use super::error::{Result, StoreError};
 use super::persist::{self, LoadedDoc};
 use super::record::RecordDoc;
@@ -49,6 +50,9 @@ struct SyncState {
     cursor: u64,
     counter: u64,
     last_sync: Option<DateTime<Utc>>,
+    /// The last audit entry the server holds.
+    #[serde(default)]
+    audit_uploaded: u64,
 }
 
 impl SyncState {
@@ -162,6 +166,18 @@ pub struct SyncStatus {
 pub struct PreparedUpload {
     pub request: UploadRequest,
     heads: Vec<(PatientId, Vec<String>)>,
+    audit_upto: Option<u64>,
+}
+
+impl PreparedUpload {
+    /// Units carrying record changes (the rest carry audit).
+    pub fn record_units(&self) -> usize {
+        self.request
+            .units
+            .iter()
+            .filter(|unit| unit.header.kind == UnitKind::Changes)
+            .count()
+    }
 }
 
 /// What applying a page of pulled units did.
@@ -240,6 +256,7 @@ impl Session {
             cursor: 0,
             counter: 0,
             last_sync: None,
+            audit_uploaded: 0,
         };
         let context = self.context()?;
         write_state(&context.connection, context.key()?, &state)?;
@@ -308,6 +325,7 @@ impl Session {
         };
         let mut units = Vec::new();
         let mut heads = Vec::new();
+        let mut audit_upto = None;
         let author = self.shared.device_id;
         self.with_state(|connection, key, state| {
             let (epoch, team_key) = state.current_epoch().ok_or(StoreError::NotEnrolled)?;
@@ -339,11 +357,32 @@ impl Session {
                 units.push(unit::seal_unit(&team_key, &signing, header, &changes)?);
                 heads.push((patient, now_heads));
             }
+            let pending: Vec<_> = audit::entries(connection, key)?
+                .into_iter()
+                .filter(|entry| entry.seq > state.audit_uploaded)
+                .collect();
+            if let Some(last) = pending.last() {
+                audit_upto = Some(last.seq);
+                state.counter += 1;
+                let header = UnitHeader {
+                    team: state.team.clone(),
+                    epoch,
+                    doc: PatientId::from_u128(author.as_uuid().as_u128()),
+                    author,
+                    counter: state.counter,
+                    kind: UnitKind::Audit,
+                };
+                let plain = serde_json::to_vec(&pending).map_err(|_| StoreError::Tampered {
+                    what: "audit entry",
+                })?;
+                units.push(unit::seal_unit(&team_key, &signing, header, &plain)?);
+            }
             Ok(())
         })?;
         Ok(PreparedUpload {
             request: UploadRequest { units },
             heads,
+            audit_upto,
         })
     }
 
@@ -368,8 +407,14 @@ impl Session {
                 params![patient.to_string()],
             )?;
         }
+        if let Some(upto) = prepared.audit_upto {
+            let mut state =
+                read_state(&transaction, &unlocked.key)?.ok_or(StoreError::NotEnrolled)?;
+            state.audit_uploaded = state.audit_uploaded.max(upto);
+            write_state(&transaction, &unlocked.key, &state)?;
+        }
         transaction.commit()?;
-        Ok(prepared.request.units.len() as u64)
+        Ok(prepared.record_units() as u64)
     }
 
     /// Takes in the roster the server relayed, keeping only what the admin key vouches for, and
@@ -427,7 +472,7 @@ impl Session {
         let mut outcome = PullOutcome::default();
         let mut touched: BTreeMap<PatientId, LoadedDoc> = BTreeMap::new();
         for stored in &pull.units {
-            if stored.unit.header.author == me {
+            if stored.unit.header.author == me || stored.unit.header.kind == UnitKind::Audit {
                 continue;
             }
             // Every `UnitError` means the same here: not from a member, or not intact.

@@ -185,6 +185,18 @@ impl AdminState {
         })
     }
 
+    /// The content key of `team` at `epoch`, for opening its audit units.
+    pub fn team_key(&self, team: &str, epoch: u32) -> Option<DataKey> {
+        self.teams
+            .get(team)
+            .and_then(|state| team_key(state, epoch).ok())
+    }
+
+    /// The organisation's public admin key.
+    pub fn admin_public_key(&self) -> Result<[u8; 32], AdminError> {
+        Ok(self.admin_key()?.public_key())
+    }
+
     /// A new team with its first content key; returns the membership to publish.
     pub fn create_team(&mut self, name: &str) -> Result<PublishMembership, AdminError> {
         let name = name.trim();

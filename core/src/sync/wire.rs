@@ -150,6 +150,9 @@ pub struct Endorsement {
 pub enum UnitKind {
     /// Automerge changes of one patient document.
     Changes,
+    /// A device's audit entries, in order, for the organisation; `doc` is then the author
+    /// device's own id. Devices do not apply other devices' audit.
+    Audit,
 }
 
 /// What a unit says about itself, authenticated by both the AEAD and the author's signature.
