@@ -295,14 +295,9 @@ fn run_seed(seed: u64) {
     // Converged: nothing more to send or receive.
     let before = server.log.len();
     for device in &devices {
-        assert!(
-            device
-                .session
-                .prepare_upload()
-                .unwrap()
-                .request
-                .units
-                .is_empty(),
+        assert_eq!(
+            device.session.prepare_upload().unwrap().record_units(),
+            0,
             "seed {seed}: sync loop"
         );
         let page = server.pull(device.session.sync_cursor().unwrap(), 100);
