@@ -436,6 +436,7 @@ impl Shared {
             db::DATABASE_FILE.to_owned(),
             format!("{}-wal", db::DATABASE_FILE),
             format!("{}-shm", db::DATABASE_FILE),
+            "sync.lock".to_owned(),
         ] {
             match std::fs::remove_file(self.dir.join(file)) {
                 Ok(()) => {}

@@ -25,7 +25,7 @@ pub use record::{
 };
 pub use session::Session;
 pub use summary::{LatestNews2, PatientSummary};
-pub use sync::{PreparedUpload, PullOutcome, SyncStatus};
+pub use sync::{PreparedUpload, PullOutcome, SyncGuard, SyncStatus};
 
 /// The database file's name inside a data directory.
 pub const DATABASE_FILE: &str = db::DATABASE_FILE;

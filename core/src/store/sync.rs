@@ -191,7 +191,31 @@ pub struct PullOutcome {
     pub cursor: u64,
 }
 
+/// Held for the length of one sync run: a second run on the same device (another process, or a
+/// push arriving mid-sync) waits its turn rather than interleaving uploads and confirmations.
+#[derive(Debug)]
+pub struct SyncGuard {
+    _file: std::fs::File,
+}
+
 impl Session {
+    /// Takes this device's sync lock, or says that a sync is already running.
+    pub fn begin_sync(&self) -> Result<SyncGuard> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.shared.dir.join("sync.lock"))?;
+        match file.try_lock() {
+            Ok(()) => Ok(SyncGuard { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::SyncRefused(
+                "a sync is already running on this device; it will include these changes"
+                    .to_owned(),
+            )),
+            Err(std::fs::TryLockError::Error(error)) => Err(error.into()),
+        }
+    }
+
     fn with_state<T>(
         &self,
         run: impl FnOnce(&Connection, &DataKey, &mut SyncState) -> Result<T>,

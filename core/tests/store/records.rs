@@ -268,3 +268,16 @@ fn blobs_swapped_between_patients_are_detected() {
         );
     }
 }
+
+#[test]
+fn one_sync_at_a_time_per_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = new_device(dir.path());
+    let guard = session.begin_sync().unwrap();
+    assert!(matches!(
+        session.begin_sync(),
+        Err(StoreError::SyncRefused(_))
+    ));
+    drop(guard);
+    assert!(session.begin_sync().is_ok());
+}
