@@ -75,18 +75,29 @@ fn main() {
         )
         .unwrap();
     }
-    let upload_bytes = serde_json::to_vec(&a.prepare_upload().unwrap().request)
-        .unwrap()
-        .len();
+    let prepared = a.prepare_upload().unwrap();
+    let (records, audit): (Vec<_>, Vec<_>) = prepared
+        .request
+        .units
+        .iter()
+        .cloned()
+        .partition(|unit| unit.header.kind == doorstep_core::sync::wire::UnitKind::Changes);
+    let size = |units| {
+        serde_json::to_vec(&doorstep_core::sync::wire::UploadRequest { units })
+            .unwrap()
+            .len()
+    };
+    let (upload_bytes, audit_bytes) = (size(records), size(audit));
     let started = Instant::now();
     let report = doorstep_transport::sync(&a, |_| {}).unwrap();
     let reconnect = started.elapsed();
     println!(
-        "reconnect after a shift (20 patients, 60 sets, 20 notes): {:.1} ms, {} units, {} bytes uploaded = {:.0} B per observation set (notes included; targets ≤ 1 s, ≤ 1 KB)",
+        "reconnect after a shift (20 patients, 60 sets, 20 notes): {:.1} ms, {} record units, {} bytes of record units = {:.0} B per observation set (notes included), plus {} bytes of audit (targets ≤ 1 s, ≤ 1 KB)",
         reconnect.as_secs_f64() * 1000.0,
         report.uploaded,
         upload_bytes,
-        upload_bytes as f64 / 60.0
+        upload_bytes as f64 / 60.0,
+        audit_bytes
     );
 
     // A caseload with history, then a new device's first download of all of it.
@@ -125,5 +136,106 @@ fn main() {
         server_bytes as f64 / 1e6,
         download.as_secs_f64()
     );
+
+    // The same first download through an emulated 3G link.
+    let code_c = admin
+        .enrolment_code("north", "Nurse C", Role::Nurse)
+        .unwrap()
+        .code;
+    let proxy = runtime
+        .block_on(link::start(
+            server.addr,
+            1_600_000,
+            750_000,
+            std::time::Duration::from_millis(75),
+        ))
+        .unwrap();
+    let c = doorstep_transport::enrol(
+        &work.path().join("c"),
+        &format!("http://{proxy}"),
+        &code_c,
+        PIN,
+    )
+    .unwrap();
+    let started = Instant::now();
+    let report = doorstep_transport::sync(&c, |_| {}).unwrap();
+    println!(
+        "first download of {} patients ({} units) over emulated 3G (1.6 Mbit/s down, 0.75 up, 150 ms RTT): {:.1} s (target ≤ 30 s)",
+        c.patients().unwrap().len(),
+        report.downloaded,
+        started.elapsed().as_secs_f64()
+    );
     runtime.block_on(server.stop());
+}
+
+/// A user-space link emulator: a TCP proxy that delays each direction by a one-way latency and
+/// serialises bytes at a fixed rate (the kernel's netem is not available everywhere).
+mod link {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::time::Instant;
+
+    pub async fn start(
+        upstream: SocketAddr,
+        down_bps: u64,
+        up_bps: u64,
+        one_way: Duration,
+    ) -> std::io::Result<SocketAddr> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    let (client_read, client_write) = client.into_split();
+                    let (server_read, server_write) = server.into_split();
+                    tokio::spawn(pipe(client_read, server_write, up_bps, one_way));
+                    tokio::spawn(pipe(server_read, client_write, down_bps, one_way));
+                });
+            }
+        });
+        Ok(addr)
+    }
+
+    async fn pipe(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        bits_per_second: u64,
+        one_way: Duration,
+    ) {
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+        tokio::spawn(async move {
+            let mut buffer = vec![0u8; 16 * 1024];
+            loop {
+                match from.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if sender
+                            .send((Instant::now() + one_way, buffer[..n].to_vec()))
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        let mut free_at = Instant::now();
+        while let Some((due, bytes)) = receiver.recv().await {
+            let start = due.max(free_at);
+            let on_the_wire =
+                Duration::from_secs_f64(bytes.len() as f64 * 8.0 / bits_per_second as f64);
+            free_at = start + on_the_wire;
+            tokio::time::sleep_until(free_at).await;
+            if to.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown().await;
+    }
 }
