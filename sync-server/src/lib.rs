@@ -130,6 +130,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/admin/teams/{team}/roster", get(routes::admin_roster))
         .route("/v1/admin/teams/{team}/audit", get(routes::admin_audit))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Units travel base64 in JSON; gzip on the wire takes back that third (ciphertext itself
+        // does not compress, so nothing about the plaintext shows in the sizes). Server-sent
+        // events are never compressed, so push notices are not held back in a buffer.
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        .layer(tower_http::decompression::RequestDecompressionLayer::new().gzip(true))
         .with_state(app)
 }
 

@@ -49,6 +49,17 @@ pub(crate) enum Signer<'a> {
 }
 
 const ATTEMPTS: u32 = 3;
+/// Request bodies larger than this go gzip-compressed.
+const COMPRESS_ABOVE: usize = 1024;
+
+fn gzip(body: &[u8]) -> Result<Vec<u8>, TransportError> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(body)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| TransportError::Protocol(e.to_string()))
+}
 
 /// Installs ring as rustls's process-wide crypto provider (idempotent). Call before building any
 /// other reqwest client in the same process.
@@ -161,8 +172,14 @@ impl HttpClient {
         let mut request = self
             .http
             .request(method.clone(), format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body.to_vec());
+            .header("content-type", "application/json");
+        // The signature covers the uncompressed body, which is what the server checks after
+        // decompressing.
+        request = if body.len() > COMPRESS_ABOVE {
+            request.header("content-encoding", "gzip").body(gzip(body)?)
+        } else {
+            request.body(body.to_vec())
+        };
         match signer {
             Signer::Nobody => {}
             Signer::Device(session) => {
