@@ -337,29 +337,22 @@ fn a_revoked_device_is_refused_wipes_itself_and_never_gets_the_new_key() {
     assert_eq!(team.on("a", &["sync"])["uploaded"], 1);
 
     // The stolen copy is refused on every request, and wipes itself when it tries to sync.
-    let device = doorstep_core::store::Device::open(&stolen).unwrap();
-    let user = device.find_user(None).unwrap();
-    let session = device.unlock(user.id, PIN).unwrap();
-    doorstep_transport::install_crypto_provider();
-    let client = reqwest::blocking::Client::new();
-    let mut refused = 0;
-    for n in 0..1_000 {
-        let path = if n % 2 == 0 {
-            "/v1/units?after=0&limit=500".to_owned()
-        } else {
-            "/v1/roster".to_owned()
-        };
-        let mut request = client.get(format!("{}{path}", team.server.url));
-        for (name, value) in session.sign_request("GET", &path, &[]).unwrap() {
-            request = request.header(name, value);
-        }
-        if request.send().unwrap().status().as_u16() == 410 {
-            refused += 1;
-        }
-    }
+    let session = open_session(&stolen);
+    let refused = (0..1_000)
+        .filter(|n| {
+            let path = if n % 2 == 0 {
+                "/v1/units?after=0&limit=500"
+            } else {
+                "/v1/roster"
+            };
+            signed_get(&team.server.url, &session, path)
+                .status()
+                .as_u16()
+                == 410
+        })
+        .count();
     assert_eq!(refused, 1_000, "a revoked device gets nothing");
     drop(session);
-    drop(device);
     let output = run(&["--data-dir", path(&stolen), "sync"]);
     assert_eq!(output.status.code(), Some(3));
 }
@@ -367,9 +360,7 @@ fn a_revoked_device_is_refused_wipes_itself_and_never_gets_the_new_key() {
 #[test]
 fn a_change_is_pushed_to_a_listening_device_as_a_notice_without_data() {
     let team = Team::setup();
-    let device = doorstep_core::store::Device::open(&team.device("b")).unwrap();
-    let user = device.find_user(None).unwrap();
-    let session = device.unlock(user.id, PIN).unwrap();
+    let session = open_session(&team.device("b"));
     let (sender, received) = std::sync::mpsc::channel();
     let listener = std::thread::spawn(move || {
         doorstep_transport::listen(&session, |notice| {
@@ -423,9 +414,7 @@ fn a_change_is_pushed_to_a_listening_device_as_a_notice_without_data() {
 #[test]
 fn a_replayed_request_is_refused() {
     let team = Team::setup();
-    let device = doorstep_core::store::Device::open(&team.device("a")).unwrap();
-    let user = device.find_user(None).unwrap();
-    let session = device.unlock(user.id, PIN).unwrap();
+    let session = open_session(&team.device("a"));
     doorstep_transport::install_crypto_provider();
     let client = reqwest::blocking::Client::new();
     let path = "/v1/roster";
@@ -444,20 +433,11 @@ fn a_replayed_request_is_refused() {
 #[test]
 fn a_device_flooding_the_server_is_slowed_with_a_clear_429() {
     let team = Team::setup();
-    let device = doorstep_core::store::Device::open(&team.device("a")).unwrap();
-    let user = device.find_user(None).unwrap();
-    let session = device.unlock(user.id, PIN).unwrap();
-    doorstep_transport::install_crypto_provider();
-    let client = reqwest::blocking::Client::new();
+    let session = open_session(&team.device("a"));
     let mut statuses = std::collections::BTreeMap::new();
     let mut message = String::new();
     for _ in 0..400 {
-        let path = "/v1/roster";
-        let mut request = client.get(format!("{}{path}", team.server.url));
-        for (name, value) in session.sign_request("GET", path, &[]).unwrap() {
-            request = request.header(name, value);
-        }
-        let response = request.send().unwrap();
+        let response = signed_get(&team.server.url, &session, "/v1/roster");
         let status = response.status().as_u16();
         if status == 429 {
             message = response.text().unwrap();
@@ -470,6 +450,27 @@ fn a_device_flooding_the_server_is_slowed_with_a_clear_429() {
     );
     assert!(statuses.get(&429).copied().unwrap_or(0) > 0, "{statuses:?}");
     assert!(message.contains("too many requests"), "{message}");
+}
+
+/// A device's session opened directly, to make raw signed requests.
+fn open_session(dir: &Path) -> doorstep_core::store::Session {
+    let device = doorstep_core::store::Device::open(dir).unwrap();
+    let user = device.find_user(None).unwrap();
+    device.unlock(user.id, PIN).unwrap()
+}
+
+/// A GET signed by `session`, as the transport would send it.
+fn signed_get(
+    server: &str,
+    session: &doorstep_core::store::Session,
+    path: &str,
+) -> reqwest::blocking::Response {
+    doorstep_transport::install_crypto_provider();
+    let mut request = reqwest::blocking::Client::new().get(format!("{server}{path}"));
+    for (name, value) in session.sign_request("GET", path, &[]).unwrap() {
+        request = request.header(name, value);
+    }
+    request.send().unwrap()
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -134,8 +134,15 @@ pub fn device(connection: &Connection, signature: &Signature) -> ApiResult<Devic
     })
 }
 
-/// The organisation whose admin key signed the request.
-pub fn admin(connection: &Connection, signature: &Signature) -> ApiResult<String> {
+/// An organisation whose admin key signed the request.
+#[derive(Debug, Clone)]
+pub struct AdminRow {
+    pub org: String,
+    pub key: [u8; 32],
+}
+
+/// The organisation whose admin key signed the request, with that key.
+pub fn admin(connection: &Connection, signature: &Signature) -> ApiResult<AdminRow> {
     let Principal::Admin(org) = &signature.principal else {
         return Err(ApiError::forbidden(
             "this needs the organisation administrator's signature",
@@ -156,7 +163,10 @@ pub fn admin(connection: &Connection, signature: &Signature) -> ApiResult<String
         .try_into()
         .map_err(ApiError::internal_from_len)?;
     signature.verify(connection, &key)?;
-    Ok(org.clone())
+    Ok(AdminRow {
+        org: org.clone(),
+        key,
+    })
 }
 
 impl ApiError {

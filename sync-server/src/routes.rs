@@ -112,9 +112,7 @@ pub async fn publish_membership(
     let request: PublishMembership = parse(&body)?;
     app.with_db(move |connection| {
         let transaction = connection.transaction()?;
-        let org = auth::admin(&transaction, &signature)?;
-        let key: Vec<u8> = transaction.query_row("SELECT admin_key FROM orgs WHERE org = ?1", params![org], |r| r.get(0))?;
-        let key: [u8; 32] = key.as_slice().try_into().map_err(ApiError::internal)?;
+        let auth::AdminRow { org, key } = auth::admin(&transaction, &signature)?;
         let membership: Membership = request
             .membership
             .open(&key, PURPOSE_MEMBERSHIP)
@@ -173,9 +171,7 @@ pub async fn publish_grant(
     let request: PublishGrant = parse(&body)?;
     app.with_db(move |connection| {
         let transaction = connection.transaction()?;
-        let org = auth::admin(&transaction, &signature)?;
-        let key: Vec<u8> = transaction.query_row("SELECT admin_key FROM orgs WHERE org = ?1", params![org], |r| r.get(0))?;
-        let key: [u8; 32] = key.as_slice().try_into().map_err(ApiError::internal)?;
+        let auth::AdminRow { org, key } = auth::admin(&transaction, &signature)?;
         let grant: Grant = request
             .grant
             .open(&key, PURPOSE_GRANT)
@@ -367,7 +363,7 @@ pub async fn admin_roster(
 ) -> ApiResult<Json<Roster>> {
     let signature = signature(&method, &uri, &headers, &[])?;
     app.with_db(move |connection| {
-        let org = auth::admin(connection, &signature)?;
+        let org = auth::admin(connection, &signature)?.org;
         let owner: Option<String> = connection
             .query_row(
                 "SELECT org FROM teams WHERE team = ?1",
@@ -611,7 +607,7 @@ pub async fn admin_audit(
         .unwrap_or(MAX_UNITS_PER_REQUEST)
         .clamp(1, MAX_UNITS_PER_REQUEST);
     app.with_db(move |connection| {
-        let org = auth::admin(connection, &signature)?;
+        let org = auth::admin(connection, &signature)?.org;
         let owner: Option<String> = connection
             .query_row(
                 "SELECT org FROM teams WHERE team = ?1",
@@ -636,7 +632,7 @@ pub async fn devices(
 ) -> ApiResult<Json<Value>> {
     let signature = signature(&method, &uri, &headers, &[])?;
     app.with_db(move |connection| {
-        let org = auth::admin(connection, &signature)?;
+        let org = auth::admin(connection, &signature)?.org;
         let mut statement = connection.prepare(
             "SELECT d.device, d.team, d.user_name, d.role, d.signing_key, d.revoked, d.enrolled_at
              FROM devices d JOIN teams t ON t.team = d.team WHERE t.org = ?1 ORDER BY d.enrolled_at, d.device",
