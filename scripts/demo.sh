@@ -1,35 +1,59 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine, builds Doorstep and shows it at work: an encrypted device store with a
-# synthetic community caseload, the patients at risk first, a bedside observation recorded and
-# scored, and the audit trail verified.
+# Sets up a fresh machine, builds Doorstep and shows it at work: a local sync server, an
+# organisation with one team, two enrolled devices (a community nurse and a colleague), a synthetic
+# caseload on the first, a bedside observation, and the record arriving end-to-end encrypted on the
+# second. Everything stays under .doorstep-demo/; the demo PIN is 2468.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
-cargo build --release --locked -p doorstep-cli
-doorstep=target/release/doorstep
-
-export DOORSTEP_DATA_DIR=".doorstep-demo"
+cargo build --release --locked -p doorstep-cli -p doorstep-sync-server
+bin=$PWD/target/release
+demo=$PWD/.doorstep-demo
 export DOORSTEP_PIN="${DOORSTEP_PIN:-2468}"
-rm -rf "$DOORSTEP_DATA_DIR"
+rm -rf "$demo"
+mkdir -p "$demo"
+
+"$bin/doorstep-sync-server" --listen 127.0.0.1:0 --database "sqlite:$demo/server.db" \
+  > "$demo/server.out" 2> "$demo/server.log" &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  url=$(sed -n 's/^listening on //p' "$demo/server.out")
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+doorstep() { "$bin/doorstep" "$@"; }
+code() { doorstep --json admin --admin-dir "$demo/admin" enrol-code --team north --user-name "$1" --role nurse \
+  | sed -n 's/.*"code": "\(.*\)".*/\1/p'; }
+
+echo "== A local sync server at $url; an organisation and a team"
+doorstep admin --admin-dir "$demo/admin" init --server "$url" --org "Ambridge Community Health"
+doorstep admin --admin-dir "$demo/admin" team create north
 echo
-echo "== An encrypted device store for a community nurse (demo PIN $DOORSTEP_PIN)"
-"$doorstep" init --user-name "Nell Nightingale" --role nurse
-"$doorstep" fixtures load --patients 40 --seed 2026
+echo "== Two tablets enrolled with one-time codes (demo PIN $DOORSTEP_PIN)"
+doorstep --data-dir "$demo/nell" enrol --server "$url" --code "$(code "Nell Nightingale")"
+doorstep --data-dir "$demo/bea" enrol --server "$url" --code "$(code "Bea Birchall")"
 echo
-echo "== Caseload, most urgent first"
-"$doorstep" patient list --by-risk | head -12
+echo "== Nell's caseload: 40 synthetic patients, most urgent first"
+doorstep --data-dir "$demo/nell" fixtures load --patients 40 --seed 2026
+doorstep --data-dir "$demo/nell" patient list --by-risk | head -8
+first=$(doorstep --data-dir "$demo/nell" --json patient list --by-risk | sed -n 's/^    "id": "\(.*\)",$/\1/p' | head -1)
 echo
-first=$("$doorstep" --json patient list --by-risk | sed -n 's/^    "id": "\(.*\)",$/\1/p' | head -1)
-echo "== A bedside set for the most urgent patient"
-"$doorstep" obs add --patient "$first" --respiration-rate 26 --spo2 92 --on-oxygen \
+echo "== A bedside set for the most urgent patient, recorded offline"
+doorstep --data-dir "$demo/nell" obs add --patient "$first" --respiration-rate 26 --spo2 92 --on-oxygen \
   --systolic-bp 92 --pulse 124 --consciousness C --temperature 39.2
+doorstep --data-dir "$demo/nell" status
 echo
-echo "== Audit"
-"$doorstep" audit | tail -4
-"$doorstep" audit verify
+echo "== Back in signal: Nell syncs, then Bea's tablet receives the caseload"
+doorstep --data-dir "$demo/nell" sync
+doorstep --data-dir "$demo/bea" sync
+doorstep --data-dir "$demo/bea" patient show "$first" | head -12
 echo
-family=$("$doorstep" --json patient show "$first" | sed -n 's/^  "family": "\(.*\)",$/\1/p')
-hits=$(cat "$DOORSTEP_DATA_DIR"/* | grep -a -o "$family" | wc -l || true)
-echo "== At rest: the patient's family name appears $hits times in the store's files (all sealed)"
-echo "The demo store is in $DOORSTEP_DATA_DIR; run target/release/doorstep --help for more."
+echo "== What the server holds: sealed units only"
+family=$(doorstep --data-dir "$demo/bea" --json patient show "$first" | sed -n 's/^  "family": "\(.*\)",$/\1/p')
+hits=$(cat "$demo"/server.db* | grep -a -o "$family" | wc -l || true)
+echo "The patient's family name appears $hits times in the server's files."
+doorstep --data-dir "$demo/bea" audit verify
+echo
+echo "Demo data is in $demo (PIN $DOORSTEP_PIN). Try: $bin/doorstep --data-dir $demo/bea patient list --by-risk"
