@@ -42,7 +42,25 @@ pub enum PatientCommand {
     /// Patients by NHS number (any spacing) or name prefix.
     Find { query: String },
     /// The whole record.
-    Show { id: PatientId },
+    Show {
+        id: PatientId,
+        /// Emergency ("break-glass") access to a record outside your relationship: the reason is
+        /// required and the access is flagged in the audit trail for review.
+        #[arg(long, value_name = "REASON")]
+        emergency_reason: Option<String>,
+    },
+    /// The whole record for handover or transfer (audited as an export).
+    Export { id: PatientId },
+    /// Record the clinical decision on the SpO2 scale (2 only for confirmed hypercapnic
+    /// respiratory failure with a prescribed 88–92% target).
+    DecideScale {
+        id: PatientId,
+        #[arg(long, value_name = "1|2")]
+        scale: u8,
+        /// Who decided and why, e.g. "respiratory consultant, target 88-92%".
+        #[arg(long)]
+        note: String,
+    },
 }
 
 fn parse_sex(text: &str) -> Result<Sex, String> {
@@ -265,9 +283,29 @@ pub fn patient(
             list(out, &summaries)
         }
         PatientCommand::Find { query } => list(out, &session.find(query)?),
-        PatientCommand::Show { id } => {
-            let record = session.open_record(*id)?;
+        PatientCommand::Show {
+            id,
+            emergency_reason,
+        } => {
+            let record = match emergency_reason {
+                Some(reason) => session.emergency_access(*id, reason)?,
+                None => session.open_record(*id)?,
+            };
             out.print(&record_json(&record, protocol)?, || record_text(&record))
+        }
+        PatientCommand::Export { id } => {
+            let record = session.export_record(*id)?;
+            out.print(&record_json(&record, protocol)?, || record_text(&record))
+        }
+        PatientCommand::DecideScale { id, scale, note } => {
+            let scale = doorstep_core::Spo2Scale::try_from(*scale).map_err(anyhow::Error::msg)?;
+            session.decide_spo2_scale(*id, scale, note)?;
+            out.print(&json!({"id": id, "spo2_scale": u8::from(scale)}), || {
+                format!(
+                    "Recorded: SpO2 scored on Scale {} for this patient.",
+                    u8::from(scale)
+                )
+            })
         }
     }
 }

@@ -163,6 +163,50 @@ fn a_record_round_trips_through_the_commands() {
     assert_eq!(marked["news2"]["total"], 10, "the original stays readable");
     assert_eq!(record["notes"][0]["text"], "Seen at home; daughter present");
 
+    // Scale 2 only with a recorded decision; emergency access needs a reason and is audited.
+    let scale_2 = r#"{"respiration_rate": 18, "spo2": 89, "spo2_scale": 2, "on_oxygen": true, "systolic_bp": 130, "pulse": 80, "consciousness": "A", "temperature": 37.0}"#;
+    assert!(
+        !doorstep(
+            d,
+            PIN,
+            &["obs", "add", "--patient", &id, "--vitals", scale_2]
+        )
+        .status
+        .success()
+    );
+    ok(
+        d,
+        &[
+            "patient",
+            "decide-scale",
+            &id,
+            "--scale",
+            "2",
+            "--note",
+            "respiratory consultant, target 88-92%",
+        ],
+    );
+    assert_eq!(
+        ok(d, &["obs", "add", "--patient", &id, "--vitals", scale_2])["news2"]["spo2_scale"],
+        2
+    );
+    assert!(
+        !doorstep(d, PIN, &["patient", "show", &id, "--emergency-reason", " "])
+            .status
+            .success()
+    );
+    ok(
+        d,
+        &[
+            "patient",
+            "show",
+            &id,
+            "--emergency-reason",
+            "unconscious, no caseload nurse reachable",
+        ],
+    );
+    ok(d, &["patient", "export", &id]);
+
     let audit = ok(d, &["audit"]);
     let actions: Vec<&str> = audit
         .as_array()
