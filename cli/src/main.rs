@@ -56,8 +56,11 @@ enum Command {
     Triage(triage::TriageArgs),
     /// Create an encrypted, stand-alone device store with its first user.
     Init(store_cmd::InitArgs),
-    /// The users who can unlock this device.
-    Users,
+    /// The users who can unlock this device; `users add` adds a colleague with their own PIN.
+    Users {
+        #[command(subcommand)]
+        command: Option<store_cmd::UsersCommand>,
+    },
     /// Patients on this device.
     #[command(subcommand)]
     Patient(record_cmd::PatientCommand),
@@ -101,7 +104,7 @@ fn main() -> ExitCode {
         Command::News2(args) => news2_cmd::run(args, cli.json, &protocol),
         Command::Triage(args) => triage::run(args, cli.json, &protocol),
         Command::Init(args) => store_cmd::init(dir, args, &out),
-        Command::Users => store_cmd::users(dir, &out),
+        Command::Users { command } => store_cmd::users(dir, user, command.as_ref(), &out),
         Command::Audit { command } => store_cmd::audit(dir, user, command.as_ref(), &out),
         Command::Fixtures(command) => store_cmd::fixtures(dir, user, command, &out),
         Command::Patient(command) => record_cmd::with_session(dir, user, |session| {

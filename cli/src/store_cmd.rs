@@ -53,7 +53,40 @@ pub fn init(dir: Option<&Path>, args: &InitArgs, out: &Output) -> anyhow::Result
     )
 }
 
-pub fn users(dir: Option<&Path>, out: &Output) -> anyhow::Result<ExitCode> {
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a colleague who will unlock this device with their own PIN (taken from
+    /// DOORSTEP_NEW_PIN, or asked for on a terminal). Unlock as a nurse or administrator first.
+    Add {
+        #[arg(long)]
+        user_name: String,
+        #[arg(long)]
+        role: Role,
+    },
+}
+
+pub fn users(
+    dir: Option<&Path>,
+    user: Option<&str>,
+    command: Option<&UsersCommand>,
+    out: &Output,
+) -> anyhow::Result<ExitCode> {
+    if let Some(UsersCommand::Add { user_name, role }) = command {
+        let session = session::unlock(dir, user)?;
+        let pin = match std::env::var("DOORSTEP_NEW_PIN") {
+            Ok(pin) => pin,
+            Err(_) if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+                rpassword::prompt_password(format!("PIN for {user_name}: "))?
+            }
+            Err(_) => {
+                anyhow::bail!("no PIN for the new user: set DOORSTEP_NEW_PIN, or run on a terminal")
+            }
+        };
+        let added = session.add_user(user_name, *role, &pin)?;
+        return out.print(&json!(added), || {
+            format!("Added {} ({}).", added.name, added.role.key())
+        });
+    }
     let device = Device::open(&session::data_dir(dir)?)?;
     let users = device.users()?;
     out.print(&json!(users), || {

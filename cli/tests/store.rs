@@ -230,6 +230,58 @@ fn a_record_round_trips_through_the_commands() {
 }
 
 #[test]
+fn colleagues_share_a_device_each_with_their_own_pin() {
+    let dir = new_store();
+    let d = dir.path();
+    let output = Command::new(env!("CARGO_BIN_EXE_doorstep"))
+        .args([
+            "--data-dir",
+            d.to_str().unwrap(),
+            "--json",
+            "users",
+            "add",
+            "--user-name",
+            "Maud Midwife",
+            "--role",
+            "midwife",
+        ])
+        .env("DOORSTEP_PIN", PIN)
+        .env("DOORSTEP_NEW_PIN", "97531")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let users = ok(d, &["users"]);
+    assert_eq!(users.as_array().unwrap().len(), 2);
+    let as_midwife = |pin: &str| {
+        Command::new(env!("CARGO_BIN_EXE_doorstep"))
+            .args([
+                "--data-dir",
+                d.to_str().unwrap(),
+                "--json",
+                "--user",
+                "Maud Midwife",
+                "patient",
+                "list",
+            ])
+            .env("DOORSTEP_PIN", pin)
+            .output()
+            .unwrap()
+    };
+    assert!(as_midwife("97531").status.success());
+    assert!(
+        !as_midwife(PIN).status.success(),
+        "another user's PIN does not open this user"
+    );
+    // With two users, the CLI asks which one.
+    let output = doorstep(d, PIN, &["patient", "list"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--user"));
+}
+
+#[test]
 fn a_wrong_pin_exits_non_zero_and_prints_no_patient_data() {
     let dir = new_store();
     let d = dir.path();

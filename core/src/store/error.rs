@@ -27,7 +27,7 @@ pub enum StoreError {
     DuplicateUser,
     #[error("the PIN must have at least 4 characters")]
     PinTooShort,
-    #[error("only an administrator can do that")]
+    #[error("only an administrator or a registered nurse can add users to this device")]
     NotPermitted,
     #[error("no patient with that id on this device")]
     PatientNotFound,

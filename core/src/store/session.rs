@@ -204,7 +204,8 @@ impl Session {
             .unwrap_or(true)
     }
 
-    /// Adds another user who can unlock this device with their own PIN. Administrators only.
+    /// Adds another user who can unlock this device with their own PIN (shift colleagues sharing a
+    /// tablet). Administrators and registered nurses may; other roles may not.
     pub fn add_user(&self, name: &str, role: Role, pin: &str) -> Result<UserInfo> {
         if self.user.role != Role::Administrator && self.user.role != Role::Nurse {
             return Err(StoreError::NotPermitted);
