@@ -412,6 +412,78 @@ fn a_change_is_pushed_to_a_listening_device_as_a_notice_without_data() {
 }
 
 #[test]
+fn snapshots_let_the_server_drop_old_units_and_a_new_device_downloads_one() {
+    let team = Team::setup();
+    let a = open_session(&team.device("a"));
+    let patient = a
+        .add_patient(&doorstep_core::store::NewPatient::with_demographics(
+            doorstep_core::patient::Demographics {
+                nhs_number: doorstep_core::NhsNumber::test_number(100_010).unwrap(),
+                given: "Ada".to_owned(),
+                family: "Ashdown".to_owned(),
+                birth_date: chrono::NaiveDate::from_ymd_opt(1940, 1, 2).unwrap(),
+                sex: doorstep_core::patient::Sex::Female,
+                address: doorstep_core::patient::Address {
+                    lines: vec![],
+                    town: String::new(),
+                    postcode: String::new(),
+                },
+                gp_practice: doorstep_core::patient::GpPractice {
+                    ods_code: String::new(),
+                    name: String::new(),
+                },
+                contacts: vec![],
+            },
+        ))
+        .unwrap();
+    let mut snapshots = 0;
+    for visit in 0..doorstep_transport::SNAPSHOT_AFTER_UNITS + 2 {
+        a.add_note(patient, &format!("visit {visit}")).unwrap();
+        snapshots += doorstep_transport::sync(&a, |_| {}).unwrap().snapshots;
+    }
+    assert_eq!(
+        snapshots,
+        1,
+        "one snapshot after {} units",
+        doorstep_transport::SNAPSHOT_AFTER_UNITS
+    );
+
+    // A device enrolled now receives the snapshot and the units after it, not the whole history.
+    let code = ok(&[
+        "admin",
+        "--admin-dir",
+        path(&team.admin()),
+        "enrol-code",
+        "--team",
+        "north",
+        "--user-name",
+        "Cy",
+        "--role",
+        "nurse",
+    ]);
+    let dir = team.device("c");
+    ok(&[
+        "--data-dir",
+        path(&dir),
+        "enrol",
+        "--server",
+        &team.server.url,
+        "--code",
+        code["code"].as_str().unwrap(),
+    ]);
+    let report = team.on("c", &["sync"]);
+    assert!(report["downloaded"].as_u64().unwrap() <= 3, "{report}");
+    let from_a = serde_json::to_value(a.open_record(patient).unwrap()).unwrap();
+    drop(a);
+    let from_c = team.on("c", &["patient", "show", &patient.to_string()]);
+    assert_eq!(
+        from_c["notes"].as_array().unwrap().len(),
+        from_a["notes"].as_array().unwrap().len()
+    );
+    assert_eq!(from_c["notes"], from_a["notes"]);
+}
+
+#[test]
 fn a_replayed_request_is_refused() {
     let team = Team::setup();
     let session = open_session(&team.device("a"));

@@ -449,7 +449,19 @@ pub async fn upload(
                     params![device.device, unit.header.counter],
                     |r| r.get(0),
                 )?;
-                seqs.push(seq);
+                if unit.header.kind == UnitKind::Snapshot {
+                let covers = unit.header.covers.unwrap_or(0);
+                if covers >= seq {
+                    return Err(ApiError::bad_request("a snapshot cannot cover units after itself"));
+                }
+                // The snapshot holds every change of its record up to `covers`: those units, and
+                // older snapshots, are no longer needed by anyone.
+                transaction.execute(
+                    "DELETE FROM units WHERE team = ?1 AND doc = ?2 AND kind IN ('changes', 'snapshot') AND seq <= ?3",
+                    params![device.team, unit.header.doc.to_string(), covers],
+                )?;
+            }
+            seqs.push(seq);
             }
             transaction.commit()?;
             tracing::info!(device = %device.device, units = seqs.len(), "upload");
@@ -512,6 +524,7 @@ fn unit_kind(unit: &Unit) -> &'static str {
     match unit.header.kind {
         UnitKind::Changes => "changes",
         UnitKind::Audit => "audit",
+        UnitKind::Snapshot => "snapshot",
     }
 }
 
@@ -548,7 +561,8 @@ fn page(
     limit: usize,
 ) -> ApiResult<PullResponse> {
     let mut statement = connection.prepare_cached(
-        "SELECT seq, unit FROM units WHERE team = ?1 AND kind = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
+        "SELECT seq, unit FROM units WHERE team = ?1 AND (kind = ?2 OR (?2 = 'changes' AND kind = 'snapshot'))
+         AND seq > ?3 ORDER BY seq LIMIT ?4",
     )?;
     let rows = statement.query_map(params![team, kind, after, limit + 1], |r| {
         Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?))

@@ -170,6 +170,7 @@ fn main() {
                             author: device.id,
                             counter: device.counter,
                             kind: UnitKind::Changes,
+                            covers: None,
                         };
                         let unit =
                             seal_unit(&device.team_key, &device.key, header, payload).unwrap();

@@ -53,6 +53,9 @@ struct SyncState {
     /// The last audit entry the server holds.
     #[serde(default)]
     audit_uploaded: u64,
+    /// Per record, units sent or applied since its last snapshot.
+    #[serde(default)]
+    since_snapshot: BTreeMap<PatientId, u32>,
 }
 
 impl SyncState {
@@ -167,6 +170,7 @@ pub struct PreparedUpload {
     pub request: UploadRequest,
     heads: Vec<(PatientId, Vec<String>)>,
     audit_upto: Option<u64>,
+    snapshots: Vec<PatientId>,
 }
 
 impl PreparedUpload {
@@ -281,6 +285,7 @@ impl Session {
             counter: 0,
             last_sync: None,
             audit_uploaded: 0,
+            since_snapshot: BTreeMap::new(),
         };
         let context = self.context()?;
         write_state(&context.connection, context.key()?, &state)?;
@@ -377,8 +382,10 @@ impl Session {
                     author,
                     counter: state.counter,
                     kind: UnitKind::Changes,
+                    covers: None,
                 };
                 units.push(unit::seal_unit(&team_key, &signing, header, &changes)?);
+                *state.since_snapshot.entry(patient).or_default() += 1;
                 heads.push((patient, now_heads));
             }
             let pending: Vec<_> = audit::entries(connection, key)?
@@ -395,6 +402,7 @@ impl Session {
                     author,
                     counter: state.counter,
                     kind: UnitKind::Audit,
+                    covers: None,
                 };
                 let plain = serde_json::to_vec(&pending).map_err(|_| StoreError::Tampered {
                     what: "audit entry",
@@ -407,6 +415,64 @@ impl Session {
             request: UploadRequest { units },
             heads,
             audit_upto,
+            snapshots: Vec::new(),
+        })
+    }
+
+    /// After a complete pull: whole-document snapshots of the records that have had at least
+    /// `after_units` units since their last one, each covering everything up to the cursor, so the
+    /// server can drop those units. Records with unsent changes wait for the next run.
+    pub fn prepare_snapshots(&self, after_units: u32) -> Result<PreparedUpload> {
+        let author = self.shared.device_id;
+        let mut units = Vec::new();
+        let mut snapshots = Vec::new();
+        self.with_state(|connection, key, state| {
+            let (epoch, team_key) = state.current_epoch().ok_or(StoreError::NotEnrolled)?;
+            let signing = state.signing_key()?;
+            let due: Vec<PatientId> = state
+                .since_snapshot
+                .iter()
+                .filter(|(_, count)| **count >= after_units.max(1))
+                .map(|(patient, _)| *patient)
+                .collect();
+            for patient in due {
+                let dirty: bool = connection
+                    .query_row(
+                        "SELECT 1 FROM dirty_docs WHERE patient_id = ?1",
+                        params![patient.to_string()],
+                        |_| Ok(true),
+                    )
+                    .optional()?
+                    .unwrap_or(false);
+                if dirty {
+                    continue;
+                }
+                let mut loaded = persist::load_doc(connection, key, patient, self.actor())?;
+                state.counter += 1;
+                let header = UnitHeader {
+                    team: state.team.clone(),
+                    epoch,
+                    doc: patient,
+                    author,
+                    counter: state.counter,
+                    kind: UnitKind::Snapshot,
+                    covers: Some(state.cursor),
+                };
+                units.push(unit::seal_unit(
+                    &team_key,
+                    &signing,
+                    header,
+                    &loaded.doc.save(),
+                )?);
+                snapshots.push(patient);
+            }
+            Ok(())
+        })?;
+        Ok(PreparedUpload {
+            request: UploadRequest { units },
+            heads: Vec::new(),
+            audit_upto: None,
+            snapshots,
         })
     }
 
@@ -431,10 +497,15 @@ impl Session {
                 params![patient.to_string()],
             )?;
         }
-        if let Some(upto) = prepared.audit_upto {
+        if prepared.audit_upto.is_some() || !prepared.snapshots.is_empty() {
             let mut state =
                 read_state(&transaction, &unlocked.key)?.ok_or(StoreError::NotEnrolled)?;
-            state.audit_uploaded = state.audit_uploaded.max(upto);
+            if let Some(upto) = prepared.audit_upto {
+                state.audit_uploaded = state.audit_uploaded.max(upto);
+            }
+            for patient in &prepared.snapshots {
+                state.since_snapshot.remove(patient);
+            }
             write_state(&transaction, &unlocked.key, &state)?;
         }
         transaction.commit()?;
@@ -526,6 +597,11 @@ impl Session {
                 continue;
             }
             outcome.applied += 1;
+            if stored.unit.header.kind == UnitKind::Snapshot {
+                state.since_snapshot.remove(&patient);
+            } else {
+                *state.since_snapshot.entry(patient).or_default() += 1;
+            }
         }
         // Changes whose dependencies have not arrived would be held only in memory; refuse the page
         // (nothing is committed, the cursor stays) rather than lose them. The server's order

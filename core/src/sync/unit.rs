@@ -160,6 +160,7 @@ mod tests {
             author,
             counter: 1,
             kind: UnitKind::Changes,
+            covers: None,
         }
     }
 

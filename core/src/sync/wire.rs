@@ -153,6 +153,9 @@ pub enum UnitKind {
     /// A device's audit entries, in order, for the organisation; `doc` is then the author
     /// device's own id. Devices do not apply other devices' audit.
     Audit,
+    /// A whole patient document (compressed) holding every change in units up to `covers`; the
+    /// server then drops those units, so history does not grow without bound.
+    Snapshot,
 }
 
 /// What a unit says about itself, authenticated by both the AEAD and the author's signature.
@@ -164,6 +167,9 @@ pub struct UnitHeader {
     pub author: DeviceId,
     pub counter: u64,
     pub kind: UnitKind,
+    /// For a snapshot: the highest sequence number whose changes it contains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers: Option<u64>,
 }
 
 /// One sealed, signed unit of sync.
