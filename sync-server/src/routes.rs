@@ -176,11 +176,9 @@ pub async fn publish_grant(
             .grant
             .open(&key, PURPOSE_GRANT)
             .map_err(|_| ApiError::bad_request("the grant is not signed by this organisation's admin key"))?;
-        let owner: Option<String> = transaction
-            .query_row("SELECT org FROM teams WHERE team = ?1", params![grant.team], |r| r.get(0))
-            .optional()?;
-        if owner.as_deref() != Some(org.as_str()) || grant.org != org {
-            return Err(ApiError::not_found("no such team in this organisation; create it first"));
+        owned_team(&transaction, &grant.team, &org)?;
+        if grant.org != org {
+            return Err(ApiError::bad_request("the grant names another organisation"));
         }
         let text = serde_json::to_string(&request.grant).map_err(ApiError::internal)?;
         transaction.execute(
@@ -279,6 +277,23 @@ pub async fn enrol_complete(
     .await
 }
 
+/// Refuses unless `team` belongs to `org`.
+fn owned_team(connection: &rusqlite::Connection, team: &str, org: &str) -> ApiResult<()> {
+    let owner: Option<String> = connection
+        .query_row(
+            "SELECT org FROM teams WHERE team = ?1",
+            params![team],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if owner.as_deref() != Some(org) {
+        return Err(ApiError::not_found(
+            "no such team in this organisation; create it first",
+        ));
+    }
+    Ok(())
+}
+
 fn team_roster(
     connection: &rusqlite::Connection,
     team: &str,
@@ -364,16 +379,7 @@ pub async fn admin_roster(
     let signature = signature(&method, &uri, &headers, &[])?;
     app.with_db(move |connection| {
         let org = auth::admin(connection, &signature)?.org;
-        let owner: Option<String> = connection
-            .query_row(
-                "SELECT org FROM teams WHERE team = ?1",
-                params![team],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if owner.as_deref() != Some(org.as_str()) {
-            return Err(ApiError::not_found("no such team in this organisation"));
-        }
+        owned_team(connection, &team, &org)?;
         team_roster(connection, &team, None).map(Json)
     })
     .await
@@ -622,16 +628,7 @@ pub async fn admin_audit(
         .clamp(1, MAX_UNITS_PER_REQUEST);
     app.with_db(move |connection| {
         let org = auth::admin(connection, &signature)?.org;
-        let owner: Option<String> = connection
-            .query_row(
-                "SELECT org FROM teams WHERE team = ?1",
-                params![team],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if owner.as_deref() != Some(org.as_str()) {
-            return Err(ApiError::not_found("no such team in this organisation"));
-        }
+        owned_team(connection, &team, &org)?;
         page(connection, &team, "audit", query.after, limit).map(Json)
     })
     .await

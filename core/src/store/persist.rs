@@ -206,3 +206,12 @@ pub fn mark_dirty(connection: &Connection, patient: PatientId) -> Result<()> {
         .execute(params![patient.to_string()])?;
     Ok(())
 }
+
+/// True when a document has changes the sync server has not seen.
+pub fn is_dirty(connection: &Connection, patient: PatientId) -> Result<bool> {
+    Ok(connection
+        .prepare_cached("SELECT 1 FROM dirty_docs WHERE patient_id = ?1")?
+        .query_row(params![patient.to_string()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}

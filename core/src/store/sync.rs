@@ -436,14 +436,7 @@ impl Session {
                 .map(|(patient, _)| *patient)
                 .collect();
             for patient in due {
-                let dirty: bool = connection
-                    .query_row(
-                        "SELECT 1 FROM dirty_docs WHERE patient_id = ?1",
-                        params![patient.to_string()],
-                        |_| Ok(true),
-                    )
-                    .optional()?
-                    .unwrap_or(false);
+                let dirty = persist::is_dirty(connection, patient)?;
                 if dirty {
                     continue;
                 }
@@ -625,14 +618,7 @@ impl Session {
             }
             let summary = PatientSummary::of(&record);
             persist::write_summary(&transaction, key, &summary)?;
-            let dirty: bool = transaction
-                .query_row(
-                    "SELECT 1 FROM dirty_docs WHERE patient_id = ?1",
-                    params![patient.to_string()],
-                    |_| Ok(true),
-                )
-                .optional()?
-                .unwrap_or(false);
+            let dirty = persist::is_dirty(&transaction, patient)?;
             if !dirty {
                 set_uploaded_heads(&transaction, key, patient, &loaded.doc.heads())?;
             }
