@@ -34,19 +34,30 @@ pub enum AuditAction {
     EmergencyAccess,
 }
 
-/// One audited action: who (user, role, device), which patient, what, when and why.
+/// One audited action in its place in the chain: the event (who, which patient, what, when, why),
+/// its sequence number, and the hash of the entry before it. Reads as its event (`entry.action`).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub seq: u64,
-    pub at: DateTime<Utc>,
-    pub user: UserId,
-    pub role: Role,
-    pub device: DeviceId,
-    pub patient: Option<PatientId>,
-    pub action: AuditAction,
-    pub reason: Option<String>,
+    #[serde(flatten)]
+    pub event: AuditEvent,
     /// Hex SHA-256 of the previous entry; all zeroes for the first.
     pub previous_hash: String,
+}
+
+impl std::fmt::Debug for AuditEvent {
+    // The reason is free text a clinician typed; it stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AuditEvent({:?})", self.action)
+    }
+}
+
+impl std::ops::Deref for AuditEntry {
+    type Target = AuditEvent;
+
+    fn deref(&self) -> &AuditEvent {
+        &self.event
+    }
 }
 
 impl std::fmt::Debug for AuditEntry {
@@ -107,8 +118,8 @@ fn read_head(connection: &Connection, key: &DataKey) -> Result<Head> {
     }
 }
 
-/// What an action appends before it is given a place in the chain.
-#[derive(Clone, Debug)]
+/// One audited action: who (user, role, device), which patient, what, when and why.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
     pub at: DateTime<Utc>,
     pub user: UserId,
@@ -125,13 +136,7 @@ pub fn append(connection: &Connection, key: &DataKey, event: AuditEvent) -> Resu
     let head = read_head(connection, key)?;
     let entry = AuditEntry {
         seq: head.seq + 1,
-        at: event.at,
-        user: event.user,
-        role: event.role,
-        device: event.device,
-        patient: event.patient,
-        action: event.action,
-        reason: event.reason,
+        event,
         previous_hash: head.hash,
     };
     let hash = hash_of(&entry)?;

@@ -15,7 +15,7 @@ mod session;
 mod summary;
 mod sync;
 
-pub use audit::{AuditAction, AuditBreak, AuditEntry};
+pub use audit::{AuditAction, AuditBreak, AuditEntry, AuditEvent};
 pub use device::{Device, UnlockPolicy, UserInfo};
 pub use error::StoreError;
 pub use record::{
