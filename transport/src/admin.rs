@@ -41,12 +41,7 @@ impl AdminClient {
             org: admin.state.org.clone(),
             admin_key: B64(key.public_key().to_vec()),
         };
-        let _: Value = admin.client.call(
-            Method::POST,
-            "/v1/orgs",
-            Some(&request),
-            &admin.signer(&key),
-        )?;
+        let _: Value = admin.call(Method::POST, "/v1/orgs", Some(&request))?;
         admin.state.save(dir, pin, true)?;
         Ok(admin)
     }
@@ -57,11 +52,19 @@ impl AdminClient {
         Ok(Self { state, client })
     }
 
-    fn signer<'a>(&'a self, key: &'a doorstep_core::sync::keys::SigningKey) -> Signer<'a> {
-        Signer::Admin {
+    /// One request signed with the organisation's admin key.
+    fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl serde::Serialize>,
+    ) -> Result<T, TransportError> {
+        let key = self.state.admin_key()?;
+        let signer = Signer::Admin {
             org: &self.state.org,
-            key,
-        }
+            key: &key,
+        };
+        self.client.call(method, path, body, &signer)
     }
 
     pub fn org(&self) -> &str {
@@ -70,12 +73,10 @@ impl AdminClient {
 
     pub fn create_team(&mut self, dir: &Path, pin: &str, name: &str) -> Result<(), TransportError> {
         let publish = self.state.create_team(name)?;
-        let key = self.state.admin_key()?;
-        let _: Value = self.client.call(
+        let _: Value = self.call(
             Method::PUT,
             &format!("/v1/teams/{}/membership", name.trim()),
             Some(&publish),
-            &self.signer(&key),
         )?;
         self.state.save(dir, pin, false)?;
         Ok(())
@@ -88,13 +89,7 @@ impl AdminClient {
         role: Role,
     ) -> Result<EnrolmentIssued, TransportError> {
         let (code, publish) = self.state.enrolment_code(team, user, role)?;
-        let key = self.state.admin_key()?;
-        let _: Value = self.client.call(
-            Method::POST,
-            "/v1/grants",
-            Some(&publish),
-            &self.signer(&key),
-        )?;
+        let _: Value = self.call(Method::POST, "/v1/grants", Some(&publish))?;
         Ok(EnrolmentIssued {
             code: code.to_text(),
             team: team.to_owned(),
@@ -103,36 +98,27 @@ impl AdminClient {
     }
 
     pub fn devices(&self) -> Result<Value, TransportError> {
-        let key = self.state.admin_key()?;
-        self.client.call(
-            Method::GET,
-            "/v1/admin/devices",
-            None::<&()>,
-            &self.signer(&key),
-        )
+        self.call(Method::GET, "/v1/admin/devices", None::<&()>)
     }
 
     /// Every team's synced audit trail, opened with the team keys and checked against the roster:
     /// (team, entry) in server order.
     pub fn audit(&self) -> Result<Vec<(String, AuditEntry)>, TransportError> {
-        let key = self.state.admin_key()?;
         let admin_key = self.state.admin_public_key()?;
         let mut out = Vec::new();
         for team in self.state.teams.keys() {
-            let roster: Roster = self.client.call(
+            let roster: Roster = self.call(
                 Method::GET,
                 &format!("/v1/admin/teams/{team}/roster"),
                 None::<&()>,
-                &self.signer(&key),
             )?;
             let verified = VerifiedRoster::verify(team, &admin_key, &roster);
             let mut after = 0;
             loop {
-                let page: PullResponse = self.client.call(
+                let page: PullResponse = self.call(
                     Method::GET,
                     &format!("/v1/admin/teams/{team}/audit?after={after}&limit=500"),
                     None::<&()>,
-                    &self.signer(&key),
                 )?;
                 for stored in &page.units {
                     // A unit that does not verify is not the team's audit; it is skipped, and the
@@ -162,25 +148,22 @@ impl AdminClient {
         pin: &str,
         device: DeviceId,
     ) -> Result<String, TransportError> {
-        let key = self.state.admin_key()?;
         let teams: Vec<String> = self.state.teams.keys().cloned().collect();
         for team in teams {
-            let roster: Roster = self.client.call(
+            let roster: Roster = self.call(
                 Method::GET,
                 &format!("/v1/admin/teams/{team}/roster"),
                 None::<&()>,
-                &self.signer(&key),
             )?;
             let publish = match self.state.revoke(&team, device, &roster) {
                 Ok(publish) => publish,
                 Err(doorstep_core::sync::admin::AdminError::UnknownDevice) => continue,
                 Err(error) => return Err(error.into()),
             };
-            let _: Value = self.client.call(
+            let _: Value = self.call(
                 Method::PUT,
                 &format!("/v1/teams/{team}/membership"),
                 Some(&publish),
-                &self.signer(&key),
             )?;
             self.state.save(dir, pin, false)?;
             return Ok(team);
