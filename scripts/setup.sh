@@ -3,9 +3,9 @@
 # already has. Safe to run again. Sourced by demo.sh, test.sh and .ci/run.
 set -euo pipefail
 
-# System packages: the C toolchain for bundled SQLite and ring. Later capabilities add webkit2gtk
-# (Tauri), Xvfb, webkit2gtk-driver and PostgreSQL here.
-DOORSTEP_APT_PACKAGES=(build-essential pkg-config ca-certificates curl)
+# System packages: the C toolchain for bundled SQLite and ring; PostgreSQL's server binaries, from
+# which the sync server's conformance tests start throwaway clusters (initdb, pg_ctl).
+DOORSTEP_APT_PACKAGES=(build-essential pkg-config ca-certificates curl postgresql)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -1,5 +1,8 @@
 //! End-to-end encrypted sync: the real server in-process on port 0, real devices through the
 //! `doorstep` binary.
+//!
+//! This is also the server's conformance suite: every scenario runs against both backends,
+//! embedded SQLite and PostgreSQL (a throwaway cluster per test), through the same HTTP API.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,48 +10,117 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use doorstep_sync_server::{App, RunningServer, start};
+use doorstep_tests::postgres::{Cluster, Durability};
 use serde_json::Value;
 
 const PIN: &str = "2468";
 
+/// Which store the server under test runs on: every test here runs on both.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(super::Backend::Sqlite) })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$name(super::Backend::Postgres) })*
+        }
+    };
+}
+
+on_both_backends!(
+    two_devices_converge_and_then_sync_moves_nothing,
+    a_revoked_device_is_refused_wipes_itself_and_never_gets_the_new_key,
+    a_change_is_pushed_to_a_listening_device_as_a_notice_without_data,
+    snapshots_let_the_server_drop_old_units_and_a_new_device_downloads_one,
+    a_replayed_request_is_refused,
+    a_device_flooding_the_server_is_slowed_with_a_clear_429,
+    a_code_enrols_one_device_only,
+);
+
+/// One or more server instances in-process on port 0, on one store.
 struct TestServer {
     url: String,
+    urls: Vec<String>,
+    database: String,
     dir: tempfile::TempDir,
-    server: Option<RunningServer>,
+    cluster: Option<Cluster>,
+    servers: Vec<RunningServer>,
     runtime: tokio::runtime::Runtime,
 }
 
 impl TestServer {
-    fn start() -> Self {
+    fn start(backend: Backend) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let app = App::open(&dir.path().join("server.db")).unwrap();
-        let server = runtime
-            .block_on(start(app, "127.0.0.1:0".parse().unwrap()))
-            .unwrap();
-        Self {
-            url: server.url(),
+        let (database, cluster) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite:{}", dir.path().join("server.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let cluster = Cluster::start(Durability::Throwaway).unwrap();
+                (cluster.url(), Some(cluster))
+            }
+        };
+        let mut server = Self {
+            url: String::new(),
+            urls: Vec::new(),
+            database,
             dir,
-            server: Some(server),
+            cluster,
+            servers: Vec::new(),
             runtime,
-        }
+        };
+        server.url = server.start_instance();
+        server
     }
 
+    /// Starts another instance on the same database and returns its URL.
+    fn start_instance(&mut self) -> String {
+        let running = self.runtime.block_on(async {
+            let app = App::connect(&self.database).await.unwrap();
+            start(app, "127.0.0.1:0".parse().unwrap()).await.unwrap()
+        });
+        let url = running.url();
+        self.servers.push(running);
+        self.urls.push(url.clone());
+        url
+    }
+
+    /// Every file the server's store wrote.
     fn files(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect()
+        let mut files = Vec::new();
+        let mut pending = vec![self.dir.path().to_owned()];
+        if let Some(cluster) = &self.cluster {
+            pending.push(cluster.data_dir());
+        }
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+        files
     }
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
+        for server in self.servers.drain(..) {
             self.runtime.block_on(server.stop());
         }
     }
@@ -100,8 +172,13 @@ impl Team {
         ok(&all)
     }
 
-    fn setup() -> Self {
-        let server = TestServer::start();
+    fn setup(backend: Backend) -> Self {
+        Self::setup_on(TestServer::start(backend))
+    }
+
+    /// The organisation is set up through the first instance; device "a" enrols through the
+    /// first instance and "b" through the last.
+    fn setup_on(server: TestServer) -> Self {
         let root = tempfile::tempdir().unwrap();
         let team = Team { server, root };
         let admin = team.admin();
@@ -123,39 +200,49 @@ impl Team {
             "create",
             "north",
         ]);
-        for (device, user) in [("a", "Nell Nightingale"), ("b", "Bea Birchall")] {
-            let code = ok(&[
-                "admin",
-                "--admin-dir",
-                path(&admin),
-                "enrol-code",
-                "--team",
-                "north",
-                "--user-name",
-                user,
-                "--role",
-                "nurse",
-            ]);
-            let dir = team.device(device);
-            ok(&[
-                "--data-dir",
-                path(&dir),
-                "enrol",
-                "--server",
-                &team.server.url,
-                "--code",
-                code["code"].as_str().unwrap(),
-            ]);
-        }
+        let last = team.server.urls.last().unwrap().clone();
+        team.enrol("a", &team.code("Nell Nightingale"), &team.server.url);
+        team.enrol("b", &team.code("Bea Birchall"), &last);
         team
+    }
+
+    /// A one-time enrolment code for a nurse in team "north".
+    fn code(&self, user: &str) -> String {
+        ok(&[
+            "admin",
+            "--admin-dir",
+            path(&self.admin()),
+            "enrol-code",
+            "--team",
+            "north",
+            "--user-name",
+            user,
+            "--role",
+            "nurse",
+        ])["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn enrol(&self, device: &str, code: &str, server: &str) -> Output {
+        let dir = self.device(device);
+        run(&[
+            "--data-dir",
+            path(&dir),
+            "enrol",
+            "--server",
+            server,
+            "--code",
+            code,
+        ])
     }
 }
 
 const SET: &str = r#"{"respiration_rate": 26, "spo2": 93, "on_oxygen": false, "systolic_bp": 95, "pulse": 120, "consciousness": "A", "temperature": 38.6}"#;
 
-#[test]
-fn two_devices_converge_and_then_sync_moves_nothing() {
-    let team = Team::setup();
+fn two_devices_converge_and_then_sync_moves_nothing(backend: Backend) {
+    let team = Team::setup(backend);
     let patient = team.on(
         "a",
         &[
@@ -280,9 +367,8 @@ fn two_devices_converge_and_then_sync_moves_nothing() {
     }
 }
 
-#[test]
-fn a_revoked_device_is_refused_wipes_itself_and_never_gets_the_new_key() {
-    let team = Team::setup();
+fn a_revoked_device_is_refused_wipes_itself_and_never_gets_the_new_key(backend: Backend) {
+    let team = Team::setup(backend);
     let patient = team.on(
         "a",
         &[
@@ -357,9 +443,8 @@ fn a_revoked_device_is_refused_wipes_itself_and_never_gets_the_new_key() {
     assert_eq!(output.status.code(), Some(3));
 }
 
-#[test]
-fn a_change_is_pushed_to_a_listening_device_as_a_notice_without_data() {
-    let team = Team::setup();
+fn a_change_is_pushed_to_a_listening_device_as_a_notice_without_data(backend: Backend) {
+    let team = Team::setup(backend);
     let session = open_session(&team.device("b"));
     let (sender, received) = std::sync::mpsc::channel();
     let listener = std::thread::spawn(move || {
@@ -411,31 +496,10 @@ fn a_change_is_pushed_to_a_listening_device_as_a_notice_without_data() {
     assert_eq!(session.patients().unwrap()[0].id.to_string(), patient);
 }
 
-#[test]
-fn snapshots_let_the_server_drop_old_units_and_a_new_device_downloads_one() {
-    let team = Team::setup();
+fn snapshots_let_the_server_drop_old_units_and_a_new_device_downloads_one(backend: Backend) {
+    let team = Team::setup(backend);
     let a = open_session(&team.device("a"));
-    let patient = a
-        .add_patient(&doorstep_core::store::NewPatient::with_demographics(
-            doorstep_core::patient::Demographics {
-                nhs_number: doorstep_core::NhsNumber::test_number(100_010).unwrap(),
-                given: "Ada".to_owned(),
-                family: "Ashdown".to_owned(),
-                birth_date: chrono::NaiveDate::from_ymd_opt(1940, 1, 2).unwrap(),
-                sex: doorstep_core::patient::Sex::Female,
-                address: doorstep_core::patient::Address {
-                    lines: vec![],
-                    town: String::new(),
-                    postcode: String::new(),
-                },
-                gp_practice: doorstep_core::patient::GpPractice {
-                    ods_code: String::new(),
-                    name: String::new(),
-                },
-                contacts: vec![],
-            },
-        ))
-        .unwrap();
+    let patient = a.add_patient(&new_patient(100_010)).unwrap();
     let mut snapshots = 0;
     for visit in 0..doorstep_transport::SNAPSHOT_AFTER_UNITS + 2 {
         a.add_note(patient, &format!("visit {visit}")).unwrap();
@@ -449,28 +513,8 @@ fn snapshots_let_the_server_drop_old_units_and_a_new_device_downloads_one() {
     );
 
     // A device enrolled now receives the snapshot and the units after it, not the whole history.
-    let code = ok(&[
-        "admin",
-        "--admin-dir",
-        path(&team.admin()),
-        "enrol-code",
-        "--team",
-        "north",
-        "--user-name",
-        "Cy",
-        "--role",
-        "nurse",
-    ]);
-    let dir = team.device("c");
-    ok(&[
-        "--data-dir",
-        path(&dir),
-        "enrol",
-        "--server",
-        &team.server.url,
-        "--code",
-        code["code"].as_str().unwrap(),
-    ]);
+    let enrolled = team.enrol("c", &team.code("Cy"), &team.server.url);
+    assert!(enrolled.status.success());
     let report = team.on("c", &["sync"]);
     assert!(report["downloaded"].as_u64().unwrap() <= 3, "{report}");
     let from_a = serde_json::to_value(a.open_record(patient).unwrap()).unwrap();
@@ -483,9 +527,8 @@ fn snapshots_let_the_server_drop_old_units_and_a_new_device_downloads_one() {
     assert_eq!(from_c["notes"], from_a["notes"]);
 }
 
-#[test]
-fn a_replayed_request_is_refused() {
-    let team = Team::setup();
+fn a_replayed_request_is_refused(backend: Backend) {
+    let team = Team::setup(backend);
     let session = open_session(&team.device("a"));
     doorstep_transport::install_crypto_provider();
     let client = reqwest::blocking::Client::new();
@@ -502,9 +545,8 @@ fn a_replayed_request_is_refused() {
     assert_eq!(send(), 401, "the same signed request a second time");
 }
 
-#[test]
-fn a_device_flooding_the_server_is_slowed_with_a_clear_429() {
-    let team = Team::setup();
+fn a_device_flooding_the_server_is_slowed_with_a_clear_429(backend: Backend) {
+    let team = Team::setup(backend);
     let session = open_session(&team.device("a"));
     let mut statuses = std::collections::BTreeMap::new();
     let mut message = String::new();
@@ -525,6 +567,126 @@ fn a_device_flooding_the_server_is_slowed_with_a_clear_429() {
 }
 
 /// A device's session opened directly, to make raw signed requests.
+fn a_code_enrols_one_device_only(backend: Backend) {
+    let team = Team::setup(backend);
+    let code = team.code("Cy");
+    assert!(team.enrol("c", &code, &team.server.url).status.success());
+    // Another device with the same code is refused.
+    let second = team.enrol("d", &code, &team.server.url);
+    assert!(!second.status.success());
+    let message = String::from_utf8_lossy(&second.stderr);
+    assert!(message.contains("already been used"), "{message}");
+    let devices = ok(&["admin", "--admin-dir", path(&team.admin()), "devices"]);
+    assert_eq!(devices.as_array().unwrap().len(), 3);
+}
+
+/// PostgreSQL lets several stateless instances share one database. A device listening on one
+/// instance hears of a change uploaded through the other; and while two devices upload through
+/// different instances at once, a third that keeps pulling misses nothing (within a team,
+/// sequences become visible in order, so a cursor never passes a unit still being committed).
+#[test]
+fn postgres_two_instances_push_across_and_order_concurrent_uploads() {
+    let mut server = TestServer::start(Backend::Postgres);
+    server.start_instance();
+    let team = Team::setup_on(server);
+    let urls = team.server.urls.clone();
+    assert!(team.enrol("c", &team.code("Cy"), &urls[1]).status.success());
+
+    let b = open_session(&team.device("b"));
+    let (sender, received) = std::sync::mpsc::channel();
+    let listener = std::thread::spawn(move || {
+        doorstep_transport::listen(&b, |notice| {
+            sender.send(notice).unwrap();
+            false
+        })
+        .unwrap();
+        b
+    });
+    let a = open_session(&team.device("a"));
+    let patient = a.add_patient(&new_patient(100_010)).unwrap();
+    let mut notice = None;
+    for visit in 0..20 {
+        a.add_note(patient, &format!("before {visit}")).unwrap();
+        doorstep_transport::sync(&a, |_| {}).unwrap();
+        if let Ok(heard) = received.recv_timeout(std::time::Duration::from_millis(500)) {
+            notice = Some(heard);
+            break;
+        }
+    }
+    let notice = notice.expect("a notice through the other instance");
+    assert_eq!(notice.doc, Some(patient.to_string()));
+    let b = listener.join().unwrap();
+    doorstep_transport::sync(&b, |_| {}).unwrap();
+    assert_eq!(b.patients().unwrap()[0].id, patient);
+
+    const NOTES: usize = 25;
+    let c = open_session(&team.device("c"));
+    let writing = &std::sync::atomic::AtomicUsize::new(2);
+    std::thread::scope(|scope| {
+        for (session, name) in [(&a, "a"), (&b, "b")] {
+            scope.spawn(move || {
+                for n in 0..NOTES {
+                    session.add_note(patient, &format!("{name} {n}")).unwrap();
+                    doorstep_transport::sync(session, |_| {}).unwrap();
+                }
+                writing.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+        let c = &c;
+        scope.spawn(move || {
+            while writing.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+                doorstep_transport::sync(c, |_| {}).unwrap();
+            }
+        });
+    });
+    for session in [&a, &b, &c] {
+        doorstep_transport::sync(session, |_| {}).unwrap();
+    }
+    let notes = |session: &doorstep_core::store::Session| {
+        let mut texts: Vec<String> = session
+            .open_record(patient)
+            .unwrap()
+            .notes
+            .iter()
+            .map(|note| note.text.clone())
+            .collect();
+        texts.sort();
+        texts
+    };
+    let on_c = notes(&c);
+    for name in ["a", "b"] {
+        for n in 0..NOTES {
+            let text = format!("{name} {n}");
+            assert!(
+                on_c.contains(&text),
+                "{text} never reached the pulling device"
+            );
+        }
+    }
+    assert_eq!(notes(&a), on_c);
+    assert_eq!(notes(&b), on_c);
+}
+
+fn new_patient(serial: u32) -> doorstep_core::store::NewPatient {
+    doorstep_core::store::NewPatient::with_demographics(doorstep_core::patient::Demographics {
+        nhs_number: doorstep_core::NhsNumber::test_number(serial).unwrap(),
+        given: "Ada".to_owned(),
+        family: "Ashdown".to_owned(),
+        birth_date: chrono::NaiveDate::from_ymd_opt(1940, 1, 2).unwrap(),
+        sex: doorstep_core::patient::Sex::Female,
+        address: doorstep_core::patient::Address {
+            lines: vec![],
+            town: String::new(),
+            postcode: String::new(),
+        },
+        gp_practice: doorstep_core::patient::GpPractice {
+            ods_code: String::new(),
+            name: String::new(),
+        },
+        contacts: vec![],
+    })
+}
+
 fn open_session(dir: &Path) -> doorstep_core::store::Session {
     let device = doorstep_core::store::Device::open(dir).unwrap();
     let user = device.find_user(None).unwrap();

@@ -2,6 +2,8 @@
 //! the organisation's admin key. A signature covers method, path and query, time, a nonce and the
 //! body, is accepted for five minutes, and only once: a replayed request is refused.
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, OriginalUri, Request};
 use axum::http::HeaderMap;
 use chrono::Utc;
 use data_encoding::BASE64;
@@ -10,8 +12,9 @@ use doorstep_core::sync::wire::{
     HEADER_ADMIN, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP,
     request_signing_input,
 };
-use rusqlite::{Connection, OptionalExtension, params};
+use serde::de::DeserializeOwned;
 
+use crate::App;
 use crate::error::{ApiError, ApiResult};
 
 const WINDOW_SECONDS: i64 = 300;
@@ -75,27 +78,32 @@ impl Signature {
     }
 
     /// Checks the signature against `key`, then spends the nonce.
-    pub fn verify(&self, connection: &Connection, key: &[u8; 32]) -> ApiResult<()> {
-        if !keys::verify(key, &self.input, &self.signature) {
+    async fn verify(&self, app: &App, key: &[u8]) -> ApiResult<()> {
+        let key: [u8; 32] = key.try_into().map_err(ApiError::internal)?;
+        if !keys::verify(&key, &self.input, &self.signature) {
             return Err(ApiError::unauthorised(
                 "the request signature does not verify",
             ));
         }
         let now = Utc::now().timestamp();
-        connection.execute(
-            "DELETE FROM nonces WHERE at < ?1",
-            params![now - 2 * WINDOW_SECONDS],
-        )?;
-        let inserted = connection.execute(
-            "INSERT INTO nonces (nonce, at) VALUES (?1, ?2) ON CONFLICT (nonce) DO NOTHING",
-            params![self.nonce, self.timestamp],
-        )?;
-        if inserted == 0 {
+        let forget_before = app
+            .forget_nonces_now(now)
+            .then_some(now - 2 * WINDOW_SECONDS);
+        let fresh = app
+            .store
+            .spend_nonce(self.nonce.clone(), self.timestamp, forget_before)
+            .await?;
+        if !fresh {
             return Err(ApiError::unauthorised(
                 "this request was already received (replay refused)",
             ));
         }
         Ok(())
+    }
+
+    /// Verifies a request that registers `key` itself (a new organisation).
+    pub async fn verify_self_signed(&self, app: &App, key: &[u8; 32]) -> ApiResult<()> {
+        self.verify(app, key).await
     }
 }
 
@@ -104,33 +112,26 @@ impl Signature {
 pub struct DeviceRow {
     pub device: String,
     pub team: String,
+    pub signing_key: Vec<u8>,
 }
 
-pub fn device(connection: &Connection, signature: &Signature) -> ApiResult<DeviceRow> {
+/// The device that signed the request, verified, within its rate limit, and not revoked.
+pub async fn device(app: &App, signature: &Signature) -> ApiResult<DeviceRow> {
     let Principal::Device(device) = &signature.principal else {
         return Err(ApiError::forbidden("this needs a device's signature"));
     };
-    let row: Option<(String, Vec<u8>, bool)> = connection
-        .query_row(
-            "SELECT team, signing_key, revoked FROM devices WHERE device = ?1",
-            params![device],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
-        .optional()?;
-    let Some((team, key, revoked)) = row else {
+    let Some(row) = app.store.device(device.clone()).await? else {
         return Err(ApiError::unauthorised("unknown device; enrol it first"));
     };
-    let key: [u8; 32] = key
-        .as_slice()
-        .try_into()
-        .map_err(ApiError::internal_from_len)?;
-    signature.verify(connection, &key)?;
-    if revoked {
+    signature.verify(app, &row.signing_key).await?;
+    if row.revoked {
         return Err(ApiError::revoked());
     }
+    app.allow(device)?;
     Ok(DeviceRow {
         device: device.clone(),
-        team,
+        team: row.team,
+        signing_key: row.signing_key,
     })
 }
 
@@ -142,35 +143,57 @@ pub struct AdminRow {
 }
 
 /// The organisation whose admin key signed the request, with that key.
-pub fn admin(connection: &Connection, signature: &Signature) -> ApiResult<AdminRow> {
+pub async fn admin(app: &App, signature: &Signature) -> ApiResult<AdminRow> {
     let Principal::Admin(org) = &signature.principal else {
         return Err(ApiError::forbidden(
             "this needs the organisation administrator's signature",
         ));
     };
-    let key: Option<Vec<u8>> = connection
-        .query_row(
-            "SELECT admin_key FROM orgs WHERE org = ?1",
-            params![org],
-            |row| row.get(0),
-        )
-        .optional()?;
-    let key = key.ok_or_else(|| {
+    let key = app.store.org_key(org.clone()).await?.ok_or_else(|| {
         ApiError::unauthorised("unknown organisation; run `doorstep admin init` first")
     })?;
-    let key: [u8; 32] = key
-        .as_slice()
-        .try_into()
-        .map_err(ApiError::internal_from_len)?;
-    signature.verify(connection, &key)?;
+    signature.verify(app, &key).await?;
+    let key: [u8; 32] = key.as_slice().try_into().map_err(ApiError::internal)?;
     Ok(AdminRow {
         org: org.clone(),
         key,
     })
 }
 
-impl ApiError {
-    fn internal_from_len(error: std::array::TryFromSliceError) -> Self {
-        ApiError::internal(error)
+/// A request with its signature headers read and its whole body: what every signed handler
+/// starts from. The signature covers method, path and query, time, nonce and body.
+#[derive(Debug)]
+pub struct SignedRequest {
+    pub signature: Signature,
+    pub body: Bytes,
+}
+
+impl SignedRequest {
+    pub fn json<T: DeserializeOwned>(&self) -> ApiResult<T> {
+        serde_json::from_slice(&self.body)
+            .map_err(|error| ApiError::bad_request(format!("malformed request body: {error}")))
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for SignedRequest {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let method = request.method().clone();
+        let uri = request
+            .extensions()
+            .get::<OriginalUri>()
+            .map_or_else(|| request.uri().clone(), |original| original.0.clone());
+        let path = uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                ApiError::new(rejection.status(), "bad-request", rejection.body_text())
+            })?;
+        let signature = Signature::read(&headers, method.as_str(), &path, &body)?;
+        Ok(Self { signature, body })
     }
 }

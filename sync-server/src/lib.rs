@@ -7,62 +7,79 @@
 //! ciphertext, public keys and signed documents; it checks signatures to refuse forgeries early, but
 //! devices verify everything again against the organisation's admin key, so a malicious server can
 //! withhold data but cannot forge or read it.
+//!
+//! Storage is embedded SQLite (`sqlite:PATH`) or PostgreSQL (`postgres://…`), where several
+//! stateless instances share one database and push reaches devices on any of them.
 
 mod auth;
-mod db;
 mod error;
 mod routes;
+mod store;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use rusqlite::Connection;
 use tokio::net::TcpListener;
+use tokio::sync::broadcast;
 
 use crate::error::{ApiError, ApiResult};
+pub use crate::store::{Notice, Push};
+use crate::store::{Sqlite, Store};
 
 /// Largest request body accepted: 500 units of a busy shift fit comfortably.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
-/// "Document X of team T changed at sequence N": all that push ever says. Never data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    pub team: String,
-    pub doc: String,
-    pub seq: u64,
-}
+/// A token bucket per device: a burst of [`RATE_BURST`] requests, refilled at [`RATE_PER_SECOND`].
+/// Each instance keeps its own buckets, so behind N instances a device's budget is up to N times
+/// this; the limit is there to keep one misbehaving device from starving the others.
+pub const RATE_PER_SECOND: f64 = 20.0;
+pub const RATE_BURST: f64 = 200.0;
 
-/// Shared server state: the database behind one lock (SQLite has one writer anyway), and the
-/// channel that wakes connected devices.
+/// How often spent nonces past the signature window are forgotten.
+const FORGET_NONCES_EVERY_SECONDS: i64 = 60;
+
+/// Shared server state: the store, the channel that wakes connected devices, and rate limits.
 #[derive(Debug)]
 pub struct App {
-    db: Mutex<Connection>,
-    notices: tokio::sync::broadcast::Sender<Notice>,
+    store: Store,
+    push: broadcast::Sender<Push>,
     limits: Mutex<std::collections::HashMap<String, Bucket>>,
+    nonces_forgotten_at: AtomicI64,
 }
 
-/// A token bucket per device: a burst of [`RATE_BURST`] requests, refilled at [`RATE_PER_SECOND`].
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     tokens: f64,
     refilled: std::time::Instant,
 }
 
-pub const RATE_PER_SECOND: f64 = 20.0;
-pub const RATE_BURST: f64 = 200.0;
-
 impl App {
+    /// Opens the store named by `--database`: `sqlite:PATH` or `postgres://USER@HOST:PORT/DB`.
+    pub async fn connect(database: &str) -> anyhow::Result<Arc<Self>> {
+        let (push, _) = broadcast::channel(1024);
+        let store = Store::connect(database, push.clone()).await?;
+        Ok(Self::with_store(store, push))
+    }
+
+    /// Opens an embedded SQLite store at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Arc<Self>> {
-        let (notices, _) = tokio::sync::broadcast::channel(1024);
-        Ok(Arc::new(Self {
-            db: Mutex::new(db::open(path)?),
-            notices,
+        let (push, _) = broadcast::channel(1024);
+        let store = Store::Sqlite(Sqlite::open(path, push.clone())?);
+        Ok(Self::with_store(store, push))
+    }
+
+    fn with_store(store: Store, push: broadcast::Sender<Push>) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            push,
             limits: Mutex::new(std::collections::HashMap::new()),
-        }))
+            nonces_forgotten_at: AtomicI64::new(0),
+        })
     }
 
     /// Spends one request from an authenticated device's budget, or refuses with 429.
@@ -90,25 +107,14 @@ impl App {
         Ok(())
     }
 
-    fn notify(&self, notice: Notice) {
-        // No subscriber is not an error: nobody is listening right now.
-        let _ = self.notices.send(notice);
-    }
-
-    async fn with_db<T: Send + 'static>(
-        self: &Arc<Self>,
-        work: impl FnOnce(&mut Connection) -> ApiResult<T> + Send + 'static,
-    ) -> ApiResult<T> {
-        let app = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let mut connection = app
-                .db
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut connection)
-        })
-        .await
-        .map_err(ApiError::internal)?
+    /// Whether this request should also forget nonces older than `before` (once a minute).
+    fn forget_nonces_now(&self, now: i64) -> bool {
+        let last = self.nonces_forgotten_at.load(Ordering::Relaxed);
+        now - last >= FORGET_NONCES_EVERY_SECONDS
+            && self
+                .nonces_forgotten_at
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 }
 
@@ -136,19 +142,6 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
         .layer(tower_http::decompression::RequestDecompressionLayer::new().gzip(true))
         .with_state(app)
-}
-
-/// Where the database lives, from `--database`.
-pub fn database_path(url: &str) -> anyhow::Result<std::path::PathBuf> {
-    if let Some(path) = url.strip_prefix("sqlite:") {
-        return Ok(path.into());
-    }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        anyhow::bail!(
-            "the PostgreSQL backend is not available in this build; use --database sqlite:PATH"
-        );
-    }
-    anyhow::bail!("--database must be sqlite:PATH")
 }
 
 /// A running server, for tests and embedding: its address, and a handle that stops it.

@@ -1,9 +1,9 @@
-//! `doorstep-sync-server --listen ADDR --database sqlite:PATH`
+//! `doorstep-sync-server --listen ADDR --database sqlite:PATH|postgres://…`
 
 use std::net::SocketAddr;
 
 use clap::Parser;
-use doorstep_sync_server::{App, database_path, start};
+use doorstep_sync_server::{App, start};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -15,7 +15,8 @@ struct Args {
     /// Address and port to listen on; port 0 picks a free one (printed at start).
     #[arg(long, default_value = "127.0.0.1:8443")]
     listen: SocketAddr,
-    /// sqlite:PATH (embedded, one process).
+    /// sqlite:PATH (embedded, one process) or postgres://USER@HOST:PORT/DATABASE (several
+    /// instances may share one database).
     #[arg(long, default_value = "sqlite:doorstep-sync.db")]
     database: String,
 }
@@ -31,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
-    let app = App::open(&database_path(&args.database)?)?;
+    let app = App::connect(&args.database).await?;
     let server = start(app, args.listen).await?;
     // Scripts read the bound address from this line when they ask for port 0.
     println!("listening on {}", server.url());

@@ -1,9 +1,12 @@
 //! # doorstep-tests
 //!
-//! Benchmarks of the device store at caseload scale live in `benches/store.rs`. This crate will also
-//! hold Doorstep's end-to-end tests: several devices syncing
-//! through a real sync server started in-process on port 0, and the real desktop window driven
-//! through tauri-driver under Xvfb (`cargo test -p doorstep-tests --test desktop_e2e`).
+//! End-to-end tests and benchmarks across Doorstep's crates: the device store at caseload scale
+//! (`benches/store.rs`), sync over loopback and emulated 3G (`benches/sync.rs`), many devices on
+//! one or two server instances (`benches/load.rs`).
 //!
-//! The foundation's own end-to-end test, the `doorstep` CLI contract, lives beside the binary in
-//! `cli/tests/`. Until the later capabilities land, this crate exports nothing.
+//! The library holds what several test suites share: a throwaway PostgreSQL cluster
+//! ([`postgres::Cluster`]) for the sync server's conformance suite and load benchmark, and a
+//! device reduced to what the server sees ([`sim_device::SimDevice`]).
+
+pub mod postgres;
+pub mod sim_device;
