@@ -6,6 +6,7 @@
 use axum::body::Body;
 use axum::http::{Method, Request};
 use doorstep_sync_server::{App, router};
+use doorstep_tests::postgres::{Cluster, Durability};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -114,9 +115,20 @@ fn random_request(rng: &mut ChaCha8Rng) -> Request<Body> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hundred_thousand_malformed_requests_get_4xx_never_5xx_or_a_panic() {
+async fn a_hundred_thousand_malformed_requests_on_sqlite_get_4xx_never_5xx_or_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let app = App::open(&dir.path().join("server.db")).unwrap();
+    let database = format!("sqlite:{}", dir.path().join("server.db").display());
+    hammer(&database).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_malformed_requests_on_postgres_get_4xx_never_5xx_or_a_panic() {
+    let cluster = Cluster::start(Durability::Throwaway).unwrap();
+    hammer(&cluster.url()).await;
+}
+
+async fn hammer(database: &str) {
+    let app = App::connect(database).await.unwrap();
     let router = router(app);
     let mut rng = ChaCha8Rng::seed_from_u64(100_000);
     let requests: usize = std::env::var("DOORSTEP_MALFORMED_REQUESTS")
@@ -137,6 +149,9 @@ async fn a_hundred_thousand_malformed_requests_get_4xx_never_5xx_or_a_panic() {
         .filter(|(status, _)| **status >= 500)
         .map(|(_, n)| n)
         .sum();
-    eprintln!("malformed: {requests} requests, statuses {by_status:?}");
+    eprintln!(
+        "malformed ({}): {requests} requests, statuses {by_status:?}",
+        database.split(':').next().unwrap_or_default()
+    );
     assert_eq!(server_errors, 0, "{by_status:?}");
 }

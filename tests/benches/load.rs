@@ -10,7 +10,12 @@
 //! PostgreSQL database (a throwaway cluster with PostgreSQL's durable defaults), and devices are
 //! spread across them as a load balancer would.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
