@@ -171,13 +171,7 @@ fn list(out: &Output, summaries: &[PatientSummary]) -> anyhow::Result<ExitCode> 
 
 /// The record as JSON: record content only, so two devices with the same changes print the same.
 pub fn record_json(record: &PatientRecord, protocol: &ResponseProtocol) -> anyhow::Result<Value> {
-    let mut value = serde_json::to_value(record)?;
-    if let Some(observations) = value.get_mut("observations").and_then(Value::as_array_mut) {
-        for (json, entry) in observations.iter_mut().zip(&record.observations) {
-            json["news2"] = report::result_json(entry.set.news2(), protocol);
-        }
-    }
-    Ok(value)
+    Ok(doorstep_core::view::record_json(record, protocol)?)
 }
 
 fn record_text(record: &PatientRecord) -> String {

@@ -4,48 +4,10 @@ use std::fmt::Write as _;
 
 use doorstep_core::Spo2Scale;
 use doorstep_core::news2::{ALGORITHM_VERSION, News2Result, Outcome, Parameter, ResponseProtocol};
-use doorstep_core::vitals::{VitalSigns, VitalsError};
-use serde_json::{Map, Value, json};
+use doorstep_core::vitals::VitalSigns;
+use serde_json::{Value, json};
 
-/// The contract object for one scored set.
-pub fn result_json(result: &News2Result, protocol: &ResponseProtocol) -> Value {
-    let guidance = protocol.guidance_for(result);
-    let scores: Map<String, Value> = result
-        .scores
-        .iter()
-        .map(|(parameter, score)| (parameter.field().key().to_owned(), json!(score)))
-        .collect();
-    let (missing, lower_bound, minimum_risk) = match &result.outcome {
-        Outcome::Complete { .. } => (Vec::new(), None, None),
-        Outcome::Partial {
-            missing,
-            lower_bound,
-            minimum_risk,
-        } => (
-            missing.iter().map(|field| field.key()).collect(),
-            Some(*lower_bound),
-            minimum_risk.map(|risk| risk.word()),
-        ),
-    };
-    json!({
-        "total": result.total(),
-        "risk": result.risk().map(|risk| risk.word()),
-        "partial": result.is_partial(),
-        "missing": missing,
-        "scores": scores,
-        "monitoring": guidance.monitoring,
-        "response": guidance.response,
-        "lower_bound": lower_bound,
-        "minimum_risk": minimum_risk,
-        "spo2_scale": u8::from(result.scale),
-        "algorithm": result.algorithm_version,
-    })
-}
-
-/// The contract object for a refused line.
-pub fn error_json(error: &VitalsError) -> Value {
-    json!({ "error": error.to_string(), "field": error.field_key() })
-}
+pub use doorstep_core::view::{news2_json as result_json, vitals_error_json as error_json};
 
 fn value_text(parameter: Parameter, vitals: &VitalSigns) -> Option<String> {
     Some(match parameter {

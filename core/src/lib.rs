@@ -19,6 +19,7 @@ pub mod observation;
 pub mod patient;
 pub mod store;
 pub mod sync;
+pub mod view;
 pub mod vitals;
 
 pub use ids::{DeviceId, EntryId, NoteId, ObservationId, PatientId, UserId};
