@@ -123,20 +123,6 @@ pub enum NoteCommand {
     },
 }
 
-fn summary_json(summary: &PatientSummary) -> Value {
-    json!({
-        "id": summary.id,
-        "nhs_number": summary.nhs_number,
-        "given": summary.given,
-        "family": summary.family,
-        "birth_date": summary.birth_date,
-        "latest_news2": summary.latest_news2,
-        "flags": summary.flags,
-        "allergies": summary.allergies,
-        "conflicts": summary.has_conflicts,
-    })
-}
-
 fn summary_line(summary: &PatientSummary) -> String {
     let news2 = match summary.latest_news2 {
         None => "no observations".to_owned(),
@@ -156,7 +142,7 @@ fn summary_line(summary: &PatientSummary) -> String {
 }
 
 fn list(out: &Output, summaries: &[PatientSummary]) -> anyhow::Result<ExitCode> {
-    let value = Value::Array(summaries.iter().map(summary_json).collect());
+    let value = Value::Array(summaries.iter().map(doorstep_core::view::summary_json).collect());
     out.print(&value, || {
         if summaries.is_empty() {
             return "No patients match.".to_owned();

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use doorstep_core::Spo2Scale;
 use doorstep_core::news2::{ALGORITHM_VERSION, News2Result, Outcome, Parameter, ResponseProtocol};
 use doorstep_core::vitals::VitalSigns;
-use serde_json::{Value, json};
 
 pub use doorstep_core::view::{news2_json as result_json, vitals_error_json as error_json};
 
@@ -102,6 +101,7 @@ mod tests {
     use super::*;
     use doorstep_core::news2;
     use doorstep_core::vitals::VitalsInput;
+    use serde_json::{Value, json};
 
     #[test]
     fn partial_json_has_no_total_and_no_risk() {

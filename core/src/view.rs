@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::news2::{News2Result, Outcome, ResponseProtocol};
-use crate::store::PatientRecord;
+use crate::store::{PatientRecord, PatientSummary};
 use crate::vitals::VitalsError;
 
 /// One scored set: total, risk, parameter scores, the guidance it triggers, and for a partial set
@@ -61,4 +61,20 @@ pub fn record_json(
         }
     }
     Ok(value)
+}
+
+/// One caseload row: who, their latest NEWS2, alerts and allergies, and whether the record holds
+/// unresolved conflicting values.
+pub fn summary_json(summary: &PatientSummary) -> Value {
+    json!({
+        "id": summary.id,
+        "nhs_number": summary.nhs_number,
+        "given": summary.given,
+        "family": summary.family,
+        "birth_date": summary.birth_date,
+        "latest_news2": summary.latest_news2,
+        "flags": summary.flags,
+        "allergies": summary.allergies,
+        "conflicts": summary.has_conflicts,
+    })
 }
