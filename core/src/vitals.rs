@@ -386,6 +386,31 @@ impl VitalsInput {
         Ok(input)
     }
 
+    /// Checks each entered value on its own, as a form does while values are typed: the values
+    /// that pass, and one error for each value that does not. Nothing here is scored; a field
+    /// with an error is simply absent, so the set reads as partial until it is fixed.
+    pub fn validate_each(object: &Map<String, Value>) -> (VitalSigns, Vec<VitalsError>) {
+        let mut valid = Map::new();
+        let mut errors = Vec::new();
+        for (key, value) in object {
+            let single: Map<String, Value> =
+                std::iter::once((key.clone(), value.clone())).collect();
+            match Self::from_json_object(&single).and_then(|input| input.validate()) {
+                Ok(_) => {
+                    valid.insert(key.clone(), value.clone());
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        match Self::from_json_object(&valid).and_then(|input| input.validate()) {
+            Ok(signs) => (signs, errors),
+            Err(error) => {
+                errors.push(error);
+                (VitalSigns::default(), errors)
+            }
+        }
+    }
+
     /// The SpO2 scale the input asks for; Scale 1 when it names none.
     pub fn scale(&self) -> Result<Spo2Scale, VitalsError> {
         match self.spo2_scale {
@@ -477,6 +502,22 @@ impl VitalSigns {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_value_is_checked_alone_so_a_bad_one_does_not_hide_the_good_ones() {
+        let entered = serde_json::json!({
+            "respiration_rate": 18,
+            "pulse": 400,
+            "temperature": 36.8,
+            "consciousness": "Q",
+        });
+        let (signs, errors) = VitalsInput::validate_each(entered.as_object().unwrap());
+        assert_eq!(signs.respiration_rate, Some(18));
+        assert_eq!(signs.pulse, None);
+        assert!(signs.temperature.is_some());
+        let fields: Vec<_> = errors.iter().filter_map(VitalsError::field_key).collect();
+        assert_eq!(fields, ["pulse", "consciousness"]);
+    }
 
     #[test]
     fn temperature_rounds_at_one_decimal_like_a_person_would() {

@@ -9,12 +9,14 @@
 //! NEWS2 is validated for adults (16+) and not in pregnancy; callers decide whether it applies.
 
 pub mod bands;
+mod chart;
 mod protocol;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use chart::{Band, ParameterBands, chart_bands};
 pub use protocol::{Guidance, ResponseProtocol};
 
 use crate::vitals::{Field, Spo2Scale, VitalSigns};

@@ -310,6 +310,12 @@ impl Session {
         })
     }
 
+    /// Whether `patient`'s record holds changes the server has not yet received.
+    pub fn has_unsynced_changes(&self, patient: PatientId) -> Result<bool> {
+        let context = self.context()?;
+        super::persist::is_dirty(&context.connection, patient)
+    }
+
     /// The sync server this device is enrolled with.
     pub fn sync_server(&self) -> Result<String> {
         let context = self.context()?;
