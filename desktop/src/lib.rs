@@ -1,9 +1,53 @@
 //! # doorstep-desktop
 //!
-//! **Not built yet.** This crate will hold the Tauri 2 app for laptops and tablets (the "Desktop
-//! app" capability): commands that are thin wrappers over `doorstep-core`'s facade, with the web UI
-//! (TypeScript, Vite) beside it under `desktop/ui/`. The same UI serves tablets through Tauri's
-//! mobile targets.
-//!
-//! It will never compute NEWS2 or touch storage itself: every command delegates to the core.
-//! Until then the crate exports nothing.
+//! The Tauri 2 app for laptops and tablets. Commands (`commands.rs`) are thin wrappers over
+//! `doorstep-core`'s facade; the web UI (TypeScript, React, Vite) lives beside the crate in
+//! `desktop/ui/` and is embedded at build time. The app never computes NEWS2 or touches storage
+//! itself: scoring, validation, audit and sealing happen in the core, network I/O in
+//! `doorstep-transport`. Sync runs in the background (`sync_engine.rs`).
+
+mod commands;
+mod error;
+mod state;
+mod sync_engine;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tauri::Manager;
+
+pub use error::CommandError;
+
+/// Runs the app on the device store in `data_dir`, or in the platform's app-data folder.
+pub fn run(data_dir: Option<PathBuf>) -> Result<(), tauri::Error> {
+    doorstep_transport::install_crypto_provider();
+    tauri::Builder::default()
+        .setup(move |app| {
+            let dir = match data_dir {
+                Some(dir) => dir,
+                None => app.path().app_data_dir()?,
+            };
+            let state = Arc::new(state::AppState::new(dir));
+            app.manage(Arc::clone(&state));
+            sync_engine::start(app.handle(), state);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::device,
+            commands::unlock,
+            commands::lock,
+            commands::enrol,
+            commands::caseload,
+            commands::record,
+            commands::emergency_access,
+            commands::preview_observation,
+            commands::record_observation,
+            commands::entered_in_error,
+            commands::add_note,
+            commands::set_care_plan,
+            commands::sync_status,
+            commands::sync_now,
+            commands::chart_bands,
+        ])
+        .run(tauri::generate_context!())
+}

@@ -1,0 +1,118 @@
+//! Every failure a command can return, as `{code, message, …}` the UI can act on: a stable code to
+//! branch on, a message that says what to do, and the numbers a screen needs (attempts left,
+//! seconds to wait, the field to fix). Never patient data: the core's errors carry none.
+
+use doorstep_core::store::StoreError;
+use doorstep_transport::TransportError;
+use serde::Serialize;
+
+#[derive(Debug, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandError {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl CommandError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            remaining: None,
+            seconds: None,
+            field: None,
+        }
+    }
+
+    pub fn locked() -> Self {
+        Self::from(StoreError::Locked)
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::new("bad-input", message)
+    }
+}
+
+impl From<StoreError> for CommandError {
+    fn from(error: StoreError) -> Self {
+        let message = error.to_string();
+        let code = match &error {
+            StoreError::WrongPin { remaining } => {
+                return Self {
+                    remaining: Some(*remaining),
+                    ..Self::new("wrong-pin", message)
+                };
+            }
+            StoreError::LockedOut { seconds } => {
+                return Self {
+                    seconds: Some(*seconds),
+                    ..Self::new("locked-out", message)
+                };
+            }
+            StoreError::Vitals(vitals) => {
+                return Self {
+                    field: vitals.field_key().map(str::to_owned),
+                    ..Self::new("invalid-vitals", message)
+                };
+            }
+            StoreError::NotInitialised => "not-set-up",
+            StoreError::Wiped => "wiped",
+            StoreError::Locked => "locked",
+            StoreError::UnknownUser | StoreError::ChooseUser => "unknown-user",
+            StoreError::PatientNotFound
+            | StoreError::ObservationNotFound
+            | StoreError::NoteNotFound => "not-found",
+            StoreError::ReasonRequired => "reason-required",
+            StoreError::AlreadyEnteredInError => "already-entered-in-error",
+            StoreError::Scale2WithoutDecision => "scale2-needs-decision",
+            StoreError::NotEnrolled => "not-enrolled",
+            StoreError::Revoked => "revoked",
+            StoreError::SyncRefused(_) => "refused",
+            _ => "store",
+        };
+        Self::new(code, message)
+    }
+}
+
+impl From<TransportError> for CommandError {
+    fn from(error: TransportError) -> Self {
+        let error = match error {
+            TransportError::Store(store) => return Self::from(store),
+            other => other,
+        };
+        let code = match &error {
+            TransportError::Unreachable(_) => "offline",
+            TransportError::Revoked => "revoked",
+            TransportError::Refused { .. } => "refused",
+            _ => "sync",
+        };
+        Self::new(code, error.to_string())
+    }
+}
+
+pub type CommandResult<T> = Result<T, CommandError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockout_and_wrong_pin_carry_what_the_unlock_screen_shows() {
+        let wrong = serde_json::to_value(CommandError::from(StoreError::WrongPin { remaining: 7 }))
+            .unwrap();
+        assert_eq!(wrong["code"], "wrong-pin");
+        assert_eq!(wrong["remaining"], 7);
+        assert!(wrong["message"].as_str().unwrap().contains('7'));
+        let out = serde_json::to_value(CommandError::from(StoreError::LockedOut { seconds: 60 }))
+            .unwrap();
+        assert_eq!(out["code"], "locked-out");
+        assert_eq!(out["seconds"], 60);
+        assert!(out.get("remaining").is_none());
+    }
+}

@@ -1,0 +1,160 @@
+// The app's screens and how one leads to another. Unlock first; then the caseload, a record,
+// observation entry. Locks on idle and on demand; a "locked" answer from the core at any point
+// returns to the unlock screen.
+import { useCallback, useEffect, useRef, useState } from "react";
+import { api, asCommandError, type DeviceView, type User } from "./api";
+import { SyncBar } from "./components/SyncBar";
+import { Caseload } from "./screens/Caseload";
+import { Enrol } from "./screens/Enrol";
+import { ObservationEntry } from "./screens/ObservationEntry";
+import { RecordScreen } from "./screens/Record";
+import { Settings, lockMinutes } from "./screens/Settings";
+import { Unlock } from "./screens/Unlock";
+
+type Screen =
+  | { name: "caseload" }
+  | { name: "record"; patient: string; emergencyReason?: string; until?: number }
+  | { name: "observe"; patient: string; patientName: string; scale: number }
+  | { name: "settings" };
+
+export function App() {
+  const [device, setDevice] = useState<DeviceView | null>(null);
+  const [user, setUser] = useState<User | null>(null);
+  const [screen, setScreen] = useState<Screen>({ name: "caseload" });
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const lastActivity = useRef(Date.now());
+
+  const refreshDevice = useCallback(async () => {
+    try {
+      const view = await api.device();
+      setDevice(view);
+      setUser(view.unlocked);
+    } catch (error) {
+      setLoadError(asCommandError(error).message);
+    }
+  }, []);
+
+  useEffect(() => {
+    void refreshDevice();
+  }, [refreshDevice]);
+
+  const lock = useCallback(async () => {
+    await api.lock();
+    setUser(null);
+    setScreen({ name: "caseload" });
+    void refreshDevice();
+  }, [refreshDevice]);
+
+  /** Any command answering "locked" (the core locks itself when idle) shows the unlock screen. */
+  const onError = useCallback(
+    (error: unknown) => {
+      const failure = asCommandError(error);
+      if (failure.code === "locked" || failure.code === "wiped") {
+        setUser(null);
+        void refreshDevice();
+      }
+      return failure;
+    },
+    [refreshDevice],
+  );
+
+  // Lock on idle: no touch, key or pointer for the chosen number of minutes.
+  useEffect(() => {
+    const touch = () => {
+      lastActivity.current = Date.now();
+    };
+    const events = ["pointerdown", "keydown", "wheel", "touchstart"];
+    events.forEach((name) => window.addEventListener(name, touch, { passive: true }));
+    const timer = window.setInterval(() => {
+      if (user && Date.now() - lastActivity.current > lockMinutes() * 60_000) void lock();
+    }, 5_000);
+    return () => {
+      events.forEach((name) => window.removeEventListener(name, touch));
+      window.clearInterval(timer);
+    };
+  }, [user, lock]);
+
+  if (loadError) {
+    return (
+      <main className="centre">
+        <p role="alert" className="error">
+          {loadError}
+        </p>
+      </main>
+    );
+  }
+  if (!device) return <main className="centre" aria-busy="true" />;
+  if (!device.set_up) {
+    return (
+      <Enrol
+        onEnrolled={(enrolled) => {
+          setUser(enrolled);
+          void refreshDevice();
+        }}
+      />
+    );
+  }
+  if (!user) {
+    return <Unlock users={device.users} onUnlocked={setUser} />;
+  }
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <button
+          className="brand"
+          onClick={() => setScreen({ name: "caseload" })}
+          aria-label="Doorstep: back to the caseload"
+        >
+          Doorstep
+        </button>
+        <SyncBar onError={onError} />
+        <span className="who">
+          {user.name} <small>({user.role})</small>
+        </span>
+        <button onClick={() => setScreen({ name: "settings" })}>Settings</button>
+        <button onClick={() => void lock()} className="lock">
+          Lock
+        </button>
+      </header>
+      {screen.name === "caseload" && (
+        <Caseload
+          onOpen={(patient) => setScreen({ name: "record", patient })}
+          onEmergency={(patient, reason, until) =>
+            setScreen({ name: "record", patient, emergencyReason: reason, until })
+          }
+          onError={onError}
+        />
+      )}
+      {screen.name === "record" && (
+        <RecordScreen
+          key={screen.patient}
+          patient={screen.patient}
+          emergencyReason={screen.emergencyReason}
+          until={screen.until}
+          onObserve={(patientName, scale) =>
+            setScreen({ name: "observe", patient: screen.patient, patientName, scale })
+          }
+          onClose={() => setScreen({ name: "caseload" })}
+          onError={onError}
+        />
+      )}
+      {screen.name === "observe" && (
+        <ObservationEntry
+          patient={screen.patient}
+          name={screen.patientName}
+          scale={screen.scale}
+          onDone={() => setScreen({ name: "record", patient: screen.patient })}
+          onError={onError}
+        />
+      )}
+      {screen.name === "settings" && (
+        <Settings
+          onSwitchUser={() => void lock()}
+          onClose={() => setScreen({ name: "caseload" })}
+          onError={onError}
+        />
+      )}
+    </div>
+  );
+}

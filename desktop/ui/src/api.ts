@@ -1,0 +1,155 @@
+// The app's commands, typed. Every call goes to the Rust core through Tauri's IPC; nothing here
+// scores, validates or stores clinical data.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+
+export type CommandError = {
+  code: string;
+  message: string;
+  remaining?: number;
+  seconds?: number;
+  field?: string;
+};
+
+export function asCommandError(error: unknown): CommandError {
+  if (typeof error === "object" && error !== null && "code" in error && "message" in error) {
+    return error as CommandError;
+  }
+  return { code: "internal", message: String(error) };
+}
+
+export type Risk = "low" | "low-medium" | "medium" | "high";
+
+export type User = { id: string; name: string; role: string };
+export type DeviceView = { set_up: boolean; users: User[]; unlocked: User | null };
+
+export type LatestNews2 = {
+  taken_at: string;
+  total: number | null;
+  risk: Risk | null;
+  partial: boolean;
+  effective_risk: Risk | null;
+  points: number;
+};
+
+export type FlagKind = "dnacpr" | "respect" | "end-of-life-wishes" | "safeguarding" | "child-protection";
+
+export type Summary = {
+  id: string;
+  nhs_number: string;
+  given: string;
+  family: string;
+  birth_date: string;
+  latest_news2: LatestNews2 | null;
+  flags: FlagKind[];
+  allergies: string[];
+  conflicts: boolean;
+};
+
+export type News2 = {
+  total: number | null;
+  risk: Risk | null;
+  partial: boolean;
+  missing: string[];
+  scores: Record<string, number>;
+  monitoring: string;
+  response: string;
+  lower_bound: number | null;
+  minimum_risk: Risk | null;
+  spo2_scale: number;
+  algorithm: string;
+};
+
+export type Author = { user: string; role: string; device: string };
+export type Recorded = { by: Author; at: string };
+export type EnteredInError = { reason: string; by?: Author; at?: string; recorded?: Recorded };
+
+export type Vitals = {
+  respiration_rate?: number;
+  spo2?: number;
+  on_oxygen?: boolean;
+  systolic_bp?: number;
+  pulse?: number;
+  consciousness?: string;
+  temperature?: number;
+};
+
+export type Observation = {
+  id: string;
+  taken_at: string;
+  author: Author;
+  vitals: Vitals;
+  entered_in_error: EnteredInError | null;
+  news2: News2;
+};
+
+export type Entry<T> = T & { id: string; recorded: Recorded; status: string };
+
+export type PatientRecord = {
+  id: string;
+  nhs_number: string;
+  given: string;
+  family: string;
+  birth_date: string;
+  sex: string;
+  address: { lines: string[]; town: string; postcode: string } | null;
+  gp_practice: { ods_code: string; name: string } | null;
+  contacts: { name: string; relationship: string; phone: string }[];
+  conflicts: { field: string; values: unknown[] }[];
+  allergies: Entry<{ substance: string; reaction: string; severity: string }>[];
+  flags: Entry<{ kind: FlagKind; detail: string }>[];
+  spo2_scale_decision: unknown | null;
+  medications: { source: string; as_of: string; items: { name: string; dose: string; frequency: string }[] } | null;
+  problems: { source: string; as_of: string; items: string[] } | null;
+  care_plan: string;
+  care_plan_edited: Recorded | null;
+  notes: { id: string; text: string; recorded: Recorded; entered_in_error: EnteredInError | null }[];
+  observations: Observation[];
+  sync: { last_sync: string | null; unsynced_changes: boolean; enrolled: boolean };
+  spo2_scale: number;
+};
+
+export type Preview = { news2: News2; errors: { error: string; field: string | null }[] };
+
+export type SyncActivity =
+  | { phase: "idle" }
+  | { phase: "uploading"; done: number; total: number }
+  | { phase: "downloading"; received: number };
+
+export type SyncStatus = {
+  unlocked: boolean;
+  enrolled: boolean;
+  server: string | null;
+  activity: SyncActivity;
+  last_sync: string | null;
+  pending: number;
+  last_attempt_at: string | null;
+  error_code: string | null;
+  error: string | null;
+};
+
+export type Band = { from: number; to: number; score: number };
+export type ParameterBands = { parameter: string; unit: string; bands: Band[]; note: string | null };
+
+export const api = {
+  device: () => invoke<DeviceView>("device"),
+  unlock: (user: string, pin: string) => invoke<User>("unlock", { user, pin }),
+  lock: () => invoke<void>("lock"),
+  enrol: (server: string, code: string, pin: string) => invoke<User>("enrol", { server, code, pin }),
+  caseload: (query: string, byRisk: boolean) => invoke<Summary[]>("caseload", { query, byRisk }),
+  record: (patient: string) => invoke<PatientRecord>("record", { patient }),
+  emergencyAccess: (patient: string, reason: string) =>
+    invoke<PatientRecord>("emergency_access", { patient, reason }),
+  preview: (vitals: Vitals, scale: number) => invoke<Preview>("preview_observation", { vitals, scale }),
+  recordObservation: (patient: string, vitals: Vitals) =>
+    invoke<{ id: string; taken_at: string; news2: News2 }>("record_observation", { patient, vitals }),
+  enteredInError: (observation: string, reason: string) =>
+    invoke<void>("entered_in_error", { observation, reason }),
+  addNote: (patient: string, text: string) => invoke<void>("add_note", { patient, text }),
+  setCarePlan: (patient: string, text: string) => invoke<void>("set_care_plan", { patient, text }),
+  syncStatus: () => invoke<SyncStatus>("sync_status"),
+  syncNow: () => invoke<SyncStatus>("sync_now"),
+  chartBands: (scale: number) => invoke<ParameterBands[]>("chart_bands", { scale }),
+  onSyncStatus: (handler: (status: SyncStatus) => void): Promise<UnlistenFn> =>
+    listen<SyncStatus>("sync-status", (event) => handler(event.payload)),
+};

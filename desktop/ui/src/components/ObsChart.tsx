@@ -1,0 +1,167 @@
+// The observation chart, laid out like the paper NEWS2 chart: one row per parameter, time running
+// left to right, each value plotted against the core's coloured bands. The bands also carry their
+// score as a number and a hatch pattern, and the aggregate row prints number and band word, so
+// the chart reads without colour.
+import { useEffect, useState } from "react";
+import { api, type CommandError, type Observation, type ParameterBands } from "../api";
+import { DISPLAY_RANGE, columnX, placeValue, visibleBands } from "../logic/chart";
+import { dateTime, riskWord } from "../logic/format";
+
+const ROW_HEIGHT = 84;
+const LABEL_WIDTH = 150;
+const COLUMN_WIDTH = 74;
+const MAX_COLUMNS = 10;
+
+const LABELS: Record<string, string> = {
+  respiration_rate: "Resp. rate /min",
+  spo2: "SpO₂ %",
+  systolic_bp: "Systolic BP mmHg",
+  pulse: "Pulse /min",
+  temperature: "Temp °C",
+};
+
+function Patterns() {
+  return (
+    <defs>
+      <pattern id="score-3" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+        <rect width="6" height="6" className="band-3" />
+        <line x1="0" y1="0" x2="0" y2="6" className="hatch" />
+      </pattern>
+      <pattern id="score-2" width="10" height="10" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+        <rect width="10" height="10" className="band-2" />
+        <line x1="0" y1="0" x2="0" y2="10" className="hatch" />
+      </pattern>
+      <pattern id="score-1" width="8" height="8" patternUnits="userSpaceOnUse">
+        <rect width="8" height="8" className="band-1" />
+        <circle cx="4" cy="4" r="0.9" className="dot" />
+      </pattern>
+    </defs>
+  );
+}
+
+export function ObsChart({
+  observations,
+  scale,
+  onError,
+}: {
+  observations: Observation[];
+  scale: number;
+  onError: (error: unknown) => CommandError;
+}) {
+  const [bands, setBands] = useState<ParameterBands[] | null>(null);
+  useEffect(() => {
+    api.chartBands(scale).then(setBands).catch(onError);
+  }, [scale, onError]);
+
+  const shown = observations
+    .filter((o) => !o.entered_in_error)
+    .sort((a, b) => a.taken_at.localeCompare(b.taken_at))
+    .slice(-MAX_COLUMNS);
+  if (!bands) return <div className="chart" aria-busy="true" />;
+  if (shown.length === 0) return <p className="empty">No observations yet.</p>;
+
+  const plotWidth = Math.max(shown.length, 4) * COLUMN_WIDTH;
+  const width = LABEL_WIDTH + plotWidth;
+  const headerHeight = 40;
+  const textRows = 3; // air/oxygen, consciousness, NEWS2 total
+  const height = headerHeight + bands.length * ROW_HEIGHT + textRows * 34;
+  const x = (i: number) => LABEL_WIDTH + columnX(i, Math.max(shown.length, 4), plotWidth);
+
+  return (
+    <figure className="chart" data-testid="obs-chart">
+      <svg width={width} height={height} role="img" aria-label={`Observation chart, ${shown.length} sets`}>
+        <Patterns />
+        {shown.map((o, i) => (
+          <text key={o.id} x={x(i)} y={16} className="col-head" textAnchor="middle">
+            {dateTime(o.taken_at).split(" ").slice(0, 2).join(" ")}
+            <tspan x={x(i)} dy="14">
+              {dateTime(o.taken_at).split(" ")[3]}
+            </tspan>
+          </text>
+        ))}
+        {bands.map((parameter, row) => {
+          const top = headerHeight + row * ROW_HEIGHT;
+          const values = shown
+            .map((o, i) => ({ i, value: o.vitals[parameter.parameter as keyof typeof o.vitals] }))
+            .filter((p): p is { i: number; value: number } => typeof p.value === "number");
+          const placed = values.map((p) => ({ ...p, at: placeValue(parameter.parameter, p.value, ROW_HEIGHT) }));
+          const [min, max] = DISPLAY_RANGE[parameter.parameter];
+          return (
+            <g key={parameter.parameter} data-parameter={parameter.parameter}>
+              {visibleBands(parameter.parameter, parameter.bands).map((band) => {
+                const y1 = top + ((max - band.high) / (max - min)) * ROW_HEIGHT;
+                const y2 = top + ((max - band.low) / (max - min)) * ROW_HEIGHT;
+                return (
+                  <g key={`${band.low}-${band.high}`}>
+                    <rect
+                      x={LABEL_WIDTH}
+                      y={y1}
+                      width={plotWidth}
+                      height={y2 - y1}
+                      fill={band.score === 0 ? "white" : `url(#score-${band.score})`}
+                      className="band"
+                    />
+                    {y2 - y1 >= 9 && (
+                      <text x={width - 4} y={(y1 + y2) / 2 + 4} className="band-score" textAnchor="end">
+                        {band.score}
+                      </text>
+                    )}
+                  </g>
+                );
+              })}
+              <rect x={LABEL_WIDTH} y={top} width={plotWidth} height={ROW_HEIGHT} className="row-frame" />
+              <text x={8} y={top + ROW_HEIGHT / 2} className="row-label">
+                {LABELS[parameter.parameter]}
+              </text>
+              <polyline
+                points={placed.map((p) => `${x(p.i)},${top + p.at.y}`).join(" ")}
+                className="trend"
+              />
+              {placed.map((p) => (
+                <g key={p.i} className="point" data-testid={`point-${parameter.parameter}`}>
+                  <circle cx={x(p.i)} cy={top + p.at.y} r={5} />
+                  <text x={x(p.i) + 8} y={top + p.at.y - 6} className="point-value">
+                    {p.value}
+                    {p.at.clipped === "above" ? "↑" : p.at.clipped === "below" ? "↓" : ""}
+                  </text>
+                </g>
+              ))}
+            </g>
+          );
+        })}
+        {(() => {
+          const top = headerHeight + bands.length * ROW_HEIGHT;
+          const rows: [string, (o: Observation) => string][] = [
+            ["Air / oxygen", (o) => (o.vitals.on_oxygen === undefined ? "–" : o.vitals.on_oxygen ? "O₂" : "Air")],
+            ["ACVPU", (o) => o.vitals.consciousness ?? "–"],
+            [
+              "NEWS2 total",
+              (o) => (o.news2.partial ? "INCOMPLETE" : `${o.news2.total} ${riskWord(o.news2.risk)}`),
+            ],
+          ];
+          return rows.map(([label, read], r) => (
+            <g key={label}>
+              <rect x={LABEL_WIDTH} y={top + r * 34} width={plotWidth} height={34} className="row-frame" />
+              <text x={8} y={top + r * 34 + 22} className="row-label">
+                {label}
+              </text>
+              {shown.map((o, i) => (
+                <text
+                  key={o.id}
+                  x={x(i)}
+                  y={top + r * 34 + 22}
+                  textAnchor="middle"
+                  className={r === 2 ? `total risk-text-${o.news2.risk ?? "none"}` : "cell"}
+                  data-testid={r === 2 ? "chart-total" : undefined}
+                >
+                  {read(o)}
+                </text>
+              ))}
+            </g>
+          ));
+        })()}
+      </svg>
+      {bands.find((b) => b.note) && <figcaption>{bands.find((b) => b.note)?.note}</figcaption>}
+    </figure>
+  );
+}

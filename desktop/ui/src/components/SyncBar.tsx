@@ -1,0 +1,52 @@
+// Always visible: offline / syncing with progress / synced N minutes ago / N changes waiting,
+// with "Sync now".
+import { useEffect, useState } from "react";
+import { api, type CommandError, type SyncStatus } from "../api";
+import { syncText } from "../logic/syncText";
+
+export function SyncBar({ onError }: { onError: (error: unknown) => CommandError }) {
+  const [status, setStatus] = useState<SyncStatus | null>(null);
+  const [now, setNow] = useState(new Date());
+
+  useEffect(() => {
+    let live = true;
+    const unlisten = api.onSyncStatus((next) => live && setStatus(next));
+    const refresh = () => {
+      api
+        .syncStatus()
+        .then((next) => live && setStatus(next))
+        .catch(onError);
+      setNow(new Date());
+    };
+    refresh();
+    const timer = window.setInterval(refresh, 15_000);
+    return () => {
+      live = false;
+      window.clearInterval(timer);
+      void unlisten.then((stop) => stop());
+    };
+  }, [onError]);
+
+  if (!status) return <span className="sync" />;
+  const line = syncText(status, now);
+  return (
+    <span className={`sync sync-${line.tone}`} role="status" aria-live="polite" data-testid="sync-status">
+      <span className="sync-dot" aria-hidden="true" />
+      <span className="sync-text">{line.text}</span>
+      {status.enrolled && (
+        <button
+          className="small"
+          disabled={status.activity.phase !== "idle"}
+          onClick={() =>
+            api
+              .syncNow()
+              .then(setStatus)
+              .catch(onError)
+          }
+        >
+          Sync now
+        </button>
+      )}
+    </span>
+  );
+}

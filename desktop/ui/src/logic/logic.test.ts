@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import type { SyncStatus } from "../api";
+import { columnX, placeValue, visibleBands } from "./chart";
+import { EMPTY_FORM, enteredCount, parseForm } from "./entry";
+import { ageInYears, ago, nhsNumber, riskWord } from "./format";
+import { syncText } from "./syncText";
+
+const now = new Date("2026-11-25T12:00:00Z");
+
+const base: SyncStatus = {
+  unlocked: true,
+  enrolled: true,
+  server: "http://127.0.0.1:8443",
+  activity: { phase: "idle" },
+  last_sync: "2026-11-25T11:56:00Z",
+  pending: 0,
+  last_attempt_at: "2026-11-25T11:56:00Z",
+  error_code: null,
+  error: null,
+};
+
+describe("sync status words", () => {
+  const cases: [string, Partial<SyncStatus>, string, string][] = [
+    ["synced", {}, "synced", "Synced 4 minutes ago"],
+    ["waiting", { pending: 3 }, "waiting", "3 records with changes waiting; last synced 4 minutes ago"],
+    [
+      "offline with changes",
+      { pending: 1, error_code: "offline", error: "unreachable" },
+      "offline",
+      "Offline: 1 record with changes waiting; last synced 4 minutes ago",
+    ],
+    ["offline never synced", { last_sync: null, error_code: "offline" }, "offline", "Offline: never synced"],
+    ["uploading", { activity: { phase: "uploading", done: 2, total: 5 } }, "syncing", "Syncing: sending 2 of 5"],
+    ["downloading", { activity: { phase: "downloading", received: 40 } }, "syncing", "Syncing: received 40"],
+    ["refused", { error_code: "refused", error: "the server refused" }, "problem", "Sync problem: the server refused"],
+    ["not enrolled", { enrolled: false }, "local", "On this device only (not enrolled for sync)"],
+  ];
+  for (const [name, change, tone, text] of cases) {
+    it(name, () => {
+      expect(syncText({ ...base, ...change }, now)).toEqual({ tone, text });
+    });
+  }
+});
+
+describe("observation entry", () => {
+  it("turns typed text into a set and names what is not a number", () => {
+    const parsed = parseForm({
+      text: { respiration_rate: "18", pulse: "9O", temperature: "37,4", spo2: "" },
+      onOxygen: false,
+      consciousness: "A",
+    });
+    expect(parsed.vitals).toEqual({ respiration_rate: 18, temperature: 37.4, on_oxygen: false, consciousness: "A" });
+    expect(Object.keys(parsed.errors)).toEqual(["pulse"]);
+    expect(parsed.errors.pulse).toContain("whole number");
+  });
+
+  it("refuses a fraction where the chart takes whole numbers", () => {
+    expect(parseForm({ ...EMPTY_FORM, text: { systolic_bp: "120.5" } }).errors.systolic_bp).toBeDefined();
+  });
+
+  it("counts entered parameters out of seven", () => {
+    expect(enteredCount({})).toBe(0);
+    expect(enteredCount({ pulse: 80, on_oxygen: false, consciousness: "A" })).toBe(3);
+  });
+});
+
+describe("chart geometry", () => {
+  it("clips bands to the drawn range, half a step either side of the chart's numbers", () => {
+    const bands = [
+      { from: 1, to: 8, score: 3 },
+      { from: 9, to: 11, score: 1 },
+      { from: 12, to: 20, score: 0 },
+      { from: 21, to: 24, score: 2 },
+      { from: 25, to: 80, score: 3 },
+    ];
+    expect(visibleBands("respiration_rate", bands)).toEqual([
+      { low: 4, high: 8.5, score: 3 },
+      { low: 8.5, high: 11.5, score: 1 },
+      { low: 11.5, high: 20.5, score: 0 },
+      { low: 20.5, high: 24.5, score: 2 },
+      { low: 24.5, high: 40, score: 3 },
+    ]);
+  });
+
+  it("places values top-down and pins the ones off the chart", () => {
+    expect(placeValue("spo2", 100, 200)).toEqual({ y: 0, clipped: null });
+    expect(placeValue("spo2", 90, 200)).toEqual({ y: 100, clipped: null });
+    expect(placeValue("spo2", 70, 200)).toEqual({ y: 200, clipped: "below" });
+    expect(placeValue("pulse", 200, 100).clipped).toBe("above");
+  });
+
+  it("spaces columns evenly", () => {
+    expect(columnX(0, 4, 400)).toBe(50);
+    expect(columnX(3, 4, 400)).toBe(350);
+    expect(columnX(0, 1, 400)).toBe(200);
+  });
+});
+
+describe("formatting", () => {
+  it("groups NHS numbers 3-3-4", () => {
+    expect(nhsNumber("9990000352")).toBe("999 000 0352");
+    expect(nhsNumber("not a number")).toBe("not a number");
+  });
+
+  it("counts age in whole years, the day before and on the birthday", () => {
+    expect(ageInYears("1940-11-26", now)).toBe(85);
+    expect(ageInYears("1940-11-25", now)).toBe(86);
+  });
+
+  it("says how long ago in words", () => {
+    expect(ago("2026-11-25T11:59:30Z", now)).toBe("just now");
+    expect(ago("2026-11-25T11:59:00Z", now)).toBe("1 minute ago");
+    expect(ago("2026-11-25T09:00:00Z", now)).toBe("3 hours ago");
+  });
+
+  it("always gives a band word", () => {
+    expect(riskWord("low-medium")).toBe("LOW-MEDIUM");
+    expect(riskWord(null)).toBe("NO SCORE");
+  });
+});

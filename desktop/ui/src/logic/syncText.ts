@@ -1,0 +1,41 @@
+// The words of the always-visible sync status: offline / syncing with progress / synced N minutes
+// ago / N changes waiting. Decided here, from what the core reports, so it can be tested.
+import type { SyncStatus } from "../api";
+import { ago } from "./format";
+
+export type Tone = "offline" | "syncing" | "synced" | "waiting" | "problem" | "local";
+
+export type StatusLine = { tone: Tone; text: string };
+
+function changes(n: number): string {
+  return `${n} record${n === 1 ? "" : "s"} with changes waiting`;
+}
+
+export function syncText(status: SyncStatus, now: Date): StatusLine {
+  if (!status.enrolled) {
+    return { tone: "local", text: "On this device only (not enrolled for sync)" };
+  }
+  const activity = status.activity;
+  if (activity.phase === "uploading") {
+    const progress = activity.total > 0 ? ` ${activity.done} of ${activity.total}` : "";
+    return { tone: "syncing", text: `Syncing: sending${progress}` };
+  }
+  if (activity.phase === "downloading") {
+    return { tone: "syncing", text: `Syncing: received ${activity.received}` };
+  }
+  const last = status.last_sync ? `last synced ${ago(status.last_sync, now)}` : "never synced";
+  if (status.error_code === "offline") {
+    const waiting = status.pending > 0 ? `${changes(status.pending)}; ` : "";
+    return { tone: "offline", text: `Offline: ${waiting}${last}` };
+  }
+  if (status.error_code) {
+    return { tone: "problem", text: `Sync problem: ${status.error ?? status.error_code}` };
+  }
+  if (status.pending > 0) {
+    return { tone: "waiting", text: `${changes(status.pending)}; ${last}` };
+  }
+  if (status.last_sync) {
+    return { tone: "synced", text: `Synced ${ago(status.last_sync, now)}` };
+  }
+  return { tone: "waiting", text: "Not synced yet" };
+}

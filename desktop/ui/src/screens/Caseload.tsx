@@ -1,0 +1,139 @@
+// The caseload: everyone on the device with their latest NEWS2 (number, band colour and word),
+// when it was taken and the alerts that matter; search by name or NHS number; most urgent first
+// on request. Emergency access opens a record with a stated reason, for a limited time, audited.
+import { useEffect, useState } from "react";
+import { api, type CommandError, type Summary } from "../api";
+import { News2Badge } from "../components/News2Badge";
+import { FLAG_LABELS, ageInYears, ago, longDate, nhsNumber } from "../logic/format";
+
+export const EMERGENCY_MINUTES = 30;
+
+export function Caseload({
+  onOpen,
+  onEmergency,
+  onError,
+}: {
+  onOpen: (patient: string) => void;
+  onEmergency: (patient: string, reason: string, until: number) => void;
+  onError: (error: unknown) => CommandError;
+}) {
+  const [query, setQuery] = useState("");
+  const [byRisk, setByRisk] = useState(true);
+  const [rows, setRows] = useState<Summary[] | null>(null);
+  const [emergencyFor, setEmergencyFor] = useState<Summary | null>(null);
+  const [reason, setReason] = useState("");
+  const now = new Date();
+
+  useEffect(() => {
+    let live = true;
+    const timer = window.setTimeout(() => {
+      api
+        .caseload(query, byRisk)
+        .then((found) => live && setRows(found))
+        .catch(onError);
+    }, query ? 150 : 0);
+    return () => {
+      live = false;
+      window.clearTimeout(timer);
+    };
+  }, [query, byRisk, onError]);
+
+  return (
+    <main className="page caseload">
+      <div className="toolbar">
+        <label htmlFor="search" className="visually-hidden">
+          Search by name or NHS number
+        </label>
+        <input
+          id="search"
+          type="search"
+          placeholder="Search by name or NHS number"
+          value={query}
+          onChange={(event) => setQuery(event.target.value)}
+        />
+        <div className="segmented" role="radiogroup" aria-label="Order">
+          <button role="radio" aria-checked={byRisk} className={byRisk ? "chosen" : ""} onClick={() => setByRisk(true)}>
+            Most urgent first
+          </button>
+          <button role="radio" aria-checked={!byRisk} className={!byRisk ? "chosen" : ""} onClick={() => setByRisk(false)}>
+            By name
+          </button>
+        </div>
+      </div>
+      {rows === null ? null : rows.length === 0 ? (
+        <p className="empty">{query ? "No patient on this device matches." : "No patients on this device yet."}</p>
+      ) : (
+        <ul className="patients" aria-label={`${rows.length} patients`} data-testid="caseload">
+          {rows.map((row) => (
+            <li key={row.id} className="patient-row" data-testid="patient-row">
+              <button className="patient-open" onClick={() => onOpen(row.id)}>
+                <span className="patient-name">
+                  {row.family.toUpperCase()}, {row.given}
+                </span>
+                <span className="patient-meta">
+                  {nhsNumber(row.nhs_number)} · born {longDate(row.birth_date)} ({ageInYears(row.birth_date, now)} y)
+                </span>
+                <span className="patient-alerts">
+                  {row.allergies.length > 0 && <span className="chip chip-allergy">Allergy: {row.allergies.join(", ")}</span>}
+                  {row.flags.map((flag) => (
+                    <span key={flag} className={`chip chip-${flag}`}>
+                      {FLAG_LABELS[flag]}
+                    </span>
+                  ))}
+                  {row.conflicts && <span className="chip chip-conflict">Conflicting values</span>}
+                </span>
+              </button>
+              <span className="patient-news2">
+                {row.latest_news2 ? (
+                  <>
+                    <News2Badge
+                      total={row.latest_news2.total}
+                      risk={row.latest_news2.partial ? row.latest_news2.effective_risk : row.latest_news2.risk}
+                      partial={row.latest_news2.partial}
+                    />
+                    <small>{ago(row.latest_news2.taken_at, now)}</small>
+                  </>
+                ) : (
+                  <small>No observations</small>
+                )}
+              </span>
+              <button className="small secondary" onClick={() => setEmergencyFor(row)}>
+                Emergency access
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {emergencyFor && (
+        <div className="dialog-backdrop">
+          <form
+            className="dialog"
+            role="dialog"
+            aria-labelledby="emergency-title"
+            onSubmit={(event) => {
+              event.preventDefault();
+              if (!reason.trim()) return;
+              onEmergency(emergencyFor.id, reason.trim(), Date.now() + EMERGENCY_MINUTES * 60_000);
+            }}
+          >
+            <h2 id="emergency-title">Emergency access</h2>
+            <p>
+              Opening {emergencyFor.family.toUpperCase()}, {emergencyFor.given} outside your caseload is recorded in the
+              audit with your reason and reviewed. Access ends after {EMERGENCY_MINUTES} minutes.
+            </p>
+            <label htmlFor="emergency-reason">Reason (required)</label>
+            <textarea id="emergency-reason" value={reason} onChange={(event) => setReason(event.target.value)} required />
+            <div className="actions">
+              <button type="button" onClick={() => setEmergencyFor(null)}>
+                Cancel
+              </button>
+              <button type="submit" className="primary danger" disabled={!reason.trim()}>
+                Open with this reason
+              </button>
+            </div>
+          </form>
+        </div>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,192 @@
+// Recording a set: large touch targets, numeric entry, each value checked by the core as it is
+// typed, the NEWS2 total, band and required response appearing as values are entered, a clear
+// warning while the set is partial, and "Saved" only once the store has acknowledged the set.
+import { useEffect, useState } from "react";
+import { api, type CommandError, type News2, type Preview } from "../api";
+import { News2Badge, News2Response } from "../components/News2Badge";
+import { ACVPU, EMPTY_FORM, NUMERIC_FIELDS, enteredCount, parseForm, type Form } from "../logic/entry";
+import { dateTime } from "../logic/format";
+
+export function ObservationEntry({
+  patient,
+  name,
+  scale,
+  onDone,
+  onError,
+}: {
+  patient: string;
+  name: string;
+  scale: number;
+  onDone: () => void;
+  onError: (error: unknown) => CommandError;
+}) {
+  const [form, setForm] = useState<Form>(EMPTY_FORM);
+  const [preview, setPreview] = useState<Preview | null>(null);
+  const [saving, setSaving] = useState(false);
+  const [saved, setSaved] = useState<{ at: string; news2: News2 } | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const parsed = parseForm(form);
+  const entered = enteredCount(parsed.vitals);
+
+  useEffect(() => {
+    let live = true;
+    const timer = window.setTimeout(() => {
+      api
+        .preview(parsed.vitals, scale)
+        .then((next) => live && setPreview(next))
+        .catch(onError);
+    }, 80);
+    return () => {
+      live = false;
+      window.clearTimeout(timer);
+    };
+    // Keyed on the set's content: a new object with the same values must not ask again.
+  }, [JSON.stringify(parsed.vitals), scale]);
+
+  const coreErrors = new Map((preview?.errors ?? []).map((e) => [e.field ?? "", e.error]));
+  const errorFor = (key: string) => parsed.errors[key as keyof typeof parsed.errors] ?? coreErrors.get(key);
+  const blocking = Object.keys(parsed.errors).length > 0 || (preview?.errors.length ?? 0) > 0;
+
+  const save = async () => {
+    setSaving(true);
+    setFailure(null);
+    try {
+      const result = await api.recordObservation(patient, parsed.vitals);
+      setSaved({ at: result.taken_at, news2: result.news2 });
+    } catch (error) {
+      setFailure(onError(error).message);
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const setText = (key: string, value: string) =>
+    setForm((current) => ({ ...current, text: { ...current.text, [key]: value } }));
+
+  if (saved) {
+    return (
+      <main className="page entry">
+        <div className="saved-panel" role="status" data-testid="saved">
+          <h1>Saved</h1>
+          <p>
+            The set for {name} is stored on this device ({dateTime(saved.at)}). It will sync when the server can be
+            reached.
+          </p>
+          <News2Badge total={saved.news2.total} risk={saved.news2.risk ?? saved.news2.minimum_risk} partial={saved.news2.partial} size="large" />
+          <News2Response news2={saved.news2} />
+          <button className="primary big" onClick={onDone}>
+            Back to the record
+          </button>
+        </div>
+      </main>
+    );
+  }
+
+  return (
+    <main className="page entry">
+      <h1>Observations for {name}</h1>
+      <p className="hint">
+        SpO₂ {scale === 2 ? "Scale 2 (target 88–92%), as the record's clinical decision says" : "Scale 1"}.
+      </p>
+      <div className="entry-grid">
+        <div className="fields">
+          {NUMERIC_FIELDS.map((spec) => {
+            const error = errorFor(spec.key);
+            return (
+              <div key={spec.key} className={`field ${error ? "invalid" : ""}`}>
+                <label htmlFor={`f-${spec.key}`}>
+                  {spec.label} <small>{spec.unit}</small>
+                </label>
+                <input
+                  id={`f-${spec.key}`}
+                  data-testid={`field-${spec.key}`}
+                  inputMode={spec.decimals ? "decimal" : "numeric"}
+                  autoComplete="off"
+                  value={form.text[spec.key] ?? ""}
+                  onChange={(event) => setText(spec.key, event.target.value)}
+                  aria-invalid={Boolean(error)}
+                  aria-describedby={error ? `e-${spec.key}` : undefined}
+                />
+                {error && (
+                  <p id={`e-${spec.key}`} className="field-error" role="alert">
+                    {error}
+                  </p>
+                )}
+                {spec.key === "spo2" && (
+                  <div className="segmented" role="radiogroup" aria-label="Air or oxygen">
+                    {[false, true].map((oxygen) => (
+                      <button
+                        key={String(oxygen)}
+                        role="radio"
+                        data-testid={oxygen ? "on-oxygen" : "on-air"}
+                        aria-checked={form.onOxygen === oxygen}
+                        className={form.onOxygen === oxygen ? "chosen" : ""}
+                        onClick={() => setForm((current) => ({ ...current, onOxygen: oxygen }))}
+                      >
+                        {oxygen ? "On oxygen" : "On air"}
+                      </button>
+                    ))}
+                  </div>
+                )}
+              </div>
+            );
+          })}
+          <div className="field">
+            <span className="label" id="acvpu-label">
+              Consciousness (ACVPU)
+            </span>
+            <div className="segmented acvpu" role="radiogroup" aria-labelledby="acvpu-label">
+              {ACVPU.map((level) => (
+                <button
+                  key={level.letter}
+                  role="radio"
+                  data-testid={`acvpu-${level.letter}`}
+                  aria-checked={form.consciousness === level.letter}
+                  className={form.consciousness === level.letter ? "chosen" : ""}
+                  onClick={() => setForm((current) => ({ ...current, consciousness: level.letter }))}
+                >
+                  <strong>{level.letter}</strong>
+                  <small>{level.word}</small>
+                </button>
+              ))}
+            </div>
+          </div>
+        </div>
+        <aside className="live-score" aria-live="polite" data-testid="live-score">
+          {preview && (
+            <>
+              <News2Badge
+                total={preview.news2.total}
+                risk={preview.news2.partial ? preview.news2.minimum_risk : preview.news2.risk}
+                partial={preview.news2.partial}
+                size="large"
+              />
+              {preview.news2.partial ? (
+                <p className="partial-warning" role="alert" data-testid="partial-warning">
+                  Incomplete set: {entered} of 7 parameters entered. NEWS2 has no total until all seven are recorded
+                  {preview.news2.minimum_risk ? `; the values so far already mean at least ${preview.news2.minimum_risk} risk` : ""}.
+                </p>
+              ) : (
+                <News2Response news2={preview.news2} />
+              )}
+            </>
+          )}
+          {failure && (
+            <p className="error" role="alert">
+              {failure}
+            </p>
+          )}
+          <button
+            className="primary big"
+            disabled={saving || blocking || entered === 0}
+            onClick={() => void save()}
+            data-testid="save-observation"
+          >
+            {saving ? "Saving…" : entered < 7 ? "Save incomplete set" : "Save set"}
+          </button>
+          <button onClick={onDone}>Cancel</button>
+        </aside>
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,308 @@
+// A patient's record: the banner with alerts, conflicts in plain words, observations (chart and
+// list, with entered-in-error), medications, problems, care plan and visit notes; and how
+// current it is ("last synced", changes not yet sent).
+import { useCallback, useEffect, useState } from "react";
+import { api, type CommandError, type Observation, type PatientRecord } from "../api";
+import { AlertBanner } from "../components/AlertBanner";
+import { News2Badge } from "../components/News2Badge";
+import { ObsChart } from "../components/ObsChart";
+import { ago, dateTime } from "../logic/format";
+
+function describeConflictValue(value: unknown): string {
+  if (value && typeof value === "object") {
+    const entry = value as Record<string, unknown>;
+    const shown = entry.value ?? entry.text ?? JSON.stringify(value);
+    const by = entry.by as { role?: string } | undefined;
+    const at = typeof entry.at === "string" ? `, ${dateTime(entry.at)}` : "";
+    return `"${String(shown)}"${by?.role ? ` (set by a ${by.role}${at})` : ""}`;
+  }
+  return `"${String(value)}"`;
+}
+
+export function RecordScreen({
+  patient,
+  emergencyReason,
+  until,
+  onObserve,
+  onClose,
+  onError,
+}: {
+  patient: string;
+  emergencyReason?: string;
+  until?: number;
+  onObserve: (patientName: string, scale: number) => void;
+  onClose: () => void;
+  onError: (error: unknown) => CommandError;
+}) {
+  const [record, setRecord] = useState<PatientRecord | null>(null);
+  const [carePlan, setCarePlan] = useState("");
+  const [note, setNote] = useState("");
+  const [saved, setSaved] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [errorFor, setErrorFor] = useState<Observation | null>(null);
+  const [errorReason, setErrorReason] = useState("");
+  const [now, setNow] = useState(Date.now());
+
+  const load = useCallback(async () => {
+    try {
+      const opened = emergencyReason
+        ? await api.emergencyAccess(patient, emergencyReason)
+        : await api.record(patient);
+      setRecord(opened);
+      setCarePlan(opened.care_plan);
+    } catch (failure) {
+      setError(onError(failure).message);
+    }
+    // Emergency access is audited once, when opened; later reloads read the record normally.
+  }, [patient, emergencyReason, onError]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  useEffect(() => {
+    if (!until) return;
+    const timer = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(timer);
+  }, [until]);
+
+  useEffect(() => {
+    if (until && now >= until) onClose();
+  }, [until, now, onClose]);
+
+  const reload = async () => {
+    try {
+      const fresh = await api.record(patient);
+      setRecord(fresh);
+    } catch (failure) {
+      setError(onError(failure).message);
+    }
+  };
+
+  const act = async (work: () => Promise<void>, done: string) => {
+    setError(null);
+    setSaved(null);
+    try {
+      await work();
+      setSaved(done);
+      await reload();
+    } catch (failure) {
+      setError(onError(failure).message);
+    }
+  };
+
+  if (!record) {
+    return <main className="page">{error && <p className="error" role="alert">{error}</p>}</main>;
+  }
+  const observations = [...record.observations].sort((a, b) => b.taken_at.localeCompare(a.taken_at));
+  const minutesLeft = until ? Math.max(0, Math.ceil((until - now) / 60_000)) : null;
+
+  return (
+    <main className="page record">
+      {emergencyReason && (
+        <p className="emergency" role="alert" data-testid="emergency-banner">
+          Emergency access, audited: “{emergencyReason}”. Closes in {minutesLeft} minute{minutesLeft === 1 ? "" : "s"}.
+        </p>
+      )}
+      <AlertBanner record={record} />
+      <p className="freshness" data-testid="record-sync">
+        {record.sync.enrolled
+          ? record.sync.last_sync
+            ? `Last synced ${ago(record.sync.last_sync, new Date())}`
+            : "Not synced yet"
+          : "On this device only"}
+        {record.sync.unsynced_changes && " · changes on this device not yet sent"}
+      </p>
+      {record.conflicts.length > 0 && (
+        <section className="conflicts" aria-label="Conflicting values">
+          <h2>Conflicting values</h2>
+          {record.conflicts.map((conflict) => (
+            <p key={conflict.field}>
+              Two devices recorded different {conflict.field.replace(/_/g, " ")}:{" "}
+              {conflict.values.map(describeConflictValue).join(" and ")}. Check with the patient and record the
+              right value again.
+            </p>
+          ))}
+        </section>
+      )}
+      <div className="actions-row">
+        <button
+          className="primary big"
+          onClick={() => onObserve(`${record.given} ${record.family}`, record.spo2_scale)}
+          data-testid="record-observations"
+        >
+          Record observations
+        </button>
+        <button onClick={onClose}>Back to caseload</button>
+      </div>
+      {saved && (
+        <p className="saved" role="status">
+          {saved}
+        </p>
+      )}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+
+      <section aria-labelledby="obs-title">
+        <h2 id="obs-title">Observations</h2>
+        <ObsChart observations={record.observations} scale={record.spo2_scale} onError={onError} />
+        <table className="obs-table">
+          <thead>
+            <tr>
+              <th>Taken</th>
+              <th>NEWS2</th>
+              <th>RR</th>
+              <th>SpO₂</th>
+              <th>O₂</th>
+              <th>BP</th>
+              <th>Pulse</th>
+              <th>ACVPU</th>
+              <th>Temp</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {observations.map((o) => (
+              <tr key={o.id} className={o.entered_in_error ? "struck" : ""} data-testid="obs-row">
+                <td>{dateTime(o.taken_at)}</td>
+                <td>
+                  <News2Badge total={o.news2.total} risk={o.news2.partial ? o.news2.minimum_risk : o.news2.risk} partial={o.news2.partial} />
+                </td>
+                <td>{o.vitals.respiration_rate ?? "–"}</td>
+                <td>{o.vitals.spo2 ?? "–"}</td>
+                <td>{o.vitals.on_oxygen === undefined ? "–" : o.vitals.on_oxygen ? "O₂" : "Air"}</td>
+                <td>{o.vitals.systolic_bp ?? "–"}</td>
+                <td>{o.vitals.pulse ?? "–"}</td>
+                <td>{o.vitals.consciousness ?? "–"}</td>
+                <td>{o.vitals.temperature ?? "–"}</td>
+                <td>
+                  {o.entered_in_error ? (
+                    <span className="eie">Entered in error: {o.entered_in_error.reason}</span>
+                  ) : (
+                    <button className="small" onClick={() => setErrorFor(o)}>
+                      Entered in error…
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+
+      <section aria-labelledby="meds-title">
+        <h2 id="meds-title">Medications</h2>
+        {record.medications && record.medications.items.length > 0 ? (
+          <>
+            <ul>
+              {record.medications.items.map((item, i) => (
+                <li key={i}>
+                  <strong>{item.name}</strong> {item.dose}, {item.frequency}
+                </li>
+              ))}
+            </ul>
+            <p className="hint">
+              From {record.medications.source}, {dateTime(record.medications.as_of)}
+            </p>
+          </>
+        ) : (
+          <p className="empty">No medications recorded.</p>
+        )}
+      </section>
+
+      <section aria-labelledby="problems-title">
+        <h2 id="problems-title">Problems</h2>
+        {record.problems && record.problems.items.length > 0 ? (
+          <ul>
+            {record.problems.items.map((item, i) => (
+              <li key={i}>{item}</li>
+            ))}
+          </ul>
+        ) : (
+          <p className="empty">No problems recorded.</p>
+        )}
+      </section>
+
+      <section aria-labelledby="plan-title">
+        <h2 id="plan-title">Care plan</h2>
+        <label htmlFor="care-plan" className="visually-hidden">
+          Care plan
+        </label>
+        <textarea id="care-plan" rows={5} value={carePlan} onChange={(event) => setCarePlan(event.target.value)} />
+        {record.care_plan_edited && <p className="hint">Last edited {dateTime(record.care_plan_edited.at)}</p>}
+        <button
+          disabled={carePlan === record.care_plan}
+          onClick={() => void act(() => api.setCarePlan(patient, carePlan), "Care plan saved on this device.")}
+        >
+          Save care plan
+        </button>
+      </section>
+
+      <section aria-labelledby="notes-title">
+        <h2 id="notes-title">Visit notes</h2>
+        <label htmlFor="new-note" className="visually-hidden">
+          New note
+        </label>
+        <textarea id="new-note" rows={3} placeholder="Write a visit note" value={note} onChange={(event) => setNote(event.target.value)} />
+        <button
+          disabled={!note.trim()}
+          onClick={() =>
+            void act(async () => {
+              await api.addNote(patient, note);
+              setNote("");
+            }, "Note saved on this device.")
+          }
+        >
+          Add note
+        </button>
+        <ul className="notes">
+          {[...record.notes]
+            .sort((a, b) => b.recorded.at.localeCompare(a.recorded.at))
+            .map((entry) => (
+              <li key={entry.id} className={entry.entered_in_error ? "struck" : ""}>
+                <p>{entry.text}</p>
+                <small>
+                  {dateTime(entry.recorded.at)} · {entry.recorded.by.role}
+                </small>
+              </li>
+            ))}
+        </ul>
+      </section>
+
+      {errorFor && (
+        <div className="dialog-backdrop">
+          <form
+            className="dialog"
+            role="dialog"
+            aria-labelledby="eie-title"
+            onSubmit={(event) => {
+              event.preventDefault();
+              const target = errorFor;
+              setErrorFor(null);
+              void act(async () => {
+                await api.enteredInError(target.id, errorReason);
+                setErrorReason("");
+              }, "Marked entered in error; the set stays in the record, struck through.");
+            }}
+          >
+            <h2 id="eie-title">Mark entered in error</h2>
+            <p>The set from {dateTime(errorFor.taken_at)} stays in the record, struck through, with your reason.</p>
+            <label htmlFor="eie-reason">Reason (required)</label>
+            <textarea id="eie-reason" value={errorReason} onChange={(event) => setErrorReason(event.target.value)} required />
+            <div className="actions">
+              <button type="button" onClick={() => setErrorFor(null)}>
+                Cancel
+              </button>
+              <button type="submit" className="primary" disabled={!errorReason.trim()}>
+                Mark entered in error
+              </button>
+            </div>
+          </form>
+        </div>
+      )}
+    </main>
+  );
+}
