@@ -2,12 +2,13 @@
 # Sets up a fresh machine, builds Doorstep and shows it at work: a local sync server, an
 # organisation with one team, two enrolled devices (a community nurse and a colleague), a synthetic
 # caseload on the first, a bedside observation, and the record arriving end-to-end encrypted on the
-# second. Everything stays under .doorstep-demo/; the demo PIN is 2468.
+# second; then opens the desktop app on the first device. Everything stays under .doorstep-demo/;
+# the demo PIN is 2468.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
-cargo build --release --locked -p doorstep-cli -p doorstep-sync-server
+cargo build --release --locked -p doorstep-cli -p doorstep-sync-server -p doorstep-desktop
 bin=$PWD/target/release
 demo=$PWD/.doorstep-demo
 export DOORSTEP_PIN="${DOORSTEP_PIN:-2468}"
@@ -57,3 +58,11 @@ echo "The patient's family name appears $hits times in the server's files."
 doorstep --data-dir "$demo/bea" audit verify
 echo
 echo "Demo data is in $demo (PIN $DOORSTEP_PIN). Try: $bin/doorstep --data-dir $demo/bea patient list --by-risk"
+echo
+if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "No display here, so the desktop app cannot open. On a machine with a screen, run:"
+  echo "  $bin/doorstep-desktop --data-dir $demo/nell    (PIN $DOORSTEP_PIN; the sync server must be running)"
+  exit 0
+fi
+echo "== The desktop app, on Nell's tablet (PIN $DOORSTEP_PIN). The sync server runs until you close it."
+"$bin/doorstep-desktop" --data-dir "$demo/nell"

@@ -4,8 +4,14 @@
 set -euo pipefail
 
 # System packages: the C toolchain for bundled SQLite and ring; PostgreSQL's server binaries, from
-# which the sync server's conformance tests start throwaway clusters (initdb, pg_ctl).
-DOORSTEP_APT_PACKAGES=(build-essential pkg-config ca-certificates curl postgresql)
+# which the sync server's conformance tests start throwaway clusters (initdb, pg_ctl); WebKitGTK
+# for the Tauri desktop app, Xvfb, WebKitWebDriver and ImageMagick (screenshots) for its end-to-end
+# tests; Node.js for its UI.
+DOORSTEP_APT_PACKAGES=(build-essential pkg-config ca-certificates curl postgresql
+  libwebkit2gtk-4.1-dev librsvg2-dev libssl-dev xvfb webkit2gtk-driver xauth imagemagick)
+if ! command -v node >/dev/null 2>&1; then
+  DOORSTEP_APT_PACKAGES+=(nodejs npm)
+fi
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -39,3 +45,19 @@ if command -v rustup >/dev/null 2>&1; then
     fi
   done
 fi
+
+# tauri-driver bridges WebDriver to the app's WebKitWebDriver for the end-to-end tests.
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "setup: installing tauri-driver" >&2
+  cargo install tauri-driver --locked --quiet
+fi
+
+# The desktop app embeds its built UI, so the UI is built before any cargo build of the workspace.
+doorstep_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+(
+  cd "$doorstep_root/desktop/ui"
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+  npm run build --silent >/dev/null
+)

@@ -8,7 +8,17 @@ source scripts/setup.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
+# The end-to-end tests launch the real desktop binary, which `cargo test` does not build.
+cargo build --locked -p doorstep-desktop
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
+
+# The UI's own unit tests (Vitest): entry validation, chart geometry, sync status words.
+ui_log=$(mktemp)
+(cd desktop/ui && npx vitest run 2>&1) | tee "$ui_log" || status=$?
+ui_passed=$(grep -E '^ *Tests ' "$ui_log" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' | tail -1 || true)
+ui_failed=$(grep -E '^ *Tests ' "$ui_log" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' | tail -1 || true)
+echo "test result: ui (vitest). ${ui_passed:-0} passed; ${ui_failed:-0} failed" >> "$log"
+rm -f "$ui_log"
 
 # cargo prints one "test result:" line per test binary; add them up into the one closing line.
 read -r passed failed < <(awk '/^test result:/ {

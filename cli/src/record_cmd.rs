@@ -142,7 +142,12 @@ fn summary_line(summary: &PatientSummary) -> String {
 }
 
 fn list(out: &Output, summaries: &[PatientSummary]) -> anyhow::Result<ExitCode> {
-    let value = Value::Array(summaries.iter().map(doorstep_core::view::summary_json).collect());
+    let value = Value::Array(
+        summaries
+            .iter()
+            .map(doorstep_core::view::summary_json)
+            .collect(),
+    );
     out.print(&value, || {
         if summaries.is_empty() {
             return "No patients match.".to_owned();

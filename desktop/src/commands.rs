@@ -204,17 +204,21 @@ pub async fn record(state: AppStateRef<'_>, patient: String) -> CommandResult<Va
 
 /// A record outside the user's own caseload, for an emergency: the reason is required and the
 /// access is flagged in the audit for review.
+/// The audit entry syncs at once: the organisation reviews emergency access promptly.
 #[tauri::command]
 pub async fn emergency_access(
+    app: AppHandle,
     state: AppStateRef<'_>,
     patient: String,
     reason: String,
 ) -> CommandResult<Value> {
-    with_session(&state, move |session, protocol| {
+    let record = with_session(&state, move |session, protocol| {
         let record = session.emergency_access(patient_id(&patient)?, &reason)?;
         record_view(session, protocol, &record)
     })
-    .await
+    .await?;
+    sync_engine::wake(&app);
+    Ok(record)
 }
 
 /// Scores the values entered so far, as they are typed: each value checked on its own, the

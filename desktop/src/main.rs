@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "doorstep-desktop", version, about = "Doorstep for laptops and tablets")]
+#[command(
+    name = "doorstep-desktop",
+    version,
+    about = "Doorstep for laptops and tablets"
+)]
 struct Args {
     /// The device store's folder; the platform's app-data folder when not given.
     #[arg(long, env = "DOORSTEP_DATA_DIR")]

@@ -27,7 +27,10 @@ pub struct Waker(std::sync::Mutex<Sender<()>>);
 /// Asks for a sync soon (after a change, after unlock).
 pub fn wake(app: &AppHandle) {
     if let Some(waker) = app.try_state::<Waker>() {
-        let sender = waker.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let sender = waker
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let _ = sender.send(());
     }
 }

@@ -50,6 +50,9 @@ pub struct App {
     push: broadcast::Sender<Push>,
     limits: Mutex<std::collections::HashMap<String, Bucket>>,
     nonces_forgotten_at: AtomicI64,
+    /// Set when the server stops: push streams end so that a graceful shutdown does not wait
+    /// forever on devices that are listening.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -79,6 +82,7 @@ impl App {
             push,
             limits: Mutex::new(std::collections::HashMap::new()),
             nonces_forgotten_at: AtomicI64::new(0),
+            closing: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -171,9 +175,11 @@ pub async fn start(app: Arc<App>, listen: SocketAddr) -> anyhow::Result<RunningS
     let addr = listener.local_addr()?;
     let (shutdown, on_shutdown) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
+        let closing = app.closing.clone();
         let served = axum::serve(listener, router(app))
-            .with_graceful_shutdown(async {
+            .with_graceful_shutdown(async move {
                 let _ = on_shutdown.await;
+                closing.send_replace(true);
             })
             .await;
         if let Err(error) = served {

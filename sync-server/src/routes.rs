@@ -358,25 +358,32 @@ pub async fn events(
             .event("changed")
             .data(json!({"doc": null, "seq": null}).to_string())
     };
-    let stream =
-        futures_util::stream::unfold((receiver, team), move |(mut receiver, team)| async move {
+    let closing = app.closing.subscribe();
+    let stream = futures_util::stream::unfold(
+        (receiver, team, closing),
+        move |(mut receiver, team, mut closing)| async move {
             loop {
-                match receiver.recv().await {
+                let received = tokio::select! {
+                    received = receiver.recv() => received,
+                    _ = closing.wait_for(|closing| *closing) => return None,
+                };
+                match received {
                     Ok(Push::Changed(notice)) if notice.team == team => {
                         let data = json!({"doc": notice.doc, "seq": notice.seq}).to_string();
                         let event = Event::default().event("changed").data(data);
-                        return Some((Ok(event), (receiver, team)));
+                        return Some((Ok(event), (receiver, team, closing)));
                     }
                     Ok(Push::Changed(_)) => {}
                     // Notices were missed (fell behind, or the link between instances dropped):
                     // tell the device to pull; it catches up through its cursor.
                     Ok(Push::Resync) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        return Some((Ok(pull_everything()), (receiver, team)));
+                        return Some((Ok(pull_everything()), (receiver, team, closing)));
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 }
             }
-        });
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
 }
 

@@ -6,7 +6,9 @@
 //!
 //! The library holds what several test suites share: a throwaway PostgreSQL cluster
 //! ([`postgres::Cluster`]) for the sync server's conformance suite and load benchmark, and a
-//! device reduced to what the server sees ([`sim_device::SimDevice`]).
+//! device reduced to what the server sees ([`sim_device::SimDevice`]), and the real desktop app
+//! under Xvfb and tauri-driver ([`desktop::Desktop`]).
 
+pub mod desktop;
 pub mod postgres;
 pub mod sim_device;

@@ -1,7 +1,7 @@
 // Recording a set: large touch targets, numeric entry, each value checked by the core as it is
 // typed, the NEWS2 total, band and required response appearing as values are entered, a clear
 // warning while the set is partial, and "Saved" only once the store has acknowledged the set.
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, type CommandError, type News2, type Preview } from "../api";
 import { News2Badge, News2Response } from "../components/News2Badge";
 import { ACVPU, EMPTY_FORM, NUMERIC_FIELDS, enteredCount, parseForm, type Form } from "../logic/entry";
@@ -25,6 +25,12 @@ export function ObservationEntry({
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState<{ at: string; news2: News2 } | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
+  // Milliseconds from pressing Save to "Saved" on screen, for the end-to-end benchmark.
+  const saveStarted = useRef(0);
+  const [saveMs, setSaveMs] = useState<number | null>(null);
+  useEffect(() => {
+    if (saved) setSaveMs(Math.round(performance.now() - saveStarted.current));
+  }, [saved]);
   const parsed = parseForm(form);
   const entered = enteredCount(parsed.vitals);
 
@@ -48,6 +54,7 @@ export function ObservationEntry({
   const blocking = Object.keys(parsed.errors).length > 0 || (preview?.errors.length ?? 0) > 0;
 
   const save = async () => {
+    saveStarted.current = performance.now();
     setSaving(true);
     setFailure(null);
     try {
@@ -66,7 +73,7 @@ export function ObservationEntry({
   if (saved) {
     return (
       <main className="page entry">
-        <div className="saved-panel" role="status" data-testid="saved">
+        <div className="saved-panel" role="status" data-testid="saved" data-save-ms={saveMs ?? undefined}>
           <h1>Saved</h1>
           <p>
             The set for {name} is stored on this device ({dateTime(saved.at)}). It will sync when the server can be

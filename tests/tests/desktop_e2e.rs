@@ -1,0 +1,532 @@
+//! End to end in the real window: the desktop app under Xvfb, driven through tauri-driver and
+//! WebKitWebDriver like a clinician would use it, against a real sync server on loopback and a
+//! second real device.
+//!
+//! Covered: unlock (a wrong PIN first), find a patient, record a full set and see the right band,
+//! see the point on the chart, record while the server is down and see the set reach a second
+//! device once it is back, entered-in-error, emergency access with a reason. Screenshots of each
+//! screen go to `docs/screenshots/`; timings are printed (see docs/benchmarks.md).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use doorstep_core::store::Session;
+use doorstep_fixtures::{CaseloadSpec, caseload};
+use doorstep_sync_server::{App, RunningServer, start};
+use doorstep_tests::desktop::Desktop;
+use doorstep_transport::AdminClient;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const PIN: &str = "2468";
+
+/// One app window at a time: two would share the two cores and each other's timings.
+static ONE_WINDOW_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+const WAIT: Duration = Duration::from_secs(30);
+
+fn screenshots_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots")
+}
+
+fn step(what: &str) {
+    eprintln!("desktop e2e: {what}");
+}
+
+/// The window's size in `desktop/tauri.conf.json`: a landscape tablet.
+const WINDOW: (u32, u32) = (1024, 768);
+
+async fn screenshot(desktop: &Desktop, name: &str) {
+    // Let the last change paint before the pixels are taken.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::create_dir_all(screenshots_dir()).unwrap();
+    desktop
+        .screenshot(
+            &screenshots_dir().join(format!("{name}.png")),
+            WINDOW.0,
+            WINDOW.1,
+        )
+        .unwrap();
+}
+
+async fn connect(desktop: &Desktop) -> Client {
+    let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+    builder.capabilities(desktop.capabilities());
+    builder.connect(&desktop.webdriver_url).await.unwrap()
+}
+
+async fn find(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|error| panic!("{css} did not appear: {error}"))
+}
+
+/// Clicks like a finger would: brought into view first, clear of the sticky top bar.
+async fn press(client: &Client, element: fantoccini::elements::Element) {
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&element).unwrap()],
+        )
+        .await
+        .unwrap();
+    element.click().await.unwrap();
+}
+
+async fn tap(client: &Client, css: &str) {
+    let element = find(client, css).await;
+    press(client, element).await;
+}
+
+async fn text(client: &Client, css: &str) -> String {
+    find(client, css).await.text().await.unwrap()
+}
+
+/// Waits until the element's text satisfies `test`; returns it.
+async fn text_until(client: &Client, css: &str, test: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(element) = client.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+            && test(&text)
+        {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "{css} never read as expected");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn click_text(client: &Client, css: &str, label: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        for element in client.find_all(Locator::Css(css)).await.unwrap() {
+            if element.text().await.unwrap_or_default().contains(label) {
+                press(client, element).await;
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "no {css} reading {label:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn type_into(client: &Client, css: &str, value: &str) {
+    let field = find(client, css).await;
+    field.clear().await.unwrap();
+    if !value.is_empty() {
+        field.send_keys(value).await.unwrap();
+    }
+}
+
+/// A sync server, an organisation, and two enrolled devices: "app" (with a synthetic caseload)
+/// and "colleague".
+struct World {
+    root: tempfile::TempDir,
+    server_db: PathBuf,
+    server: Option<RunningServer>,
+    addr: std::net::SocketAddr,
+    admin: AdminClient,
+}
+
+impl World {
+    /// `synced`: whether both devices sync the caseload before the app starts.
+    async fn new(patients: usize, synced: bool) -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let server_db = root.path().join("server.db");
+        let server = start(
+            App::open(&server_db).unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let url = server.url();
+        let addr = server.addr;
+        let admin_dir = root.path().join("admin");
+        let (admin, app_session) = tokio::task::spawn_blocking({
+            let root = root.path().to_owned();
+            move || {
+                doorstep_transport::install_crypto_provider();
+                let mut admin =
+                    AdminClient::init(&admin_dir, PIN, &url, "Ambridge Community").unwrap();
+                admin.create_team(&admin_dir, PIN, "north").unwrap();
+                let code = |user: &str| {
+                    admin
+                        .enrolment_code("north", user, doorstep_core::observation::Role::Nurse)
+                        .unwrap()
+                        .code
+                };
+                let app = doorstep_transport::enrol(
+                    &root.join("app"),
+                    &url,
+                    &code("Nell Nightingale"),
+                    PIN,
+                )
+                .unwrap();
+                let colleague = doorstep_transport::enrol(
+                    &root.join("colleague"),
+                    &url,
+                    &code("Bea Birchall"),
+                    PIN,
+                )
+                .unwrap();
+                let spec = CaseloadSpec::new(patients, 2026, chrono::Utc::now());
+                let generated: Vec<_> =
+                    caseload(&spec).iter().map(|p| p.to_new_patient()).collect();
+                app.import_patients(&generated, |_| {}).unwrap();
+                if synced {
+                    doorstep_transport::sync(&app, |_| {}).unwrap();
+                    doorstep_transport::sync(&colleague, |_| {}).unwrap();
+                }
+                (admin, app)
+            }
+        })
+        .await
+        .unwrap();
+        drop(app_session);
+        Self {
+            root,
+            server_db,
+            server: Some(server),
+            addr,
+            admin,
+        }
+    }
+
+    fn device(&self, name: &str) -> PathBuf {
+        self.root.path().join(name)
+    }
+
+    async fn stop_server(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+    }
+
+    async fn restart_server(&mut self) {
+        let app = App::open(&self.server_db).unwrap();
+        self.server = Some(start(app, self.addr).await.unwrap());
+    }
+
+    fn colleague(&self) -> Session {
+        let device = doorstep_core::store::Device::open(&self.device("colleague")).unwrap();
+        let user = device.find_user(None).unwrap();
+        device.unlock(user.id, PIN).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clinicians_day_in_the_real_window() {
+    let _window = ONE_WINDOW_AT_A_TIME.lock().await;
+    // A WebDriver call that never answers must fail the test, not hang CI.
+    tokio::time::timeout(Duration::from_secs(600), day())
+        .await
+        .expect("the end-to-end run finished within 10 minutes");
+}
+
+async fn day() {
+    step("a sync server, an organisation, two devices, 40 patients");
+    let mut world = World::new(40, true).await;
+    step("Xvfb and tauri-driver");
+    let desktop = Desktop::start(&world.device("app")).unwrap();
+    let launched = Instant::now();
+    step("launch the app");
+    let client = connect(&desktop).await;
+
+    step("unlock with a wrong PIN");
+    // Unlock: a wrong PIN first.
+    find(&client, "#pin").await;
+    let unlock_visible = launched.elapsed();
+    type_into(&client, "#pin", "0000").await;
+    click_text(&client, "button[type=submit]", "Unlock").await;
+    let refusal = text(&client, "[data-testid=unlock-error]").await;
+    assert!(refusal.contains("Wrong PIN"), "{refusal}");
+    assert!(refusal.contains("more wrong attempts"), "{refusal}");
+    screenshot(&desktop, "unlock-wrong-pin").await;
+    type_into(&client, "#pin", PIN).await;
+    let unlocking = Instant::now();
+    click_text(&client, "button[type=submit]", "Unlock").await;
+    find(&client, "[data-testid=patient-row]").await;
+    let caseload_visible = unlocking.elapsed();
+    let rows = client
+        .find_all(Locator::Css("[data-testid=patient-row]"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 40);
+    text_until(&client, "[data-testid=sync-status]", |t| {
+        t.contains("Synced")
+    })
+    .await;
+    screenshot(&desktop, "caseload").await;
+
+    step("search by NHS number");
+    // Find a patient by NHS number, as typed from a letter (with spaces).
+    let target = {
+        let session = world.colleague();
+        let mut patients = session.patients().unwrap();
+        patients.retain(|p| p.latest_news2.is_some_and(|n| !n.partial));
+        patients.remove(0)
+    };
+    let digits = target.nhs_number.to_string().replace(' ', "");
+    let spaced = format!("{} {} {}", &digits[..3], &digits[3..6], &digits[6..]);
+    type_into(&client, "#search", &spaced).await;
+    let deadline = Instant::now() + WAIT;
+    while client
+        .find_all(Locator::Css("[data-testid=patient-row]"))
+        .await
+        .unwrap()
+        .len()
+        != 1
+    {
+        assert!(
+            Instant::now() < deadline,
+            "search did not narrow to one patient"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(&desktop, "search").await;
+    tap(&client, ".patient-open").await;
+    assert_eq!(text(&client, "[data-testid=nhs-number]").await, spaced);
+    screenshot(&desktop, "record").await;
+    let points_before = client
+        .find_all(Locator::Css("[data-testid=point-pulse]"))
+        .await
+        .unwrap()
+        .len();
+
+    step("record a full set");
+    // A full set: RR 26 (3), SpO2 93 on air (2+0), BP 95 (2), pulse 120 (2), Alert (0), 38.6 (1)
+    // = NEWS2 10, high risk.
+    tap(&client, "[data-testid=record-observations]").await;
+    for (field, value) in [
+        ("respiration_rate", "26"),
+        ("spo2", "93"),
+        ("systolic_bp", "95"),
+        ("pulse", "120"),
+        ("temperature", "38.6"),
+    ] {
+        type_into(&client, &format!("[data-testid=field-{field}]"), value).await;
+    }
+    tap(&client, "[data-testid=on-air]").await;
+    let partial = text(&client, "[data-testid=partial-warning]").await;
+    assert!(partial.contains("6 of 7"), "{partial}");
+    tap(&client, "[data-testid=acvpu-A]").await;
+    let live = text_until(&client, "[data-testid=news2-badge]", |t| t.contains("10")).await;
+    assert!(live.contains("HIGH"), "{live}");
+    let response = text(&client, "[data-testid=news2-response]").await;
+    assert!(response.contains("emergency"), "{response}");
+    screenshot(&desktop, "observation-entry").await;
+    let saving = Instant::now();
+    tap(&client, "[data-testid=save-observation]").await;
+    let saved = find(&client, "[data-testid=saved]").await;
+    let saved_round_trip = saving.elapsed();
+    let deadline = Instant::now() + WAIT;
+    let saved_shown_ms: f64 = loop {
+        if let Some(ms) = saved.attr("data-save-ms").await.unwrap() {
+            break ms.parse().unwrap();
+        }
+        assert!(Instant::now() < deadline, "the app measures its own save");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    screenshot(&desktop, "observation-saved").await;
+    click_text(&client, "button", "Back to the record").await;
+
+    step("the point on the chart");
+    // The new point is on the chart, and the aggregate row reads 10 HIGH.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let points = client
+            .find_all(Locator::Css("[data-testid=point-pulse]"))
+            .await
+            .unwrap()
+            .len();
+        let totals = client
+            .find_all(Locator::Css("[data-testid=chart-total]"))
+            .await
+            .unwrap();
+        let last = match totals.last() {
+            Some(total) => total.text().await.unwrap_or_default(),
+            None => String::new(),
+        };
+        if last == "10 HIGH" && (points == points_before + 1 || points == 10) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "chart: {points} points, last total {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    find(&client, "[data-testid=obs-chart]").await;
+    screenshot(&desktop, "chart").await;
+
+    step("entered-in-error");
+    // Entered-in-error, with a reason.
+    click_text(&client, "[data-testid=obs-row] button", "Entered in error").await;
+    type_into(&client, "#eie-reason", "wrong patient's thermometer").await;
+    click_text(
+        &client,
+        ".dialog button[type=submit]",
+        "Mark entered in error",
+    )
+    .await;
+    text_until(&client, "[data-testid=obs-row]", |t| {
+        t.contains("Entered in error: wrong patient's thermometer")
+    })
+    .await;
+    screenshot(&desktop, "entered-in-error").await;
+
+    step("record while the server is down");
+    // The server goes down; a set recorded now is saved on the device and waits.
+    world.stop_server().await;
+    tap(&client, "[data-testid=record-observations]").await;
+    for (field, value) in [
+        ("respiration_rate", "16"),
+        ("spo2", "97"),
+        ("systolic_bp", "128"),
+        ("pulse", "77"),
+        ("temperature", "36.9"),
+    ] {
+        type_into(&client, &format!("[data-testid=field-{field}]"), value).await;
+    }
+    tap(&client, "[data-testid=on-air]").await;
+    tap(&client, "[data-testid=acvpu-A]").await;
+    text_until(&client, "[data-testid=news2-badge]", |t| t.contains("LOW")).await;
+    tap(&client, "[data-testid=save-observation]").await;
+    find(&client, "[data-testid=saved]").await;
+    text_until(&client, "[data-testid=sync-status]", |t| {
+        t.contains("Offline")
+    })
+    .await;
+    screenshot(&desktop, "offline").await;
+
+    step("the server is back");
+    // The server is back: the app syncs by itself, and the colleague's device receives the set.
+    world.restart_server().await;
+    text_until(&client, "[data-testid=sync-status]", |t| {
+        t.starts_with("Synced")
+    })
+    .await;
+    let patient = target.id;
+    let received = tokio::task::spawn_blocking({
+        let colleague = world.colleague();
+        move || {
+            doorstep_transport::sync(&colleague, |_| {}).unwrap();
+            colleague.open_record(patient).unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        received
+            .observations
+            .iter()
+            .any(|o| o.set.vitals().pulse == Some(77)),
+        "the set recorded offline reached the second device"
+    );
+    assert!(
+        received.observations.iter().any(|o| o
+            .entered_in_error
+            .as_ref()
+            .is_some_and(|e| e.reason == "wrong patient's thermometer")),
+        "the entered-in-error mark reached the second device"
+    );
+
+    step("emergency access");
+    // Emergency access to another record: a reason is required; the access is audited.
+    click_text(&client, ".brand", "Doorstep").await;
+    type_into(&client, "#search", "").await;
+    click_text(
+        &client,
+        "[data-testid=patient-row] button",
+        "Emergency access",
+    )
+    .await;
+    let submit = find(&client, ".dialog button[type=submit]").await;
+    assert!(
+        !submit.is_enabled().await.unwrap(),
+        "no emergency access without a reason"
+    );
+    type_into(
+        &client,
+        "#emergency-reason",
+        "Called by ambulance crew, patient collapsed",
+    )
+    .await;
+    press(&client, submit).await;
+    let banner = text(&client, "[data-testid=emergency-banner]").await;
+    assert!(banner.contains("Called by ambulance crew"), "{banner}");
+    assert!(banner.contains("Closes in 30 minutes"), "{banner}");
+    screenshot(&desktop, "emergency-access").await;
+    // The app syncs the audit entry at once; the organisation sees it with the reason.
+    let admin = std::sync::Arc::new(world.admin);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let audit = tokio::task::spawn_blocking({
+            let admin = std::sync::Arc::clone(&admin);
+            move || admin.audit().unwrap()
+        })
+        .await
+        .unwrap();
+        let found = audit.iter().any(|(_, entry)| {
+            let entry = serde_json::to_value(entry).unwrap();
+            entry["action"] == "emergency-access"
+                && entry["reason"] == "Called by ambulance crew, patient collapsed"
+        });
+        if found {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the organisation's audit shows the emergency access with its reason"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    client.close().await.unwrap();
+    eprintln!(
+        "desktop e2e: launch to unlock screen {:.0} ms; unlock to a 40-patient caseload {:.0} ms; Save pressed to \"Saved\" shown {saved_shown_ms:.0} ms in the app ({:.0} ms through WebDriver)",
+        unlock_visible.as_secs_f64() * 1000.0,
+        caseload_visible.as_secs_f64() * 1000.0,
+        saved_round_trip.as_secs_f64() * 1000.0
+    );
+}
+
+/// The benchmark of issue 5: app start to caseload visible with 1,000 patients. Printed, not
+/// asserted (targets live in docs/benchmarks.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_to_caseload_with_a_thousand_patients() {
+    let _window = ONE_WINDOW_AT_A_TIME.lock().await;
+    tokio::time::timeout(Duration::from_secs(600), async {
+        step("a device with 1,000 patients");
+        let world = World::new(1_000, false).await;
+        let desktop = Desktop::start(&world.device("app")).unwrap();
+        let launched = Instant::now();
+        let client = connect(&desktop).await;
+        find(&client, "#pin").await;
+        let unlock_visible = launched.elapsed();
+        type_into(&client, "#pin", PIN).await;
+        let unlocking = Instant::now();
+        click_text(&client, "button[type=submit]", "Unlock").await;
+        find(&client, "[data-testid=patient-row]").await;
+        let caseload_visible = unlocking.elapsed();
+        let rows = client
+            .find_all(Locator::Css("[data-testid=patient-row]"))
+            .await
+            .unwrap()
+            .len();
+        assert_eq!(rows, 1_000);
+        client.close().await.unwrap();
+        eprintln!(
+            "desktop e2e, 1,000 patients: launch to unlock screen {:.0} ms; unlock pressed to caseload visible {:.0} ms (PIN key derivation included); together {:.0} ms",
+            unlock_visible.as_secs_f64() * 1000.0,
+            caseload_visible.as_secs_f64() * 1000.0,
+            (unlock_visible + caseload_visible).as_secs_f64() * 1000.0
+        );
+    })
+    .await
+    .expect("the run finished within 10 minutes");
+}
