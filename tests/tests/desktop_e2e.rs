@@ -360,7 +360,14 @@ async fn day() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    find(&client, "[data-testid=obs-chart]").await;
+    let chart = find(&client, "[data-testid=obs-chart]").await;
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -80);",
+            vec![serde_json::to_value(&chart).unwrap()],
+        )
+        .await
+        .unwrap();
     screenshot(&desktop, "chart").await;
 
     step("entered-in-error");

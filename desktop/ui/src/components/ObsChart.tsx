@@ -4,11 +4,23 @@
 // the chart reads without colour.
 import { useEffect, useState } from "react";
 import { api, type CommandError, type Observation, type ParameterBands } from "../api";
-import { DISPLAY_RANGE, columnX, placeValue, visibleBands } from "../logic/chart";
+import { bandRows, columnX, placeValue, visibleBands } from "../logic/chart";
 import { dateTime, riskWord } from "../logic/format";
 
-const ROW_HEIGHT = 84;
+const ROW_HEIGHT = 110;
 const LABEL_WIDTH = 150;
+const SCALE_WIDTH = 84;
+
+/** "≤8", "12–20", "≥25", as printed on the paper chart's bands. */
+function bandLabel(low: number, high: number, parameter: string, lowest: boolean, highest: boolean): string {
+  const step = parameter === "temperature" ? 0.1 : 1;
+  const digits = parameter === "temperature" ? 1 : 0;
+  const from = (low + step / 2).toFixed(digits);
+  const to = (high - step / 2).toFixed(digits);
+  if (lowest) return `≤${to}`;
+  if (highest) return `≥${from}`;
+  return from === to ? from : `${from}–${to}`;
+}
 const COLUMN_WIDTH = 74;
 const MAX_COLUMNS = 10;
 
@@ -61,7 +73,7 @@ export function ObsChart({
   if (shown.length === 0) return <p className="empty">No observations yet.</p>;
 
   const plotWidth = Math.max(shown.length, 4) * COLUMN_WIDTH;
-  const width = LABEL_WIDTH + plotWidth;
+  const width = LABEL_WIDTH + plotWidth + SCALE_WIDTH;
   const headerHeight = 40;
   const textRows = 3; // air/oxygen, consciousness, NEWS2 total
   const height = headerHeight + bands.length * ROW_HEIGHT + textRows * 34;
@@ -84,13 +96,13 @@ export function ObsChart({
           const values = shown
             .map((o, i) => ({ i, value: o.vitals[parameter.parameter as keyof typeof o.vitals] }))
             .filter((p): p is { i: number; value: number } => typeof p.value === "number");
-          const placed = values.map((p) => ({ ...p, at: placeValue(parameter.parameter, p.value, ROW_HEIGHT) }));
-          const [min, max] = DISPLAY_RANGE[parameter.parameter];
+          const visible = visibleBands(parameter.parameter, parameter.bands);
+          const placed = values.map((p) => ({ ...p, at: placeValue(visible, p.value, ROW_HEIGHT) }));
           return (
             <g key={parameter.parameter} data-parameter={parameter.parameter}>
-              {visibleBands(parameter.parameter, parameter.bands).map((band) => {
-                const y1 = top + ((max - band.high) / (max - min)) * ROW_HEIGHT;
-                const y2 = top + ((max - band.low) / (max - min)) * ROW_HEIGHT;
+              {bandRows(visible, ROW_HEIGHT).map((band, index, rows) => {
+                const y1 = top + band.top;
+                const y2 = top + band.bottom;
                 return (
                   <g key={`${band.low}-${band.high}`}>
                     <rect
@@ -101,11 +113,9 @@ export function ObsChart({
                       fill={band.score === 0 ? "white" : `url(#score-${band.score})`}
                       className="band"
                     />
-                    {y2 - y1 >= 9 && (
-                      <text x={width - 4} y={(y1 + y2) / 2 + 4} className="band-score" textAnchor="end">
-                        {band.score}
-                      </text>
-                    )}
+                    <text x={width - 4} y={(y1 + y2) / 2 + 4} className="band-score" textAnchor="end">
+                      {bandLabel(band.low, band.high, parameter.parameter, index === 0, index === rows.length - 1)} · {band.score}
+                    </text>
                   </g>
                 );
               })}

@@ -32,12 +32,29 @@ export function visibleBands(parameter: string, bands: Band[]): VisibleBand[] {
 
 export type Placed = { y: number; clipped: "below" | "above" | null };
 
-/** Where `value` sits on an axis of `height` pixels (top is the range's maximum). */
-export function placeValue(parameter: string, value: number, height: number): Placed {
-  const [min, max] = DISPLAY_RANGE[parameter];
-  const clipped = value < min ? "below" : value > max ? "above" : null;
-  const bounded = Math.min(max, Math.max(min, value));
-  return { y: ((max - bounded) / (max - min)) * height, clipped };
+/**
+ * Rows of equal height, one per band, lowest values at the bottom, as the paper chart draws them:
+ * a band is as easy to read as any other however wide its range. Returns each band's top and
+ * bottom in pixels.
+ */
+export function bandRows(bands: VisibleBand[], height: number): (VisibleBand & { top: number; bottom: number })[] {
+  const rowHeight = height / Math.max(1, bands.length);
+  return [...bands]
+    .sort((a, b) => a.low - b.low)
+    .map((band, i) => ({ ...band, bottom: height - i * rowHeight, top: height - (i + 1) * rowHeight }));
+}
+
+/** Where `value` sits: in its band's row, proportionally; pinned to the edge when off the chart. */
+export function placeValue(bands: VisibleBand[], value: number, height: number): Placed {
+  const rows = bandRows(bands, height);
+  if (rows.length === 0) return { y: height / 2, clipped: null };
+  const lowest = rows[0];
+  const highest = rows[rows.length - 1];
+  if (value < lowest.low) return { y: height, clipped: "below" };
+  if (value > highest.high) return { y: 0, clipped: "above" };
+  const row = rows.find((band) => value >= band.low && value <= band.high) ?? highest;
+  const fraction = row.high > row.low ? (value - row.low) / (row.high - row.low) : 0.5;
+  return { y: row.bottom - fraction * (row.bottom - row.top), clipped: null };
 }
 
 /** Evenly spaced columns, oldest on the left, as sets are entered on the paper chart. */

@@ -82,11 +82,18 @@ describe("chart geometry", () => {
     ]);
   });
 
-  it("places values top-down and pins the ones off the chart", () => {
-    expect(placeValue("spo2", 100, 200)).toEqual({ y: 0, clipped: null });
-    expect(placeValue("spo2", 90, 200)).toEqual({ y: 100, clipped: null });
-    expect(placeValue("spo2", 70, 200)).toEqual({ y: 200, clipped: "below" });
-    expect(placeValue("pulse", 200, 100).clipped).toBe("above");
+  it("gives every band a row of the same height, as the paper chart does", () => {
+    const bands = visibleBands("spo2", [
+      { from: 30, to: 91, score: 3 },
+      { from: 92, to: 93, score: 2 },
+      { from: 94, to: 95, score: 1 },
+      { from: 96, to: 100, score: 0 },
+    ]);
+    // Four rows of 50 px on a 200 px axis: 80–91.5, 91.5–93.5, 93.5–95.5, 95.5–100.
+    expect(placeValue(bands, 100, 200)).toEqual({ y: 0, clipped: null });
+    expect(placeValue(bands, 92.5, 200)).toEqual({ y: 125, clipped: null });
+    expect(placeValue(bands, 80, 200)).toEqual({ y: 200, clipped: null });
+    expect(placeValue(bands, 70, 200)).toEqual({ y: 200, clipped: "below" });
   });
 
   it("spaces columns evenly", () => {
