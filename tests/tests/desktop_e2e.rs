@@ -7,7 +7,12 @@
 //! device once it is back, entered-in-error, emergency access with a reason. Screenshots of each
 //! screen go to `docs/screenshots/`; timings are printed (see docs/benchmarks.md).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
