@@ -42,22 +42,34 @@ fn step(what: &str) {
 const WINDOW: (u32, u32) = (1024, 768);
 
 async fn screenshot(desktop: &Desktop, name: &str) {
+    screenshot_sized(desktop, name, WINDOW).await;
+}
+
+async fn screenshot_sized(desktop: &Desktop, name: &str, (width, height): (u32, u32)) {
     // Let the last change paint before the pixels are taken.
     tokio::time::sleep(Duration::from_millis(300)).await;
     std::fs::create_dir_all(screenshots_dir()).unwrap();
-    desktop
-        .screenshot(
-            &screenshots_dir().join(format!("{name}.png")),
-            WINDOW.0,
-            WINDOW.1,
-        )
-        .unwrap();
+    let path = screenshots_dir().join(format!("{name}.png"));
+    desktop.screenshot(&path, width, height).unwrap();
 }
 
+/// Opens the WebDriver session, which launches the app. tauri-driver answers on its port a moment
+/// before WebKitWebDriver behind it does, so a refused first attempt is tried again.
 async fn connect(desktop: &Desktop) -> Client {
     let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
     builder.capabilities(desktop.capabilities());
-    builder.connect(&desktop.webdriver_url).await.unwrap()
+    let mut attempt = 1;
+    loop {
+        match builder.connect(&desktop.webdriver_url).await {
+            Ok(client) => return client,
+            Err(error) if attempt < 5 => {
+                step(&format!("WebDriver not ready ({error}); trying again"));
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => panic!("no WebDriver session: {error}"),
+        }
+    }
 }
 
 async fn find(client: &Client, css: &str) -> fantoccini::elements::Element {
@@ -497,6 +509,15 @@ async fn day() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+
+    step("settings, and the caseload on a portrait tablet");
+    click_text(&client, ".topbar button", "Settings").await;
+    find(&client, ".settings").await;
+    screenshot(&desktop, "settings").await;
+    tap(&client, ".brand").await;
+    client.set_window_size(768, 1024).await.unwrap();
+    find(&client, "[data-testid=patient-row]").await;
+    screenshot_sized(&desktop, "caseload-portrait", (768, 1024)).await;
 
     client.close().await.unwrap();
     eprintln!(

@@ -30,6 +30,12 @@ describe("sync status words", () => {
       "Offline: 1 record with changes waiting; last synced 4 minutes ago",
     ],
     ["offline never synced", { last_sync: null, error_code: "offline" }, "offline", "Offline: never synced"],
+    [
+      "retrying while offline",
+      { pending: 2, error_code: "offline", activity: { phase: "uploading", done: 0, total: 0 } },
+      "offline",
+      "Offline, trying again: 2 records with changes waiting; last synced 4 minutes ago",
+    ],
     ["uploading", { activity: { phase: "uploading", done: 2, total: 5 } }, "syncing", "Syncing: sending 2 of 5"],
     ["downloading", { activity: { phase: "downloading", received: 40 } }, "syncing", "Syncing: received 40"],
     ["refused", { error_code: "refused", error: "the server refused" }, "problem", "Sync problem: the server refused"],

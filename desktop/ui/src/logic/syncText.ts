@@ -16,6 +16,13 @@ export function syncText(status: SyncStatus, now: Date): StatusLine {
     return { tone: "local", text: "On this device only (not enrolled for sync)" };
   }
   const activity = status.activity;
+  const last = status.last_sync ? `last synced ${ago(status.last_sync, now)}` : "never synced";
+  const waiting = status.pending > 0 ? `${changes(status.pending)}; ` : "";
+  // Still unreachable since the last attempt: a new attempt has not reached the server yet, so it
+  // is not "syncing" until something moves.
+  if (status.error_code === "offline" && activity.phase === "uploading" && activity.total === 0) {
+    return { tone: "offline", text: `Offline, trying again: ${waiting}${last}` };
+  }
   if (activity.phase === "uploading") {
     const progress = activity.total > 0 ? ` ${activity.done} of ${activity.total}` : "";
     return { tone: "syncing", text: `Syncing: sending${progress}` };
@@ -23,9 +30,7 @@ export function syncText(status: SyncStatus, now: Date): StatusLine {
   if (activity.phase === "downloading") {
     return { tone: "syncing", text: `Syncing: received ${activity.received}` };
   }
-  const last = status.last_sync ? `last synced ${ago(status.last_sync, now)}` : "never synced";
   if (status.error_code === "offline") {
-    const waiting = status.pending > 0 ? `${changes(status.pending)}; ` : "";
     return { tone: "offline", text: `Offline: ${waiting}${last}` };
   }
   if (status.error_code) {
