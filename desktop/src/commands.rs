@@ -153,6 +153,18 @@ async fn with_session<T: Send + 'static>(
     .await
 }
 
+/// A change to the store, then a sync soon: every write leaves the device as soon as there is
+/// signal.
+async fn changing<T: Send + 'static>(
+    app: &AppHandle,
+    state: &AppStateRef<'_>,
+    work: impl FnOnce(&Session, &ResponseProtocol) -> CommandResult<T> + Send + 'static,
+) -> CommandResult<T> {
+    let out = with_session(state, work).await?;
+    sync_engine::wake(app);
+    Ok(out)
+}
+
 /// The caseload: everyone on the device, most urgent first or by name; or those matching a
 /// search by name or NHS number.
 #[tauri::command]
@@ -212,13 +224,11 @@ pub async fn emergency_access(
     patient: String,
     reason: String,
 ) -> CommandResult<Value> {
-    let record = with_session(&state, move |session, protocol| {
+    changing(&app, &state, move |session, protocol| {
         let record = session.emergency_access(patient_id(&patient)?, &reason)?;
         record_view(session, protocol, &record)
     })
-    .await?;
-    sync_engine::wake(&app);
-    Ok(record)
+    .await
 }
 
 /// Scores the values entered so far, as they are typed: each value checked on its own, the
@@ -250,7 +260,7 @@ pub async fn record_observation(
     patient: String,
     vitals: Value,
 ) -> CommandResult<Value> {
-    let saved = with_session(&state, move |session, protocol| {
+    changing(&app, &state, move |session, protocol| {
         let Value::Object(entered) = vitals else {
             return Err(CommandError::bad_input("the entered values are not a set"));
         };
@@ -263,9 +273,7 @@ pub async fn record_observation(
             "news2": view::news2_json(set.news2(), protocol),
         }))
     })
-    .await?;
-    sync_engine::wake(&app);
-    Ok(saved)
+    .await
 }
 
 /// Marks a set entered-in-error, with the reason; the set stays in the record, struck through.
@@ -276,16 +284,14 @@ pub async fn entered_in_error(
     observation: String,
     reason: String,
 ) -> CommandResult<()> {
-    with_session(&state, move |session, _| {
+    changing(&app, &state, move |session, _| {
         let observation: ObservationId = observation
             .parse()
             .map_err(|_| CommandError::bad_input("that observation id is not valid"))?;
         session.mark_observation_entered_in_error(observation, &reason)?;
         Ok(())
     })
-    .await?;
-    sync_engine::wake(&app);
-    Ok(())
+    .await
 }
 
 #[tauri::command]
@@ -295,16 +301,14 @@ pub async fn add_note(
     patient: String,
     text: String,
 ) -> CommandResult<()> {
-    with_session(&state, move |session, _| {
+    changing(&app, &state, move |session, _| {
         if text.trim().is_empty() {
             return Err(CommandError::bad_input("write the note first"));
         }
         session.add_note(patient_id(&patient)?, &text)?;
         Ok(())
     })
-    .await?;
-    sync_engine::wake(&app);
-    Ok(())
+    .await
 }
 
 #[tauri::command]
@@ -314,13 +318,11 @@ pub async fn set_care_plan(
     patient: String,
     text: String,
 ) -> CommandResult<()> {
-    with_session(&state, move |session, _| {
+    changing(&app, &state, move |session, _| {
         session.set_care_plan(patient_id(&patient)?, &text)?;
         Ok(())
     })
-    .await?;
-    sync_engine::wake(&app);
-    Ok(())
+    .await
 }
 
 /// The always-visible sync status.

@@ -81,25 +81,34 @@ async fn find(client: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|error| panic!("{css} did not appear: {error}"))
 }
 
-/// Clicks like a finger would: brought into view first, clear of the sticky top bar.
-async fn press(client: &Client, element: fantoccini::elements::Element) {
+/// Clicks like a finger would: brought into view first, clear of the sticky top bar. Fails when
+/// the element went stale (React re-rendered it); callers look it up again.
+async fn press(
+    client: &Client,
+    element: fantoccini::elements::Element,
+) -> Result<(), fantoccini::error::CmdError> {
     client
         .execute(
             "arguments[0].scrollIntoView({block: 'center'});",
             vec![serde_json::to_value(&element).unwrap()],
         )
-        .await
-        .unwrap();
-    element.click().await.unwrap();
+        .await?;
+    element.click().await
 }
 
 async fn tap(client: &Client, css: &str) {
-    let element = find(client, css).await;
-    press(client, element).await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if press(client, find(client, css).await).await.is_ok() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{css} could not be pressed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn text(client: &Client, css: &str) -> String {
-    find(client, css).await.text().await.unwrap()
+    text_until(client, css, |_| true).await
 }
 
 /// Waits until the element's text satisfies `test`; returns it.
@@ -121,8 +130,9 @@ async fn click_text(client: &Client, css: &str, label: &str) {
     let deadline = Instant::now() + WAIT;
     loop {
         for element in client.find_all(Locator::Css(css)).await.unwrap() {
-            if element.text().await.unwrap_or_default().contains(label) {
-                press(client, element).await;
+            if element.text().await.unwrap_or_default().contains(label)
+                && press(client, element).await.is_ok()
+            {
                 return;
             }
         }
@@ -136,6 +146,20 @@ async fn type_into(client: &Client, css: &str, value: &str) {
     field.clear().await.unwrap();
     if !value.is_empty() {
         field.send_keys(value).await.unwrap();
+    }
+}
+
+/// Types respiration rate, SpO2, systolic BP, pulse and temperature into the entry form.
+async fn type_numbers(client: &Client, values: [&str; 5]) {
+    let fields = [
+        "respiration_rate",
+        "spo2",
+        "systolic_bp",
+        "pulse",
+        "temperature",
+    ];
+    for (field, value) in fields.into_iter().zip(values) {
+        type_into(client, &format!("[data-testid=field-{field}]"), value).await;
     }
 }
 
@@ -318,15 +342,7 @@ async fn day() {
     // A full set: RR 26 (3), SpO2 93 on air (2+0), BP 95 (2), pulse 120 (2), Alert (0), 38.6 (1)
     // = NEWS2 10, high risk.
     tap(&client, "[data-testid=record-observations]").await;
-    for (field, value) in [
-        ("respiration_rate", "26"),
-        ("spo2", "93"),
-        ("systolic_bp", "95"),
-        ("pulse", "120"),
-        ("temperature", "38.6"),
-    ] {
-        type_into(&client, &format!("[data-testid=field-{field}]"), value).await;
-    }
+    type_numbers(&client, ["26", "93", "95", "120", "38.6"]).await;
     tap(&client, "[data-testid=on-air]").await;
     let partial = text(&client, "[data-testid=partial-warning]").await;
     assert!(partial.contains("6 of 7"), "{partial}");
@@ -407,15 +423,7 @@ async fn day() {
     // The server goes down; a set recorded now is saved on the device and waits.
     world.stop_server().await;
     tap(&client, "[data-testid=record-observations]").await;
-    for (field, value) in [
-        ("respiration_rate", "16"),
-        ("spo2", "97"),
-        ("systolic_bp", "128"),
-        ("pulse", "77"),
-        ("temperature", "36.9"),
-    ] {
-        type_into(&client, &format!("[data-testid=field-{field}]"), value).await;
-    }
+    type_numbers(&client, ["16", "97", "128", "77", "36.9"]).await;
     tap(&client, "[data-testid=on-air]").await;
     tap(&client, "[data-testid=acvpu-A]").await;
     text_until(&client, "[data-testid=news2-badge]", |t| t.contains("LOW")).await;
@@ -480,7 +488,7 @@ async fn day() {
         "Called by ambulance crew, patient collapsed",
     )
     .await;
-    press(&client, submit).await;
+    press(&client, submit).await.unwrap();
     let banner = text(&client, "[data-testid=emergency-banner]").await;
     assert!(banner.contains("Called by ambulance crew"), "{banner}");
     assert!(banner.contains("Closes in 30 minutes"), "{banner}");

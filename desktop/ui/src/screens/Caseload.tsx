@@ -4,6 +4,7 @@
 import { useEffect, useState } from "react";
 import { api, type CommandError, type Summary } from "../api";
 import { News2Badge } from "../components/News2Badge";
+import { ReasonDialog } from "../components/ReasonDialog";
 import { FLAG_LABELS, ageInYears, ago, longDate, nhsNumber } from "../logic/format";
 
 export const EMERGENCY_MINUTES = 30;
@@ -21,7 +22,6 @@ export function Caseload({
   const [byRisk, setByRisk] = useState(true);
   const [rows, setRows] = useState<Summary[] | null>(null);
   const [emergencyFor, setEmergencyFor] = useState<Summary | null>(null);
-  const [reason, setReason] = useState("");
   const now = new Date();
 
   useEffect(() => {
@@ -105,34 +105,19 @@ export function Caseload({
         </ul>
       )}
       {emergencyFor && (
-        <div className="dialog-backdrop">
-          <form
-            className="dialog"
-            role="dialog"
-            aria-labelledby="emergency-title"
-            onSubmit={(event) => {
-              event.preventDefault();
-              if (!reason.trim()) return;
-              onEmergency(emergencyFor.id, reason.trim(), Date.now() + EMERGENCY_MINUTES * 60_000);
-            }}
-          >
-            <h2 id="emergency-title">Emergency access</h2>
-            <p>
-              Opening {emergencyFor.family.toUpperCase()}, {emergencyFor.given} outside your caseload is recorded in the
-              audit with your reason and reviewed. Access ends after {EMERGENCY_MINUTES} minutes.
-            </p>
-            <label htmlFor="emergency-reason">Reason (required)</label>
-            <textarea id="emergency-reason" value={reason} onChange={(event) => setReason(event.target.value)} required />
-            <div className="actions">
-              <button type="button" onClick={() => setEmergencyFor(null)}>
-                Cancel
-              </button>
-              <button type="submit" className="primary danger" disabled={!reason.trim()}>
-                Open with this reason
-              </button>
-            </div>
-          </form>
-        </div>
+        <ReasonDialog
+          id="emergency"
+          title="Emergency access"
+          confirm="Open with this reason"
+          danger
+          onCancel={() => setEmergencyFor(null)}
+          onConfirm={(reason) => onEmergency(emergencyFor.id, reason, Date.now() + EMERGENCY_MINUTES * 60_000)}
+        >
+          <p>
+            Opening {emergencyFor.family.toUpperCase()}, {emergencyFor.given} outside your caseload is recorded in the
+            audit with your reason and reviewed. Access ends after {EMERGENCY_MINUTES} minutes.
+          </p>
+        </ReasonDialog>
       )}
     </main>
   );

@@ -6,6 +6,7 @@ import { api, type CommandError, type Observation, type PatientRecord } from "..
 import { AlertBanner } from "../components/AlertBanner";
 import { News2Badge } from "../components/News2Badge";
 import { ObsChart } from "../components/ObsChart";
+import { ReasonDialog } from "../components/ReasonDialog";
 import { ago, dateTime } from "../logic/format";
 
 function describeConflictValue(value: unknown): string {
@@ -40,7 +41,6 @@ export function RecordScreen({
   const [saved, setSaved] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [errorFor, setErrorFor] = useState<Observation | null>(null);
-  const [errorReason, setErrorReason] = useState("");
   const [now, setNow] = useState(Date.now());
 
   const load = useCallback(async () => {
@@ -273,35 +273,22 @@ export function RecordScreen({
       </section>
 
       {errorFor && (
-        <div className="dialog-backdrop">
-          <form
-            className="dialog"
-            role="dialog"
-            aria-labelledby="eie-title"
-            onSubmit={(event) => {
-              event.preventDefault();
-              const target = errorFor;
-              setErrorFor(null);
-              void act(async () => {
-                await api.enteredInError(target.id, errorReason);
-                setErrorReason("");
-              }, "Marked entered in error; the set stays in the record, struck through.");
-            }}
-          >
-            <h2 id="eie-title">Mark entered in error</h2>
-            <p>The set from {dateTime(errorFor.taken_at)} stays in the record, struck through, with your reason.</p>
-            <label htmlFor="eie-reason">Reason (required)</label>
-            <textarea id="eie-reason" value={errorReason} onChange={(event) => setErrorReason(event.target.value)} required />
-            <div className="actions">
-              <button type="button" onClick={() => setErrorFor(null)}>
-                Cancel
-              </button>
-              <button type="submit" className="primary" disabled={!errorReason.trim()}>
-                Mark entered in error
-              </button>
-            </div>
-          </form>
-        </div>
+        <ReasonDialog
+          id="eie"
+          title="Mark entered in error"
+          confirm="Mark entered in error"
+          onCancel={() => setErrorFor(null)}
+          onConfirm={(reason) => {
+            const target = errorFor;
+            setErrorFor(null);
+            void act(
+              () => api.enteredInError(target.id, reason),
+              "Marked entered in error; the set stays in the record, struck through.",
+            );
+          }}
+        >
+          <p>The set from {dateTime(errorFor.taken_at)} stays in the record, struck through, with your reason.</p>
+        </ReasonDialog>
       )}
     </main>
   );
