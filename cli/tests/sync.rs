@@ -347,6 +347,12 @@ fn two_devices_converge_and_then_sync_moves_nothing(backend: Backend) {
         .unwrap();
     assert_eq!(eie["reason"], "thermometer faulty");
 
+    // Each device knows who its colleagues are, as the admin key vouches, to name entries' authors.
+    let members = open_session(&team.device("a")).team_members().unwrap();
+    let mut names: Vec<&str> = members.iter().map(|m| m.user.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Bea Birchall", "Nell Nightingale"]);
+
     // The server holds no plaintext patient data in its files.
     for file in team.server.files() {
         let bytes = std::fs::read(&file).unwrap();

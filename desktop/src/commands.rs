@@ -201,6 +201,15 @@ fn record_view(
         "enrolled": status.server.is_some(),
     });
     value["spo2_scale"] = json!(u8::from(record.spo2_scale()));
+    // Entries carry the author's device; the team's roster names who uses it.
+    let mut authors = serde_json::Map::new();
+    for member in session.team_members()? {
+        authors.insert(
+            member.device.to_string(),
+            json!({"name": member.user, "role": member.role.key()}),
+        );
+    }
+    value["authors"] = Value::Object(authors);
     Ok(value)
 }
 

@@ -310,6 +310,16 @@ impl Session {
         })
     }
 
+    /// The team's members as the organisation's admin key vouches for them, by device: who wrote
+    /// an entry that arrived from another device. Empty before enrolment.
+    pub fn team_members(&self) -> Result<Vec<Member>> {
+        let context = self.context()?;
+        let Some(state) = read_state(&context.connection, context.key()?)? else {
+            return Ok(Vec::new());
+        };
+        Ok(state.roster()?.members().cloned().collect())
+    }
+
     /// Whether `patient`'s record holds changes the server has not yet received.
     pub fn has_unsynced_changes(&self, patient: PatientId) -> Result<bool> {
         let context = self.context()?;

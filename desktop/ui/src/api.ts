@@ -62,7 +62,7 @@ export type News2 = {
 
 export type Author = { user: string; role: string; device: string };
 export type Recorded = { by: Author; at: string };
-export type EnteredInError = { reason: string; by?: Author; at?: string; recorded?: Recorded };
+export type EnteredInError = { reason: string; by: Author; at: string };
 
 export type Vitals = {
   respiration_rate?: number;
@@ -106,6 +106,8 @@ export type PatientRecord = {
   notes: { id: string; text: string; recorded: Recorded; entered_in_error: EnteredInError | null }[];
   observations: Observation[];
   sync: { last_sync: string | null; unsynced_changes: boolean; enrolled: boolean };
+  /** Team members by device, from the admin-signed roster. */
+  authors: Record<string, { name: string; role: string }>;
   spo2_scale: number;
 };
 

@@ -1,5 +1,5 @@
 // How values read on screen. Presentation only: no clinical computation.
-import type { FlagKind, Risk } from "../api";
+import type { Author, FlagKind, Risk } from "../api";
 
 /** NHS numbers are read and written in 3-3-4 groups. */
 export function nhsNumber(digits: string): string {
@@ -67,3 +67,11 @@ export const FLAG_LABELS: Record<FlagKind, string> = {
   safeguarding: "Safeguarding",
   "child-protection": "Child protection",
 };
+
+/** "Bea Birchall (nurse)" when the team's roster names the device, else "a nurse". */
+export function authorName(author: Author | undefined, authors: Record<string, { name: string; role: string }>): string {
+  if (!author) return "someone";
+  const known = authors[author.device];
+  const role = author.role.replace(/-/g, " ");
+  return known ? `${known.name} (${role})` : `a ${role}`;
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { SyncStatus } from "../api";
 import { columnX, placeValue, visibleBands } from "./chart";
 import { EMPTY_FORM, enteredCount, parseForm } from "./entry";
-import { ageInYears, ago, nhsNumber, riskWord } from "./format";
+import { ageInYears, ago, authorName, nhsNumber, riskWord } from "./format";
 import { syncText } from "./syncText";
 
 const now = new Date("2026-11-25T12:00:00Z");
@@ -124,6 +124,14 @@ describe("formatting", () => {
     expect(ago("2026-11-25T11:59:30Z", now)).toBe("just now");
     expect(ago("2026-11-25T11:59:00Z", now)).toBe("1 minute ago");
     expect(ago("2026-11-25T09:00:00Z", now)).toBe("3 hours ago");
+  });
+
+  it("names an entry's author from the roster, or by role when the device is not on it", () => {
+    const authors = { "dev-1": { name: "Bea Birchall", role: "nurse" } };
+    expect(authorName({ user: "u", role: "nurse", device: "dev-1" }, authors)).toBe("Bea Birchall (nurse)");
+    expect(authorName({ user: "u", role: "healthcare-assistant", device: "dev-9" }, authors)).toBe(
+      "a healthcare assistant",
+    );
   });
 
   it("always gives a band word", () => {

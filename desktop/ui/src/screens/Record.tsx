@@ -2,20 +2,20 @@
 // list, with entered-in-error), medications, problems, care plan and visit notes; and how
 // current it is ("last synced", changes not yet sent).
 import { useCallback, useEffect, useState } from "react";
-import { api, type CommandError, type Observation, type PatientRecord } from "../api";
+import { api, type Author, type CommandError, type Observation, type PatientRecord } from "../api";
 import { AlertBanner } from "../components/AlertBanner";
 import { News2Badge } from "../components/News2Badge";
 import { ObsChart } from "../components/ObsChart";
 import { ReasonDialog } from "../components/ReasonDialog";
-import { ago, dateTime } from "../logic/format";
+import { ago, authorName, dateTime } from "../logic/format";
 
-function describeConflictValue(value: unknown): string {
+/** One of a conflict's values: what was recorded, by whom, when. */
+function describeConflictValue(value: unknown, authors: PatientRecord["authors"]): string {
   if (value && typeof value === "object") {
-    const entry = value as Record<string, unknown>;
-    const shown = entry.value ?? entry.text ?? JSON.stringify(value);
-    const by = entry.by as { role?: string } | undefined;
-    const at = typeof entry.at === "string" ? `, ${dateTime(entry.at)}` : "";
-    return `"${String(shown)}"${by?.role ? ` (set by a ${by.role}${at})` : ""}`;
+    const entry = value as { value?: unknown; by?: Author; at?: string };
+    const shown = typeof entry.value === "object" ? JSON.stringify(entry.value) : String(entry.value ?? "");
+    const at = entry.at ? `, ${dateTime(entry.at)}` : "";
+    return `"${shown}" (recorded by ${authorName(entry.by, authors)}${at})`;
   }
   return `"${String(value)}"`;
 }
@@ -119,7 +119,7 @@ export function RecordScreen({
           {record.conflicts.map((conflict) => (
             <p key={conflict.field}>
               Two devices recorded different {conflict.field.replace(/_/g, " ")}:{" "}
-              {conflict.values.map(describeConflictValue).join(" and ")}. Check with the patient and record the
+              {conflict.values.map((value) => describeConflictValue(value, record.authors)).join(" and ")}. Check with the patient and record the
               right value again.
             </p>
           ))}
@@ -167,7 +167,11 @@ export function RecordScreen({
           <tbody>
             {observations.map((o) => (
               <tr key={o.id} className={o.entered_in_error ? "struck" : ""} data-testid="obs-row">
-                <td>{dateTime(o.taken_at)}</td>
+                <td>
+                  {dateTime(o.taken_at)}
+                  <br />
+                  <small>{authorName(o.author, record.authors)}</small>
+                </td>
                 <td>
                   <News2Badge total={o.news2.total} risk={o.news2.partial ? o.news2.minimum_risk : o.news2.risk} partial={o.news2.partial} />
                 </td>
@@ -180,7 +184,10 @@ export function RecordScreen({
                 <td>{o.vitals.temperature ?? "–"}</td>
                 <td>
                   {o.entered_in_error ? (
-                    <span className="eie">Entered in error: {o.entered_in_error.reason}</span>
+                    <span className="eie">
+                      Entered in error: {o.entered_in_error.reason}
+                      <small> ({authorName(o.entered_in_error.by, record.authors)})</small>
+                    </span>
                   ) : (
                     <button className="small" onClick={() => setErrorFor(o)}>
                       Entered in error…
@@ -265,7 +272,7 @@ export function RecordScreen({
               <li key={entry.id} className={entry.entered_in_error ? "struck" : ""}>
                 <p>{entry.text}</p>
                 <small>
-                  {dateTime(entry.recorded.at)} · {entry.recorded.by.role}
+                  {dateTime(entry.recorded.at)} · {authorName(entry.recorded.by, record.authors)}
                 </small>
               </li>
             ))}
