@@ -14,9 +14,10 @@ cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 
 # The UI's own unit tests (Vitest): entry validation, chart geometry, sync status words.
 ui_log=$(mktemp)
-(cd desktop/ui && npx vitest run 2>&1) | tee "$ui_log" || status=$?
-ui_passed=$(grep -E '^ *Tests ' "$ui_log" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' | tail -1 || true)
-ui_failed=$(grep -E '^ *Tests ' "$ui_log" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' | tail -1 || true)
+(cd desktop/ui && NO_COLOR=1 FORCE_COLOR=0 npx vitest run 2>&1) | tee "$ui_log" || status=$?
+ui_summary=$(sed 's/\x1b\[[0-9;]*m//g' "$ui_log" | grep -E '^ *Tests ' | tail -1 || true)
+ui_passed=$(echo "$ui_summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || true)
+ui_failed=$(echo "$ui_summary" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || true)
 echo "test result: ui (vitest). ${ui_passed:-0} passed; ${ui_failed:-0} failed" >> "$log"
 rm -f "$ui_log"
 
