@@ -419,6 +419,25 @@ async fn day() {
     .await;
     screenshot(&desktop, "entered-in-error").await;
 
+    step("a visit note and the care plan");
+    type_into(
+        &client,
+        "#new-note",
+        "Visited at home; chest clearer, eating well",
+    )
+    .await;
+    click_text(&client, "button", "Add note").await;
+    text_until(&client, ".saved", |t| t.contains("Note saved")).await;
+    text_until(&client, ".notes", |t| t.contains("chest clearer")).await;
+    type_into(
+        &client,
+        "#care-plan",
+        "Daily visits; repeat NEWS2 at each visit",
+    )
+    .await;
+    click_text(&client, "button", "Save care plan").await;
+    text_until(&client, ".saved", |t| t.contains("Care plan saved")).await;
+
     step("record while the server is down");
     // The server goes down; a set recorded now is saved on the device and waits.
     world.stop_server().await;
@@ -452,6 +471,17 @@ async fn day() {
     })
     .await
     .unwrap();
+    assert!(
+        received
+            .notes
+            .iter()
+            .any(|n| n.text.contains("chest clearer")),
+        "the visit note reached the second device"
+    );
+    assert_eq!(
+        received.care_plan,
+        "Daily visits; repeat NEWS2 at each visit"
+    );
     assert!(
         received
             .observations
