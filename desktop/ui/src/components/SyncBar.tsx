@@ -14,7 +14,12 @@ export function SyncBar({ onError }: { onError: (error: unknown) => CommandError
     const refresh = () => {
       api
         .syncStatus()
-        .then((next) => live && setStatus(next))
+        .then((next) => {
+          if (!live) return;
+          setStatus(next);
+          // The store locks itself when idle: stop showing the record the moment it has.
+          if (!next.unlocked) onError({ code: "locked", message: "The session locked itself after being idle." });
+        })
         .catch(onError);
       setNow(new Date());
     };
