@@ -252,6 +252,31 @@ impl World {
         self.server = Some(start(app, self.addr).await.unwrap());
     }
 
+    /// The app's device and the colleague's each record a different address for `patient`
+    /// without having seen the other's, then both sync: the record now holds a conflict.
+    async fn conflicting_addresses(&self, patient: doorstep_core::PatientId) {
+        let (app_dir, colleague) = (self.device("app"), self.colleague());
+        tokio::task::spawn_blocking(move || {
+            let device = doorstep_core::store::Device::open(&app_dir).unwrap();
+            let user = device.find_user(None).unwrap();
+            let app = device.unlock(user.id, PIN).unwrap();
+            let address = |line: &str, postcode: &str| {
+                serde_json::json!({"lines": [line], "town": "Ambridge", "postcode": postcode})
+            };
+            let field = doorstep_core::store::DemographicField::Address;
+            app.amend_demographic(patient, field, address("2 Mill Lane", "ZZ1 1AA"))
+                .unwrap();
+            colleague
+                .amend_demographic(patient, field, address("9 Church Row", "ZZ1 9ZZ"))
+                .unwrap();
+            doorstep_transport::sync(&app, |_| {}).unwrap();
+            doorstep_transport::sync(&colleague, |_| {}).unwrap();
+            doorstep_transport::sync(&app, |_| {}).unwrap();
+        })
+        .await
+        .unwrap();
+    }
+
     fn colleague(&self) -> Session {
         let device = doorstep_core::store::Device::open(&self.device("colleague")).unwrap();
         let user = device.find_user(None).unwrap();
@@ -271,6 +296,14 @@ async fn a_clinicians_day_in_the_real_window() {
 async fn day() {
     step("a sync server, an organisation, two devices, 40 patients");
     let mut world = World::new(40, true).await;
+    let target = {
+        let session = world.colleague();
+        let mut patients = session.patients().unwrap();
+        patients.retain(|p| p.latest_news2.is_some_and(|n| !n.partial));
+        patients.remove(0)
+    };
+    step("two devices record different addresses while apart");
+    world.conflicting_addresses(target.id).await;
     step("Xvfb and tauri-driver");
     let desktop = Desktop::start(&world.device("app")).unwrap();
     let launched = Instant::now();
@@ -305,12 +338,6 @@ async fn day() {
 
     step("search by NHS number");
     // Find a patient by NHS number, as typed from a letter (with spaces).
-    let target = {
-        let session = world.colleague();
-        let mut patients = session.patients().unwrap();
-        patients.retain(|p| p.latest_news2.is_some_and(|n| !n.partial));
-        patients.remove(0)
-    };
     let digits = target.nhs_number.to_string().replace(' ', "");
     let spaced = format!("{} {} {}", &digits[..3], &digits[3..6], &digits[6..]);
     type_into(&client, "#search", &spaced).await;
@@ -332,6 +359,28 @@ async fn day() {
     tap(&client, ".patient-open").await;
     assert_eq!(text(&client, "[data-testid=nhs-number]").await, spaced);
     screenshot(&desktop, "record").await;
+    // The two addresses recorded apart are both shown, with who recorded each.
+    let conflict = text(&client, "[data-testid=conflicts]").await;
+    for expected in [
+        "2 Mill Lane",
+        "9 Church Row",
+        "Nell Nightingale",
+        "Bea Birchall",
+    ] {
+        assert!(
+            conflict.contains(expected),
+            "{expected} missing from: {conflict}"
+        );
+    }
+    let conflicts = find(&client, "[data-testid=conflicts]").await;
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -90);",
+            vec![serde_json::to_value(&conflicts).unwrap()],
+        )
+        .await
+        .unwrap();
+    screenshot(&desktop, "conflict").await;
     let points_before = client
         .find_all(Locator::Css("[data-testid=point-pulse]"))
         .await
@@ -437,6 +486,15 @@ async fn day() {
     .await;
     click_text(&client, "button", "Save care plan").await;
     text_until(&client, ".saved", |t| t.contains("Care plan saved")).await;
+    let notes = find(&client, "#notes-title").await;
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -330);",
+            vec![serde_json::to_value(&notes).unwrap()],
+        )
+        .await
+        .unwrap();
+    screenshot(&desktop, "care-plan-and-notes").await;
 
     step("record while the server is down");
     // The server goes down; a set recorded now is saved on the device and waits.
@@ -597,6 +655,58 @@ async fn start_to_caseload_with_a_thousand_patients() {
             caseload_visible.as_secs_f64() * 1000.0,
             (unlock_visible + caseload_visible).as_secs_f64() * 1000.0
         );
+    })
+    .await
+    .expect("the run finished within 10 minutes");
+}
+
+/// A new device enrolled from the app itself, with a one-time code; it then receives the team's
+/// caseload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_device_enrols_with_a_code_in_the_app() {
+    let _window = ONE_WINDOW_AT_A_TIME.lock().await;
+    tokio::time::timeout(Duration::from_secs(600), async {
+        step("a team with 5 patients, and a code for a new device");
+        let world = World::new(5, true).await;
+        // The admin client is blocking; keep it off the async workers.
+        let code = tokio::task::block_in_place(|| {
+            world
+                .admin
+                .enrolment_code(
+                    "north",
+                    "Cy Carter",
+                    doorstep_core::observation::Role::Nurse,
+                )
+                .unwrap()
+                .code
+        });
+        let fresh = world.device("fresh");
+        std::fs::create_dir_all(&fresh).unwrap();
+        let desktop = Desktop::start(&fresh).unwrap();
+        let client = connect(&desktop).await;
+        let url = format!("http://{}", world.addr);
+        type_into(&client, "#server", &url).await;
+        type_into(&client, "#code", &code).await;
+        type_into(&client, "#new-pin", PIN).await;
+        type_into(&client, "#new-pin-again", PIN).await;
+        screenshot(&desktop, "enrol").await;
+        click_text(&client, "button[type=submit]", "Enrol this device").await;
+        let deadline = Instant::now() + WAIT;
+        while client
+            .find_all(Locator::Css("[data-testid=patient-row]"))
+            .await
+            .unwrap()
+            .len()
+            != 5
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the new device never showed the team's caseload"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(text(&client, ".who").await.contains("Cy Carter"));
+        client.close().await.unwrap();
     })
     .await
     .expect("the run finished within 10 minutes");

@@ -22,6 +22,17 @@ export function Caseload({
   const [byRisk, setByRisk] = useState(true);
   const [rows, setRows] = useState<Summary[] | null>(null);
   const [emergencyFor, setEmergencyFor] = useState<Summary | null>(null);
+  // Bumped when a sync run ends, so what it brought in shows without a tap.
+  const [synced, setSynced] = useState(0);
+
+  useEffect(() => {
+    const unlisten = api.onSyncStatus((status) => {
+      if (status.activity.phase === "idle" && !status.error_code) setSynced((n) => n + 1);
+    });
+    return () => {
+      void unlisten.then((stop) => stop());
+    };
+  }, []);
   const now = new Date();
 
   useEffect(() => {
@@ -36,7 +47,7 @@ export function Caseload({
       live = false;
       window.clearTimeout(timer);
     };
-  }, [query, byRisk, onError]);
+  }, [query, byRisk, synced, onError]);
 
   return (
     <main className="page caseload">

@@ -9,15 +9,23 @@ import { ObsChart } from "../components/ObsChart";
 import { ReasonDialog } from "../components/ReasonDialog";
 import { ago, authorName, dateTime } from "../logic/format";
 
+/** A recorded value in words: "2 Mill Lane, Ambridge, ZZ1 1AA" rather than its JSON. */
+function plainValue(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (Array.isArray(value)) return value.map(plainValue).filter(Boolean).join(", ");
+  if (typeof value === "object") return Object.values(value).map(plainValue).filter(Boolean).join(", ");
+  return String(value);
+}
+
 /** One of a conflict's values: what was recorded, by whom, when. */
 function describeConflictValue(value: unknown, authors: PatientRecord["authors"]): string {
-  if (value && typeof value === "object") {
+  if (value && typeof value === "object" && "by" in value) {
     const entry = value as { value?: unknown; by?: Author; at?: string };
-    const shown = typeof entry.value === "object" ? JSON.stringify(entry.value) : String(entry.value ?? "");
+    const shown = plainValue(entry.value);
     const at = entry.at ? `, ${dateTime(entry.at)}` : "";
     return `"${shown}" (recorded by ${authorName(entry.by, authors)}${at})`;
   }
-  return `"${String(value)}"`;
+  return `"${plainValue(value)}"`;
 }
 
 export function RecordScreen({
@@ -114,7 +122,7 @@ export function RecordScreen({
         {record.sync.unsynced_changes && " · changes on this device not yet sent"}
       </p>
       {record.conflicts.length > 0 && (
-        <section className="conflicts" aria-label="Conflicting values">
+        <section className="conflicts" aria-label="Conflicting values" data-testid="conflicts">
           <h2>Conflicting values</h2>
           {record.conflicts.map((conflict) => (
             <p key={conflict.field}>
