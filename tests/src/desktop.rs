@@ -3,6 +3,7 @@
 //! given device store. Everything is started here, on loopback, and stopped on drop.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -109,7 +110,9 @@ impl Desktop {
         };
         let port = free_port()?;
         let native_port = free_port()?;
-        let mut driver = Command::new(driver_bin)
+        // Its own process group: tauri-driver starts WebKitWebDriver, which starts the app, and
+        // all of them must go when the test ends.
+        let driver = Command::new(driver_bin)
             .args([
                 "--port",
                 &port.to_string(),
@@ -123,18 +126,19 @@ impl Desktop {
             // Software rendering: there is no GPU under Xvfb.
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env("LIBGL_ALWAYS_SOFTWARE", "1")
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
+        // Owned by the harness before anything can fail, so that drop stops it either way.
         let mut desktop = Self {
             xvfb,
             display,
-            driver: Command::new("true").spawn()?,
+            driver,
             webdriver_url: format!("http://127.0.0.1:{port}"),
             app,
         };
-        wait_for_port(port, "tauri-driver", &mut driver)?;
-        desktop.driver = driver;
+        wait_for_port(port, "tauri-driver", &mut desktop.driver)?;
         Ok(desktop)
     }
 
@@ -174,6 +178,12 @@ impl Desktop {
 
 impl Drop for Desktop {
     fn drop(&mut self) {
+        // The whole group: tauri-driver, WebKitWebDriver and the app with its web processes.
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         for child in [&mut self.driver, &mut self.xvfb] {
             let _ = child.kill();
             let _ = child.wait();
