@@ -141,6 +141,21 @@ async fn click_text(client: &Client, css: &str, label: &str) {
     }
 }
 
+/// Waits until the caseload shows exactly `rows` patients.
+async fn wait_for_rows(client: &Client, rows: usize, failure: &str) {
+    let deadline = Instant::now() + WAIT;
+    while client
+        .find_all(Locator::Css("[data-testid=patient-row]"))
+        .await
+        .unwrap()
+        .len()
+        != rows
+    {
+        assert!(Instant::now() < deadline, "{failure}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn type_into(client: &Client, css: &str, value: &str) {
     let field = find(client, css).await;
     field.clear().await.unwrap();
@@ -341,20 +356,7 @@ async fn day() {
     let digits = target.nhs_number.to_string().replace(' ', "");
     let spaced = format!("{} {} {}", &digits[..3], &digits[3..6], &digits[6..]);
     type_into(&client, "#search", &spaced).await;
-    let deadline = Instant::now() + WAIT;
-    while client
-        .find_all(Locator::Css("[data-testid=patient-row]"))
-        .await
-        .unwrap()
-        .len()
-        != 1
-    {
-        assert!(
-            Instant::now() < deadline,
-            "search did not narrow to one patient"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_rows(&client, 1, "search did not narrow to one patient").await;
     screenshot(&desktop, "search").await;
     tap(&client, ".patient-open").await;
     assert_eq!(text(&client, "[data-testid=nhs-number]").await, spaced);
@@ -691,20 +693,12 @@ async fn a_new_device_enrols_with_a_code_in_the_app() {
         type_into(&client, "#new-pin-again", PIN).await;
         screenshot(&desktop, "enrol").await;
         click_text(&client, "button[type=submit]", "Enrol this device").await;
-        let deadline = Instant::now() + WAIT;
-        while client
-            .find_all(Locator::Css("[data-testid=patient-row]"))
-            .await
-            .unwrap()
-            .len()
-            != 5
-        {
-            assert!(
-                Instant::now() < deadline,
-                "the new device never showed the team's caseload"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        wait_for_rows(
+            &client,
+            5,
+            "the new device never showed the team's caseload",
+        )
+        .await;
         assert!(text(&client, ".who").await.contains("Cy Carter"));
         client.close().await.unwrap();
     })
