@@ -3,7 +3,7 @@
 # organisation with one team, two enrolled devices (a community nurse and a colleague), a synthetic
 # caseload on the first, a bedside observation, and the record arriving end-to-end encrypted on the
 # second; then opens the desktop app on the first device. Everything stays under .doorstep-demo/;
-# the demo PIN is 2468.
+# the demo PIN is 246810.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -11,7 +11,8 @@ source scripts/setup.sh
 cargo build --release --locked -p doorstep-cli -p doorstep-sync-server -p doorstep-desktop
 bin=$PWD/target/release
 demo=$PWD/.doorstep-demo
-export DOORSTEP_PIN="${DOORSTEP_PIN:-2468}"
+export DOORSTEP_PIN="${DOORSTEP_PIN:-246810}"
+export DOORSTEP_ADMIN_PASSPHRASE="${DOORSTEP_ADMIN_PASSPHRASE:-ambridge demo admin}"
 rm -rf "$demo"
 mkdir -p "$demo"
 

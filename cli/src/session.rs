@@ -7,6 +7,9 @@ use anyhow::{Context, bail};
 use doorstep_core::store::{Device, Session};
 
 pub const PIN_ENV: &str = "DOORSTEP_PIN";
+/// The organisation administrator's passphrase (at least 12 characters): a separate variable, so
+/// a script that runs admin and device commands does not give both the same secret.
+pub const ADMIN_PASSPHRASE_ENV: &str = "DOORSTEP_ADMIN_PASSPHRASE";
 
 /// The data directory the global `--data-dir` names.
 pub fn data_dir(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
@@ -25,6 +28,20 @@ pub fn pin(prompt: &str) -> anyhow::Result<String> {
         bail!("no PIN: set {PIN_ENV}, or run on a terminal to be asked for it");
     }
     rpassword::prompt_password(prompt).context("could not read the PIN from the terminal")
+}
+
+/// The admin passphrase from `DOORSTEP_ADMIN_PASSPHRASE`, or asked for without echo on a terminal.
+pub fn admin_passphrase() -> anyhow::Result<String> {
+    if let Ok(passphrase) = std::env::var(ADMIN_PASSPHRASE_ENV) {
+        return Ok(passphrase);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "no admin passphrase: set {ADMIN_PASSPHRASE_ENV}, or run on a terminal to be asked for it"
+        );
+    }
+    rpassword::prompt_password("Admin passphrase: ")
+        .context("could not read the passphrase from the terminal")
 }
 
 /// Opens and unlocks the store for `user` (or its only user).

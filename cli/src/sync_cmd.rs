@@ -59,7 +59,7 @@ enum TeamCommand {
 
 pub fn admin(args: &AdminArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let dir = args.admin_dir.as_path();
-    let pin = session::pin("Admin PIN: ")?;
+    let pin = session::admin_passphrase()?;
     match &args.command {
         AdminCommand::Init { server, org } => {
             let admin = AdminClient::init(dir, &pin, server, org)?;

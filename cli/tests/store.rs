@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const PIN: &str = "2468";
+const PIN: &str = "246810";
 
 fn doorstep(dir: &Path, pin: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_doorstep"))

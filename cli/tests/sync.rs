@@ -13,7 +13,7 @@ use doorstep_sync_server::{App, RunningServer, start};
 use doorstep_tests::postgres::{Cluster, Durability};
 use serde_json::Value;
 
-const PIN: &str = "2468";
+const PIN: &str = "246810";
 
 /// Which store the server under test runs on: every test here runs on both.
 #[derive(Debug, Clone, Copy)]
@@ -131,6 +131,7 @@ fn run(args: &[&str]) -> Output {
         .arg("--json")
         .args(args)
         .env("DOORSTEP_PIN", PIN)
+        .env("DOORSTEP_ADMIN_PASSPHRASE", "ambridge admin passphrase")
         .env_remove("DOORSTEP_DATA_DIR")
         .output()
         .unwrap()

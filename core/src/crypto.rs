@@ -3,7 +3,8 @@
 //!
 //! The data key is random (`make_data_key`), lives only in memory while a session is unlocked
 //! (`DataKey`, zeroised on drop), and is stored wrapped by a key derived from each user's PIN
-//! (`derive_pin_key`, PBKDF2-HMAC-SHA256) and, where the platform has one, by a [`KeySealer`].
+//! (`PinKdf::derive`, Argon2id; PBKDF2-HMAC-SHA256 only to open stores made before Argon2id) and,
+//! where the platform has one, by a [`KeySealer`].
 
 use std::num::NonZeroU32;
 
@@ -11,9 +12,107 @@ use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
-/// OWASP's 2023 floor for PBKDF2-HMAC-SHA256; stored per user so it can be raised later.
+/// OWASP's 2023 floor for PBKDF2-HMAC-SHA256: what stores made before Argon2id used. Kept only to
+/// open them once and re-wrap the key under [`PinKdf::DEFAULT`].
 pub const PIN_KDF_ITERATIONS: u32 = 600_000;
 pub const SALT_LEN: usize = 16;
+
+/// How a PIN or passphrase becomes the key that wraps the data key. Stored beside each wrapped key
+/// (`PinKdf::to_text`), so parameters can be raised later without locking anyone out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinKdf {
+    /// Legacy: stores made before Argon2id. Re-wrapped under [`PinKdf::DEFAULT`] at next unlock.
+    Pbkdf2Sha256 { iterations: u32 },
+    /// Memory-hard: a GPU or ASIC gains little, because every guess needs `memory_kib` of RAM.
+    Argon2id {
+        memory_kib: u32,
+        iterations: u32,
+        lanes: u32,
+    },
+}
+
+impl PinKdf {
+    /// Chosen by benchmark (`cargo bench -p doorstep-tests --bench pin_kdf`, docs/benchmarks.md):
+    /// 64 MiB and 3 passes is the most this machine does within the unlock budget of 1 s with room
+    /// to spare for slower tablets. A 6-digit PIN then costs an attacker with a copied directory
+    /// 10^6 × 64 MiB-passes instead of a minute on a GPU.
+    pub const DEFAULT: PinKdf = PinKdf::Argon2id {
+        memory_kib: 64 * 1024,
+        iterations: 3,
+        lanes: 1,
+    };
+
+    /// For tests that create many stores: the same code path with a small memory cost. Never
+    /// chosen by a shell.
+    pub const FAST_FOR_TESTS: PinKdf = PinKdf::Argon2id {
+        memory_kib: 256,
+        iterations: 1,
+        lanes: 1,
+    };
+
+    pub fn to_text(self) -> String {
+        match self {
+            PinKdf::Pbkdf2Sha256 { iterations } => format!("pbkdf2-sha256:i={iterations}"),
+            PinKdf::Argon2id {
+                memory_kib,
+                iterations,
+                lanes,
+            } => format!("argon2id:m={memory_kib},t={iterations},p={lanes}"),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, CryptoError> {
+        let (name, params) = text.split_once(':').ok_or(CryptoError::Malformed)?;
+        let mut values = std::collections::BTreeMap::new();
+        for pair in params.split(',') {
+            let (key, value) = pair.split_once('=').ok_or(CryptoError::Malformed)?;
+            let value: u32 = value.parse().map_err(|_| CryptoError::Malformed)?;
+            values.insert(key, value);
+        }
+        let get = |key: &str| values.get(key).copied().ok_or(CryptoError::Malformed);
+        match name {
+            "pbkdf2-sha256" => Ok(PinKdf::Pbkdf2Sha256 {
+                iterations: get("i")?,
+            }),
+            "argon2id" => Ok(PinKdf::Argon2id {
+                memory_kib: get("m")?,
+                iterations: get("t")?,
+                lanes: get("p")?,
+            }),
+            _ => Err(CryptoError::Malformed),
+        }
+    }
+
+    /// Whether a key wrapped this way should be re-wrapped under [`PinKdf::DEFAULT`].
+    pub fn is_legacy(self) -> bool {
+        matches!(self, PinKdf::Pbkdf2Sha256 { .. })
+    }
+
+    /// The key that wraps the data key, from a PIN or passphrase and a per-user random salt.
+    pub fn derive(self, pin: &str, salt: &[u8]) -> Result<DataKey, CryptoError> {
+        match self {
+            PinKdf::Pbkdf2Sha256 { iterations } => Ok(derive_pin_key(pin, salt, iterations)),
+            PinKdf::Argon2id {
+                memory_kib,
+                iterations,
+                lanes,
+            } => {
+                let params = argon2::Params::new(memory_kib, iterations, lanes, Some(32))
+                    .map_err(|_| CryptoError::Malformed)?;
+                let argon = argon2::Argon2::new(
+                    argon2::Algorithm::Argon2id,
+                    argon2::Version::V0x13,
+                    params,
+                );
+                let mut key = Zeroizing::new([0u8; 32]);
+                argon
+                    .hash_password_into(pin.as_bytes(), salt, key.as_mut_slice())
+                    .map_err(|_| CryptoError::Malformed)?;
+                Ok(DataKey(key))
+            }
+        }
+    }
+}
 const FORMAT_VERSION: u8 = 1;
 
 /// A 256-bit key that is wiped from memory when dropped. Never `Debug`-printed.
@@ -71,7 +170,7 @@ pub fn make_data_key() -> Result<DataKey, CryptoError> {
     DataKey::from_bytes(bytes.as_slice())
 }
 
-/// The key that wraps the data key for one user, from their PIN or passphrase.
+/// PBKDF2-HMAC-SHA256: only for keys wrapped before Argon2id ([`PinKdf::Pbkdf2Sha256`]).
 pub fn derive_pin_key(pin: &str, salt: &[u8], iterations: u32) -> DataKey {
     let mut key = Zeroizing::new([0u8; 32]);
     let iterations = NonZeroU32::new(iterations.max(1)).unwrap_or(NonZeroU32::MIN);
@@ -225,6 +324,32 @@ mod tests {
         assert_ne!(a.as_bytes(), b.as_bytes());
         assert_ne!(a.as_bytes(), c.as_bytes());
         assert_eq!(format!("{a:?}"), "DataKey(<secret>)");
+    }
+
+    #[test]
+    fn pin_kdf_parameters_round_trip_through_text_and_argon2id_depends_on_pin_and_salt() {
+        for kdf in [
+            PinKdf::DEFAULT,
+            PinKdf::FAST_FOR_TESTS,
+            PinKdf::Pbkdf2Sha256 {
+                iterations: 600_000,
+            },
+        ] {
+            assert_eq!(PinKdf::parse(&kdf.to_text()).unwrap(), kdf);
+        }
+        assert_eq!(PinKdf::DEFAULT.to_text(), "argon2id:m=65536,t=3,p=1");
+        assert!(PinKdf::parse("scrypt:n=1").is_err());
+        assert!(PinKdf::parse("argon2id:m=1").is_err());
+        let kdf = PinKdf::FAST_FOR_TESTS;
+        let a = kdf.derive("246810", b"salt-one-16bytes").unwrap();
+        let b = kdf.derive("246811", b"salt-one-16bytes").unwrap();
+        let c = kdf.derive("246810", b"salt-two-16bytes").unwrap();
+        let again = kdf.derive("246810", b"salt-one-16bytes").unwrap();
+        assert_ne!(a.as_bytes(), b.as_bytes());
+        assert_ne!(a.as_bytes(), c.as_bytes());
+        assert_eq!(a.as_bytes(), again.as_bytes());
+        assert!(!kdf.is_legacy());
+        assert!(PinKdf::Pbkdf2Sha256 { iterations: 1 }.is_legacy());
     }
 
     proptest! {

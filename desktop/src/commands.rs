@@ -113,6 +113,19 @@ pub async fn lock(state: AppStateRef<'_>) -> CommandResult<()> {
     Ok(())
 }
 
+/// The person is using the app (reading, scrolling, typing) though no other command ran: the
+/// store's idle clock restarts. Background polls never call this, so they cannot keep a record
+/// unlocked on an unattended tablet.
+#[tauri::command]
+pub async fn user_activity(state: AppStateRef<'_>) -> CommandResult<()> {
+    let state = Arc::clone(&state);
+    blocking(move || match state.current() {
+        Some(session) => Ok(session.touch()?),
+        None => Ok(()),
+    })
+    .await
+}
+
 /// Enrols this device with a code from the organisation's administrator, creating its store.
 #[tauri::command]
 pub async fn enrol(

@@ -74,6 +74,8 @@ impl From<StoreError> for CommandError {
             StoreError::NotEnrolled => "not-enrolled",
             StoreError::Revoked => "revoked",
             StoreError::SyncRefused(_) => "refused",
+            StoreError::Untrusted(_) => "untrusted-server",
+            StoreError::PinTooShort => "pin-too-short",
             _ => "store",
         };
         Self::new(code, message)
@@ -89,6 +91,10 @@ impl From<TransportError> for CommandError {
         let code = match &error {
             TransportError::Unreachable(_) => "offline",
             TransportError::Revoked => "revoked",
+            TransportError::UnprovenRevocation | TransportError::RevocationClaimed(_) => {
+                "untrusted-server"
+            }
+            TransportError::Insecure(_) => "insecure",
             TransportError::Refused { .. } => "refused",
             _ => "sync",
         };

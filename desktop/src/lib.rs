@@ -36,6 +36,7 @@ pub fn run(data_dir: Option<PathBuf>) -> Result<(), tauri::Error> {
             commands::device,
             commands::unlock,
             commands::lock,
+            commands::user_activity,
             commands::enrol,
             commands::caseload,
             commands::record,

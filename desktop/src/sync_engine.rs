@@ -154,6 +154,11 @@ pub struct StatusView {
     /// The last attempt's error code (`offline`, `refused`, `revoked`…) and message.
     pub error_code: Option<String>,
     pub error: Option<String>,
+    /// Colleagues' changes held back until what they need arrives.
+    pub waiting: u64,
+    /// The organisation's idle limit for this device: the app's own idle lock may be shorter,
+    /// never longer.
+    pub idle_limit_seconds: Option<u64>,
 }
 
 pub fn status(state: &AppState) -> CommandResult<StatusView> {
@@ -178,6 +183,8 @@ pub fn status(state: &AppState) -> CommandResult<StatusView> {
         last_attempt_at: attempt.at,
         error_code,
         error,
+        waiting: 0,
+        idle_limit_seconds: None,
     };
     let Some(session) = state.current() else {
         return Ok(base);
@@ -189,6 +196,8 @@ pub fn status(state: &AppState) -> CommandResult<StatusView> {
         server: sync.server,
         last_sync: sync.last_sync,
         pending: sync.pending,
+        waiting: sync.waiting,
+        idle_limit_seconds: Some(session.idle_limit().as_secs()),
         ..base
     })
 }

@@ -125,7 +125,12 @@ pub async fn device(app: &App, signature: &Signature) -> ApiResult<DeviceRow> {
     };
     signature.verify(app, &row.signing_key).await?;
     if row.revoked {
-        return Err(ApiError::revoked());
+        let proof = app
+            .store
+            .team(row.team.clone())
+            .await?
+            .and_then(|team| serde_json::from_str(&team.membership).ok());
+        return Err(ApiError::revoked(proof));
     }
     app.allow(device)?;
     Ok(DeviceRow {

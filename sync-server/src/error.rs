@@ -13,6 +13,8 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     wipe: bool,
+    /// The admin-signed membership that revokes the device, relayed so it can check the claim.
+    revocation: Option<doorstep_core::sync::wire::Signed>,
 }
 
 impl ApiError {
@@ -22,6 +24,7 @@ impl ApiError {
             code,
             message: message.into(),
             wipe: false,
+            revocation: None,
         }
     }
 
@@ -45,13 +48,16 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 
-    pub fn revoked() -> Self {
+    /// A revoked device, with the admin-signed membership that revokes it: the device wipes only
+    /// after verifying that proof, so this answer alone cannot wipe anything.
+    pub fn revoked(proof: Option<doorstep_core::sync::wire::Signed>) -> Self {
         Self {
             status: StatusCode::GONE,
             code: "revoked",
             message: "this device has been revoked by its organisation and must wipe its data"
                 .to_owned(),
             wipe: true,
+            revocation: proof,
         }
     }
 
@@ -94,6 +100,7 @@ impl IntoResponse for ApiError {
             code: self.code.to_owned(),
             message: self.message,
             wipe: self.wipe,
+            revocation: self.revocation,
         };
         (self.status, Json(body)).into_response()
     }

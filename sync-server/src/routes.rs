@@ -151,6 +151,22 @@ fn token_hash(token: &str) -> String {
     doorstep_core::crypto::hex(&doorstep_core::crypto::sha256(&[token.as_bytes()]))
 }
 
+/// Refuses a code past the expiry its admin-signed grant states.
+fn check_not_expired(signed_grant: &str) -> ApiResult<()> {
+    let grant: Grant = serde_json::from_str::<Signed>(signed_grant)
+        .ok()
+        .and_then(|signed| signed.peek())
+        .ok_or_else(|| ApiError::internal("stored grant unreadable"))?;
+    if chrono::Utc::now().timestamp() >= grant.expires_at {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "code-expired",
+            "this enrolment code has expired; ask the administrator for a new one",
+        ));
+    }
+    Ok(())
+}
+
 /// Step one of enrolment: the holder of a code fetches its grant and sealed team key.
 pub async fn enrol_start(
     State(app): State<Arc<App>>,
@@ -161,6 +177,7 @@ pub async fn enrol_start(
         .grant(token_hash(&token))
         .await?
         .ok_or_else(crate::store::unknown_code)?;
+    check_not_expired(&grant.signed_grant)?;
     Ok(Json(EnrolResponse {
         org: grant.org,
         admin_key: B64(grant.admin_key),
@@ -183,6 +200,7 @@ pub async fn enrol_complete(
         .grant(token_hash(&token))
         .await?
         .ok_or_else(crate::store::unknown_code)?;
+    check_not_expired(&stored.signed_grant)?;
     let grant: Signed = serde_json::from_str(&stored.signed_grant).map_err(ApiError::internal)?;
     let grant: Grant = grant
         .peek()
@@ -198,6 +216,11 @@ pub async fn enrol_complete(
         })?;
     if endorsed.team != stored.team {
         return Err(ApiError::bad_request("the endorsement names another team"));
+    }
+    if endorsed.member.user != grant.user || endorsed.member.role != grant.role {
+        return Err(ApiError::forbidden(
+            "the endorsement names another person or role than the enrolment code was issued for",
+        ));
     }
     let signing_key = endorsed
         .member

@@ -26,7 +26,7 @@ use doorstep_tests::postgres::{Cluster, Durability};
 use doorstep_tests::sim_device::SimDevice;
 use doorstep_transport::AdminClient;
 
-const PIN: &str = "2468";
+const ADMIN_PASSPHRASE: &str = "ambridge admin passphrase";
 const TEAM_SIZE: usize = 20;
 const THREADS: usize = 32;
 
@@ -68,13 +68,16 @@ fn main() {
     let client = reqwest::blocking::Client::new();
 
     let admin_dir = work.path().join("admin");
-    let mut admin = AdminClient::init(&admin_dir, PIN, &urls[0], "Load Trust").unwrap();
+    let mut admin =
+        AdminClient::init(&admin_dir, ADMIN_PASSPHRASE, &urls[0], "Load Trust").unwrap();
     let started = Instant::now();
     let mut devices = Vec::with_capacity(devices_wanted);
     for n in 0..devices_wanted {
         let team = format!("team-{}", n / TEAM_SIZE);
         if n % TEAM_SIZE == 0 {
-            admin.create_team(&admin_dir, PIN, &team).unwrap();
+            admin
+                .create_team(&admin_dir, ADMIN_PASSPHRASE, &team)
+                .unwrap();
         }
         let url = &urls[n % urls.len()];
         let device = SimDevice::enrol(&admin, &client, url, &team, &format!("Nurse {n}")).unwrap();

@@ -18,7 +18,7 @@ use doorstep_core::{NhsNumber, Spo2Scale};
 use doorstep_fixtures::{CaseloadSpec, FIXTURE_AUTHOR, Trajectory, caseload, observation_series};
 use rand::SeedableRng;
 
-const PIN: &str = "2468";
+const PIN: &str = "246810";
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();

@@ -14,7 +14,8 @@ use doorstep_fixtures::{CaseloadSpec, caseload};
 use doorstep_sync_server::{App, start};
 use doorstep_transport::AdminClient;
 
-const PIN: &str = "2468";
+const PIN: &str = "246810";
+const ADMIN_PASSPHRASE: &str = "ambridge admin passphrase";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -37,8 +38,10 @@ fn main() {
     let url = server.url();
 
     let admin_dir = work.path().join("admin");
-    let mut admin = AdminClient::init(&admin_dir, PIN, &url, "Bench Trust").unwrap();
-    admin.create_team(&admin_dir, PIN, "north").unwrap();
+    let mut admin = AdminClient::init(&admin_dir, ADMIN_PASSPHRASE, &url, "Bench Trust").unwrap();
+    admin
+        .create_team(&admin_dir, ADMIN_PASSPHRASE, "north")
+        .unwrap();
     let code = |user: &str| {
         admin
             .enrolment_code("north", user, Role::Nurse)

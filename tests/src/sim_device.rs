@@ -57,7 +57,9 @@ impl SimDevice {
             .post(format!("{url}/v1/enrol/{}", code.token()))
             .send()?
             .json()?;
-        let accepted = code.accept(&response).map_err(other)?;
+        let accepted = code
+            .accept(&response, chrono::Utc::now().timestamp())
+            .map_err(other)?;
         let key = SigningKey::generate().map_err(other)?;
         let id = DeviceId::random();
         let endorsement = Signed::sign(

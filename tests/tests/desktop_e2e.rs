@@ -24,7 +24,8 @@ use doorstep_tests::desktop::Desktop;
 use doorstep_transport::AdminClient;
 use fantoccini::{Client, ClientBuilder, Locator};
 
-const PIN: &str = "2468";
+const PIN: &str = "246810";
+const ADMIN_PASSPHRASE: &str = "ambridge admin passphrase";
 
 /// One app window at a time: two would share the two cores and each other's timings.
 static ONE_WINDOW_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -207,8 +208,11 @@ impl World {
             move || {
                 doorstep_transport::install_crypto_provider();
                 let mut admin =
-                    AdminClient::init(&admin_dir, PIN, &url, "Ambridge Community").unwrap();
-                admin.create_team(&admin_dir, PIN, "north").unwrap();
+                    AdminClient::init(&admin_dir, ADMIN_PASSPHRASE, &url, "Ambridge Community")
+                        .unwrap();
+                admin
+                    .create_team(&admin_dir, ADMIN_PASSPHRASE, "north")
+                    .unwrap();
                 let code = |user: &str| {
                     admin
                         .enrolment_code("north", user, doorstep_core::observation::Role::Nurse)

@@ -40,8 +40,16 @@ fn a_reader_pulling_through_two_postgres_instances_misses_no_concurrent_upload()
     let client = reqwest::blocking::Client::new();
     let work = tempfile::tempdir().unwrap();
     let admin_dir = work.path().join("admin");
-    let mut admin = AdminClient::init(&admin_dir, "2468", &urls[0], "Order Trust").unwrap();
-    admin.create_team(&admin_dir, "2468", "north").unwrap();
+    let mut admin = AdminClient::init(
+        &admin_dir,
+        "order trust admin passphrase",
+        &urls[0],
+        "Order Trust",
+    )
+    .unwrap();
+    admin
+        .create_team(&admin_dir, "order trust admin passphrase", "north")
+        .unwrap();
     let mut writers: Vec<SimDevice> = (0..WRITERS)
         .map(|n| {
             SimDevice::enrol(&admin, &client, &urls[n % 2], "north", &format!("W{n}")).unwrap()

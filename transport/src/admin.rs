@@ -31,7 +31,9 @@ pub struct EnrolmentIssued {
 }
 
 impl AdminClient {
-    /// Creates the organisation's admin key, registers it with the server, and saves the state.
+    /// Creates the organisation's admin key, saves it (sealed under the passphrase), then
+    /// registers it with the server. If registering fails, the new file is removed, since nothing
+    /// depends on it yet.
     pub fn init(dir: &Path, pin: &str, server: &str, org: &str) -> Result<Self, TransportError> {
         let state = AdminState::create(server, org)?;
         let client = HttpClient::new(&state.server)?;
@@ -41,8 +43,11 @@ impl AdminClient {
             org: admin.state.org.clone(),
             admin_key: B64(key.public_key().to_vec()),
         };
-        let _: Value = admin.call(Method::POST, "/v1/orgs", Some(&request))?;
         admin.state.save(dir, pin, true)?;
+        if let Err(error) = admin.call::<Value>(Method::POST, "/v1/orgs", Some(&request)) {
+            AdminState::remove(dir)?;
+            return Err(error);
+        }
         Ok(admin)
     }
 
@@ -71,14 +76,20 @@ impl AdminClient {
         &self.state.org
     }
 
+    /// Creates a team: its first key is saved before the membership is published, and taken back
+    /// out if publishing fails, so the admin never lacks a key the server has a commitment for.
     pub fn create_team(&mut self, dir: &Path, pin: &str, name: &str) -> Result<(), TransportError> {
         let publish = self.state.create_team(name)?;
-        let _: Value = self.call(
+        self.state.save(dir, pin, false)?;
+        if let Err(error) = self.call::<Value>(
             Method::PUT,
             &format!("/v1/teams/{}/membership", name.trim()),
             Some(&publish),
-        )?;
-        self.state.save(dir, pin, false)?;
+        ) {
+            self.state.teams.remove(name.trim());
+            self.state.save(dir, pin, false)?;
+            return Err(error);
+        }
         Ok(())
     }
 
@@ -88,7 +99,8 @@ impl AdminClient {
         user: &str,
         role: Role,
     ) -> Result<EnrolmentIssued, TransportError> {
-        let (code, publish) = self.state.enrolment_code(team, user, role)?;
+        let now = chrono::Utc::now().timestamp();
+        let (code, publish) = self.state.enrolment_code(team, user, role, now)?;
         let _: Value = self.call(Method::POST, "/v1/grants", Some(&publish))?;
         Ok(EnrolmentIssued {
             code: code.to_text(),
@@ -160,12 +172,14 @@ impl AdminClient {
                 Err(doorstep_core::sync::admin::AdminError::UnknownDevice) => continue,
                 Err(error) => return Err(error.into()),
             };
+            // The new epoch key is saved before it is published: if publishing fails, running
+            // `revoke` again publishes the same membership.
+            self.state.save(dir, pin, false)?;
             let _: Value = self.call(
                 Method::PUT,
                 &format!("/v1/teams/{team}/membership"),
                 Some(&publish),
             )?;
-            self.state.save(dir, pin, false)?;
             return Ok(team);
         }
         Err(doorstep_core::sync::admin::AdminError::UnknownDevice.into())

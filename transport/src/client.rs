@@ -28,6 +28,18 @@ pub enum TransportError {
     },
     #[error("this device was revoked by its organisation; its data has been wiped")]
     Revoked,
+    /// The server says the device is revoked; the device has not yet checked the organisation's
+    /// signature on that (the sync run does, and wipes only if it holds).
+    #[error("the sync server says this device was revoked")]
+    RevocationClaimed(Option<Box<doorstep_core::sync::wire::Signed>>),
+    #[error(
+        "the sync server says this device was revoked, without proof signed by the organisation; nothing was wiped: tell your administrator, and do not trust this server"
+    )]
+    UnprovenRevocation,
+    #[error(
+        "{0} is not a secure address: use https:// (plain http:// is allowed only to this machine)"
+    )]
+    Insecure(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(
@@ -72,6 +84,35 @@ pub fn install_crypto_provider() {
     });
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_refused_except_to_this_machine() {
+        for allowed in [
+            "https://sync.example.nhs.uk",
+            "http://127.0.0.1:8443",
+            "http://localhost:1",
+            "http://[::1]:9",
+        ] {
+            assert!(check_secure(allowed).is_ok(), "{allowed}");
+        }
+        for refused in [
+            "http://sync.example.nhs.uk",
+            "http://10.0.0.5:8443",
+            "http://localhost.example.com",
+            "ftp://127.0.0.1",
+            "not a url",
+        ] {
+            assert!(
+                matches!(check_secure(refused), Err(TransportError::Insecure(_))),
+                "{refused}"
+            );
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     base: String,
@@ -80,8 +121,32 @@ pub struct HttpClient {
     streaming: Client,
 }
 
+/// Whether `base` may be used: https anywhere, plain http only to this machine (a local server,
+/// tests), since over any network a plain-http path lets anyone read and alter the traffic.
+pub fn check_secure(base: &str) -> Result<(), TransportError> {
+    let insecure = || TransportError::Insecure(base.to_owned());
+    let url = reqwest::Url::parse(base).map_err(|_| insecure())?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let host = url
+                .host_str()
+                .unwrap_or_default()
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let loopback = host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if loopback { Ok(()) } else { Err(insecure()) }
+        }
+        _ => Err(insecure()),
+    }
+}
+
 impl HttpClient {
     pub fn new(base: &str) -> Result<Self, TransportError> {
+        check_secure(base)?;
         install_crypto_provider();
         let http = Client::builder()
             .timeout(Duration::from_secs(30))
@@ -115,7 +180,12 @@ impl HttpClient {
             .map_err(|_| TransportError::Unreachable(self.base.clone()))?;
         let status = response.status().as_u16();
         if status == 410 {
-            return Err(TransportError::Revoked);
+            let proof = response
+                .bytes()
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<ErrorBody>(&bytes).ok())
+                .and_then(|body| body.revocation);
+            return Err(TransportError::RevocationClaimed(proof.map(Box::new)));
         }
         if !(200..300).contains(&status) {
             return Err(TransportError::Refused {
@@ -132,7 +202,9 @@ impl HttpClient {
     }
 
     /// Sends one request, signed afresh on each attempt; retries connection failures and 5xx with
-    /// backoff (250 ms, 500 ms). A 410 with `wipe` is reported as [`TransportError::Revoked`].
+    /// backoff (250 ms, 500 ms). A 410 or `wipe` is reported as
+    /// [`TransportError::RevocationClaimed`], with whatever proof came with it, for the caller to
+    /// verify: the transport itself never wipes.
     pub(crate) fn call<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -228,9 +300,12 @@ impl HttpClient {
             code: "http".to_owned(),
             message: format!("HTTP status {status}"),
             wipe: false,
+            revocation: None,
         });
-        if error.wipe {
-            return Err(TransportError::Revoked);
+        if error.wipe || status == 410 {
+            return Err(TransportError::RevocationClaimed(
+                error.revocation.map(Box::new),
+            ));
         }
         Err(TransportError::Refused {
             status,

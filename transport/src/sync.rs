@@ -54,7 +54,7 @@ pub fn enrol(dir: &Path, server: &str, code: &str, pin: &str) -> Result<Session,
         None::<&()>,
         &Signer::Nobody,
     )?;
-    let accepted = code.accept(&response)?;
+    let accepted = code.accept(&response, chrono::Utc::now().timestamp())?;
     let session = match Device::open(dir) {
         Ok(device) => {
             let user = device
@@ -96,12 +96,20 @@ pub struct SyncReport {
     pub snapshots: u64,
     pub downloaded: u64,
     pub rejected: u64,
+    /// Units refused because they wrote in another member's name.
+    pub forged: u64,
+    /// Colleagues' units held back until what they need arrives.
+    pub waiting: u64,
     pub conflicts: u64,
     pub cursor: u64,
 }
 
-/// One sync run: upload local changes, take in the roster, pull everything after the cursor. A
-/// revoked device wipes itself and reports [`TransportError::Revoked`].
+/// One sync run: take in the roster, upload local changes, pull everything after the cursor.
+///
+/// A device wipes itself only on the organisation's word: an admin-signed membership that revokes
+/// it, from the roster or relayed with the server's refusal. It then reports
+/// [`TransportError::Revoked`]. A refusal that claims revocation without that proof wipes nothing
+/// and reports [`TransportError::UnprovenRevocation`].
 pub fn sync(
     session: &Session,
     mut progress: impl FnMut(SyncProgress),
@@ -111,6 +119,13 @@ pub fn sync(
             session.wipe_device()?;
             Err(TransportError::Revoked)
         }
+        Err(TransportError::RevocationClaimed(proof)) => match proof {
+            Some(proof) if session.verify_revocation(&proof)? => {
+                session.wipe_device()?;
+                Err(TransportError::Revoked)
+            }
+            _ => Err(TransportError::UnprovenRevocation),
+        },
         other => other,
     }
 }
@@ -126,7 +141,7 @@ fn run(
     // The roster first: a rotated key must seal this run's uploads, so a revoked device never
     // receives anything written after its revocation.
     let roster: Roster = client.call(Method::GET, "/v1/roster", None::<&()>, &signer)?;
-    if session.apply_roster(roster)? {
+    if session.apply_roster(roster)?.revoked {
         return Err(TransportError::Revoked);
     }
 
@@ -159,6 +174,8 @@ fn run(
         let outcome = session.apply_pull(&page)?;
         report.downloaded += outcome.applied;
         report.rejected += outcome.rejected;
+        report.forged += outcome.forged;
+        report.waiting = outcome.waiting;
         report.conflicts += outcome.conflicts;
         report.cursor = outcome.cursor;
         progress(SyncProgress::Downloading {

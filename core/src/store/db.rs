@@ -86,6 +86,19 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO dirty_docs (patient_id) SELECT patient_id FROM doc_snapshots;
     "#,
+    // 3: memory-hard PIN keys (the key-derivation parameters stored beside each wrapped key; the
+    // existing PBKDF2 keys are re-wrapped at their next unlock), and quarantined sync units: units
+    // that cannot be applied yet (author not yet in the roster, key not yet received, changes
+    // they depend on not yet arrived), kept sealed and retried at every pull.
+    r#"
+    ALTER TABLE users ADD COLUMN kdf TEXT NOT NULL DEFAULT '';
+    UPDATE users SET kdf = 'pbkdf2-sha256:i=' || iterations;
+    ALTER TABLE device ADD COLUMN pin_kdf TEXT NOT NULL DEFAULT 'argon2id:m=65536,t=3,p=1';
+    CREATE TABLE quarantine (
+        seq INTEGER PRIMARY KEY,
+        sealed BLOB NOT NULL
+    );
+    "#,
 ];
 
 pub const DATABASE_FILE: &str = "doorstep.db";
@@ -94,6 +107,9 @@ pub fn open(dir: &Path, create: bool) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    if create {
+        create_private(&dir.join(DATABASE_FILE))?;
     }
     let mut connection = Connection::open_with_flags(dir.join(DATABASE_FILE), flags)?;
     // WAL + FULL: a commit returns only after the WAL is fsynced. Temporary tables and sort
@@ -106,7 +122,46 @@ pub fn open(dir: &Path, create: bool) -> Result<Connection> {
     connection.pragma_update(None, "foreign_keys", "ON")?;
     connection.busy_timeout(std::time::Duration::from_secs(5))?;
     migrate(&mut connection)?;
+    restrict_to_owner(dir)?;
     Ok(connection)
+}
+
+/// Creates the database file readable by its owner only, before SQLite opens it: SQLite gives its
+/// WAL and shared-memory files the database file's permissions.
+fn create_private(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path)?;
+    Ok(())
+}
+
+/// Owner-only permissions on the data directory and every database file in it, including stores
+/// created before this rule.
+fn restrict_to_owner(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        for name in [
+            DATABASE_FILE.to_owned(),
+            format!("{DATABASE_FILE}-wal"),
+            format!("{DATABASE_FILE}-shm"),
+        ] {
+            match std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o600)) {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 fn migrate(connection: &mut Connection) -> Result<()> {
@@ -145,5 +200,26 @@ mod tests {
         assert_eq!(synchronous, 2, "synchronous must be FULL");
         drop(connection);
         assert!(open(dir.path(), false).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_its_wal_and_the_directory_are_private_to_the_owner() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let connection = open(dir.path(), true).unwrap();
+        connection
+            .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let mode = |name: &str| {
+            std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode(DATABASE_FILE), 0o600);
+        assert_eq!(mode(&format!("{DATABASE_FILE}-wal")), 0o600);
+        assert_eq!(mode(""), 0o700);
     }
 }

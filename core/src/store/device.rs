@@ -10,14 +10,15 @@ use super::audit::{self, AuditAction, AuditEvent};
 use super::db;
 use super::error::{Result, StoreError};
 use super::session::Session;
-use crate::crypto::{self, DataKey, KeySealer, PIN_KDF_ITERATIONS, SALT_LEN, SoftwareKeySealer};
+use crate::crypto::{self, DataKey, KeySealer, PinKdf, SALT_LEN, SoftwareKeySealer};
 use crate::ids::{DeviceId, UserId};
 use crate::observation::Role;
 
 const SOFTWARE_SEALER_KEY_FILE: &str = "device.key";
 /// Left behind by a wipe so that the next start explains what happened.
 const WIPED_MARKER: &str = "WIPED";
-const MIN_PIN_LEN: usize = 4;
+/// Six digits: a million guesses, each costing a memory-hard derivation ([`PinKdf::DEFAULT`]).
+pub const MIN_PIN_LEN: usize = 6;
 const MAX_DELAY_SECONDS: u64 = 3_600;
 
 /// What happens after wrong PINs, set by the organisation when the device is enrolled.
@@ -29,8 +30,11 @@ pub struct UnlockPolicy {
     pub base_delay_seconds: u64,
     /// Wrong PINs in a row after which the device's data is wiped.
     pub wipe_after: u32,
-    /// A session locks itself after this long without use.
+    /// A session locks itself after this long without a user action (background sync and status
+    /// polls do not count). The organisation's ceiling: a shell may lock sooner, never later.
     pub idle_lock_seconds: u64,
+    /// How PINs become key-wrapping keys on this device.
+    pub pin_kdf: PinKdf,
 }
 
 impl Default for UnlockPolicy {
@@ -40,6 +44,7 @@ impl Default for UnlockPolicy {
             base_delay_seconds: 30,
             wipe_after: 10,
             idle_lock_seconds: 300,
+            pin_kdf: PinKdf::DEFAULT,
         }
     }
 }
@@ -57,8 +62,8 @@ impl UnlockPolicy {
     }
 }
 
-/// name, role, salt, iterations, wrapped key: a user row as unlock reads it.
-type StoredUser = (String, String, Vec<u8>, u32, Vec<u8>);
+/// name, role, salt, key derivation, wrapped key: a user row as unlock reads it.
+type StoredUser = (String, String, Vec<u8>, String, Vec<u8>);
 
 /// A user of this device, as the unlock screen lists them.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -116,22 +121,39 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 
 fn wrap_for_user(
     sealer: &dyn KeySealer,
+    kdf: PinKdf,
     data_key: &DataKey,
     user: UserId,
     pin: &str,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
-    if pin.chars().count() < MIN_PIN_LEN {
-        return Err(StoreError::PinTooShort);
-    }
     let salt = crypto::random_bytes::<SALT_LEN>()?;
-    let pin_key = crypto::derive_pin_key(pin, &salt, PIN_KDF_ITERATIONS);
+    let pin_key = kdf.derive(pin, &salt)?;
     let wrapped = crypto::seal(&pin_key, &format!("user-key/{user}"), data_key.as_bytes())?;
     Ok((salt.to_vec(), sealer.seal(&wrapped)?))
+}
+
+/// Re-wraps `user`'s copy of the data key under `kdf` (after an unlock with a legacy derivation).
+/// A PIN set before the 6-character minimum still works: refusing it here would lock its user out.
+fn rewrap_user(
+    connection: &Connection,
+    sealer: &dyn KeySealer,
+    kdf: PinKdf,
+    data_key: &DataKey,
+    user: UserId,
+    pin: &str,
+) -> Result<()> {
+    let (salt, wrapped) = wrap_for_user(sealer, kdf, data_key, user, pin)?;
+    connection.execute(
+        "UPDATE users SET salt = ?1, wrapped_key = ?2, kdf = ?3, iterations = 0 WHERE user_id = ?4",
+        params![salt, wrapped, kdf.to_text(), user.to_string()],
+    )?;
+    Ok(())
 }
 
 pub(crate) fn insert_user(
     connection: &Connection,
     sealer: &dyn KeySealer,
+    kdf: PinKdf,
     data_key: &DataKey,
     name: &str,
     role: Role,
@@ -148,20 +170,23 @@ pub(crate) fn insert_user(
     if exists.is_some() {
         return Err(StoreError::DuplicateUser);
     }
+    if pin.chars().count() < MIN_PIN_LEN {
+        return Err(StoreError::PinTooShort);
+    }
     let user = UserId::random();
-    let (salt, wrapped) = wrap_for_user(sealer, data_key, user, pin)?;
+    let (salt, wrapped) = wrap_for_user(sealer, kdf, data_key, user, pin)?;
     connection.execute(
-        "INSERT INTO users (user_id, name, role, salt, iterations, sealer, wrapped_key, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO users (user_id, name, role, salt, iterations, sealer, wrapped_key, created_at, kdf)
+         VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8)",
         params![
             user.to_string(),
             name,
             role.key(),
             salt,
-            PIN_KDF_ITERATIONS,
             sealer.name(),
             wrapped,
-            Utc::now().timestamp_millis()
+            Utc::now().timestamp_millis(),
+            kdf.to_text()
         ],
     )?;
     Ok(user)
@@ -212,18 +237,27 @@ impl Device {
         let data_key = crypto::make_data_key()?;
         let transaction = connection.transaction()?;
         transaction.execute(
-            "INSERT INTO device (id, device_id, created_at, free_attempts, base_delay_seconds, wipe_after, idle_lock_seconds)
-             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO device (id, device_id, created_at, free_attempts, base_delay_seconds, wipe_after, idle_lock_seconds, pin_kdf)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 device_id.to_string(),
                 Utc::now().timestamp_millis(),
                 policy.free_attempts,
                 policy.base_delay_seconds,
                 policy.wipe_after,
-                policy.idle_lock_seconds
+                policy.idle_lock_seconds,
+                policy.pin_kdf.to_text()
             ],
         )?;
-        let user = insert_user(&transaction, &sealer, &data_key, user_name, role, pin)?;
+        let user = insert_user(
+            &transaction,
+            &sealer,
+            policy.pin_kdf,
+            &data_key,
+            user_name,
+            role,
+            pin,
+        )?;
         audit::append(
             &transaction,
             &data_key,
@@ -257,21 +291,29 @@ impl Device {
         }
         let sealer = software_sealer(dir, false)?;
         let connection = db::open(dir, false)?;
-        let (device_id, policy) = connection.query_row(
-            "SELECT device_id, free_attempts, base_delay_seconds, wipe_after, idle_lock_seconds FROM device WHERE id = 1",
+        let (device_id, pin_kdf, policy) = connection.query_row(
+            "SELECT device_id, pin_kdf, free_attempts, base_delay_seconds, wipe_after, idle_lock_seconds FROM device WHERE id = 1",
             [],
             |row| {
                 Ok((
                     row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
                     UnlockPolicy {
-                        free_attempts: row.get(1)?,
-                        base_delay_seconds: row.get(2)?,
-                        wipe_after: row.get(3)?,
-                        idle_lock_seconds: row.get(4)?,
+                        free_attempts: row.get(2)?,
+                        base_delay_seconds: row.get(3)?,
+                        wipe_after: row.get(4)?,
+                        idle_lock_seconds: row.get(5)?,
+                        pin_kdf: PinKdf::DEFAULT,
                     },
                 ))
             },
         )?;
+        let policy = UnlockPolicy {
+            pin_kdf: PinKdf::parse(&pin_kdf).map_err(|_| StoreError::Tampered {
+                what: "device settings",
+            })?,
+            ..policy
+        };
         let device_id = device_id.parse().map_err(|_| StoreError::Tampered {
             what: "device identity",
         })?;
@@ -347,15 +389,25 @@ impl Device {
             }
             let row: Option<StoredUser> = connection
                 .query_row(
-                    "SELECT name, role, salt, iterations, wrapped_key FROM users WHERE user_id = ?1",
+                    "SELECT name, role, salt, kdf, wrapped_key FROM users WHERE user_id = ?1",
                     params![user.to_string()],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+                    |row| {
+                        Ok((
+                            row.get(0)?,
+                            row.get(1)?,
+                            row.get(2)?,
+                            row.get(3)?,
+                            row.get(4)?,
+                        ))
+                    },
                 )
                 .optional()?;
-            let Some((name, role, salt, iterations, wrapped)) = row else {
+            let Some((name, role, salt, kdf, wrapped)) = row else {
                 return Err(StoreError::UnknownUser);
             };
-            let pin_key = crypto::derive_pin_key(pin, &salt, iterations);
+            let kdf =
+                PinKdf::parse(&kdf).map_err(|_| StoreError::Tampered { what: "user list" })?;
+            let pin_key = kdf.derive(pin, &salt)?;
             let opened = self
                 .shared
                 .sealer
@@ -366,13 +418,25 @@ impl Device {
                     let role = role
                         .parse()
                         .map_err(|_| StoreError::Tampered { what: "user list" })?;
+                    let data_key = DataKey::from_bytes(&key_bytes)?;
+                    if kdf.is_legacy() {
+                        // The PIN is in hand only now: move this user off PBKDF2 for good.
+                        rewrap_user(
+                            &connection,
+                            self.shared.sealer.as_ref(),
+                            self.shared.policy.pin_kdf,
+                            &data_key,
+                            user,
+                            pin,
+                        )?;
+                    }
                     (
                         UserInfo {
                             id: user,
                             name,
                             role,
                         },
-                        DataKey::from_bytes(&key_bytes)?,
+                        data_key,
                     )
                 }
                 Err(_) => {

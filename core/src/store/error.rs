@@ -25,7 +25,7 @@ pub enum StoreError {
     ChooseUser,
     #[error("a user with that name already exists on this device")]
     DuplicateUser,
-    #[error("the PIN must have at least 4 characters")]
+    #[error("the PIN must have at least 6 characters")]
     PinTooShort,
     #[error("only an administrator or a registered nurse can add users to this device")]
     NotPermitted,
@@ -55,6 +55,12 @@ pub enum StoreError {
     NotEnrolled,
     #[error("the sync server refused: {0}")]
     SyncRefused(String),
+    /// What the server relayed contradicts what the organisation's admin key signed: an older or
+    /// missing membership, or two different memberships with one version.
+    #[error(
+        "the sync server sent team membership that the organisation did not sign or that is older than this device has seen ({0}); nothing was changed: tell your administrator, and do not trust this server"
+    )]
+    Untrusted(&'static str),
     #[error("this device was revoked by the organisation; its data has been wiped")]
     Revoked,
     #[error(

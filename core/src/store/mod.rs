@@ -16,7 +16,7 @@ mod summary;
 mod sync;
 
 pub use audit::{AuditAction, AuditBreak, AuditEntry, AuditEvent};
-pub use device::{Device, UnlockPolicy, UserInfo};
+pub use device::{Device, MIN_PIN_LEN, UnlockPolicy, UserInfo};
 pub use error::StoreError;
 pub use record::{
     AllergyEntry, Conflict, DemographicField, EnteredInError, EntryContainer, EntryStatus,
@@ -25,7 +25,7 @@ pub use record::{
 };
 pub use session::Session;
 pub use summary::{LatestNews2, PatientSummary};
-pub use sync::{PreparedUpload, PullOutcome, SyncGuard, SyncStatus};
+pub use sync::{PreparedUpload, PullOutcome, RosterOutcome, SyncGuard, SyncStatus};
 
 /// The database file's name inside a data directory.
 pub const DATABASE_FILE: &str = db::DATABASE_FILE;

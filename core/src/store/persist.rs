@@ -27,7 +27,7 @@ fn summary_row(patient: PatientId) -> String {
 }
 
 /// Where a document's stored form stands, to know what to write next.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct DocState {
     pub generation: u64,
     pub last_seq: u64,

@@ -248,6 +248,46 @@ fn from_json<T: DeserializeOwned>(text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|_| StoreError::Tampered { what: "record" })
 }
 
+/// A value's place in a document and a digest of it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct ValueDigest {
+    path: String,
+    digest: [u8; 16],
+}
+
+impl ValueDigest {
+    fn of(path: &str, text: &str) -> Self {
+        let full = crate::crypto::sha256(&[text.as_bytes()]);
+        let mut digest = [0u8; 16];
+        digest.copy_from_slice(&full[..16]);
+        Self {
+            path: path.to_owned(),
+            digest,
+        }
+    }
+}
+
+/// Who a stored value says made it, where the record's readers look for it: an observation set's
+/// `author`, a register's or mark's `by`, an entry's `recorded.by`.
+fn claimed_author(text: &str) -> Option<Author> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let found = value
+        .get("author")
+        .or_else(|| value.get("by"))
+        .or_else(|| {
+            value
+                .get("recorded")
+                .and_then(|recorded| recorded.get("by"))
+        })?;
+    // A value that names an author the readers cannot parse fails to read anyway; as a claim it
+    // is a forged one, so it is reported as an author no device has.
+    Some(serde_json::from_value(found.clone()).unwrap_or(Author {
+        user: crate::ids::UserId::from_u128(0),
+        role: crate::observation::Role::HealthcareAssistant,
+        device: crate::ids::DeviceId::from_u128(0),
+    }))
+}
+
 /// A patient's Automerge document.
 pub struct RecordDoc {
     doc: AutoCommit,
@@ -395,6 +435,83 @@ impl RecordDoc {
     /// Merges another replica's changes into this one (used by sync and by tests of convergence).
     pub fn merge(&mut self, other: &mut RecordDoc) -> Result<()> {
         self.doc.merge(&mut other.doc).map_err(record_error)?;
+        Ok(())
+    }
+
+    /// The change hashes this document holds at its heads.
+    pub(super) fn raw_heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// The actors of every change applied since `heads`.
+    pub(super) fn actors_since(&mut self, heads: &[ChangeHash]) -> Vec<ActorId> {
+        self.doc
+            .get_changes(heads)
+            .into_iter()
+            .map(|change| change.actor_id().clone())
+            .collect()
+    }
+
+    /// Whether every change `bytes` depends on, outside `bytes` itself, is already in this
+    /// document: applying it then leaves nothing waiting in memory.
+    pub(super) fn can_apply(&self, bytes: &[u8]) -> bool {
+        let mut alone = AutoCommit::new();
+        if alone.load_incremental(bytes).is_err() {
+            // Malformed: applying it fails too, and the caller refuses it then.
+            return true;
+        }
+        alone
+            .get_missing_deps(&[])
+            .iter()
+            .all(|hash| self.doc.get_change_by_hash(hash).is_some())
+    }
+
+    /// Every attributed value in the document (each JSON value at each key, concurrent values
+    /// included), as its place and a digest of its text: a value that appears after applying a
+    /// unit is one the unit wrote. Text objects (care plan, note bodies) are not values here.
+    pub(super) fn value_digests(&self) -> Result<std::collections::BTreeSet<ValueDigest>> {
+        let mut out = std::collections::BTreeSet::new();
+        self.walk_values(&ROOT, String::new(), &mut |path, text| {
+            out.insert(ValueDigest::of(path, text));
+        })?;
+        Ok(out)
+    }
+
+    /// The author claimed by each value not in `before` (`None` for a value that names nobody,
+    /// such as an imported medicines list).
+    pub(super) fn new_value_authors(
+        &self,
+        before: &std::collections::BTreeSet<ValueDigest>,
+    ) -> Result<Vec<Option<Author>>> {
+        let mut out = Vec::new();
+        self.walk_values(&ROOT, String::new(), &mut |path, text| {
+            if !before.contains(&ValueDigest::of(path, text)) {
+                out.push(claimed_author(text));
+            }
+        })?;
+        Ok(out)
+    }
+
+    fn walk_values(
+        &self,
+        object: &ObjId,
+        path: String,
+        visit: &mut dyn FnMut(&str, &str),
+    ) -> Result<()> {
+        for key in self.doc.keys(object) {
+            let here = format!("{path}/{key}");
+            for (value, id) in self.doc.get_all(object, &key).map_err(record_error)? {
+                match value {
+                    Value::Object(ObjType::Map) => self.walk_values(&id, here.clone(), visit)?,
+                    Value::Object(_) => {}
+                    Value::Scalar(_) => {
+                        if let Some(text) = value.as_str() {
+                            visit(&here, text);
+                        }
+                    }
+                }
+            }
+        }
         Ok(())
     }
 

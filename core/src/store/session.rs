@@ -49,6 +49,12 @@ impl std::fmt::Debug for Session {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Activity {
+    User,
+    Background,
+}
+
 /// What a shell needs while working inside one action.
 pub(super) struct Context<'a> {
     pub(super) connection: MutexGuard<'a, Connection>,
@@ -164,8 +170,19 @@ impl Session {
         }
     }
 
-    /// Takes the locks for one call, locking the session first if it sat idle too long.
+    /// Takes the locks for one user action, locking the session first if it sat idle too long; the
+    /// action then restarts the idle clock.
     pub(super) fn context(&self) -> Result<Context<'_>> {
+        self.context_for(Activity::User)
+    }
+
+    /// Takes the locks for work the user did not ask for just now (background sync, status polls):
+    /// it fails once the session has sat idle too long, and never keeps it unlocked.
+    pub(super) fn background_context(&self) -> Result<Context<'_>> {
+        self.context_for(Activity::Background)
+    }
+
+    fn context_for(&self, activity: Activity) -> Result<Context<'_>> {
         let mut unlocked = self
             .state
             .lock()
@@ -176,12 +193,32 @@ impl Session {
                 *unlocked = None;
                 return Err(StoreError::Locked);
             }
-            Some(state) => state.last_used = Instant::now(),
+            Some(state) => {
+                if activity == Activity::User {
+                    state.last_used = Instant::now();
+                }
+            }
         }
         Ok(Context {
             connection: self.shared.lock_connection()?,
             unlocked,
         })
+    }
+
+    /// The person is using the app (scrolling, reading, typing) without a store call: restarts
+    /// the idle clock. Fails if the session has already locked itself.
+    pub fn touch(&self) -> Result<()> {
+        self.context().map(drop)
+    }
+
+    /// The organisation's idle limit for this device: a shell may lock sooner, never later.
+    pub fn idle_limit(&self) -> Duration {
+        self.idle_limit
+    }
+
+    /// Whether the session has locked itself for idleness (or was locked), without counting as use.
+    pub fn has_locked(&self) -> bool {
+        self.background_context().is_err()
     }
 
     /// Locks now: the data key is zeroised and the decrypted summaries dropped.
@@ -217,6 +254,7 @@ impl Session {
         let id = insert_user(
             &transaction,
             self.shared.sealer.as_ref(),
+            self.shared.policy.pin_kdf,
             key,
             name,
             role,

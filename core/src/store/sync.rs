@@ -7,8 +7,9 @@
 //! document holds nothing the server has not seen, so its heads become the upload position and
 //! nothing pulled is ever sent back (no sync loops).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use automerge::ActorId;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -24,11 +25,11 @@ use crate::ids::{DeviceId, PatientId};
 use crate::sync::enrolment::{AcceptedGrant, EnrolmentCode};
 use crate::sync::keys::{self, AgreementKey, SigningKey};
 use crate::sync::roster::VerifiedRoster;
-use crate::sync::unit;
+use crate::sync::unit::{self, UnitError};
 use crate::sync::wire::{
     B64, Endorsement, Enrolment, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP,
-    Member, PURPOSE_ENDORSEMENT, PullResponse, Roster, Signed, UnitHeader, UnitKind, UploadRequest,
-    UploadResponse, request_signing_input,
+    Member, Membership, PURPOSE_ENDORSEMENT, PURPOSE_MEMBERSHIP, PullResponse, Roster, Signed,
+    StoredUnit, UnitHeader, UnitKind, UploadRequest, UploadResponse, request_signing_input,
 };
 
 const STATE_ROW: &str = "sync-state";
@@ -56,6 +57,10 @@ struct SyncState {
     /// Per record, units sent or applied since its last snapshot.
     #[serde(default)]
     since_snapshot: BTreeMap<PatientId, u32>,
+    /// The newest membership version this device has verified: anything older, or none at all
+    /// once one was seen, is a rollback and is refused.
+    #[serde(default)]
+    pinned_version: u64,
 }
 
 impl SyncState {
@@ -78,9 +83,229 @@ impl SyncState {
         ))
     }
 
-    fn current_epoch(&self) -> Option<(u32, DataKey)> {
-        let (epoch, key) = self.team_keys.iter().next_back()?;
-        Some((*epoch, DataKey::from_bytes(&key.0).ok()?))
+    /// The epoch and key new units are sealed under: the newest epoch the admin has announced. If
+    /// its key has not reached this device yet, nothing is sealed, rather than seal under an older
+    /// key that a revoked device may hold.
+    fn sealing_epoch(&self) -> Result<(u32, DataKey)> {
+        let announced = self.roster()?.epoch;
+        let (epoch, key) = match self.team_keys.get(&announced) {
+            Some(key) => (announced, key),
+            None if announced == 0 => self
+                .team_keys
+                .iter()
+                .next_back()
+                .map(|(epoch, key)| (*epoch, key))
+                .ok_or(StoreError::NotEnrolled)?,
+            None => {
+                return Err(StoreError::SyncRefused(
+                    "the team's key was changed and this device has not received the new key yet; changes stay on this device until it arrives".to_owned(),
+                ));
+            }
+        };
+        let key =
+            DataKey::from_bytes(&key.0).map_err(|_| StoreError::Tampered { what: "sync state" })?;
+        Ok((epoch, key))
+    }
+}
+
+fn quarantine_row(seq: u64) -> String {
+    format!("quarantine/{seq}")
+}
+
+/// Units held back to retry, oldest first.
+fn quarantined(connection: &Connection, key: &DataKey) -> Result<Vec<StoredUnit>> {
+    let mut statement = connection.prepare("SELECT seq, sealed FROM quarantine ORDER BY seq")?;
+    let rows = statement.query_map([], |row| {
+        Ok((row.get::<_, u64>(0)?, row.get::<_, Vec<u8>>(1)?))
+    })?;
+    let mut units = Vec::new();
+    for row in rows {
+        let (seq, sealed) = row?;
+        let tampered = || StoreError::Tampered { what: "sync state" };
+        let plain = crypto::open(key, &quarantine_row(seq), &sealed).map_err(|_| tampered())?;
+        units.push(serde_json::from_slice(&plain).map_err(|_| tampered())?);
+    }
+    Ok(units)
+}
+
+fn replace_quarantine(connection: &Connection, key: &DataKey, units: &[StoredUnit]) -> Result<()> {
+    connection.execute("DELETE FROM quarantine", [])?;
+    for stored in units {
+        let plain =
+            serde_json::to_vec(stored).map_err(|_| StoreError::Tampered { what: "sync state" })?;
+        connection
+            .prepare_cached("INSERT INTO quarantine (seq, sealed) VALUES (?1, ?2)")?
+            .execute(params![
+                stored.seq,
+                crypto::seal(key, &quarantine_row(stored.seq), &plain)?
+            ])?;
+    }
+    Ok(())
+}
+
+fn device_actor(device: DeviceId) -> ActorId {
+    ActorId::from(device.as_uuid().as_bytes().as_slice())
+}
+
+/// A pulled unit that verified and opened.
+struct Opened {
+    stored: StoredUnit,
+    plain: zeroize::Zeroizing<Vec<u8>>,
+}
+
+/// Why a unit that opened was still refused.
+enum Refusal {
+    /// Not a valid change to a record.
+    Malformed,
+    /// It writes in someone else's name: an Automerge change by another device, or an entry
+    /// whose author is not the signing device with its endorsed role.
+    Forged,
+}
+
+/// What applying one record's units did.
+struct RecordApplied {
+    doc: RecordDoc,
+    /// Where the record stands in storage; `None` when it was not on this device before.
+    stored: Option<persist::DocState>,
+    kinds: Vec<UnitKind>,
+    rejected: u64,
+    forged: u64,
+    waiting: Vec<StoredUnit>,
+}
+
+/// Checks that every value `unit` added to `doc` (whose values were `before`) claims an author
+/// the roster allows: for changes, the signing device with its endorsed role; for a snapshot,
+/// which carries everyone's history, any device the admin enrolled, with its role.
+fn check_authorship(
+    doc: &RecordDoc,
+    before: &BTreeSet<super::record::ValueDigest>,
+    header: &UnitHeader,
+    roster: &VerifiedRoster,
+) -> Result<Option<Refusal>> {
+    for claimed in doc.new_value_authors(before)?.into_iter().flatten() {
+        let allowed = match header.kind {
+            UnitKind::Changes => {
+                claimed.device == header.author
+                    && roster
+                        .member(header.author)
+                        .is_some_and(|member| member.role == claimed.role)
+            }
+            UnitKind::Snapshot => match roster.member(claimed.device) {
+                Some(member) => member.role == claimed.role,
+                None => roster.is_revoked(claimed.device),
+            },
+            UnitKind::Audit => false,
+        };
+        if !allowed {
+            return Ok(Some(Refusal::Forged));
+        }
+    }
+    Ok(None)
+}
+
+/// Applies one unit to `doc` and checks it; on a refusal `doc` may hold part of it, and the
+/// caller starts the record again without the unit.
+fn apply_checked(
+    doc: &mut RecordDoc,
+    values: &mut BTreeSet<super::record::ValueDigest>,
+    unit: &Opened,
+    patient: PatientId,
+    roster: &VerifiedRoster,
+) -> Result<Option<Refusal>> {
+    let header = &unit.stored.unit.header;
+    let heads = doc.raw_heads();
+    if doc.apply_changes(&unit.plain).is_err() {
+        return Ok(Some(Refusal::Malformed));
+    }
+    if header.kind == UnitKind::Changes {
+        let signer = device_actor(header.author);
+        if doc
+            .actors_since(&heads)
+            .iter()
+            .any(|actor| *actor != signer)
+        {
+            return Ok(Some(Refusal::Forged));
+        }
+    }
+    // The record must still read: a unit that breaks it is refused, not stored.
+    if doc.read(patient).is_err() {
+        return Ok(Some(Refusal::Malformed));
+    }
+    if let Some(refusal) = check_authorship(doc, values, header, roster)? {
+        return Ok(Some(refusal));
+    }
+    *values = doc.value_digests()?;
+    Ok(None)
+}
+
+/// Applies the opened units of one record in sequence order, each once every change it depends on
+/// is present (a unit may arrive before one it builds on). A refused unit is left out and the
+/// record rebuilt from storage without it; units still waiting for others are returned.
+fn apply_to_record(
+    connection: &Connection,
+    key: &DataKey,
+    patient: PatientId,
+    actor: &ActorId,
+    roster: &VerifiedRoster,
+    units: Vec<Opened>,
+) -> Result<RecordApplied> {
+    let mut refused: BTreeSet<u64> = BTreeSet::new();
+    let mut rejected = 0;
+    let mut forged = 0;
+    'attempt: loop {
+        let (mut doc, stored) = match persist::load_doc(connection, key, patient, actor.clone()) {
+            Ok(loaded) => (loaded.doc, Some(loaded.state)),
+            Err(StoreError::PatientNotFound) => (
+                RecordDoc::load(actor.clone(), None, std::iter::empty())?,
+                None,
+            ),
+            Err(error) => return Err(error),
+        };
+        let mut values = doc.value_digests()?;
+        let mut kinds = Vec::new();
+        let mut pending: Vec<&Opened> = units
+            .iter()
+            .filter(|unit| !refused.contains(&unit.stored.seq))
+            .collect();
+        loop {
+            let mut progressed = false;
+            let mut still = Vec::new();
+            for unit in pending {
+                if !doc.can_apply(&unit.plain) {
+                    still.push(unit);
+                    continue;
+                }
+                match apply_checked(&mut doc, &mut values, unit, patient, roster)? {
+                    None => {
+                        kinds.push(unit.stored.unit.header.kind);
+                        progressed = true;
+                    }
+                    Some(refusal) => {
+                        match refusal {
+                            Refusal::Malformed => rejected += 1,
+                            Refusal::Forged => forged += 1,
+                        }
+                        refused.insert(unit.stored.seq);
+                        continue 'attempt;
+                    }
+                }
+            }
+            pending = still;
+            if !progressed || pending.is_empty() {
+                break;
+            }
+        }
+        return Ok(RecordApplied {
+            doc,
+            stored,
+            kinds,
+            rejected,
+            forged,
+            waiting: pending
+                .into_iter()
+                .map(|unit| unit.stored.clone())
+                .collect(),
+        });
     }
 }
 
@@ -162,6 +387,9 @@ pub struct SyncStatus {
     /// Records with changes the server has not yet received.
     pub pending: u64,
     pub cursor: u64,
+    /// Units from colleagues held back until what they need arrives (a new member's enrolment, a
+    /// new team key, a change they build on).
+    pub waiting: u64,
 }
 
 /// Units ready to send, and what to record once the server has them.
@@ -188,11 +416,27 @@ impl PreparedUpload {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct PullOutcome {
     pub applied: u64,
-    /// Units refused: unknown author, bad signature, altered, or for another team.
+    /// Units refused for good: bad signature, altered, for another team, or not a valid change.
     pub rejected: u64,
+    /// Units refused because they write in another member's name.
+    pub forged: u64,
+    /// Units kept to retry at the next pull (see [`SyncStatus::waiting`]).
+    pub waiting: u64,
     /// Records that now hold values set concurrently on two devices.
     pub conflicts: u64,
     pub cursor: u64,
+}
+
+/// What taking in a roster did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RosterOutcome {
+    /// The admin-signed membership revokes this device: it must wipe itself.
+    pub revoked: bool,
+    /// Team keys received and accepted (the admin committed to them).
+    pub keys_accepted: u64,
+    /// Lockboxes refused: they opened to a key the admin never committed to (a key the server
+    /// chose), or claimed an epoch whose key this device already holds.
+    pub keys_refused: u64,
 }
 
 /// Held for the length of one sync run: a second run on the same device (another process, or a
@@ -224,7 +468,7 @@ impl Session {
         &self,
         run: impl FnOnce(&Connection, &DataKey, &mut SyncState) -> Result<T>,
     ) -> Result<T> {
-        let mut context = self.context()?;
+        let mut context = self.background_context()?;
         let (connection, unlocked) = context.parts()?;
         let key = &unlocked.key;
         let transaction = connection.transaction()?;
@@ -286,20 +530,26 @@ impl Session {
             last_sync: None,
             audit_uploaded: 0,
             since_snapshot: BTreeMap::new(),
+            pinned_version: 0,
         };
-        let context = self.context()?;
+        let context = self.background_context()?;
         write_state(&context.connection, context.key()?, &state)?;
         Ok(endorsement)
     }
 
     pub fn sync_status(&self) -> Result<SyncStatus> {
-        let context = self.context()?;
+        let context = self.background_context()?;
         let state = read_state(&context.connection, context.key()?)?;
         let pending: u64 =
             context
                 .connection
                 .query_row("SELECT COUNT(*) FROM dirty_docs", [], |row| row.get(0))?;
+        let waiting: u64 =
+            context
+                .connection
+                .query_row("SELECT COUNT(*) FROM quarantine", [], |row| row.get(0))?;
         Ok(SyncStatus {
+            waiting,
             device_id: self.shared.device_id,
             user: self.user().name.clone(),
             team: state.as_ref().map(|s| s.team.clone()),
@@ -313,7 +563,7 @@ impl Session {
     /// The team's members as the organisation's admin key vouches for them, by device: who wrote
     /// an entry that arrived from another device. Empty before enrolment.
     pub fn team_members(&self) -> Result<Vec<Member>> {
-        let context = self.context()?;
+        let context = self.background_context()?;
         let Some(state) = read_state(&context.connection, context.key()?)? else {
             return Ok(Vec::new());
         };
@@ -322,13 +572,13 @@ impl Session {
 
     /// Whether `patient`'s record holds changes the server has not yet received.
     pub fn has_unsynced_changes(&self, patient: PatientId) -> Result<bool> {
-        let context = self.context()?;
+        let context = self.background_context()?;
         super::persist::is_dirty(&context.connection, patient)
     }
 
     /// The sync server this device is enrolled with.
     pub fn sync_server(&self) -> Result<String> {
-        let context = self.context()?;
+        let context = self.background_context()?;
         Ok(read_state(&context.connection, context.key()?)?
             .ok_or(StoreError::NotEnrolled)?
             .server)
@@ -341,7 +591,7 @@ impl Session {
         path: &str,
         body: &[u8],
     ) -> Result<Vec<(&'static str, String)>> {
-        let context = self.context()?;
+        let context = self.background_context()?;
         let state =
             read_state(&context.connection, context.key()?)?.ok_or(StoreError::NotEnrolled)?;
         let timestamp = Utc::now().timestamp();
@@ -360,7 +610,7 @@ impl Session {
     /// Seals every record's changes that the server has not seen into signed units.
     pub fn prepare_upload(&self) -> Result<PreparedUpload> {
         let dirty: Vec<PatientId> = {
-            let context = self.context()?;
+            let context = self.background_context()?;
             let mut statement = context
                 .connection
                 .prepare("SELECT patient_id FROM dirty_docs ORDER BY patient_id")?;
@@ -373,7 +623,7 @@ impl Session {
         let mut audit_upto = None;
         let author = self.shared.device_id;
         self.with_state(|connection, key, state| {
-            let (epoch, team_key) = state.current_epoch().ok_or(StoreError::NotEnrolled)?;
+            let (epoch, team_key) = state.sealing_epoch()?;
             let signing = state.signing_key()?;
             for patient in dirty {
                 let mut loaded = persist::load_doc(connection, key, patient, self.actor())?;
@@ -443,8 +693,16 @@ impl Session {
         let mut units = Vec::new();
         let mut snapshots = Vec::new();
         self.with_state(|connection, key, state| {
-            let (epoch, team_key) = state.current_epoch().ok_or(StoreError::NotEnrolled)?;
+            let (epoch, team_key) = state.sealing_epoch()?;
             let signing = state.signing_key()?;
+            // A snapshot stands for every unit it covers, and the server drops those: it must not
+            // cover a unit this device has not applied yet.
+            let mut first_waiting: BTreeMap<PatientId, u64> = BTreeMap::new();
+            for stored in quarantined(connection, key)? {
+                first_waiting
+                    .entry(stored.unit.header.doc)
+                    .or_insert(stored.seq);
+            }
             let due: Vec<PatientId> = state
                 .since_snapshot
                 .iter()
@@ -465,7 +723,10 @@ impl Session {
                     author,
                     counter: state.counter,
                     kind: UnitKind::Snapshot,
-                    covers: Some(state.cursor),
+                    covers: Some(match first_waiting.get(&patient) {
+                        Some(seq) => state.cursor.min(seq.saturating_sub(1)),
+                        None => state.cursor,
+                    }),
                 };
                 units.push(unit::seal_unit(
                     &team_key,
@@ -496,7 +757,7 @@ impl Session {
                 "the server acknowledged a different number of units".to_owned(),
             ));
         }
-        let mut context = self.context()?;
+        let mut context = self.background_context()?;
         let (connection, unlocked) = context.parts()?;
         let transaction = connection.transaction()?;
         for (patient, heads) in &prepared.heads {
@@ -522,44 +783,110 @@ impl Session {
     }
 
     /// Takes in the roster the server relayed, keeping only what the admin key vouches for, and
-    /// opens any team keys sealed to this device.
-    pub fn apply_roster(&self, roster: Roster) -> Result<bool> {
+    /// opens the team keys sealed to this device that the admin committed to. Refuses (changing
+    /// nothing) a membership the admin did not sign, older than one already seen, missing once one
+    /// was seen, or different from the one already seen under the same version.
+    pub fn apply_roster(&self, roster: Roster) -> Result<RosterOutcome> {
         let device = self.shared.device_id;
         self.with_state(|_, _, state| {
             let admin_key = state.admin_key()?;
+            let incoming = match &roster.membership {
+                Some(signed) => match signed.open::<Membership>(&admin_key, PURPOSE_MEMBERSHIP) {
+                    Ok(membership) if membership.team == state.team => Some(membership),
+                    _ => return Err(StoreError::Untrusted("a membership the admin did not sign")),
+                },
+                None => None,
+            };
+            let membership = match incoming {
+                None if state.pinned_version > 0 => {
+                    return Err(StoreError::Untrusted("the team membership was withheld"));
+                }
+                None => state.roster.membership.clone(),
+                Some(membership) if membership.version < state.pinned_version => {
+                    return Err(StoreError::Untrusted("an older team membership"));
+                }
+                Some(membership)
+                    if membership.version == state.pinned_version
+                        && state.roster.membership.as_ref().map(|m| &m.body)
+                            != roster.membership.as_ref().map(|m| &m.body) =>
+                {
+                    return Err(StoreError::Untrusted(
+                        "two different memberships with one version",
+                    ));
+                }
+                Some(_) => roster.membership.clone(),
+            };
+            // Keep this device's own enrolment: the server may not relay it back yet.
+            let mut enrolments = roster.enrolments;
+            for own in &state.roster.enrolments {
+                if !enrolments.iter().any(|e| e.endorsement == own.endorsement) {
+                    enrolments.push(own.clone());
+                }
+            }
+            let merged = Roster {
+                membership,
+                enrolments,
+                lockboxes: Vec::new(),
+            };
+            let verified = VerifiedRoster::verify(&state.team, &admin_key, &merged);
+            let mut outcome = RosterOutcome {
+                revoked: verified.is_revoked(device),
+                ..RosterOutcome::default()
+            };
             let mut agreement_bytes = [0u8; 32];
             agreement_bytes.copy_from_slice(state.agreement_key.0.get(..32).unwrap_or(&[0u8; 32]));
             let agreement = AgreementKey::from_bytes(agreement_bytes);
             for lockbox in roster.lockboxes.iter().filter(|l| l.device == device) {
-                let context = format!(
-                    "team/{}/epoch/{}/device/{device}",
-                    state.team, lockbox.epoch
-                );
-                if let Ok(key) = keys::open_sealed(&agreement, &context, &lockbox.sealed.0) {
+                // A key once held is never replaced: units already sealed under it stay readable
+                // and a server cannot swap it.
+                if state.team_keys.contains_key(&lockbox.epoch) {
+                    continue;
+                }
+                let context =
+                    crate::sync::admin::lockbox_context(&state.team, lockbox.epoch, device);
+                let Ok(key) = keys::open_sealed(&agreement, &context, &lockbox.sealed.0) else {
+                    outcome.keys_refused += 1;
+                    continue;
+                };
+                let committed = DataKey::from_bytes(&key)
+                    .map(|key| keys::epoch_key_commitment(&state.team, lockbox.epoch, &key))
+                    .ok();
+                if committed.is_some() && committed == verified.key_commitment(lockbox.epoch) {
                     state.team_keys.insert(lockbox.epoch, B64(key.to_vec()));
+                    outcome.keys_accepted += 1;
+                } else {
+                    outcome.keys_refused += 1;
                 }
             }
-            // Keep this device's own enrolment: the server may not relay it back yet.
-            let mut merged = roster;
-            for own in &state.roster.enrolments {
-                if !merged
-                    .enrolments
-                    .iter()
-                    .any(|e| e.endorsement == own.endorsement)
-                {
-                    merged.enrolments.push(own.clone());
-                }
-            }
-            let verified = VerifiedRoster::verify(&state.team, &admin_key, &merged);
+            state.pinned_version = state.pinned_version.max(verified.version);
             state.roster = merged;
-            Ok(verified.is_revoked(device))
+            Ok(outcome)
         })
     }
 
-    /// Applies one page of pulled units. Units that fail verification are counted and skipped; the
-    /// cursor still moves past them so one bad unit cannot stall sync.
+    /// Whether `proof`, relayed by a server that says this device is revoked, really is the
+    /// organisation's word: a membership signed by the admin key, for this team, no older than the
+    /// newest this device has seen, that lists this device as revoked. Only then may it wipe.
+    pub fn verify_revocation(&self, proof: &Signed) -> Result<bool> {
+        let context = self.background_context()?;
+        let state =
+            read_state(&context.connection, context.key()?)?.ok_or(StoreError::NotEnrolled)?;
+        let Ok(membership) = proof.open::<Membership>(&state.admin_key()?, PURPOSE_MEMBERSHIP)
+        else {
+            return Ok(false);
+        };
+        Ok(membership.team == state.team
+            && membership.version >= state.pinned_version
+            && membership.revoked.contains(&self.shared.device_id))
+    }
+
+    /// Applies one page of pulled units, with the units held back from earlier pulls. A unit that
+    /// cannot be applied yet (its author's enrolment, its epoch's key or a change it builds on has
+    /// not arrived) is kept and retried; one that fails verification or writes in another member's
+    /// name is refused and counted. Either way the cursor moves on and other authors' units and
+    /// other records are applied.
     pub fn apply_pull(&self, pull: &PullResponse) -> Result<PullOutcome> {
-        let mut context = self.context()?;
+        let mut context = self.background_context()?;
         let me = self.shared.device_id;
         let actor = self.actor();
         let (connection, unlocked) = context.parts()?;
@@ -574,57 +901,56 @@ impl Session {
                 .and_then(|k| DataKey::from_bytes(&k.0).ok())
         };
         let mut outcome = PullOutcome::default();
-        let mut touched: BTreeMap<PatientId, LoadedDoc> = BTreeMap::new();
-        for stored in &pull.units {
+        let mut candidates = quarantined(&transaction, key)?;
+        let retried: BTreeSet<u64> = candidates.iter().map(|unit| unit.seq).collect();
+        candidates.extend(
+            pull.units
+                .iter()
+                .filter(|unit| !retried.contains(&unit.seq))
+                .cloned(),
+        );
+        candidates.sort_by_key(|unit| unit.seq);
+        let mut waiting = Vec::new();
+        let mut by_record: BTreeMap<PatientId, Vec<Opened>> = BTreeMap::new();
+        for stored in candidates {
             if stored.unit.header.author == me || stored.unit.header.kind == UnitKind::Audit {
                 continue;
             }
-            // Every `UnitError` means the same here: not from a member, or not intact.
-            let Ok(plain) = unit::open_unit(&stored.unit, &roster, team_key) else {
-                outcome.rejected += 1;
+            match unit::open_unit(&stored.unit, &roster, team_key) {
+                Ok(plain) => by_record
+                    .entry(stored.unit.header.doc)
+                    .or_default()
+                    .push(Opened { stored, plain }),
+                // Passing reasons: the author's enrolment or the epoch's key has not reached
+                // this device yet.
+                Err(UnitError::UnknownAuthor | UnitError::NoKeyForEpoch) => waiting.push(stored),
+                Err(_) => outcome.rejected += 1,
+            }
+        }
+        for (patient, units) in by_record {
+            let mut applied = apply_to_record(&transaction, key, patient, &actor, &roster, units)?;
+            outcome.rejected += applied.rejected;
+            outcome.forged += applied.forged;
+            waiting.append(&mut applied.waiting);
+            if applied.kinds.is_empty() {
                 continue;
-            };
-            let patient = stored.unit.header.doc;
-            let loaded = match touched.entry(patient) {
-                std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
-                std::collections::btree_map::Entry::Vacant(entry) => {
-                    let loaded = match persist::load_doc(&transaction, key, patient, actor.clone())
-                    {
-                        Ok(loaded) => loaded,
-                        Err(StoreError::PatientNotFound) => {
-                            let mut doc = RecordDoc::load(actor.clone(), None, [plain.as_slice()])?;
-                            persist::insert_doc(&transaction, key, patient, &mut doc)?;
-                            persist::load_doc(&transaction, key, patient, actor.clone())?
-                        }
-                        Err(error) => return Err(error),
-                    };
-                    entry.insert(loaded)
+            }
+            outcome.applied += applied.kinds.len() as u64;
+            for kind in &applied.kinds {
+                if *kind == UnitKind::Snapshot {
+                    state.since_snapshot.remove(&patient);
+                } else {
+                    *state.since_snapshot.entry(patient).or_default() += 1;
                 }
+            }
+            let mut loaded = LoadedDoc {
+                doc: applied.doc,
+                state: applied.stored.unwrap_or_default(),
             };
-            if loaded.doc.apply_changes(&plain).is_err() {
-                outcome.rejected += 1;
-                continue;
+            match applied.stored {
+                Some(_) => persist::append_changes(&transaction, key, patient, &mut loaded)?,
+                None => persist::insert_doc(&transaction, key, patient, &mut loaded.doc)?,
             }
-            outcome.applied += 1;
-            if stored.unit.header.kind == UnitKind::Snapshot {
-                state.since_snapshot.remove(&patient);
-            } else {
-                *state.since_snapshot.entry(patient).or_default() += 1;
-            }
-        }
-        // Changes whose dependencies have not arrived would be held only in memory; refuse the page
-        // (nothing is committed, the cursor stays) rather than lose them. The server's order
-        // follows causality, so this only happens if the server misbehaves.
-        if touched
-            .values_mut()
-            .any(|loaded| loaded.doc.is_missing_changes())
-        {
-            return Err(StoreError::SyncRefused(
-                "the server sent changes out of order; sync again later".to_owned(),
-            ));
-        }
-        for (patient, mut loaded) in touched {
-            persist::append_changes(&transaction, key, patient, &mut loaded)?;
             let record = loaded.doc.read(patient)?;
             for entry in &record.observations {
                 index_observation(&transaction, entry.set.id(), patient)?;
@@ -640,6 +966,9 @@ impl Session {
             }
             unlocked.summaries.insert(patient, summary);
         }
+        waiting.sort_by_key(|unit| unit.seq);
+        replace_quarantine(&transaction, key, &waiting)?;
+        outcome.waiting = waiting.len() as u64;
         state.cursor = state.cursor.max(pull.cursor);
         if !pull.more {
             state.last_sync = Some(Utc::now());
@@ -652,7 +981,7 @@ impl Session {
 
     /// Where the next pull starts.
     pub fn sync_cursor(&self) -> Result<u64> {
-        let context = self.context()?;
+        let context = self.background_context()?;
         Ok(read_state(&context.connection, context.key()?)?
             .ok_or(StoreError::NotEnrolled)?
             .cursor)
@@ -661,7 +990,7 @@ impl Session {
     /// Wipes this device's data, as a revoked device must.
     pub fn wipe_device(&self) -> Result<()> {
         {
-            let mut unlocked = self.context()?.unlocked;
+            let mut unlocked = self.background_context()?.unlocked;
             *unlocked = None;
         }
         self.shared.wipe()

@@ -14,7 +14,7 @@ use super::wire::{
     B64, Grant, Lockbox, Member, Membership, PURPOSE_GRANT, PURPOSE_MEMBERSHIP, PublishGrant,
     PublishMembership, Roster, Signed,
 };
-use crate::crypto::{self, DataKey, PIN_KDF_ITERATIONS, SALT_LEN};
+use crate::crypto::{self, DataKey, PinKdf, SALT_LEN};
 use crate::ids::DeviceId;
 use crate::observation::Role;
 
@@ -27,8 +27,12 @@ pub enum AdminError {
     NotInitialised,
     #[error("admin state already exists in this directory")]
     AlreadyInitialised,
-    #[error("wrong admin PIN")]
+    #[error("wrong admin passphrase")]
     WrongPin,
+    #[error(
+        "the admin passphrase must have at least {MIN_ADMIN_PASSPHRASE_CHARS} characters: it protects every team's keys"
+    )]
+    WeakPassphrase,
     #[error("no team called that; create it with `doorstep admin team create NAME`")]
     UnknownTeam,
     #[error("a team with that name already exists")]
@@ -67,12 +71,26 @@ impl std::fmt::Debug for TeamState {
     }
 }
 
+/// How long an enrolment code works unless the organisation sets otherwise.
+pub const DEFAULT_CODE_VALIDITY_DAYS: u32 = 7;
+
+/// The shortest admin passphrase accepted: the admin file holds every team key, so it gets more
+/// than a device PIN.
+pub const MIN_ADMIN_PASSPHRASE_CHARS: usize = 12;
+
 #[derive(Serialize, Deserialize)]
 pub struct AdminState {
     pub server: String,
     pub org: String,
     admin_seed: B64,
     pub teams: BTreeMap<String, TeamState>,
+    /// The organisation's setting: days an enrolment code stays usable.
+    #[serde(default = "default_code_validity_days")]
+    pub code_validity_days: u32,
+}
+
+fn default_code_validity_days() -> u32 {
+    DEFAULT_CODE_VALIDITY_DAYS
 }
 
 impl std::fmt::Debug for AdminState {
@@ -84,8 +102,41 @@ impl std::fmt::Debug for AdminState {
 #[derive(Serialize, Deserialize)]
 struct SealedFile {
     salt: B64,
+    /// Legacy PBKDF2 iterations, when `kdf` is absent.
+    #[serde(default)]
     iterations: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kdf: Option<String>,
     sealed: B64,
+}
+
+fn write_private_durably(path: &Path, bytes: &[u8]) -> Result<(), AdminError> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Makes a rename in `dir` durable.
+fn sync_directory(dir: &Path) -> Result<(), AdminError> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 fn team_key(team: &TeamState, epoch: u32) -> Result<DataKey, AdminError> {
@@ -104,6 +155,7 @@ impl AdminState {
             org: org.trim().to_owned(),
             admin_seed: B64(crypto::random_bytes::<32>()?.to_vec()),
             teams: BTreeMap::new(),
+            code_validity_days: DEFAULT_CODE_VALIDITY_DAYS,
         })
     }
 
@@ -121,39 +173,67 @@ impl AdminState {
         };
         let file: SealedFile = serde_json::from_slice(&text)
             .map_err(|_| AdminError::Io("malformed admin file".to_owned()))?;
-        let key = crypto::derive_pin_key(pin, &file.salt.0, file.iterations);
+        let kdf = match &file.kdf {
+            Some(text) => PinKdf::parse(text)?,
+            None => PinKdf::Pbkdf2Sha256 {
+                iterations: file.iterations,
+            },
+        };
+        let key = kdf.derive(pin, &file.salt.0)?;
         let plain =
             crypto::open(&key, ADMIN_ROW, &file.sealed.0).map_err(|_| AdminError::WrongPin)?;
         serde_json::from_slice(&plain)
             .map_err(|_| AdminError::Io("malformed admin state".to_owned()))
     }
 
+    /// Removes the admin file (an `init` whose registration failed).
+    pub fn remove(dir: &Path) -> Result<(), AdminError> {
+        std::fs::remove_file(dir.join(ADMIN_FILE))?;
+        Ok(())
+    }
+
+    /// Writes the admin file atomically and durably (a temporary file, fsync, rename, fsync of the
+    /// directory), readable by its owner only. Callers save before publishing anything, so a
+    /// failed save never leaves the server holding an epoch key the admin has lost.
     pub fn save(&self, dir: &Path, pin: &str, create: bool) -> Result<(), AdminError> {
         let path = dir.join(ADMIN_FILE);
         if create && path.exists() {
             return Err(AdminError::AlreadyInitialised);
         }
+        if create && pin.chars().count() < MIN_ADMIN_PASSPHRASE_CHARS {
+            return Err(AdminError::WeakPassphrase);
+        }
         std::fs::create_dir_all(dir)?;
         let salt = crypto::random_bytes::<SALT_LEN>()?;
-        let key = crypto::derive_pin_key(pin, &salt, PIN_KDF_ITERATIONS);
+        let kdf = PinKdf::DEFAULT;
+        let key = kdf.derive(pin, &salt)?;
         let plain = zeroize::Zeroizing::new(
             serde_json::to_vec(self).map_err(|_| AdminError::Io("encode".to_owned()))?,
         );
         let file = SealedFile {
             salt: B64(salt.to_vec()),
-            iterations: PIN_KDF_ITERATIONS,
+            iterations: 0,
+            kdf: Some(kdf.to_text()),
             sealed: B64(crypto::seal(&key, ADMIN_ROW, &plain)?),
         };
         let text =
             serde_json::to_vec_pretty(&file).map_err(|_| AdminError::Io("encode".to_owned()))?;
         let temporary = dir.join(format!("{ADMIN_FILE}.tmp"));
-        std::fs::write(&temporary, text)?;
+        write_private_durably(&temporary, &text)?;
         std::fs::rename(temporary, path)?;
+        sync_directory(dir)?;
         Ok(())
     }
 
     fn sign_membership(&self, team: &str) -> Result<PublishMembership, AdminError> {
         let state = self.teams.get(team).ok_or(AdminError::UnknownTeam)?;
+        let mut key_commitments = BTreeMap::new();
+        for epoch in state.keys.keys() {
+            key_commitments.insert(
+                *epoch,
+                B64(keys::epoch_key_commitment(team, *epoch, &team_key(state, *epoch)?).to_vec()),
+            );
+        }
         let membership = Membership {
             org: self.org.clone(),
             team: team.to_owned(),
@@ -161,6 +241,7 @@ impl AdminState {
             epoch: state.epoch,
             members: state.members.clone(),
             revoked: state.revoked.clone(),
+            key_commitments,
         };
         let key = team_key(state, state.epoch)?;
         let mut lockboxes = Vec::new();
@@ -217,16 +298,19 @@ impl AdminState {
         self.sign_membership(name)
     }
 
-    /// An enrolment code for one device of `team`, used by `user` in `role`, and what to publish.
+    /// An enrolment code for one device of `team`, used by `user` in `role`, usable until
+    /// `now` plus the organisation's code validity, and what to publish.
     pub fn enrolment_code(
         &self,
         team: &str,
         user: &str,
         role: Role,
+        now: i64,
     ) -> Result<(EnrolmentCode, PublishGrant), AdminError> {
         let state = self.teams.get(team).ok_or(AdminError::UnknownTeam)?;
         let admin = self.admin_key()?;
         let code = EnrolmentCode::generate(&admin.public_key())?;
+        let key = team_key(state, state.epoch)?;
         let grant = Grant {
             org: self.org.clone(),
             team: team.to_owned(),
@@ -235,6 +319,8 @@ impl AdminState {
             user: user.trim().to_owned(),
             role,
             epoch: state.epoch,
+            key_commitment: B64(keys::epoch_key_commitment(team, state.epoch, &key).to_vec()),
+            expires_at: now + i64::from(self.code_validity_days) * 86_400,
         };
         let publish = PublishGrant {
             grant: Signed::sign(&admin, PURPOSE_GRANT, &grant)
@@ -258,6 +344,10 @@ impl AdminState {
     ) -> Result<PublishMembership, AdminError> {
         let admin_key = self.admin_key()?.public_key();
         let state = self.teams.get_mut(team).ok_or(AdminError::UnknownTeam)?;
+        if state.revoked.contains(&device) {
+            // Already revoked here (an earlier publish failed): publish the same membership again.
+            return self.sign_membership(team);
+        }
         let verified = VerifiedRoster::verify(team, &admin_key, roster);
         for member in verified.members() {
             if !state.members.iter().any(|m| m.device == member.device) {

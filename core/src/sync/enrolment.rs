@@ -34,6 +34,8 @@ pub enum EnrolmentError {
     WrongOrganisation,
     #[error("the team key for this code could not be opened; ask the administrator for a new code")]
     Lockbox,
+    #[error("this enrolment code has expired; ask the administrator for a new one")]
+    Expired,
 }
 
 pub fn admin_fingerprint(admin_key: &[u8; 32]) -> [u8; 8] {
@@ -117,8 +119,13 @@ impl EnrolmentCode {
         )
     }
 
-    /// Checks the server's answer against the code and opens the team key.
-    pub fn accept(&self, response: &EnrolResponse) -> Result<AcceptedGrant, EnrolmentError> {
+    /// Checks the server's answer against the code (the admin's signature, the code's expiry at
+    /// `now`, unix seconds) and opens the team key, which must be the one the admin committed to.
+    pub fn accept(
+        &self,
+        response: &EnrolResponse,
+        now: i64,
+    ) -> Result<AcceptedGrant, EnrolmentError> {
         let admin_key = response
             .admin_key
             .key32()
@@ -137,6 +144,9 @@ impl EnrolmentCode {
         if grant.token_hash.0 != self.token_hash() || grant.endorse_key.0 != expected_endorse {
             return Err(EnrolmentError::WrongOrganisation);
         }
+        if now >= grant.expires_at {
+            return Err(EnrolmentError::Expired);
+        }
         let key = self.lockbox_key().map_err(|_| EnrolmentError::Lockbox)?;
         let team_key = crypto::open(
             &key,
@@ -144,9 +154,14 @@ impl EnrolmentCode {
             &response.code_lockbox.0,
         )
         .map_err(|_| EnrolmentError::Lockbox)?;
+        let team_key = DataKey::from_bytes(&team_key).map_err(|_| EnrolmentError::Lockbox)?;
+        let committed = super::keys::epoch_key_commitment(&grant.team, grant.epoch, &team_key);
+        if grant.key_commitment.0 != committed {
+            return Err(EnrolmentError::Lockbox);
+        }
         Ok(AcceptedGrant {
             admin_key,
-            team_key: DataKey::from_bytes(&team_key).map_err(|_| EnrolmentError::Lockbox)?,
+            team_key,
             signed_grant: response.grant.clone(),
             grant,
         })

@@ -32,6 +32,18 @@ pub fn hkdf32(ikm: &[u8], info: &str) -> [u8; 32] {
     out
 }
 
+/// What the admin signs for an epoch's content key: a hash that binds the key to its team and
+/// epoch. The key is 256 random bits, so the commitment reveals nothing a server could use.
+pub fn epoch_key_commitment(team: &str, epoch: u32, key: &DataKey) -> [u8; 32] {
+    crypto::sha256(&[
+        b"doorstep/v1/epoch-key\n",
+        team.as_bytes(),
+        b"\n",
+        &epoch.to_be_bytes(),
+        key.as_bytes(),
+    ])
+}
+
 /// An Ed25519 key pair kept as its PKCS#8 document (zeroised on drop).
 pub struct SigningKey {
     pkcs8: Zeroizing<Vec<u8>>,

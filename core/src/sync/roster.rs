@@ -3,7 +3,7 @@
 //! server only relays these; it cannot add a member, because it holds neither the admin key nor
 //! any code.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::wire::{
     Endorsement, Grant, Member, Membership, PURPOSE_ENDORSEMENT, PURPOSE_GRANT, PURPOSE_MEMBERSHIP,
@@ -15,9 +15,12 @@ use crate::ids::DeviceId;
 pub struct VerifiedRoster {
     pub team: String,
     pub epoch: u32,
+    /// The admin-signed membership's version; 0 when none verified.
     pub version: u64,
     members: HashMap<DeviceId, Member>,
     revoked: HashSet<DeviceId>,
+    /// Per epoch, the admin's commitment to its content key (from the membership and grants).
+    commitments: BTreeMap<u32, [u8; 32]>,
 }
 
 impl VerifiedRoster {
@@ -34,6 +37,11 @@ impl VerifiedRoster {
             verified.epoch = membership.epoch;
             verified.version = membership.version;
             verified.revoked = membership.revoked.iter().copied().collect();
+            for (epoch, commitment) in &membership.key_commitments {
+                if let Some(commitment) = commitment.key32() {
+                    verified.commitments.insert(*epoch, commitment);
+                }
+            }
             for member in membership.members {
                 verified.members.insert(member.device, member);
             }
@@ -51,8 +59,20 @@ impl VerifiedRoster {
             else {
                 continue;
             };
-            if grant.team == team && endorsement.team == team {
+            // The code's holder chose the endorsed keys, but the person and role are the admin's
+            // to grant: an endorsement that claims another name or role is not an enrolment.
+            if grant.team == team
+                && endorsement.team == team
+                && endorsement.member.user == grant.user
+                && endorsement.member.role == grant.role
+            {
                 verified.epoch = verified.epoch.max(grant.epoch);
+                if let Some(commitment) = grant.key_commitment.key32() {
+                    verified
+                        .commitments
+                        .entry(grant.epoch)
+                        .or_insert(commitment);
+                }
                 verified
                     .members
                     .entry(endorsement.member.device)
@@ -69,6 +89,16 @@ impl VerifiedRoster {
         self.members
             .get(&device)
             .and_then(|m| m.signing_key.key32())
+    }
+
+    /// The member `device` as the admin vouches for it (its user and role).
+    pub fn member(&self, device: DeviceId) -> Option<&Member> {
+        self.members.get(&device)
+    }
+
+    /// The admin's commitment to the content key of `epoch`, if it made one this roster carries.
+    pub fn key_commitment(&self, epoch: u32) -> Option<[u8; 32]> {
+        self.commitments.get(&epoch).copied()
     }
 
     pub fn members(&self) -> impl Iterator<Item = &Member> {

@@ -111,14 +111,16 @@ mod tests {
     fn fixture() -> Fixture {
         let mut admin = AdminState::create("http://127.0.0.1:1", "org").unwrap();
         admin.create_team("north").unwrap();
-        let (code, publish) = admin.enrolment_code("north", "Nell", Role::Nurse).unwrap();
+        let (code, publish) = admin
+            .enrolment_code("north", "Nell", Role::Nurse, 1_000)
+            .unwrap();
         let response = EnrolResponse {
             org: "org".to_owned(),
             admin_key: B64(admin.admin_key().unwrap().public_key().to_vec()),
             grant: publish.grant.clone(),
             code_lockbox: publish.code_lockbox,
         };
-        let accepted = code.accept(&response).unwrap();
+        let accepted = code.accept(&response, 1_000).unwrap();
         let member_key = SigningKey::generate().unwrap();
         let member = DeviceId::random();
         let endorsement = Signed::sign(

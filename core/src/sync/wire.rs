@@ -1,6 +1,8 @@
 //! The sync protocol's messages, shared by the devices and the server. JSON over HTTP; bytes are
 //! base64. Nothing here carries plaintext patient data: units are sealed, identifiers are random.
 
+use std::collections::BTreeMap;
+
 use data_encoding::BASE64;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -123,6 +125,11 @@ pub struct Membership {
     pub epoch: u32,
     pub members: Vec<Member>,
     pub revoked: Vec<DeviceId>,
+    /// Per epoch, the admin's commitment to that epoch's content key
+    /// ([`super::keys::epoch_key_commitment`]): a device accepts a key from a lockbox only if it
+    /// matches, so a server that seals a key of its own choosing to a device is caught.
+    #[serde(default)]
+    pub key_commitments: BTreeMap<u32, B64>,
 }
 
 /// An admin's permission for whoever holds an enrolment code to join a team. The code's holder
@@ -136,6 +143,10 @@ pub struct Grant {
     pub user: String,
     pub role: Role,
     pub epoch: u32,
+    /// The admin's commitment to the team key of `epoch` sealed in the code's lockbox.
+    pub key_commitment: B64,
+    /// Unix seconds after which the code no longer enrols a device.
+    pub expires_at: i64,
 }
 
 /// A device's keys, signed with a grant's endorse key.
@@ -263,14 +274,18 @@ pub struct PullResponse {
     pub more: bool,
 }
 
-/// Every refusal: a stable code for programs, a message for people, and whether the device must
-/// wipe itself (it was revoked).
+/// Every refusal: a stable code for programs, a message for people, and whether the server
+/// believes the device must wipe itself (it was revoked). A device never wipes on `wipe` alone: it
+/// wipes only if `revocation` holds an admin-signed membership that revokes it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
     #[serde(default)]
     pub wipe: bool,
+    /// For a revoked device: the team's membership, signed by the admin key, naming it revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<Signed>,
 }
 
 /// Request authentication headers.

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod adversarial;
 mod at_rest;
 mod audit_trail;
 mod durability;
@@ -19,7 +20,7 @@ use doorstep_core::patient::{Address, Allergy, AllergySeverity, Demographics, Gp
 use doorstep_core::store::{Device, NewPatient, Session, UnlockPolicy};
 use doorstep_core::vitals::VitalsInput;
 
-pub const PIN: &str = "2468";
+pub const PIN: &str = "246810";
 
 pub fn new_device(dir: &Path) -> Session {
     Device::create(
@@ -60,6 +61,10 @@ pub fn patient(serial: u32, given: &str, family: &str) -> NewPatient {
         severity: AllergySeverity::Severe,
     });
     patient
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
 }
 
 pub fn vitals(line: &str) -> VitalsInput {

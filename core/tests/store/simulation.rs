@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use doorstep_core::crypto::PinKdf;
 use doorstep_core::observation::Role;
 use doorstep_core::patient::{Allergy, AllergySeverity};
 use doorstep_core::store::{DemographicField, EntryContainer, EntryStatus, Session, UnlockPolicy};
@@ -101,7 +102,7 @@ fn setup(devices: usize) -> (SimServer, Vec<SimDevice>) {
     let mut out = Vec::new();
     for n in 0..devices {
         let (code, publish) = admin
-            .enrolment_code("north", &format!("Nurse {n}"), Role::Nurse)
+            .enrolment_code("north", &format!("Nurse {n}"), Role::Nurse, now())
             .unwrap();
         let response = EnrolResponse {
             org: "org".to_owned(),
@@ -109,10 +110,11 @@ fn setup(devices: usize) -> (SimServer, Vec<SimDevice>) {
             grant: publish.grant.clone(),
             code_lockbox: publish.code_lockbox,
         };
-        let accepted = code.accept(&response).unwrap();
+        let accepted = code.accept(&response, now()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let policy = UnlockPolicy {
             idle_lock_seconds: 3_600,
+            pin_kdf: PinKdf::FAST_FOR_TESTS,
             ..UnlockPolicy::default()
         };
         let session =
@@ -130,7 +132,7 @@ fn setup(devices: usize) -> (SimServer, Vec<SimDevice>) {
 /// One device's sync through the faulty network.
 fn sync(device: &SimDevice, server: &mut SimServer, rng: &mut ChaCha8Rng, faults: Faults) {
     let session = &device.session;
-    assert!(!session.apply_roster(server.roster.clone()).unwrap());
+    assert!(!session.apply_roster(server.roster.clone()).unwrap().revoked);
     let prepared = session.prepare_upload().unwrap();
     if !rng.random_bool(faults.loss) {
         let response = server.upload(&prepared.request.units);

@@ -142,7 +142,7 @@ fn a_short_pin_is_refused_and_users_share_a_device_with_their_own_pins() {
             dir.path(),
             "Nell",
             Role::Nurse,
-            "12",
+            "12345",
             UnlockPolicy::default()
         ),
         Err(StoreError::PinTooShort)
@@ -150,7 +150,7 @@ fn a_short_pin_is_refused_and_users_share_a_device_with_their_own_pins() {
     let session = new_device(dir.path());
     let id = session.add_patient(&patient(2, "Bea", "Birchall")).unwrap();
     let midwife = session
-        .add_user("Maud Midwife", Role::Midwife, "97531")
+        .add_user("Maud Midwife", Role::Midwife, "975311")
         .unwrap();
     drop(session);
     let device = Device::open(dir.path()).unwrap();
@@ -162,7 +162,87 @@ fn a_short_pin_is_refused_and_users_share_a_device_with_their_own_pins() {
         device.unlock(midwife.id, PIN),
         Err(StoreError::WrongPin { .. })
     ));
-    let session = device.unlock(midwife.id, "97531").unwrap();
+    let session = device.unlock(midwife.id, "975311").unwrap();
     assert_eq!(session.open_record(id).unwrap().family, "Birchall");
     assert_eq!(session.user().role, Role::Midwife);
+}
+
+#[test]
+fn background_work_does_not_keep_a_session_unlocked_but_the_user_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = UnlockPolicy {
+        idle_lock_seconds: 1,
+        ..UnlockPolicy::default()
+    };
+    let session = Device::create(dir.path(), "Nell", Role::Nurse, PIN, policy).unwrap();
+    assert_eq!(session.idle_limit(), std::time::Duration::from_secs(1));
+    // The user keeps working: each action restarts the clock.
+    for _ in 0..4 {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        session.touch().unwrap();
+    }
+    // Only background polls from here on (the status bar, sync): they do not count as use.
+    for _ in 0..4 {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let _ = session.sync_status();
+    }
+    assert!(session.has_locked());
+    assert!(matches!(session.caseload(), Err(StoreError::Locked)));
+}
+
+#[test]
+fn a_store_made_with_pbkdf2_pins_moves_to_argon2id_at_its_next_unlock() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = new_device(dir.path());
+    let id = session
+        .add_patient(&patient(3, "Cora", "Cartwright"))
+        .unwrap();
+    let user = session.user().id;
+    drop(session);
+    // Re-wrap the key as a store from before Argon2id held it: PBKDF2 over a 4-digit PIN.
+    {
+        use doorstep_core::crypto::{self, PinKdf};
+        let raw = rusqlite::Connection::open(dir.path().join(doorstep_core::store::DATABASE_FILE))
+            .unwrap();
+        let sealer_key =
+            crypto::DataKey::from_bytes(&std::fs::read(dir.path().join("device.key")).unwrap())
+                .unwrap();
+        let (salt, sealed, kdf): (Vec<u8>, Vec<u8>, String) = raw
+            .query_row("SELECT salt, wrapped_key, kdf FROM users", [], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .unwrap();
+        let wrapped = crypto::open(&sealer_key, "key-sealer/software-v1", &sealed).unwrap();
+        let current = PinKdf::parse(&kdf).unwrap().derive(PIN, &salt).unwrap();
+        let data_key = crypto::open(&current, &format!("user-key/{user}"), &wrapped).unwrap();
+        let salt = [7u8; 16];
+        let legacy = PinKdf::Pbkdf2Sha256 { iterations: 1_000 };
+        let pin_key = legacy.derive("2468", &salt).unwrap();
+        let wrapped = crypto::seal(&pin_key, &format!("user-key/{user}"), &data_key).unwrap();
+        let sealed = crypto::seal(&sealer_key, "key-sealer/software-v1", &wrapped).unwrap();
+        raw.execute(
+            "UPDATE users SET salt = ?1, wrapped_key = ?2, kdf = ?3, iterations = 1000",
+            rusqlite::params![salt.to_vec(), sealed, legacy.to_text()],
+        )
+        .unwrap();
+    }
+    let kdf_of = || -> String {
+        rusqlite::Connection::open(dir.path().join(doorstep_core::store::DATABASE_FILE))
+            .unwrap()
+            .query_row("SELECT kdf FROM users", [], |row| row.get(0))
+            .unwrap()
+    };
+    assert!(kdf_of().starts_with("pbkdf2-sha256"));
+    // The short legacy PIN still opens the store (refusing it would lock its user out) ...
+    let device = Device::open(dir.path()).unwrap();
+    let session = device.unlock(user, "2468").unwrap();
+    assert_eq!(session.open_record(id).unwrap().family, "Cartwright");
+    drop(session);
+    // ... and the key is now wrapped by Argon2id, for good.
+    assert_eq!(kdf_of(), "argon2id:m=65536,t=3,p=1");
+    let session = Device::open(dir.path())
+        .unwrap()
+        .unlock(user, "2468")
+        .unwrap();
+    assert_eq!(session.open_record(id).unwrap().family, "Cartwright");
 }

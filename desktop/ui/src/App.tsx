@@ -60,8 +60,15 @@ export function App() {
 
   // Lock on idle: no touch, key or pointer for the chosen number of minutes.
   useEffect(() => {
+    let toldCore = 0;
     const touch = () => {
       lastActivity.current = Date.now();
+      // The store's own idle clock counts only what the person does, never background polls: tell
+      // it (at most every 30 s) that someone is using the app.
+      if (user && lastActivity.current - toldCore > 30_000) {
+        toldCore = lastActivity.current;
+        void api.userActivity().catch(() => undefined);
+      }
     };
     const events = ["pointerdown", "keydown", "wheel", "touchstart"];
     events.forEach((name) => window.addEventListener(name, touch, { passive: true }));

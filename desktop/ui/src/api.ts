@@ -128,6 +128,10 @@ export type SyncStatus = {
   last_attempt_at: string | null;
   error_code: string | null;
   error: string | null;
+  /** Colleagues' changes held back until what they need arrives. */
+  waiting: number;
+  /** The organisation's idle limit: the app's own lock may be sooner, never later. */
+  idle_limit_seconds: number | null;
 };
 
 export type Band = { from: number; to: number; score: number };
@@ -137,6 +141,7 @@ export const api = {
   device: () => invoke<DeviceView>("device"),
   unlock: (user: string, pin: string) => invoke<User>("unlock", { user, pin }),
   lock: () => invoke<void>("lock"),
+  userActivity: () => invoke<void>("user_activity"),
   enrol: (server: string, code: string, pin: string) => invoke<User>("enrol", { server, code, pin }),
   caseload: (query: string, byRisk: boolean) => invoke<Summary[]>("caseload", { query, byRisk }),
   record: (patient: string) => invoke<PatientRecord>("record", { patient }),

@@ -202,6 +202,14 @@ pub(crate) fn snapshot_covers(unit: &NewUnit, seq: u64) -> ApiResult<Option<u64>
     Ok(Some(covers))
 }
 
+/// A device reused one of its counters for different bytes: the first unit stands, and other
+/// devices never see two versions of one unit.
+pub(crate) fn counter_reused() -> ApiError {
+    ApiError::conflict(
+        "a unit with this author and counter was already received with different content; it is refused",
+    )
+}
+
 pub(crate) fn unknown_code() -> ApiError {
     ApiError::not_found("unknown enrolment code; ask the administrator for a new one")
 }

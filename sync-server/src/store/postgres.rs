@@ -385,7 +385,7 @@ impl Postgres {
             )
             .await?;
         let existing = transaction
-            .prepare_cached("SELECT seq FROM units WHERE author = $1 AND counter = $2")
+            .prepare_cached("SELECT seq, unit FROM units WHERE author = $1 AND counter = $2")
             .await?;
         let mut stored = Vec::with_capacity(units.len());
         for unit in &units {
@@ -406,9 +406,14 @@ impl Postgres {
             {
                 Some(row) => row,
                 None => {
-                    transaction
+                    let row = transaction
                         .query_one(&existing, &[&author, &counter])
-                        .await?
+                        .await?;
+                    let first: String = row.try_get(1)?;
+                    if first != unit.json {
+                        return Err(super::counter_reused());
+                    }
+                    row
                 }
             };
             let seq = to_u64(row.try_get(0)?)?;

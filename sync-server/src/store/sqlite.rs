@@ -340,15 +340,18 @@ impl Sqlite {
             let transaction = c.transaction()?;
             let mut stored = Vec::with_capacity(units.len());
             for unit in &units {
-                transaction
+                let inserted = transaction
                     .prepare_cached(
                         "INSERT INTO units (team, author, counter, doc, unit, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                          ON CONFLICT (author, counter) DO NOTHING",
                     )?
                     .execute(params![team, author, unit.counter, unit.doc, unit.json, kind_name(unit.kind)])?;
-                let seq: u64 = transaction
-                    .prepare_cached("SELECT seq FROM units WHERE author = ?1 AND counter = ?2")?
-                    .query_row(params![author, unit.counter], |r| r.get(0))?;
+                let (seq, first): (u64, String) = transaction
+                    .prepare_cached("SELECT seq, unit FROM units WHERE author = ?1 AND counter = ?2")?
+                    .query_row(params![author, unit.counter], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                if inserted == 0 && first != unit.json {
+                    return Err(super::counter_reused());
+                }
                 if let Some(covers) = super::snapshot_covers(unit, seq)? {
                     transaction.execute(
                         "DELETE FROM units WHERE team = ?1 AND doc = ?2 AND kind IN ('changes', 'snapshot') AND seq <= ?3",

@@ -3,6 +3,7 @@
 import { useEffect, useState } from "react";
 import { api, type CommandError, type SyncStatus } from "../api";
 import { syncText } from "../logic/syncText";
+import { setLockCeiling } from "../screens/Settings";
 
 export function SyncBar({ onError }: { onError: (error: unknown) => CommandError }) {
   const [status, setStatus] = useState<SyncStatus | null>(null);
@@ -16,6 +17,7 @@ export function SyncBar({ onError }: { onError: (error: unknown) => CommandError
         .syncStatus()
         .then((next) => {
           if (!live) return;
+          setLockCeiling(next.idle_limit_seconds);
           setStatus(next);
           // The store locks itself when idle: stop showing the record the moment it has.
           if (!next.unlocked) onError({ code: "locked", message: "The session locked itself after being idle." });

@@ -17,6 +17,8 @@ const base: SyncStatus = {
   last_attempt_at: "2026-11-25T11:56:00Z",
   error_code: null,
   error: null,
+  waiting: 0,
+  idle_limit_seconds: 300,
 };
 
 describe("sync status words", () => {
@@ -40,6 +42,18 @@ describe("sync status words", () => {
     ["downloading", { activity: { phase: "downloading", received: 40 } }, "syncing", "Syncing: received 40"],
     ["refused", { error_code: "refused", error: "the server refused" }, "problem", "Sync problem: the server refused"],
     ["not enrolled", { enrolled: false }, "local", "On this device only (not enrolled for sync)"],
+    [
+      "colleagues' changes held back",
+      { waiting: 2 },
+      "waiting",
+      "Synced 4 minutes ago; 2 changes from colleagues wait for their sender's enrolment or key",
+    ],
+    [
+      "a server that cannot be trusted",
+      { error_code: "untrusted-server", error: "the sync server sent team membership that the organisation did not sign" },
+      "problem",
+      "Sync problem: the sync server sent team membership that the organisation did not sign",
+    ],
   ];
   for (const [name, change, tone, text] of cases) {
     it(name, () => {

@@ -39,6 +39,13 @@ export function syncText(status: SyncStatus, now: Date): StatusLine {
   if (status.pending > 0) {
     return { tone: "waiting", text: `${changes(status.pending)}; ${last}` };
   }
+  if (status.last_sync && status.waiting > 0) {
+    const n = status.waiting;
+    return {
+      tone: "waiting",
+      text: `Synced ${ago(status.last_sync, now)}; ${n} change${n === 1 ? "" : "s"} from colleagues wait for their sender's enrolment or key`,
+    };
+  }
   if (status.last_sync) {
     return { tone: "synced", text: `Synced ${ago(status.last_sync, now)}` };
   }

@@ -13,7 +13,7 @@ export function Enrol({ onEnrolled }: { onEnrolled: (user: User) => void }) {
 
   const submit = async (event: React.FormEvent) => {
     event.preventDefault();
-    if (pin.length < 4) return setMessage("Choose a PIN of at least 4 digits.");
+    if (pin.length < 6) return setMessage("Choose a PIN of at least 6 digits.");
     if (pin !== again) return setMessage("The two PINs differ; enter the same PIN twice.");
     setBusy(true);
     setMessage(null);

@@ -4,11 +4,20 @@ import { api, type CommandError, type SyncStatus } from "../api";
 
 const LOCK_KEY = "doorstep.lockMinutes";
 const LOCK_CHOICES = [1, 2, 5, 10];
+/** The organisation's idle limit, in minutes, as the core last reported it. */
+let ceilingMinutes = Infinity;
 
-/** Minutes of no activity before the app locks; 5 unless chosen. */
+/** Records the organisation's idle limit from a sync status: the app never locks later. */
+export function setLockCeiling(seconds: number | null) {
+  if (seconds !== null && seconds > 0) ceilingMinutes = seconds / 60;
+}
+
+/** Minutes of no activity before the app locks: the choice (5 unless chosen), never past the
+ * organisation's limit. */
 export function lockMinutes(): number {
   const stored = Number(window.localStorage.getItem(LOCK_KEY));
-  return LOCK_CHOICES.includes(stored) ? stored : 5;
+  const chosen = LOCK_CHOICES.includes(stored) ? stored : 5;
+  return Math.min(chosen, ceilingMinutes);
 }
 
 export function Settings({
@@ -23,7 +32,13 @@ export function Settings({
   const [minutes, setMinutes] = useState(lockMinutes());
   const [status, setStatus] = useState<SyncStatus | null>(null);
   useEffect(() => {
-    api.syncStatus().then(setStatus).catch(onError);
+    api
+      .syncStatus()
+      .then((next) => {
+        setLockCeiling(next.idle_limit_seconds);
+        setStatus(next);
+      })
+      .catch(onError);
   }, [onError]);
 
   return (
@@ -36,6 +51,7 @@ export function Settings({
             <button
               key={choice}
               role="radio"
+              disabled={status?.idle_limit_seconds != null && choice * 60 > status.idle_limit_seconds}
               aria-checked={minutes === choice}
               className={minutes === choice ? "chosen" : ""}
               onClick={() => {
@@ -47,7 +63,11 @@ export function Settings({
             </button>
           ))}
         </div>
-        <p className="hint">The device's store also locks itself after its own idle limit, set by your organisation.</p>
+        <p className="hint">
+          {status?.idle_limit_seconds != null
+            ? `Your organisation locks this device after ${Math.round(status.idle_limit_seconds / 60)} minutes without use, whatever is chosen here.`
+            : "The device also locks itself after a limit set by your organisation."}
+        </p>
       </section>
       <section>
         <h2>Sync</h2>

@@ -1,0 +1,611 @@
+//! The server is an adversary (invariant 9), and so may be one member of the team. Each test plays
+//! one attack from the adversarial-sync issue through the device's real sync API, with the test as
+//! the hostile server (it relays, withholds, reorders and forges whatever it likes) or as a hostile
+//! member (it holds real, enrolled keys and signs what it sends). Every attack must fail, and the
+//! honest devices must still converge. The same attacks over HTTP, against the real server and
+//! transport, are in `tests/tests/adversarial.rs`.
+
+use doorstep_core::crypto::{DataKey, PinKdf};
+use doorstep_core::observation::{Author, ObservationSet, Role};
+use doorstep_core::store::{
+    Device, NewPatient, RecordDoc, Recorded, Session, StoreError, UnlockPolicy,
+};
+use doorstep_core::sync::admin::{AdminState, lockbox_context};
+use doorstep_core::sync::enrolment::EnrolmentCode;
+use doorstep_core::sync::keys::{self, AgreementKey, SigningKey};
+use doorstep_core::sync::unit::{open_unit, seal_unit};
+use doorstep_core::sync::wire::{
+    B64, Endorsement, EnrolResponse, Enrolment, Lockbox, Member, PURPOSE_ENDORSEMENT,
+    PURPOSE_MEMBERSHIP, PullResponse, Roster, Signed, StoredUnit, Unit, UnitHeader, UnitKind,
+};
+use doorstep_core::{DeviceId, PatientId};
+
+use super::*;
+
+const TEAM: &str = "north";
+
+/// The organisation, the team's log as the server keeps it, and what the server relays.
+struct World {
+    admin: AdminState,
+    log: Vec<StoredUnit>,
+    roster: Roster,
+}
+
+struct Honest {
+    _dir: tempfile::TempDir,
+    session: Session,
+}
+
+/// A member who enrolled through a real code and then misbehaves with its own keys.
+struct Hostile {
+    device: DeviceId,
+    signing: SigningKey,
+    team_key: DataKey,
+    counter: u64,
+}
+
+/// The first serial from `n` whose 999-range NHS number has a valid check digit.
+fn valid(n: u32) -> u32 {
+    (n..)
+        .find(|n| doorstep_core::NhsNumber::test_number(*n).is_some())
+        .unwrap()
+}
+
+fn actor_of(device: DeviceId) -> automerge::ActorId {
+    automerge::ActorId::from(device.as_uuid().as_bytes().as_slice())
+}
+
+impl World {
+    fn new() -> Self {
+        let mut admin = AdminState::create("sim://server", "org").unwrap();
+        let membership = admin.create_team(TEAM).unwrap();
+        Self {
+            admin,
+            log: Vec::new(),
+            roster: Roster {
+                membership: Some(membership.membership),
+                enrolments: Vec::new(),
+                lockboxes: Vec::new(),
+            },
+        }
+    }
+
+    fn code(&self, user: &str, role: Role) -> (EnrolmentCode, Signed, B64) {
+        let (code, publish) = self.admin.enrolment_code(TEAM, user, role, now()).unwrap();
+        (code, publish.grant, publish.code_lockbox)
+    }
+
+    fn accept(
+        &self,
+        code: &EnrolmentCode,
+        grant: &Signed,
+        lockbox: &B64,
+    ) -> doorstep_core::sync::enrolment::AcceptedGrant {
+        let response = EnrolResponse {
+            org: "org".to_owned(),
+            admin_key: B64(self.admin.admin_public_key().unwrap().to_vec()),
+            grant: grant.clone(),
+            code_lockbox: lockbox.clone(),
+        };
+        code.accept(&response, now()).unwrap()
+    }
+
+    fn honest(&mut self, user: &str) -> Honest {
+        let (code, grant, lockbox) = self.code(user, Role::Nurse);
+        let accepted = self.accept(&code, &grant, &lockbox);
+        let dir = tempfile::tempdir().unwrap();
+        let policy = UnlockPolicy {
+            pin_kdf: PinKdf::FAST_FOR_TESTS,
+            ..UnlockPolicy::default()
+        };
+        let session = Device::create(dir.path(), user, Role::Nurse, PIN, policy).unwrap();
+        let endorsement = session.join_team("sim://server", &code, &accepted).unwrap();
+        self.roster
+            .enrolments
+            .push(Enrolment { grant, endorsement });
+        Honest { _dir: dir, session }
+    }
+
+    /// A member whose endorsement may claim another role than its grant (`claimed_role`).
+    fn hostile(&mut self, user: &str, claimed_role: Role) -> Hostile {
+        let (code, grant, lockbox) = self.code(user, Role::Nurse);
+        let accepted = self.accept(&code, &grant, &lockbox);
+        let signing = SigningKey::generate().unwrap();
+        let device = DeviceId::random();
+        let endorsement = Signed::sign(
+            &code.endorse_key().unwrap(),
+            PURPOSE_ENDORSEMENT,
+            &Endorsement {
+                team: TEAM.to_owned(),
+                member: Member {
+                    device,
+                    user: user.to_owned(),
+                    role: claimed_role,
+                    signing_key: B64(signing.public_key().to_vec()),
+                    agreement_key: B64(AgreementKey::generate().unwrap().public_key().to_vec()),
+                },
+            },
+        )
+        .unwrap();
+        self.roster
+            .enrolments
+            .push(Enrolment { grant, endorsement });
+        Hostile {
+            device,
+            signing,
+            team_key: accepted.team_key,
+            counter: 0,
+        }
+    }
+
+    fn append(&mut self, units: &[Unit]) -> Vec<u64> {
+        units
+            .iter()
+            .map(|unit| {
+                let seq = self.log.last().map_or(1, |last| last.seq + 1);
+                self.log.push(StoredUnit {
+                    seq,
+                    unit: unit.clone(),
+                });
+                seq
+            })
+            .collect()
+    }
+
+    /// An honest sync: roster, upload, pull everything.
+    fn sync(&mut self, device: &Honest) -> doorstep_core::store::PullOutcome {
+        let session = &device.session;
+        session.apply_roster(self.roster.clone()).unwrap();
+        let prepared = session.prepare_upload().unwrap();
+        let seqs = self.append(&prepared.request.units);
+        session
+            .confirm_upload(
+                &prepared,
+                &doorstep_core::sync::wire::UploadResponse { seqs },
+            )
+            .unwrap();
+        let page = PullResponse {
+            units: self
+                .log
+                .iter()
+                .filter(|u| u.seq > session.sync_cursor().unwrap())
+                .cloned()
+                .collect(),
+            cursor: self.log.last().map_or(0, |u| u.seq),
+            more: false,
+        };
+        session.apply_pull(&page).unwrap()
+    }
+}
+
+impl Hostile {
+    fn unit(&mut self, doc: PatientId, kind: UnitKind, plain: &[u8]) -> Unit {
+        self.counter += 1;
+        seal_unit(
+            &self.team_key,
+            &self.signing,
+            UnitHeader {
+                team: TEAM.to_owned(),
+                epoch: 1,
+                doc,
+                author: self.device,
+                counter: self.counter,
+                kind,
+                covers: None,
+            },
+            plain,
+        )
+        .unwrap()
+    }
+
+    /// A new record as `by` wrote it, in Automerge changes made by `actor`.
+    fn record(&mut self, actor: automerge::ActorId, by: Author, serial: u32) -> (PatientId, Unit) {
+        let recorded = Recorded {
+            by,
+            at: chrono::Utc::now(),
+        };
+        let mut new = NewPatient::with_demographics(demographics(valid(serial), "Forged", "Entry"));
+        new.observations.push(ObservationSet::record(
+            doorstep_core::ObservationId::random(),
+            chrono::Utc::now(),
+            by,
+            vitals(COMPLETE).validate().unwrap(),
+            doorstep_core::vitals::Spo2Scale::Scale1,
+        ));
+        let mut doc = RecordDoc::create(actor, &new, recorded).unwrap();
+        let patient = PatientId::random();
+        let unit = self.unit(patient, UnitKind::Changes, &doc.save());
+        (patient, unit)
+    }
+
+    fn author(&self, role: Role) -> Author {
+        Author {
+            user: doorstep_core::UserId::random(),
+            role,
+            device: self.device,
+        }
+    }
+}
+
+fn author_of(device: &Honest) -> Author {
+    let user = device.session.user();
+    Author {
+        user: user.id,
+        role: user.role,
+        device: device.session.sync_status().unwrap().device_id,
+    }
+}
+
+fn team_key(world: &World, epoch: u32) -> DataKey {
+    world.admin.team_key(TEAM, epoch).unwrap()
+}
+
+#[test]
+fn attack_1_a_team_key_the_server_chose_is_refused_and_never_seals_anything() {
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    let bea = world.honest("Bea");
+    let nell_id = author_of(&nell).device;
+    let agreement = nell
+        .session
+        .team_members()
+        .unwrap()
+        .into_iter()
+        .find(|member| member.device == nell_id)
+        .unwrap()
+        .agreement_key
+        .key32()
+        .unwrap();
+    // The server seals a key of its own choosing to Nell for the next epoch, and another for the
+    // epoch whose key she already holds. Anyone can: her agreement key is public.
+    let chosen = doorstep_core::crypto::make_data_key().unwrap();
+    let mut hostile = world.roster.clone();
+    for epoch in [1, 2] {
+        hostile.lockboxes.push(Lockbox {
+            device: nell_id,
+            epoch,
+            sealed: B64(keys::seal_to(
+                &agreement,
+                &lockbox_context(TEAM, epoch, nell_id),
+                chosen.as_bytes(),
+            )
+            .unwrap()),
+        });
+    }
+    let outcome = nell.session.apply_roster(hostile).unwrap();
+    assert_eq!(outcome.keys_accepted, 0);
+    assert_eq!(outcome.keys_refused, 1, "the epoch-2 key was refused");
+    let id = nell
+        .session
+        .add_patient(&patient(valid(11), "Ada", "Ashby"))
+        .unwrap();
+    let prepared = nell.session.prepare_upload().unwrap();
+    let unit = &prepared.request.units[0];
+    assert_eq!(unit.header.epoch, 1, "still sealed under the admin's key");
+    let roster = doorstep_core::sync::roster::VerifiedRoster::verify(
+        TEAM,
+        &world.admin.admin_public_key().unwrap(),
+        &world.roster,
+    );
+    assert!(
+        open_unit(unit, &roster, |_| DataKey::from_bytes(chosen.as_bytes())
+            .ok())
+        .is_err()
+    );
+    assert!(open_unit(unit, &roster, |e| Some(team_key(&world, e))).is_ok());
+
+    // A real rotation: the admin revokes a device and seals epoch 2 to everyone; the server
+    // swaps Nell's lockbox for its own. She refuses it and seals nothing rather than fall back.
+    let ghost = world.hostile("Ghost", Role::Nurse);
+    let verified_before = world.roster.clone();
+    let publish = world
+        .admin
+        .revoke(TEAM, ghost.device, &verified_before)
+        .unwrap();
+    world.roster.membership = Some(publish.membership.clone());
+    let mut swapped = world.roster.clone();
+    swapped.lockboxes = publish
+        .lockboxes
+        .iter()
+        .filter(|l| l.device != nell_id)
+        .cloned()
+        .collect();
+    swapped.lockboxes.push(Lockbox {
+        device: nell_id,
+        epoch: 2,
+        sealed: B64(keys::seal_to(
+            &agreement,
+            &lockbox_context(TEAM, 2, nell_id),
+            chosen.as_bytes(),
+        )
+        .unwrap()),
+    });
+    let outcome = nell.session.apply_roster(swapped).unwrap();
+    assert_eq!((outcome.keys_accepted, outcome.keys_refused), (0, 1));
+    assert!(matches!(
+        nell.session.prepare_upload(),
+        Err(StoreError::SyncRefused(_))
+    ));
+    // The admin's own lockbox arrives: accepted, and units go under epoch 2.
+    world.roster.lockboxes = publish.lockboxes.clone();
+    let outcome = nell.session.apply_roster(world.roster.clone()).unwrap();
+    assert_eq!(outcome.keys_accepted, 1);
+    let prepared = nell.session.prepare_upload().unwrap();
+    assert!(prepared.request.units.iter().all(|u| u.header.epoch == 2));
+    world.roster.lockboxes.clear();
+
+    // Honest devices still converge.
+    world.roster.lockboxes = publish.lockboxes;
+    world.sync(&nell);
+    world.sync(&bea);
+    assert_eq!(bea.session.open_record(id).unwrap().family, "Ashby");
+}
+
+#[test]
+fn attack_2_a_wipe_needs_the_admin_s_signed_revocation_of_this_device() {
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    let bea = world.honest("Bea");
+    world.sync(&nell);
+    let nell_id = author_of(&nell).device;
+    let bea_id = author_of(&bea).device;
+    let membership = |version: u64, revoked: Vec<DeviceId>, key: &SigningKey| {
+        Signed::sign(
+            key,
+            PURPOSE_MEMBERSHIP,
+            &doorstep_core::sync::wire::Membership {
+                org: "org".to_owned(),
+                team: TEAM.to_owned(),
+                version,
+                epoch: 2,
+                members: vec![],
+                revoked,
+                key_commitments: Default::default(),
+            },
+        )
+        .unwrap()
+    };
+    let stranger = SigningKey::generate().unwrap();
+    // Forged by anyone but the admin, or revoking someone else: no wipe.
+    assert!(
+        !nell
+            .session
+            .verify_revocation(&membership(9, vec![nell_id], &stranger))
+            .unwrap()
+    );
+    let real = world
+        .admin
+        .revoke(TEAM, bea_id, &world.roster.clone())
+        .unwrap();
+    assert!(!nell.session.verify_revocation(&real.membership).unwrap());
+    // The admin's revocation of Bea is proof for Bea, and the roster carrying it says so too.
+    assert!(bea.session.verify_revocation(&real.membership).unwrap());
+    world.roster.membership = Some(real.membership);
+    assert!(
+        bea.session
+            .apply_roster(world.roster.clone())
+            .unwrap()
+            .revoked
+    );
+    assert!(
+        !nell
+            .session
+            .apply_roster(world.roster.clone())
+            .unwrap()
+            .revoked
+    );
+}
+
+#[test]
+fn attack_3_an_older_missing_or_unsigned_membership_is_refused_and_a_revocation_stands() {
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    let mut ghost = world.hostile("Ghost", Role::Nurse);
+    let old = world.roster.clone();
+    let publish = world.admin.revoke(TEAM, ghost.device, &old).unwrap();
+    world.roster.membership = Some(publish.membership);
+    world.roster.lockboxes = publish.lockboxes;
+    world.sync(&nell);
+    // Rollback to the membership before the revocation, or none at all, or one the admin did not
+    // sign: each is refused and changes nothing.
+    let mut unsigned = world.roster.clone();
+    unsigned.membership = Some(
+        Signed::sign(
+            &SigningKey::generate().unwrap(),
+            PURPOSE_MEMBERSHIP,
+            &serde_json::json!({}),
+        )
+        .unwrap(),
+    );
+    let mut missing = world.roster.clone();
+    missing.membership = None;
+    for (roster, what) in [
+        (old, "older"),
+        (missing, "withheld"),
+        (unsigned, "unsigned"),
+    ] {
+        assert!(
+            matches!(
+                nell.session.apply_roster(roster),
+                Err(StoreError::Untrusted(_))
+            ),
+            "{what}"
+        );
+    }
+    // The revoked device's units are never applied, however often they are relayed.
+    let ghost_author = ghost.author(Role::Nurse);
+    let (patient, unit) = ghost.record(actor_of(ghost.device), ghost_author, 21);
+    world.append(&[unit]);
+    let outcome = world.sync(&nell);
+    assert_eq!(outcome.applied, 0);
+    assert!(matches!(
+        nell.session.open_record(patient),
+        Err(StoreError::PatientNotFound)
+    ));
+    // Sealing stays on the new epoch, whose key the revoked device never had.
+    nell.session.add_patient(&patient_new(22)).unwrap();
+    assert!(
+        nell.session
+            .prepare_upload()
+            .unwrap()
+            .request
+            .units
+            .iter()
+            .all(|u| u.header.epoch == 2)
+    );
+}
+
+fn patient_new(serial: u32) -> NewPatient {
+    patient(valid(serial), "Ivy", "Inchbold")
+}
+
+#[test]
+fn attack_4_one_bad_unit_never_stops_other_authors_records_or_later_changes() {
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    let bea = world.honest("Bea");
+    let mut mallory = world.hostile("Mallory", Role::Nurse);
+    // Mallory sends a unit that opens but is no Automerge change, and one that is not sealed
+    // under the team key at all; Nell records as usual.
+    let junk = mallory.unit(PatientId::random(), UnitKind::Changes, b"not a change");
+    let mut garbled = mallory.unit(PatientId::random(), UnitKind::Changes, b"x");
+    garbled.ciphertext.0[3] ^= 1;
+    world.append(&[junk, garbled]);
+    let first = nell
+        .session
+        .add_patient(&patient(valid(31), "Una", "Upton"))
+        .unwrap();
+    world.sync(&nell);
+    let outcome = world.sync(&bea);
+    assert_eq!(outcome.applied, 1);
+    assert_eq!(outcome.rejected, 2);
+    assert_eq!(bea.session.open_record(first).unwrap().family, "Upton");
+
+    // A device enrolled mid-sync: its unit arrives before its enrolment does. It waits, and is
+    // applied once the roster names it; the cursor never stops.
+    let late = world.honest("Late");
+    let late_enrolment = world.roster.enrolments.pop().unwrap();
+    let from_late = late
+        .session
+        .add_patient(&patient(valid(32), "Vera", "Vane"))
+        .unwrap();
+    late.session
+        .apply_roster(Roster {
+            enrolments: vec![late_enrolment.clone()],
+            ..world.roster.clone()
+        })
+        .unwrap();
+    let prepared = late.session.prepare_upload().unwrap();
+    world.append(&prepared.request.units);
+    let outcome = world.sync(&bea);
+    assert_eq!((outcome.applied, outcome.waiting), (0, 1));
+    assert_eq!(bea.session.sync_status().unwrap().waiting, 1);
+    world.roster.enrolments.push(late_enrolment);
+    let outcome = world.sync(&bea);
+    assert_eq!((outcome.applied, outcome.waiting), (1, 0));
+    assert_eq!(bea.session.open_record(from_late).unwrap().family, "Vane");
+
+    // A change that arrives before the change it builds on waits for it, and a snapshot never
+    // covers a unit that is waiting.
+    nell.session.add_note(first, "first visit").unwrap();
+    let one = nell.session.prepare_upload().unwrap();
+    nell.session
+        .confirm_upload(
+            &one,
+            &doorstep_core::sync::wire::UploadResponse {
+                seqs: vec![900; one.request.units.len()],
+            },
+        )
+        .unwrap();
+    nell.session.add_note(first, "second visit").unwrap();
+    let two = nell.session.prepare_upload().unwrap();
+    let cursor = bea.session.sync_cursor().unwrap();
+    let later = StoredUnit {
+        seq: cursor + 10,
+        unit: two.request.units[0].clone(),
+    };
+    let outcome = bea
+        .session
+        .apply_pull(&PullResponse {
+            units: vec![later.clone()],
+            cursor: cursor + 10,
+            more: false,
+        })
+        .unwrap();
+    assert_eq!((outcome.applied, outcome.waiting), (0, 1));
+    let snapshots = bea.session.prepare_snapshots(1).unwrap();
+    for unit in &snapshots.request.units {
+        if unit.header.doc == first {
+            assert!(
+                unit.header.covers.unwrap() < later.seq,
+                "covers a waiting unit"
+            );
+        }
+    }
+    let earlier = StoredUnit {
+        seq: cursor + 11,
+        unit: one.request.units[0].clone(),
+    };
+    let outcome = bea
+        .session
+        .apply_pull(&PullResponse {
+            units: vec![earlier],
+            cursor: cursor + 11,
+            more: false,
+        })
+        .unwrap();
+    assert_eq!((outcome.applied, outcome.waiting), (2, 0));
+    let notes: Vec<String> = bea
+        .session
+        .open_record(first)
+        .unwrap()
+        .notes
+        .into_iter()
+        .map(|n| n.text)
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+}
+
+#[test]
+fn attack_5_entries_in_a_colleague_s_name_or_role_are_refused_and_counted() {
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    let bea = world.honest("Bea");
+    let mut mallory = world.hostile("Mallory", Role::Nurse);
+    let nell_author = author_of(&nell);
+    let nell_actor = actor_of(nell_author.device);
+    let mallory_actor = actor_of(mallory.device);
+    // In Nell's name with Mallory's changes; in Nell's name with Nell's Automerge actor; as
+    // Mallory but with a role she was not granted.
+    let (forged_name, a) = mallory.record(mallory_actor.clone(), nell_author, 41);
+    let (forged_actor, b) = mallory.record(nell_actor, nell_author, 42);
+    let administrator = mallory.author(Role::Administrator);
+    let (forged_role, c) = mallory.record(mallory_actor.clone(), administrator, 43);
+    // And honestly, as herself: accepted.
+    let honest_author = mallory.author(Role::Nurse);
+    let (honest, d) = mallory.record(mallory_actor, honest_author, 44);
+    world.append(&[a, b, c, d]);
+    let outcome = world.sync(&bea);
+    assert_eq!(outcome.forged, 3);
+    assert_eq!(outcome.applied, 1);
+    for refused in [forged_name, forged_actor, forged_role] {
+        assert!(matches!(
+            bea.session.open_record(refused),
+            Err(StoreError::PatientNotFound)
+        ));
+    }
+    assert_eq!(bea.session.open_record(honest).unwrap().family, "Entry");
+
+    // An endorsement that claims a role the grant did not give is no enrolment at all.
+    let mut impostor = world.hostile("Impostor", Role::Administrator);
+    let impostor_author = impostor.author(Role::Administrator);
+    let (_, e) = impostor.record(actor_of(impostor.device), impostor_author, 45);
+    world.append(&[e]);
+    let outcome = world.sync(&bea);
+    assert_eq!((outcome.applied, outcome.waiting), (0, 1));
+    world.sync(&nell);
+    assert_eq!(
+        nell.session.patients().unwrap().len(),
+        bea.session.patients().unwrap().len()
+    );
+}
