@@ -246,7 +246,7 @@ fn colleagues_share_a_device_each_with_their_own_pin() {
             "midwife",
         ])
         .env("DOORSTEP_PIN", PIN)
-        .env("DOORSTEP_NEW_PIN", "97531")
+        .env("DOORSTEP_NEW_PIN", "975311")
         .output()
         .unwrap();
     assert!(
@@ -271,7 +271,7 @@ fn colleagues_share_a_device_each_with_their_own_pin() {
             .output()
             .unwrap()
     };
-    assert!(as_midwife("97531").status.success());
+    assert!(as_midwife("975311").status.success());
     assert!(
         !as_midwife(PIN).status.success(),
         "another user's PIN does not open this user"

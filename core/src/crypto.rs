@@ -32,7 +32,7 @@ pub enum PinKdf {
 }
 
 impl PinKdf {
-    /// Chosen by benchmark (`cargo bench -p doorstep-tests --bench pin_kdf`, docs/benchmarks.md):
+    /// Chosen by benchmark (`cargo bench -p doorstep-core --bench pin_kdf`, docs/benchmarks.md):
     /// 64 MiB and 3 passes is the most this machine does within the unlock budget of 1 s with room
     /// to spare for slower tablets. A 6-digit PIN then costs an attacker with a copied directory
     /// 10^6 × 64 MiB-passes instead of a minute on a GPU.

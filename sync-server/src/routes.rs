@@ -351,6 +351,11 @@ pub async fn upload(
                 "the team key has been rotated; fetch the roster and seal with the new key",
             ));
         }
+        if current_epoch > 0 && unit.header.epoch > current_epoch {
+            return Err(ApiError::bad_request(
+                "a unit names a key epoch the organisation has not started",
+            ));
+        }
         units.push(NewUnit {
             counter: unit.header.counter,
             doc: unit.header.doc.to_string(),

@@ -123,6 +123,12 @@ impl SimDevice {
         Ok(uploaded.seqs)
     }
 
+    /// Sets the counter the next unit follows: a device restored from an old backup, or a hostile
+    /// one reusing counters.
+    pub fn rewind(&mut self, counter: u64) {
+        self.counter = counter;
+    }
+
     /// Pulls one page of the team's units after this device's cursor and advances it.
     pub fn pull(
         &mut self,

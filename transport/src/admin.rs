@@ -32,8 +32,8 @@ pub struct EnrolmentIssued {
 
 impl AdminClient {
     /// Creates the organisation's admin key, saves it (sealed under the passphrase), then
-    /// registers it with the server. If registering fails, the new file is removed, since nothing
-    /// depends on it yet.
+    /// registers it with the server. The key is kept if registering fails: the server may have
+    /// registered it before the answer was lost.
     pub fn init(dir: &Path, pin: &str, server: &str, org: &str) -> Result<Self, TransportError> {
         let state = AdminState::create(server, org)?;
         let client = HttpClient::new(&state.server)?;
@@ -44,10 +44,7 @@ impl AdminClient {
             admin_key: B64(key.public_key().to_vec()),
         };
         admin.state.save(dir, pin, true)?;
-        if let Err(error) = admin.call::<Value>(Method::POST, "/v1/orgs", Some(&request)) {
-            AdminState::remove(dir)?;
-            return Err(error);
-        }
+        let _: Value = admin.call(Method::POST, "/v1/orgs", Some(&request))?;
         Ok(admin)
     }
 

@@ -192,6 +192,27 @@ pub struct NewPatient {
     pub observations: Vec<ObservationSet>,
 }
 
+impl NewPatient {
+    /// The same patient as entered on this device by `author`: each observation set and the SpO2
+    /// scale decision it carries is attributed to the person and device bringing it in. The team
+    /// accepts an entry only in the name of the device that signs it (ARCHITECTURE.md, "Authorship
+    /// bound to the signer"), so imported history is the importer's entry.
+    pub fn attributed_to(&self, author: Author) -> NewPatient {
+        let mut patient = self.clone();
+        patient.observations = self
+            .observations
+            .iter()
+            .map(|set| {
+                ObservationSet::record(set.id(), set.taken_at(), author, *set.vitals(), set.scale())
+            })
+            .collect();
+        if let Some(decision) = &mut patient.spo2_scale_decision {
+            decision.by = author;
+        }
+        patient
+    }
+}
+
 impl std::fmt::Debug for NewPatient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("NewPatient(<redacted>)")
@@ -268,24 +289,31 @@ impl ValueDigest {
 }
 
 /// Who a stored value says made it, where the record's readers look for it: an observation set's
-/// `author`, a register's or mark's `by`, an entry's `recorded.by`.
+/// `author`, a register's or mark's `by`, an entry's `recorded.by`. A value naming more than one
+/// author, or one that does not parse, is a forged claim (readers ignore fields they do not
+/// expect, so a decoy field must not pass the check while another is shown).
 fn claimed_author(text: &str) -> Option<Author> {
     let value: serde_json::Value = serde_json::from_str(text).ok()?;
-    let found = value
-        .get("author")
-        .or_else(|| value.get("by"))
-        .or_else(|| {
-            value
-                .get("recorded")
-                .and_then(|recorded| recorded.get("by"))
-        })?;
-    // A value that names an author the readers cannot parse fails to read anyway; as a claim it
-    // is a forged one, so it is reported as an author no device has.
-    Some(serde_json::from_value(found.clone()).unwrap_or(Author {
+    let found: Vec<&serde_json::Value> = [
+        value.get("author"),
+        value.get("by"),
+        value
+            .get("recorded")
+            .and_then(|recorded| recorded.get("by")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let first = found.first()?;
+    let forged = Author {
         user: crate::ids::UserId::from_u128(0),
         role: crate::observation::Role::HealthcareAssistant,
         device: crate::ids::DeviceId::from_u128(0),
-    }))
+    };
+    if found.iter().any(|other| other != first) {
+        return Some(forged);
+    }
+    Some(serde_json::from_value((*first).clone()).unwrap_or(forged))
 }
 
 /// A patient's Automerge document.

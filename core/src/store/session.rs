@@ -309,7 +309,8 @@ impl Session {
                         by: self.author(),
                         at: Utc::now(),
                     };
-                    let mut doc = RecordDoc::create(self.actor(), patient, recorded)?;
+                    let patient = patient.attributed_to(self.author());
+                    let mut doc = RecordDoc::create(self.actor(), &patient, recorded)?;
                     persist::insert_doc(&transaction, key, id, &mut doc)?;
                     persist::mark_dirty(&transaction, id)?;
                     let record = doc.read(id)?;

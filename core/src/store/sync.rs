@@ -34,6 +34,9 @@ use crate::sync::wire::{
 
 const STATE_ROW: &str = "sync-state";
 
+/// Most units a device keeps waiting for what they need (an enrolment, a key, a change).
+const MAX_WAITING_UNITS: usize = 5_000;
+
 fn doc_sync_row(patient: PatientId) -> String {
     format!("doc-sync/{patient}")
 }
@@ -530,7 +533,9 @@ impl Session {
             last_sync: None,
             audit_uploaded: 0,
             since_snapshot: BTreeMap::new(),
-            pinned_version: 0,
+            // The grant says which membership was current when it was made: a server showing this
+            // new device an older one (from before a revocation) is refused from the first sync.
+            pinned_version: accepted.grant.membership_version,
         };
         let context = self.background_context()?;
         write_state(&context.connection, context.key()?, &state)?;
@@ -807,6 +812,7 @@ impl Session {
                 }
                 Some(membership)
                     if membership.version == state.pinned_version
+                        && state.roster.membership.is_some()
                         && state.roster.membership.as_ref().map(|m| &m.body)
                             != roster.membership.as_ref().map(|m| &m.body) =>
                 {
@@ -921,9 +927,14 @@ impl Session {
                     .entry(stored.unit.header.doc)
                     .or_default()
                     .push(Opened { stored, plain }),
-                // Passing reasons: the author's enrolment or the epoch's key has not reached
-                // this device yet.
-                Err(UnitError::UnknownAuthor | UnitError::NoKeyForEpoch) => waiting.push(stored),
+                // Passing reasons: the author's enrolment, or the key of an epoch the admin has
+                // announced, has not reached this device yet.
+                Err(UnitError::UnknownAuthor) => waiting.push(stored),
+                Err(UnitError::NoKeyForEpoch)
+                    if roster.key_commitment(stored.unit.header.epoch).is_some() =>
+                {
+                    waiting.push(stored)
+                }
                 Err(_) => outcome.rejected += 1,
             }
         }
@@ -967,6 +978,13 @@ impl Session {
             unlocked.summaries.insert(patient, summary);
         }
         waiting.sort_by_key(|unit| unit.seq);
+        // Bounded: past the limit the oldest waiting units are refused for good, so a member or a
+        // server flooding units that can never apply cannot fill the device.
+        if waiting.len() > MAX_WAITING_UNITS {
+            let excess = waiting.len() - MAX_WAITING_UNITS;
+            waiting.drain(..excess);
+            outcome.rejected += excess as u64;
+        }
         replace_quarantine(&transaction, key, &waiting)?;
         outcome.waiting = waiting.len() as u64;
         state.cursor = state.cursor.max(pull.cursor);

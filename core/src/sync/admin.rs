@@ -186,12 +186,6 @@ impl AdminState {
             .map_err(|_| AdminError::Io("malformed admin state".to_owned()))
     }
 
-    /// Removes the admin file (an `init` whose registration failed).
-    pub fn remove(dir: &Path) -> Result<(), AdminError> {
-        std::fs::remove_file(dir.join(ADMIN_FILE))?;
-        Ok(())
-    }
-
     /// Writes the admin file atomically and durably (a temporary file, fsync, rename, fsync of the
     /// directory), readable by its owner only. Callers save before publishing anything, so a
     /// failed save never leaves the server holding an epoch key the admin has lost.
@@ -321,6 +315,7 @@ impl AdminState {
             epoch: state.epoch,
             key_commitment: B64(keys::epoch_key_commitment(team, state.epoch, &key).to_vec()),
             expires_at: now + i64::from(self.code_validity_days) * 86_400,
+            membership_version: state.version,
         };
         let publish = PublishGrant {
             grant: Signed::sign(&admin, PURPOSE_GRANT, &grant)

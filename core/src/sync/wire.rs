@@ -143,10 +143,20 @@ pub struct Grant {
     pub user: String,
     pub role: Role,
     pub epoch: u32,
-    /// The admin's commitment to the team key of `epoch` sealed in the code's lockbox.
+    /// The admin's commitment to the team key of `epoch` sealed in the code's lockbox (empty in
+    /// grants made before commitments: their key is then never taken from a lockbox).
+    #[serde(default)]
     pub key_commitment: B64,
     /// Unix seconds after which the code no longer enrols a device.
+    #[serde(default = "never")]
     pub expires_at: i64,
+    /// The membership version when the grant was made: a new device refuses any older one.
+    #[serde(default)]
+    pub membership_version: u64,
+}
+
+fn never() -> i64 {
+    i64::MAX
 }
 
 /// A device's keys, signed with a grant's endorse key.

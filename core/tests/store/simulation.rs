@@ -96,9 +96,10 @@ struct Faults {
 
 fn setup(devices: usize) -> (SimServer, Vec<SimDevice>) {
     let mut admin = AdminState::create("sim://server", "org").unwrap();
-    admin.create_team("north").unwrap();
+    let published = admin.create_team("north").unwrap();
     let admin_key = admin.admin_key().unwrap().public_key();
     let mut server = SimServer::default();
+    server.roster.membership = Some(published.membership);
     let mut out = Vec::new();
     for n in 0..devices {
         let (code, publish) = admin

@@ -1,0 +1,309 @@
+//! The attacks of the adversarial-sync issue over HTTP: the real server in-process on port 0, real
+//! devices through the real transport, and a man-in-the-middle between them that forwards, or
+//! answers with what a hostile server or proxy would say. The same attacks against the device's
+//! sync API, with more variants, are in `core/tests/store/adversarial.rs`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use doorstep_core::DeviceId;
+use doorstep_core::store::{Device, Session, StoreError};
+use doorstep_core::sync::keys::SigningKey;
+use doorstep_core::sync::wire::{ErrorBody, Membership, PURPOSE_MEMBERSHIP, Signed};
+use doorstep_sync_server::{App, RunningServer, start};
+use doorstep_tests::sim_device::{SimDevice, SimError};
+use doorstep_transport::{AdminClient, TransportError};
+
+const PIN: &str = "246810";
+const ADMIN_PASSPHRASE: &str = "ambridge admin passphrase";
+
+/// What the man in the middle does with the next requests.
+#[derive(Clone)]
+enum Mode {
+    Forward,
+    /// Answers everything with "revoked, wipe", as any proxy on a plain-http path could.
+    WipeWithoutProof,
+    /// The same with a "proof": a membership revoking the device, signed by a key not the admin's.
+    WipeWithForgedProof(Box<Signed>),
+    /// Serves this roster body instead of the server's (a membership from before a revocation).
+    ReplayRoster(Bytes),
+}
+
+struct Middle {
+    upstream: String,
+    mode: Mutex<Mode>,
+    client: reqwest::Client,
+}
+
+async fn relay(
+    State(middle): State<Arc<Middle>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mode = middle.mode.lock().unwrap().clone();
+    let wipe = |revocation: Option<Signed>| {
+        let body = ErrorBody {
+            code: "revoked".to_owned(),
+            message: "this device has been revoked and must wipe its data".to_owned(),
+            wipe: true,
+            revocation,
+        };
+        (StatusCode::GONE, axum::Json(body)).into_response()
+    };
+    match mode {
+        Mode::WipeWithoutProof => return wipe(None),
+        Mode::WipeWithForgedProof(proof) => return wipe(Some(*proof)),
+        Mode::ReplayRoster(roster) if uri.path() == "/v1/roster" => {
+            return ([("content-type", "application/json")], roster).into_response();
+        }
+        _ => {}
+    }
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut request = middle
+        .client
+        .request(method, format!("{}{path}", middle.upstream))
+        .body(body);
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .cloned()
+        .unwrap_or_else(|| "application/json".parse().unwrap());
+    let bytes = response.bytes().await.unwrap();
+    (status, [("content-type", content_type)], bytes).into_response()
+}
+
+/// The real server, and a man in the middle in front of it that devices talk to.
+struct Setup {
+    runtime: tokio::runtime::Runtime,
+    _server: RunningServer,
+    server_url: String,
+    middle: Arc<Middle>,
+    middle_url: String,
+    root: tempfile::TempDir,
+}
+
+impl Setup {
+    fn start() -> Self {
+        doorstep_transport::install_crypto_provider();
+        let root = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let database = format!("sqlite:{}", root.path().join("server.db").display());
+        let server = runtime.block_on(async {
+            let app = App::connect(&database).await.unwrap();
+            start(app, "127.0.0.1:0".parse().unwrap()).await.unwrap()
+        });
+        let server_url = server.url();
+        let middle = Arc::new(Middle {
+            upstream: server_url.clone(),
+            mode: Mutex::new(Mode::Forward),
+            client: reqwest::Client::builder().no_gzip().build().unwrap(),
+        });
+        let middle_url = runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr: SocketAddr = listener.local_addr().unwrap();
+            let router = axum::Router::new()
+                .fallback(relay)
+                .with_state(Arc::clone(&middle));
+            tokio::spawn(async move {
+                axum::serve(listener, router).await.unwrap();
+            });
+            format!("http://{addr}")
+        });
+        Self {
+            runtime,
+            _server: server,
+            server_url,
+            middle,
+            middle_url,
+            root,
+        }
+    }
+
+    fn set(&self, mode: Mode) {
+        *self.middle.mode.lock().unwrap() = mode;
+    }
+
+    fn admin(&self) -> AdminClient {
+        let dir = self.root.path().join("admin");
+        let mut admin =
+            AdminClient::init(&dir, ADMIN_PASSPHRASE, &self.server_url, "Ambridge").unwrap();
+        admin.create_team(&dir, ADMIN_PASSPHRASE, "north").unwrap();
+        admin
+    }
+
+    /// A device enrolled through the man in the middle.
+    fn device(&self, admin: &AdminClient, name: &str) -> Session {
+        let code = admin
+            .enrolment_code("north", name, doorstep_core::observation::Role::Nurse)
+            .unwrap()
+            .code;
+        doorstep_transport::enrol(&self.root.path().join(name), &self.middle_url, &code, PIN)
+            .unwrap()
+    }
+}
+
+/// Synthetic patient `n` of a small demo caseload (NHS numbers in the 999 range).
+fn synthetic(n: usize) -> doorstep_core::store::NewPatient {
+    let spec = doorstep_fixtures::CaseloadSpec::new(2, 2026, chrono::Utc::now());
+    doorstep_fixtures::caseload(&spec)[n].to_new_patient()
+}
+
+fn forged_revocation(device: DeviceId) -> Signed {
+    Signed::sign(
+        &SigningKey::generate().unwrap(),
+        PURPOSE_MEMBERSHIP,
+        &Membership {
+            org: "Ambridge".to_owned(),
+            team: "north".to_owned(),
+            version: 99,
+            epoch: 9,
+            members: vec![],
+            revoked: vec![device],
+            key_commitments: Default::default(),
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn attack_2_a_server_or_proxy_saying_wipe_without_the_admin_s_signature_wipes_nothing() {
+    let setup = Setup::start();
+    let mut admin = setup.admin();
+    let nell = setup.device(&admin, "Nell");
+    let patient = nell.add_patient(&synthetic(0)).unwrap();
+    let device = nell.sync_status().unwrap().device_id;
+    for mode in [
+        Mode::WipeWithoutProof,
+        Mode::WipeWithForgedProof(Box::new(forged_revocation(device))),
+    ] {
+        setup.set(mode);
+        assert!(matches!(
+            doorstep_transport::sync(&nell, |_| {}),
+            Err(TransportError::UnprovenRevocation)
+        ));
+        assert_eq!(
+            nell.open_record(patient).unwrap().id,
+            patient,
+            "nothing wiped"
+        );
+    }
+    // The organisation's real revocation, relayed by the same server, is obeyed.
+    setup.set(Mode::Forward);
+    doorstep_transport::sync(&nell, |_| {}).unwrap();
+    admin
+        .revoke(&setup.root.path().join("admin"), ADMIN_PASSPHRASE, device)
+        .unwrap();
+    assert!(matches!(
+        doorstep_transport::sync(&nell, |_| {}),
+        Err(TransportError::Revoked)
+    ));
+    assert!(matches!(
+        Device::open(&setup.root.path().join("Nell")),
+        Err(StoreError::Wiped)
+    ));
+    drop(setup.runtime);
+}
+
+#[test]
+fn attack_3_a_replayed_roster_from_before_a_revocation_is_refused() {
+    let setup = Setup::start();
+    let mut admin = setup.admin();
+    let nell = setup.device(&admin, "Nell");
+    let stolen = setup.device(&admin, "Stolen");
+    doorstep_transport::sync(&nell, |_| {}).unwrap();
+    doorstep_transport::sync(&stolen, |_| {}).unwrap();
+    // The middle keeps the roster as it was before the revocation.
+    let before = reqwest_roster(&setup, &nell);
+    let stolen_id = stolen.sync_status().unwrap().device_id;
+    admin
+        .revoke(
+            &setup.root.path().join("admin"),
+            ADMIN_PASSPHRASE,
+            stolen_id,
+        )
+        .unwrap();
+    doorstep_transport::sync(&nell, |_| {}).unwrap();
+    setup.set(Mode::ReplayRoster(before));
+    let refused = doorstep_transport::sync(&nell, |_| {});
+    assert!(
+        matches!(
+            refused,
+            Err(TransportError::Store(StoreError::Untrusted(_)))
+        ),
+        "{refused:?}"
+    );
+    // Honest traffic again: Nell seals under the new epoch, which the stolen tablet never got.
+    setup.set(Mode::Forward);
+    let patient = nell.add_patient(&synthetic(1)).unwrap();
+    doorstep_transport::sync(&nell, |_| {}).unwrap();
+    assert!(nell.open_record(patient).is_ok());
+    drop(setup.runtime);
+}
+
+/// The roster as the server serves it to `session` now, as raw bytes.
+fn reqwest_roster(setup: &Setup, session: &Session) -> Bytes {
+    let client = reqwest::blocking::Client::new();
+    let mut request = client.get(format!("{}/v1/roster", setup.server_url));
+    for (name, value) in session.sign_request("GET", "/v1/roster", &[]).unwrap() {
+        request = request.header(name, value);
+    }
+    let response = request.send().unwrap();
+    assert!(response.status().is_success());
+    Bytes::from(response.bytes().unwrap().to_vec())
+}
+
+#[test]
+fn attack_4_the_server_refuses_a_reused_counter_with_different_bytes() {
+    let setup = Setup::start();
+    let admin = setup.admin();
+    let client = reqwest::blocking::Client::new();
+    let mut device =
+        SimDevice::enrol(&admin, &client, &setup.server_url, "north", "Rewinder").unwrap();
+    let doc = doorstep_core::PatientId::random();
+    let first = device
+        .upload(&client, &setup.server_url, doc, &[b"first".to_vec()])
+        .unwrap();
+    device.rewind(0);
+    let refused = device.upload(&client, &setup.server_url, doc, &[b"second".to_vec()]);
+    assert!(
+        matches!(refused, Err(SimError::Refused { status: 409, .. })),
+        "{refused:?}"
+    );
+    let page = device.pull(&client, &setup.server_url).unwrap();
+    assert_eq!(page.units.len(), 1);
+    assert_eq!(page.units[0].seq, first[0]);
+    drop(setup.runtime);
+}
+
+#[test]
+fn plain_http_to_another_host_is_refused_before_anything_is_sent() {
+    let refused = doorstep_transport::enrol(
+        tempfile::tempdir().unwrap().path(),
+        "http://sync.example.nhs.uk",
+        "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AA",
+        PIN,
+    );
+    assert!(
+        matches!(refused, Err(TransportError::Insecure(_))),
+        "{refused:?}"
+    );
+}
