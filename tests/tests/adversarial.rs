@@ -78,13 +78,14 @@ async fn relay(
     }
     let response = request.send().await.unwrap();
     let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .cloned()
-        .unwrap_or_else(|| "application/json".parse().unwrap());
+    let mut copied = HeaderMap::new();
+    for (name, value) in response.headers() {
+        if name != "content-length" && name != "transfer-encoding" {
+            copied.insert(name.clone(), value.clone());
+        }
+    }
     let bytes = response.bytes().await.unwrap();
-    (status, [("content-type", content_type)], bytes).into_response()
+    (status, copied, bytes).into_response()
 }
 
 /// The real server, and a man in the middle in front of it that devices talk to.

@@ -45,8 +45,8 @@ fn batches(units: &[doorstep_core::sync::wire::Unit]) -> Vec<&[doorstep_core::sy
 /// device store (with the user and role the code was issued for) if there is none. After this the
 /// device can sync with no further step.
 pub fn enrol(dir: &Path, server: &str, code: &str, pin: &str) -> Result<Session, TransportError> {
-    let code = EnrolmentCode::parse(code)?;
     let client = HttpClient::new(server)?;
+    let code = EnrolmentCode::parse(code)?;
     let token = code.token();
     let response: EnrolResponse = client.call(
         Method::POST,

@@ -44,13 +44,6 @@ struct Hostile {
     counter: u64,
 }
 
-/// The first serial from `n` whose 999-range NHS number has a valid check digit.
-fn valid(n: u32) -> u32 {
-    (n..)
-        .find(|n| doorstep_core::NhsNumber::test_number(*n).is_some())
-        .unwrap()
-}
-
 fn actor_of(device: DeviceId) -> automerge::ActorId {
     automerge::ActorId::from(device.as_uuid().as_bytes().as_slice())
 }
@@ -204,7 +197,8 @@ impl Hostile {
             by,
             at: chrono::Utc::now(),
         };
-        let mut new = NewPatient::with_demographics(demographics(valid(serial), "Forged", "Entry"));
+        let mut new =
+            NewPatient::with_demographics(demographics(valid_serial(serial), "Forged", "Entry"));
         new.observations.push(ObservationSet::record(
             doorstep_core::ObservationId::random(),
             chrono::Utc::now(),
@@ -277,7 +271,7 @@ fn attack_1_a_team_key_the_server_chose_is_refused_and_never_seals_anything() {
     assert_eq!(outcome.keys_refused, 1, "the epoch-2 key was refused");
     let id = nell
         .session
-        .add_patient(&patient(valid(11), "Ada", "Ashby"))
+        .add_patient(&patient(valid_serial(11), "Ada", "Ashby"))
         .unwrap();
     let prepared = nell.session.prepare_upload().unwrap();
     let unit = &prepared.request.units[0];
@@ -456,7 +450,7 @@ fn attack_3_an_older_missing_or_unsigned_membership_is_refused_and_a_revocation_
 }
 
 fn patient_new(serial: u32) -> NewPatient {
-    patient(valid(serial), "Ivy", "Inchbold")
+    patient(valid_serial(serial), "Ivy", "Inchbold")
 }
 
 #[test]
@@ -473,7 +467,7 @@ fn attack_4_one_bad_unit_never_stops_other_authors_records_or_later_changes() {
     world.append(&[junk, garbled]);
     let first = nell
         .session
-        .add_patient(&patient(valid(31), "Una", "Upton"))
+        .add_patient(&patient(valid_serial(31), "Una", "Upton"))
         .unwrap();
     world.sync(&nell);
     let outcome = world.sync(&bea);
@@ -487,7 +481,7 @@ fn attack_4_one_bad_unit_never_stops_other_authors_records_or_later_changes() {
     let late_enrolment = world.roster.enrolments.pop().unwrap();
     let from_late = late
         .session
-        .add_patient(&patient(valid(32), "Vera", "Vane"))
+        .add_patient(&patient(valid_serial(32), "Vera", "Vane"))
         .unwrap();
     late.session
         .apply_roster(Roster {

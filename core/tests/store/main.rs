@@ -63,6 +63,13 @@ pub fn patient(serial: u32, given: &str, family: &str) -> NewPatient {
     patient
 }
 
+/// The first serial from `n` whose 999-range NHS number has a valid check digit.
+pub fn valid_serial(n: u32) -> u32 {
+    (n..)
+        .find(|n| NhsNumber::test_number(*n).is_some())
+        .unwrap()
+}
+
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }

@@ -3,19 +3,26 @@
 //! care plans, conflicting demographic values, allergies added and removed, entered-in-error);
 //! uploads and pulls are lost, duplicated and reordered; devices are partitioned for rounds at a
 //! time. After healing every replica must be identical, every acknowledged observation must be on
-//! every replica, and a further round must move nothing.
+//! every replica, and a further round must move nothing. A hostile member sends junk and records in
+//! a colleague's name every round, and a fourth device enrols mid-run (its enrolment reaching the
+//! others a round after its first units): nothing forged is accepted and nothing honest is lost.
 //!
 //! `DOORSTEP_SIM_SEEDS` sets the number of seeds (500 by default; the nightly run uses more).
 
 use std::collections::{BTreeSet, HashMap};
 
 use doorstep_core::crypto::PinKdf;
+use doorstep_core::observation::Author;
 use doorstep_core::observation::Role;
 use doorstep_core::patient::{Allergy, AllergySeverity};
 use doorstep_core::store::{DemographicField, EntryContainer, EntryStatus, Session, UnlockPolicy};
+use doorstep_core::store::{RecordDoc, Recorded};
 use doorstep_core::sync::admin::AdminState;
+use doorstep_core::sync::keys::{AgreementKey, SigningKey};
+use doorstep_core::sync::unit::seal_unit;
 use doorstep_core::sync::wire::{
-    B64, EnrolResponse, Enrolment, PullResponse, Roster, StoredUnit, UnitKind, UploadResponse,
+    B64, Endorsement, EnrolResponse, Enrolment, Member, PURPOSE_ENDORSEMENT, PullResponse, Roster,
+    Signed, StoredUnit, UnitHeader, UnitKind, UploadResponse,
 };
 use doorstep_core::{EntryId, ObservationId, PatientId};
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -94,20 +101,22 @@ struct Faults {
     reorder: f64,
 }
 
-fn setup(devices: usize) -> (SimServer, Vec<SimDevice>) {
-    let mut admin = AdminState::create("sim://server", "org").unwrap();
-    let published = admin.create_team("north").unwrap();
-    let admin_key = admin.admin_key().unwrap().public_key();
-    let mut server = SimServer::default();
-    server.roster.membership = Some(published.membership);
-    let mut out = Vec::new();
-    for n in 0..devices {
-        let (code, publish) = admin
-            .enrolment_code("north", &format!("Nurse {n}"), Role::Nurse, now())
+/// The organisation's side of the simulation: it issues codes.
+struct Org {
+    admin: AdminState,
+    admin_key: [u8; 32],
+}
+
+impl Org {
+    /// A device enrolled with a fresh code; its enrolment is returned for the server to relay.
+    fn enrol(&self, name: &str) -> (SimDevice, Enrolment) {
+        let (code, publish) = self
+            .admin
+            .enrolment_code("north", name, Role::Nurse, now())
             .unwrap();
         let response = EnrolResponse {
             org: "org".to_owned(),
-            admin_key: B64(admin_key.to_vec()),
+            admin_key: B64(self.admin_key.to_vec()),
             grant: publish.grant.clone(),
             code_lockbox: publish.code_lockbox,
         };
@@ -118,16 +127,125 @@ fn setup(devices: usize) -> (SimServer, Vec<SimDevice>) {
             pin_kdf: PinKdf::FAST_FOR_TESTS,
             ..UnlockPolicy::default()
         };
-        let session =
-            Device::create(dir.path(), &format!("Nurse {n}"), Role::Nurse, PIN, policy).unwrap();
+        let session = Device::create(dir.path(), name, Role::Nurse, PIN, policy).unwrap();
         let endorsement = session.join_team("sim://server", &code, &accepted).unwrap();
+        (
+            SimDevice { _dir: dir, session },
+            Enrolment {
+                grant: publish.grant,
+                endorsement,
+            },
+        )
+    }
+
+    /// A member who enrolled through a real code and then sends junk and forgeries.
+    fn hostile(&self, server: &mut SimServer) -> Hostile {
+        let (code, publish) = self
+            .admin
+            .enrolment_code("north", "Mallory", Role::Nurse, now())
+            .unwrap();
+        let response = EnrolResponse {
+            org: "org".to_owned(),
+            admin_key: B64(self.admin_key.to_vec()),
+            grant: publish.grant.clone(),
+            code_lockbox: publish.code_lockbox,
+        };
+        let accepted = code.accept(&response, now()).unwrap();
+        let signing = SigningKey::generate().unwrap();
+        let device = doorstep_core::DeviceId::random();
+        let endorsement = Signed::sign(
+            &code.endorse_key().unwrap(),
+            PURPOSE_ENDORSEMENT,
+            &Endorsement {
+                team: "north".to_owned(),
+                member: Member {
+                    device,
+                    user: "Mallory".to_owned(),
+                    role: Role::Nurse,
+                    signing_key: B64(signing.public_key().to_vec()),
+                    agreement_key: B64(AgreementKey::generate().unwrap().public_key().to_vec()),
+                },
+            },
+        )
+        .unwrap();
         server.roster.enrolments.push(Enrolment {
             grant: publish.grant,
             endorsement,
         });
-        out.push(SimDevice { _dir: dir, session });
+        Hostile {
+            device,
+            signing,
+            team_key: accepted.team_key,
+            counter: 0,
+            forged: Vec::new(),
+        }
     }
-    (server, out)
+}
+
+/// A hostile member: each round it sends a unit that is no change, and a new record written in an
+/// honest colleague's name. Neither may reach any honest device, nor slow one down.
+struct Hostile {
+    device: doorstep_core::DeviceId,
+    signing: SigningKey,
+    team_key: doorstep_core::crypto::DataKey,
+    counter: u64,
+    forged: Vec<PatientId>,
+}
+
+impl Hostile {
+    fn unit(&mut self, doc: PatientId, plain: &[u8]) -> doorstep_core::sync::wire::Unit {
+        self.counter += 1;
+        seal_unit(
+            &self.team_key,
+            &self.signing,
+            UnitHeader {
+                team: "north".to_owned(),
+                epoch: 1,
+                doc,
+                author: self.device,
+                counter: self.counter,
+                kind: UnitKind::Changes,
+                covers: None,
+            },
+            plain,
+        )
+        .unwrap()
+    }
+
+    fn attack(&mut self, server: &mut SimServer, victim: Author, serial: u32) {
+        let junk = self.unit(PatientId::random(), b"not an automerge change");
+        let recorded = Recorded {
+            by: victim,
+            at: chrono::Utc::now(),
+        };
+        let actor = automerge::ActorId::from(self.device.as_uuid().as_bytes().as_slice());
+        let mut doc = RecordDoc::create(
+            actor,
+            &patient(valid_serial(serial), "Forged", "Visit"),
+            recorded,
+        )
+        .unwrap();
+        let forged = PatientId::random();
+        self.forged.push(forged);
+        let unit = self.unit(forged, &doc.save());
+        server.upload(&[junk, unit]);
+    }
+}
+
+fn setup(devices: usize) -> (SimServer, Vec<SimDevice>, Org) {
+    let mut admin = AdminState::create("sim://server", "org").unwrap();
+    let published = admin.create_team("north").unwrap();
+    let admin_key = admin.admin_key().unwrap().public_key();
+    let org = Org { admin, admin_key };
+    let mut server = SimServer::default();
+    server.roster.membership = Some(published.membership);
+    let mut out = Vec::new();
+    for n in 0..devices {
+        let (device, enrolment) = org.enrol(&format!("Nurse {n}"));
+        server.roster.enrolments.push(enrolment);
+        out.push(device);
+    }
+    (server, out, org)
 }
 
 /// One device's sync through the faulty network.
@@ -249,7 +367,19 @@ fn edit(device: &SimDevice, patients: &[PatientId], rng: &mut ChaCha8Rng, edits:
 
 fn run_seed(seed: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let (mut server, devices) = setup(3);
+    let (mut server, mut devices, org) = setup(3);
+    let mut mallory = org.hostile(&mut server);
+    let victim = {
+        let session = &devices[1].session;
+        Author {
+            user: session.user().id,
+            role: session.user().role,
+            device: session.sync_status().unwrap().device_id,
+        }
+    };
+    // A colleague who enrols mid-run: her units reach the server a round before her enrolment
+    // reaches the others, so they must wait on the other devices, not be skipped.
+    let mut late_enrolment = None;
     let faults = Faults {
         loss: 0.15,
         duplicate: 0.15,
@@ -268,7 +398,18 @@ fn run_seed(seed: u64) {
         acknowledged: BTreeSet::new(),
         allergies: Vec::new(),
     };
-    for _round in 0..6 {
+    for round in 0..6u32 {
+        if round == 2 {
+            let (device, enrolment) = org.enrol("Nurse Late");
+            devices.push(device);
+            late_enrolment = Some(enrolment);
+        }
+        if round == 3
+            && let Some(enrolment) = late_enrolment.take()
+        {
+            server.roster.enrolments.push(enrolment);
+        }
+        mallory.attack(&mut server, victim, 950 + round);
         for device in &devices {
             for _ in 0..rng.random_range(0..4) {
                 edit(device, &patients, &mut rng, &mut edits);
@@ -278,6 +419,9 @@ fn run_seed(seed: u64) {
                 sync(device, &mut server, &mut rng, faults);
             }
         }
+    }
+    if let Some(enrolment) = late_enrolment.take() {
+        server.roster.enrolments.push(enrolment);
     }
     // Heal: no faults, everyone syncs until nothing moves.
     let calm = Faults {
@@ -324,6 +468,20 @@ fn run_seed(seed: u64) {
         assert!(
             edits.acknowledged.is_subset(&held),
             "seed {seed}: an acknowledged observation is missing"
+        );
+    }
+    // Nothing from the hostile member reached anyone, and nothing is left waiting.
+    for device in &devices {
+        for forged in &mallory.forged {
+            assert!(
+                device.session.open_record(*forged).is_err(),
+                "seed {seed}: a record forged in a colleague's name was accepted"
+            );
+        }
+        assert_eq!(
+            device.session.sync_status().unwrap().waiting,
+            0,
+            "seed {seed}: units still waiting after healing"
         );
     }
     // Converged: nothing more to send or receive.
