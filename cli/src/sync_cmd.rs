@@ -15,7 +15,8 @@ use crate::session;
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
-    /// The administrator's directory (holds the organisation's keys, sealed under the admin PIN).
+    /// The administrator's directory (holds the organisation's keys, sealed under the admin
+    /// passphrase from DOORSTEP_ADMIN_PASSPHRASE or asked for on a terminal).
     #[arg(long, value_name = "DIR")]
     admin_dir: PathBuf,
     #[command(subcommand)]
@@ -54,7 +55,15 @@ enum AdminCommand {
 
 #[derive(Debug, Subcommand)]
 enum TeamCommand {
-    Create { name: String },
+    Create {
+        name: String,
+    },
+    /// Publish the team's membership again (no new key): folds in devices enrolled since, and
+    /// seals every epoch's key to every member, so devices enrolled after a revocation can read
+    /// records written before it.
+    Publish {
+        name: String,
+    },
 }
 
 pub fn admin(args: &AdminArgs, out: &Output) -> anyhow::Result<ExitCode> {
@@ -71,6 +80,13 @@ pub fn admin(args: &AdminArgs, out: &Output) -> anyhow::Result<ExitCode> {
             let mut admin = AdminClient::open(dir, &pin)?;
             admin.create_team(dir, &pin, name)?;
             out.print(&json!({"team": name}), || format!("Created team {name}."))
+        }
+        AdminCommand::Team(TeamCommand::Publish { name }) => {
+            let mut admin = AdminClient::open(dir, &pin)?;
+            let version = admin.publish_team(dir, &pin, name)?;
+            out.print(&json!({"team": name, "version": version}), || {
+                format!("Published team {name} (membership version {version}).")
+            })
         }
         AdminCommand::EnrolCode {
             team,

@@ -179,6 +179,7 @@ fn forged_revocation(device: DeviceId) -> Signed {
             epoch: 9,
             members: vec![],
             revoked: vec![device],
+            former: vec![],
             key_commitments: Default::default(),
         },
     )

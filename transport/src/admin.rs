@@ -73,20 +73,17 @@ impl AdminClient {
         &self.state.org
     }
 
-    /// Creates a team: its first key is saved before the membership is published, and taken back
-    /// out if publishing fails, so the admin never lacks a key the server has a commitment for.
+    /// Creates a team: its first key is saved before the membership is published, so the admin
+    /// never lacks a key the server holds a commitment for. If publishing fails, running
+    /// `team publish` publishes it.
     pub fn create_team(&mut self, dir: &Path, pin: &str, name: &str) -> Result<(), TransportError> {
         let publish = self.state.create_team(name)?;
         self.state.save(dir, pin, false)?;
-        if let Err(error) = self.call::<Value>(
+        let _: Value = self.call(
             Method::PUT,
             &format!("/v1/teams/{}/membership", name.trim()),
             Some(&publish),
-        ) {
-            self.state.teams.remove(name.trim());
-            self.state.save(dir, pin, false)?;
-            return Err(error);
-        }
+        )?;
         Ok(())
     }
 
@@ -148,6 +145,34 @@ impl AdminClient {
             }
         }
         Ok(out)
+    }
+
+    /// Publishes `team` again without a new key (folding in new enrolments, every epoch's key to
+    /// every member); saved before it is published. Returns the new membership version.
+    pub fn publish_team(
+        &mut self,
+        dir: &Path,
+        pin: &str,
+        team: &str,
+    ) -> Result<u64, TransportError> {
+        let roster: Roster = match self.call(
+            Method::GET,
+            &format!("/v1/admin/teams/{team}/roster"),
+            None::<&()>,
+        ) {
+            Ok(roster) => roster,
+            // Never published (a `team create` whose publish failed): nobody has enrolled yet.
+            Err(TransportError::Refused { status: 404, .. }) => Roster::default(),
+            Err(error) => return Err(error),
+        };
+        let publish = self.state.publish_team(team, &roster)?;
+        self.state.save(dir, pin, false)?;
+        let _: Value = self.call(
+            Method::PUT,
+            &format!("/v1/teams/{team}/membership"),
+            Some(&publish),
+        )?;
+        Ok(self.state.teams.get(team).map_or(0, |state| state.version))
     }
 
     /// Revokes a device in whichever team holds it, rotating that team's key.

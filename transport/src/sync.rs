@@ -102,6 +102,10 @@ pub struct SyncReport {
     pub waiting: u64,
     pub conflicts: u64,
     pub cursor: u64,
+    /// Why this device's own changes were not sent this time (the team's new key has not
+    /// arrived); they stay on the device.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_back: Option<String>,
 }
 
 /// One sync run: take in the roster, upload local changes, pull everything after the cursor.
@@ -145,7 +149,47 @@ fn run(
         return Err(TransportError::Revoked);
     }
 
-    let prepared = session.prepare_upload()?;
+    // Without the team's newest key this device seals nothing (its changes wait on the device),
+    // but it still pulls: what colleagues wrote must not wait for the key too.
+    let prepared = match session.prepare_upload() {
+        Ok(prepared) => Some(prepared),
+        Err(StoreError::SyncRefused(reason)) => {
+            report.held_back = Some(reason);
+            None
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if let Some(prepared) = prepared {
+        upload(session, &client, &signer, &prepared, &mut report, progress)?;
+    }
+    pull(session, &client, &signer, &mut report, progress)?;
+    if report.held_back.is_none() {
+        let snapshots = session.prepare_snapshots(SNAPSHOT_AFTER_UNITS)?;
+        if !snapshots.request.units.is_empty() {
+            let mut seqs = Vec::new();
+            for chunk in batches(&snapshots.request.units) {
+                let request = UploadRequest {
+                    units: chunk.to_vec(),
+                };
+                let response: UploadResponse =
+                    client.call(Method::POST, "/v1/units", Some(&request), &signer)?;
+                seqs.extend(response.seqs);
+            }
+            session.confirm_upload(&snapshots, &UploadResponse { seqs })?;
+            report.snapshots = snapshots.request.units.len() as u64;
+        }
+    }
+    Ok(report)
+}
+
+fn upload(
+    session: &Session,
+    client: &HttpClient,
+    signer: &Signer<'_>,
+    prepared: &doorstep_core::store::PreparedUpload,
+    report: &mut SyncReport,
+    progress: &mut impl FnMut(SyncProgress),
+) -> Result<(), TransportError> {
     let total = prepared.request.units.len();
     let mut seqs = Vec::with_capacity(total);
     progress(SyncProgress::Uploading { done: 0, total });
@@ -154,22 +198,31 @@ fn run(
             units: chunk.to_vec(),
         };
         let response: UploadResponse =
-            client.call(Method::POST, "/v1/units", Some(&request), &signer)?;
+            client.call(Method::POST, "/v1/units", Some(&request), signer)?;
         seqs.extend(response.seqs);
         progress(SyncProgress::Uploading {
             done: seqs.len(),
             total,
         });
     }
-    report.uploaded = session.confirm_upload(&prepared, &UploadResponse { seqs })?;
+    report.uploaded = session.confirm_upload(prepared, &UploadResponse { seqs })?;
+    Ok(())
+}
 
+fn pull(
+    session: &Session,
+    client: &HttpClient,
+    signer: &Signer<'_>,
+    report: &mut SyncReport,
+    progress: &mut impl FnMut(SyncProgress),
+) -> Result<(), TransportError> {
     loop {
         let cursor = session.sync_cursor()?;
         let page: PullResponse = client.call(
             Method::GET,
             &format!("/v1/units?after={cursor}&limit={PAGE}"),
             None::<&()>,
-            &signer,
+            signer,
         )?;
         let outcome = session.apply_pull(&page)?;
         report.downloaded += outcome.applied;
@@ -182,24 +235,9 @@ fn run(
             received: report.downloaded,
         });
         if !page.more {
-            break;
+            return Ok(());
         }
     }
-    let snapshots = session.prepare_snapshots(SNAPSHOT_AFTER_UNITS)?;
-    if !snapshots.request.units.is_empty() {
-        let mut seqs = Vec::new();
-        for chunk in batches(&snapshots.request.units) {
-            let request = UploadRequest {
-                units: chunk.to_vec(),
-            };
-            let response: UploadResponse =
-                client.call(Method::POST, "/v1/units", Some(&request), &signer)?;
-            seqs.extend(response.seqs);
-        }
-        session.confirm_upload(&snapshots, &UploadResponse { seqs })?;
-        report.snapshots = snapshots.request.units.len() as u64;
-    }
-    Ok(report)
 }
 
 /// A push notice: something changed in the team; pull to see it. Carries no data.

@@ -29,6 +29,10 @@ pub enum StoreError {
     PinTooShort,
     #[error("only an administrator or a registered nurse can add users to this device")]
     NotPermitted,
+    #[error(
+        "this device is enrolled for a {enrolled}; a colleague sharing it must have that role too, or the team would refuse their entries. Ask the administrator for an enrolment code for a device of their own"
+    )]
+    RoleDiffersFromEnrolment { enrolled: &'static str },
     #[error("no patient with that id on this device")]
     PatientNotFound,
     #[error("a patient with that NHS number is already on this device")]

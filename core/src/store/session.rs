@@ -247,6 +247,13 @@ impl Session {
         if self.user.role != Role::Administrator && self.user.role != Role::Nurse {
             return Err(StoreError::NotPermitted);
         }
+        if let Some(enrolled) = self.enrolled_role()?
+            && enrolled != role
+        {
+            return Err(StoreError::RoleDiffersFromEnrolment {
+                enrolled: enrolled.key(),
+            });
+        }
         let mut context = self.context()?;
         let (connection, unlocked) = context.parts()?;
         let key = &unlocked.key;

@@ -190,11 +190,12 @@ fn check_authorship(
             UnitKind::Changes => {
                 claimed.device == header.author
                     && roster
-                        .member(header.author)
+                        .author_at(header.author, header.epoch)
                         .is_some_and(|member| member.role == claimed.role)
             }
-            UnitKind::Snapshot => match roster.member(claimed.device) {
+            UnitKind::Snapshot => match roster.known(claimed.device) {
                 Some(member) => member.role == claimed.role,
+                // Revoked before the admin kept former members' details.
                 None => roster.is_revoked(claimed.device),
             },
             UnitKind::Audit => false,
@@ -575,6 +576,17 @@ impl Session {
         Ok(state.roster()?.members().cloned().collect())
     }
 
+    /// The role this device was enrolled for (its admin-signed grant), if it is enrolled: the
+    /// team accepts entries from it only in that role.
+    pub(super) fn enrolled_role(&self) -> Result<Option<crate::observation::Role>> {
+        let context = self.background_context()?;
+        let Some(state) = read_state(&context.connection, context.key()?)? else {
+            return Ok(None);
+        };
+        let me = self.shared.device_id;
+        Ok(state.roster()?.member(me).map(|member| member.role))
+    }
+
     /// Whether `patient`'s record holds changes the server has not yet received.
     pub fn has_unsynced_changes(&self, patient: PatientId) -> Result<bool> {
         let context = self.background_context()?;
@@ -929,6 +941,10 @@ impl Session {
                     .push(Opened { stored, plain }),
                 // Passing reasons: the author's enrolment, or the key of an epoch the admin has
                 // announced, has not reached this device yet.
+                // A revoked device's unit under an epoch it never held is refused for good.
+                Err(UnitError::UnknownAuthor) if roster.is_revoked(stored.unit.header.author) => {
+                    outcome.rejected += 1
+                }
                 Err(UnitError::UnknownAuthor) => waiting.push(stored),
                 Err(UnitError::NoKeyForEpoch)
                     if roster.key_commitment(stored.unit.header.epoch).is_some() =>

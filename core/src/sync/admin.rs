@@ -11,8 +11,8 @@ use super::enrolment::EnrolmentCode;
 use super::keys::{self, SigningKey};
 use super::roster::VerifiedRoster;
 use super::wire::{
-    B64, Grant, Lockbox, Member, Membership, PURPOSE_GRANT, PURPOSE_MEMBERSHIP, PublishGrant,
-    PublishMembership, Roster, Signed,
+    B64, FormerMember, Grant, Lockbox, Member, Membership, PURPOSE_GRANT, PURPOSE_MEMBERSHIP,
+    PublishGrant, PublishMembership, Roster, Signed,
 };
 use crate::crypto::{self, DataKey, PinKdf, SALT_LEN};
 use crate::ids::DeviceId;
@@ -58,6 +58,8 @@ pub struct TeamState {
     pub version: u64,
     pub members: Vec<Member>,
     pub revoked: Vec<DeviceId>,
+    #[serde(default)]
+    pub former: Vec<FormerMember>,
 }
 
 impl std::fmt::Debug for TeamState {
@@ -235,23 +237,28 @@ impl AdminState {
             epoch: state.epoch,
             members: state.members.clone(),
             revoked: state.revoked.clone(),
+            former: state.former.clone(),
             key_commitments,
         };
-        let key = team_key(state, state.epoch)?;
+        // Every epoch's key to every member: a device that joined after a rotation can still read
+        // the units sealed before it, and its quarantine empties.
         let mut lockboxes = Vec::new();
         for member in &state.members {
             let Some(agreement) = member.agreement_key.key32() else {
                 continue;
             };
-            lockboxes.push(Lockbox {
-                device: member.device,
-                epoch: state.epoch,
-                sealed: B64(keys::seal_to(
-                    &agreement,
-                    &lockbox_context(team, state.epoch, member.device),
-                    key.as_bytes(),
-                )?),
-            });
+            for epoch in state.keys.keys() {
+                let key = team_key(state, *epoch)?;
+                lockboxes.push(Lockbox {
+                    device: member.device,
+                    epoch: *epoch,
+                    sealed: B64(keys::seal_to(
+                        &agreement,
+                        &lockbox_context(team, *epoch, member.device),
+                        key.as_bytes(),
+                    )?),
+                });
+            }
         }
         Ok(PublishMembership {
             membership: Signed::sign(&self.admin_key()?, PURPOSE_MEMBERSHIP, &membership)
@@ -287,6 +294,7 @@ impl AdminState {
                 version: 1,
                 members: Vec::new(),
                 revoked: Vec::new(),
+                former: Vec::new(),
             },
         );
         self.sign_membership(name)
@@ -329,6 +337,26 @@ impl AdminState {
         Ok((code, publish))
     }
 
+    /// Publishes the team again without rotating its key: folds verified enrolments into a new
+    /// membership version, sealing every epoch's key to every member. Run after enrolments, so
+    /// devices that joined after a rotation receive the older keys.
+    pub fn publish_team(
+        &mut self,
+        team: &str,
+        roster: &Roster,
+    ) -> Result<PublishMembership, AdminError> {
+        let admin_key = self.admin_key()?.public_key();
+        let state = self.teams.get_mut(team).ok_or(AdminError::UnknownTeam)?;
+        let verified = VerifiedRoster::verify(team, &admin_key, roster);
+        for member in verified.members() {
+            if !state.members.iter().any(|m| m.device == member.device) {
+                state.members.push(member.clone());
+            }
+        }
+        state.version += 1;
+        self.sign_membership(team)
+    }
+
     /// Revokes `device`: folds verified enrolments into the membership, removes the device, starts
     /// a new epoch with a fresh key sealed to every remaining member. Returns what to publish.
     pub fn revoke(
@@ -349,13 +377,15 @@ impl AdminState {
                 state.members.push(member.clone());
             }
         }
-        if !state.members.iter().any(|m| m.device == device) {
+        let Some(position) = state.members.iter().position(|m| m.device == device) else {
             return Err(AdminError::UnknownDevice);
-        }
-        state.members.retain(|m| m.device != device);
-        if !state.revoked.contains(&device) {
-            state.revoked.push(device);
-        }
+        };
+        let member = state.members.remove(position);
+        state.revoked.push(device);
+        state.former.push(FormerMember {
+            member,
+            until_epoch: state.epoch + 1,
+        });
         state.epoch += 1;
         state.version += 1;
         let key = crypto::make_data_key()?;

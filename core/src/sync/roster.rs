@@ -19,6 +19,8 @@ pub struct VerifiedRoster {
     pub version: u64,
     members: HashMap<DeviceId, Member>,
     revoked: HashSet<DeviceId>,
+    /// Revoked devices and the first epoch they never held.
+    former: HashMap<DeviceId, (Member, u32)>,
     /// Per epoch, the admin's commitment to its content key (from the membership and grants).
     commitments: BTreeMap<u32, [u8; 32]>,
 }
@@ -37,6 +39,11 @@ impl VerifiedRoster {
             verified.epoch = membership.epoch;
             verified.version = membership.version;
             verified.revoked = membership.revoked.iter().copied().collect();
+            for former in membership.former {
+                verified
+                    .former
+                    .insert(former.member.device, (former.member, former.until_epoch));
+            }
             for (epoch, commitment) in &membership.key_commitments {
                 if let Some(commitment) = commitment.key32() {
                     verified.commitments.insert(*epoch, commitment);
@@ -94,6 +101,25 @@ impl VerifiedRoster {
     /// The member `device` as the admin vouches for it (its user and role).
     pub fn member(&self, device: DeviceId) -> Option<&Member> {
         self.members.get(&device)
+    }
+
+    /// Who wrote a unit sealed under `epoch`: a member, or a revoked device writing before its
+    /// revocation (its earlier work stays verifiable, so it is never stuck waiting).
+    pub fn author_at(&self, device: DeviceId, epoch: u32) -> Option<&Member> {
+        self.members.get(&device).or_else(|| {
+            self.former
+                .get(&device)
+                .filter(|(_, until)| epoch < *until)
+                .map(|(member, _)| member)
+        })
+    }
+
+    /// A current or former member, whatever the epoch: whose name an entry in a snapshot may
+    /// carry.
+    pub fn known(&self, device: DeviceId) -> Option<&Member> {
+        self.members
+            .get(&device)
+            .or_else(|| self.former.get(&device).map(|(member, _)| member))
     }
 
     /// The admin's commitment to the content key of `epoch`, if it made one this roster carries.

@@ -59,7 +59,8 @@ pub fn verify_unit(unit: &Unit, roster: &VerifiedRoster) -> Result<(), UnitError
         return Err(UnitError::WrongTeam);
     }
     let author = roster
-        .signing_key(unit.header.author)
+        .author_at(unit.header.author, unit.header.epoch)
+        .and_then(|member| member.signing_key.key32())
         .ok_or(UnitError::UnknownAuthor)?;
     let text = header_text(&unit.header);
     if !keys::verify(

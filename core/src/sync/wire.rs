@@ -125,11 +125,22 @@ pub struct Membership {
     pub epoch: u32,
     pub members: Vec<Member>,
     pub revoked: Vec<DeviceId>,
+    /// Revoked devices with the epoch their revocation started: units they sealed under an
+    /// earlier epoch are still theirs, and still verify.
+    #[serde(default)]
+    pub former: Vec<FormerMember>,
     /// Per epoch, the admin's commitment to that epoch's content key
     /// ([`super::keys::epoch_key_commitment`]): a device accepts a key from a lockbox only if it
     /// matches, so a server that seals a key of its own choosing to a device is caught.
     #[serde(default)]
     pub key_commitments: BTreeMap<u32, B64>,
+}
+
+/// A revoked device, and the first epoch it never held.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormerMember {
+    pub member: Member,
+    pub until_epoch: u32,
 }
 
 /// An admin's permission for whoever holds an enrolment code to join a team. The code's holder

@@ -354,6 +354,7 @@ fn attack_2_a_wipe_needs_the_admin_s_signed_revocation_of_this_device() {
                 epoch: 2,
                 members: vec![],
                 revoked,
+                former: vec![],
                 key_commitments: Default::default(),
             },
         )
@@ -426,12 +427,18 @@ fn attack_3_an_older_missing_or_unsigned_membership_is_refused_and_a_revocation_
             "{what}"
         );
     }
-    // The revoked device's units are never applied, however often they are relayed.
+    // A unit the revoked device claims to have sealed after its revocation is refused for good,
+    // however often it is relayed (its work from before still verifies).
     let ghost_author = ghost.author(Role::Nurse);
-    let (patient, unit) = ghost.record(actor_of(ghost.device), ghost_author, 21);
-    world.append(&[unit]);
+    let (patient, mut unit) = ghost.record(actor_of(ghost.device), ghost_author, 21);
+    unit.header.epoch = 2;
+    let resigned = seal_unit(&ghost.team_key, &ghost.signing, unit.header.clone(), b"x").unwrap();
+    world.append(&[resigned.clone(), resigned]);
     let outcome = world.sync(&nell);
-    assert_eq!(outcome.applied, 0);
+    assert_eq!(
+        (outcome.applied, outcome.waiting, outcome.rejected),
+        (0, 0, 2)
+    );
     assert!(matches!(
         nell.session.open_record(patient),
         Err(StoreError::PatientNotFound)
@@ -602,4 +609,63 @@ fn attack_5_entries_in_a_colleague_s_name_or_role_are_refused_and_counted() {
         nell.session.patients().unwrap().len(),
         bea.session.patients().unwrap().len()
     );
+}
+
+#[test]
+fn a_revoked_device_s_earlier_work_and_a_later_device_s_older_keys_never_leave_units_waiting() {
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    let mut ghost = world.hostile("Ghost", Role::Nurse);
+    // Before the revocation: Nell records, and the soon-revoked device writes honestly.
+    let from_nell = nell
+        .session
+        .add_patient(&patient(valid_serial(61), "Olive", "Orchard"))
+        .unwrap();
+    world.sync(&nell);
+    let ghost_author = ghost.author(Role::Nurse);
+    let (from_ghost, unit) = ghost.record(actor_of(ghost.device), ghost_author, 62);
+    world.append(&[unit]);
+    let publish = world
+        .admin
+        .revoke(TEAM, ghost.device, &world.roster.clone())
+        .unwrap();
+    world.roster.membership = Some(publish.membership);
+    world.roster.lockboxes = publish.lockboxes;
+    // A device enrolled after the rotation holds only the new epoch's key: the older units wait.
+    let late = world.honest("Late");
+    let outcome = world.sync(&late);
+    assert_eq!((outcome.applied, outcome.waiting), (0, 2));
+    // The admin publishes the team again: every epoch's key reaches every member, and the
+    // revoked device's earlier record verifies as its work from before.
+    let republished = world
+        .admin
+        .publish_team(TEAM, &world.roster.clone())
+        .unwrap();
+    world.roster.membership = Some(republished.membership);
+    world.roster.lockboxes = republished.lockboxes;
+    let outcome = world.sync(&late);
+    assert_eq!((outcome.applied, outcome.waiting), (2, 0));
+    assert_eq!(
+        late.session.open_record(from_nell).unwrap().family,
+        "Orchard"
+    );
+    assert_eq!(
+        late.session.open_record(from_ghost).unwrap().family,
+        "Entry"
+    );
+}
+
+#[test]
+fn a_colleague_with_another_role_cannot_share_an_enrolled_device() {
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    world.sync(&nell);
+    assert!(matches!(
+        nell.session
+            .add_user("Maud Midwife", Role::Midwife, "975311"),
+        Err(StoreError::RoleDiffersFromEnrolment { enrolled: "nurse" })
+    ));
+    nell.session
+        .add_user("Nora Nurse", Role::Nurse, "975311")
+        .unwrap();
 }
