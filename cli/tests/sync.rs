@@ -721,3 +721,136 @@ fn copy_dir(from: &Path, to: &Path) {
         std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
     }
 }
+
+/// A certificate authority of the organisation's, and a server certificate it issued for
+/// 127.0.0.1: (CA PEM, server certificate PEM, server key PEM).
+fn organisation_ca() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Ambridge Community Test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &ca, &ca_key)
+        .unwrap();
+    (ca.pem(), server.pem(), server_key.serialize_pem())
+}
+
+#[test]
+fn https_with_the_organisation_s_certificate_authority_and_nothing_without_it() {
+    let (ca, cert, key) = organisation_ca();
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let database = format!("sqlite:{}", dir.path().join("server.db").display());
+    let server = runtime.block_on(async {
+        let app = App::connect(&database).await.unwrap();
+        let tls = doorstep_sync_server::tls_config(cert.as_bytes(), key.as_bytes()).unwrap();
+        doorstep_sync_server::start_tls(app, "127.0.0.1:0".parse().unwrap(), tls)
+            .await
+            .unwrap()
+    });
+    let url = server.url();
+    assert!(url.starts_with("https://"));
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let run_trusting = |args: &[&str], trust: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_doorstep"));
+        command
+            .arg("--json")
+            .args(args)
+            .env("DOORSTEP_PIN", PIN)
+            .env("DOORSTEP_ADMIN_PASSPHRASE", "ambridge admin passphrase")
+            .env_remove("DOORSTEP_DATA_DIR")
+            .env_remove("DOORSTEP_CA_CERT");
+        if trust {
+            command.env("DOORSTEP_CA_CERT", &ca_file);
+        }
+        command.output().unwrap()
+    };
+    let ok_trusting = |args: &[&str]| {
+        let output = run_trusting(args, true);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    let admin = dir.path().join("admin");
+    let device = dir.path().join("nell");
+    // Without the organisation's CA the server's certificate is not trusted: nothing is sent.
+    let refused = run_trusting(
+        &[
+            "admin",
+            "--admin-dir",
+            path(&admin),
+            "init",
+            "--server",
+            &url,
+            "--org",
+            "Ambridge",
+        ],
+        false,
+    );
+    assert!(!refused.status.success());
+    std::fs::remove_dir_all(&admin).ok();
+    ok_trusting(&[
+        "admin",
+        "--admin-dir",
+        path(&admin),
+        "init",
+        "--server",
+        &url,
+        "--org",
+        "Ambridge",
+    ]);
+    ok_trusting(&[
+        "admin",
+        "--admin-dir",
+        path(&admin),
+        "team",
+        "create",
+        "north",
+    ]);
+    let code = ok_trusting(&[
+        "admin",
+        "--admin-dir",
+        path(&admin),
+        "enrol-code",
+        "--team",
+        "north",
+        "--user-name",
+        "Nell Nightingale",
+        "--role",
+        "nurse",
+    ])["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok_trusting(&[
+        "--data-dir",
+        path(&device),
+        "enrol",
+        "--server",
+        &url,
+        "--code",
+        &code,
+    ]);
+    let report = ok_trusting(&["--data-dir", path(&device), "sync"]);
+    assert_eq!(report["rejected"], 0);
+    assert!(
+        !run_trusting(&["--data-dir", path(&device), "sync"], false)
+            .status
+            .success()
+    );
+    runtime.block_on(server.stop());
+}

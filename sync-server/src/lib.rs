@@ -152,13 +152,14 @@ pub fn router(app: Arc<App>) -> Router {
 #[derive(Debug)]
 pub struct RunningServer {
     pub addr: SocketAddr,
+    scheme: &'static str,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     pub async fn stop(mut self) {
@@ -188,6 +189,76 @@ pub async fn start(app: Arc<App>, listen: SocketAddr) -> anyhow::Result<RunningS
     });
     Ok(RunningServer {
         addr,
+        scheme: "http",
+        shutdown: Some(shutdown),
+        task,
+    })
+}
+
+/// Reads a certificate chain and its private key (PEM files) into a TLS configuration on ring,
+/// the one crypto provider Doorstep uses.
+pub fn tls_config(
+    cert_chain_pem: &[u8],
+    key_pem: &[u8],
+) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_slice_iter(cert_chain_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| anyhow::anyhow!("the --tls-cert file holds no readable PEM certificate"))?;
+    if chain.is_empty() {
+        anyhow::bail!("the --tls-cert file holds no certificate");
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem)
+        .map_err(|_| anyhow::anyhow!("the --tls-key file holds no readable PEM private key"))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)?;
+    Ok(Arc::new(config))
+}
+
+/// Starts serving `app` over HTTPS on `listen` with `tls` (see [`tls_config`]).
+pub async fn start_tls(
+    app: Arc<App>,
+    listen: SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+) -> anyhow::Result<RunningServer> {
+    let listener = TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let (shutdown, mut on_shutdown) = tokio::sync::oneshot::channel::<()>();
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let task = tokio::spawn(async move {
+        let closing = app.closing.clone();
+        let router = router(app);
+        loop {
+            let accepted = tokio::select! {
+                _ = &mut on_shutdown => break,
+                accepted = listener.accept() => accepted,
+            };
+            let Ok((stream, _)) = accepted else { continue };
+            let acceptor = acceptor.clone();
+            let service = hyper_util::service::TowerToHyperService::new(router.clone());
+            tokio::spawn(async move {
+                // A client that fails the handshake gets nothing; there is nothing to log that
+                // a port scanner would not also cause.
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+        // Ends the push streams, so open connections finish.
+        closing.send_replace(true);
+    });
+    Ok(RunningServer {
+        addr,
+        scheme: "https",
         shutdown: Some(shutdown),
         task,
     })

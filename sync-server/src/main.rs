@@ -1,9 +1,11 @@
-//! `doorstep-sync-server --listen ADDR --database sqlite:PATH|postgres://…`
+//! `doorstep-sync-server --listen ADDR --database sqlite:PATH|postgres://… [--tls-cert PEM --tls-key PEM]`
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::Parser;
-use doorstep_sync_server::{App, start};
+use doorstep_sync_server::{App, start, start_tls, tls_config};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,6 +21,13 @@ struct Args {
     /// instances may share one database).
     #[arg(long, default_value = "sqlite:doorstep-sync.db")]
     database: String,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key. Devices refuse plain
+    /// http to any address but their own machine.
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    tls_key: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -33,7 +42,14 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let app = App::connect(&args.database).await?;
-    let server = start(app, args.listen).await?;
+    let server = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let cert = std::fs::read(cert).context("could not read the --tls-cert file")?;
+            let key = std::fs::read(key).context("could not read the --tls-key file")?;
+            start_tls(app, args.listen, tls_config(&cert, &key)?).await?
+        }
+        _ => start(app, args.listen).await?,
+    };
     // Scripts read the bound address from this line when they ask for port 0.
     println!("listening on {}", server.url());
     tokio::signal::ctrl_c().await?;

@@ -121,6 +121,23 @@ pub struct HttpClient {
     streaming: Client,
 }
 
+/// The organisation's own certificate authority, for a sync server whose certificate it issued:
+/// the PEM file `DOORSTEP_CA_CERT` names, trusted in addition to the public roots.
+pub const CA_CERT_ENV: &str = "DOORSTEP_CA_CERT";
+
+fn organisation_roots() -> Result<Vec<reqwest::Certificate>, TransportError> {
+    let Some(path) = std::env::var_os(CA_CERT_ENV) else {
+        return Ok(Vec::new());
+    };
+    let unreadable = || {
+        TransportError::Protocol(format!(
+            "{CA_CERT_ENV} does not name a readable PEM certificate file"
+        ))
+    };
+    let pem = std::fs::read(path).map_err(|_| unreadable())?;
+    reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| unreadable())
+}
+
 /// Whether `base` may be used: https anywhere, plain http only to this machine (a local server,
 /// tests), since over any network a plain-http path lets anyone read and alter the traffic.
 pub fn check_secure(base: &str) -> Result<(), TransportError> {
@@ -148,14 +165,17 @@ impl HttpClient {
     pub fn new(base: &str) -> Result<Self, TransportError> {
         check_secure(base)?;
         install_crypto_provider();
+        let extra_roots = organisation_roots()?;
         let http = Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
+            .tls_certs_merge(extra_roots.clone())
             .build()
             .map_err(|_| TransportError::Unreachable(base.to_owned()))?;
         let streaming = Client::builder()
             .timeout(None)
             .connect_timeout(Duration::from_secs(10))
+            .tls_certs_merge(extra_roots)
             .build()
             .map_err(|_| TransportError::Unreachable(base.to_owned()))?;
         Ok(Self {
