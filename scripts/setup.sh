@@ -6,9 +6,11 @@ set -euo pipefail
 # System packages: the C toolchain for bundled SQLite and ring; PostgreSQL's server binaries, from
 # which the sync server's conformance tests start throwaway clusters (initdb, pg_ctl); WebKitGTK
 # for the Tauri desktop app, Xvfb, WebKitWebDriver and ImageMagick (screenshots) for its end-to-end
-# tests; Node.js for its UI.
+# tests; Node.js for its UI; libdbus for the OS key store (Secret Service), and a session bus with
+# GNOME Keyring, which the key-store test starts for itself.
 DOORSTEP_APT_PACKAGES=(build-essential pkg-config ca-certificates curl postgresql
-  libwebkit2gtk-4.1-dev librsvg2-dev libssl-dev xvfb webkit2gtk-driver xauth imagemagick)
+  libwebkit2gtk-4.1-dev librsvg2-dev libssl-dev xvfb webkit2gtk-driver xauth imagemagick
+  libdbus-1-dev dbus-daemon dbus-bin gnome-keyring)
 if ! command -v node >/dev/null 2>&1; then
   DOORSTEP_APT_PACKAGES+=(nodejs npm)
 fi

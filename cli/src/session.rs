@@ -47,7 +47,7 @@ pub fn admin_passphrase() -> anyhow::Result<String> {
 /// Opens and unlocks the store for `user` (or its only user).
 pub fn unlock(dir: Option<&Path>, user: Option<&str>) -> anyhow::Result<Session> {
     let dir = data_dir(dir)?;
-    let device = Device::open(&dir)?;
+    let device = Device::open_in(&dir, &doorstep_keystore::OsKeyStore)?;
     let user = device.find_user(user)?;
     let pin = pin(&format!("PIN for {}: ", user.name))?;
     Ok(device.unlock(user.id, &pin)?)

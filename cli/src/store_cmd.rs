@@ -39,8 +39,15 @@ pub fn init(dir: Option<&Path>, args: &InitArgs, out: &Output) -> anyhow::Result
         idle_lock_seconds: args.idle_lock_seconds,
         ..UnlockPolicy::default()
     };
-    let session = Device::create(&dir, &args.user_name, args.role, &pin, policy)?;
-    let device = Device::open(&dir)?.id();
+    let session = Device::create_in(
+        &dir,
+        &args.user_name,
+        args.role,
+        &pin,
+        policy,
+        &doorstep_keystore::OsKeyStore,
+    )?;
+    let device = session.sync_status()?.device_id;
     out.print(
         &json!({"device_id": device, "user_id": session.user().id}),
         || {
@@ -87,7 +94,7 @@ pub fn users(
             format!("Added {} ({}).", added.name, added.role.key())
         });
     }
-    let device = Device::open(&session::data_dir(dir)?)?;
+    let device = Device::open_in(&session::data_dir(dir)?, &doorstep_keystore::OsKeyStore)?;
     let users = device.users()?;
     out.print(&json!(users), || {
         users

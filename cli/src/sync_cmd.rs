@@ -187,7 +187,13 @@ pub struct EnrolArgs {
 pub fn enrol(dir: Option<&Path>, args: &EnrolArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let dir = session::data_dir(dir)?;
     let pin = session::pin("Choose a PIN for this device: ")?;
-    let session = doorstep_transport::enrol(&dir, &args.server, &args.code, &pin)?;
+    let session = doorstep_transport::enrol_in(
+        &dir,
+        &args.server,
+        &args.code,
+        &pin,
+        &doorstep_keystore::OsKeyStore,
+    )?;
     let status = session.sync_status()?;
     out.print(&json!(status), || {
         format!(
@@ -207,8 +213,13 @@ pub fn status(dir: Option<&Path>, user: Option<&str>, out: &Output) -> anyhow::R
             .last_sync
             .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
             .unwrap_or_else(|| "never".to_owned());
+        let sealer = if status.key_sealer == "software-v1" {
+            "a key file beside the database (no operating-system key store was available when this device was set up)"
+        } else {
+            "the operating system's key store"
+        };
         format!(
-            "Device {} ({})\nTeam {} on {}\nLast synced: {last}\nRecords with changes waiting: {}",
+            "Device {} ({})\nTeam {} on {}\nLast synced: {last}\nRecords with changes waiting: {}\nColleagues' changes waiting for what they need: {}\nKeys sealed by: {sealer}",
             status.device_id,
             status.user,
             status
@@ -219,7 +230,8 @@ pub fn status(dir: Option<&Path>, user: Option<&str>, out: &Output) -> anyhow::R
                 .server
                 .clone()
                 .unwrap_or_else(|| "no server".to_owned()),
-            status.pending
+            status.pending,
+            status.waiting
         )
     })
 }

@@ -17,6 +17,9 @@ fn doorstep(dir: &Path, pin: &str, args: &[&str]) -> Output {
         .args(args)
         .env("DOORSTEP_PIN", pin)
         .env_remove("DOORSTEP_DATA_DIR")
+        // Tests never touch the developer's own key store: without a session bus the software
+        // sealer is used; the key-store test starts its own.
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .output()
         .unwrap()
 }
@@ -387,4 +390,173 @@ fn fixtures_load_a_caseload_sorted_by_risk() {
         list.iter()
             .all(|p| p["nhs_number"].as_str().unwrap().starts_with("999"))
     );
+}
+
+/// A private session bus with GNOME Keyring's Secret Service on it, unlocked, in a temporary
+/// home: what a desktop session gives the app. Stopped when dropped.
+struct SecretService {
+    bus: std::process::Child,
+    keyring: std::process::Child,
+    address: String,
+    home: tempfile::TempDir,
+}
+
+impl SecretService {
+    fn start() -> Self {
+        use std::io::{BufRead as _, Write as _};
+        let home = tempfile::tempdir().unwrap();
+        let runtime = home.path().join("run");
+        std::fs::create_dir_all(&runtime).unwrap();
+        let missing = |what: &str| {
+            format!("{what} is missing: run scripts/setup.sh (it installs dbus and gnome-keyring)")
+        };
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|_| panic!("{}", missing("dbus-daemon")));
+        let mut address = String::new();
+        std::io::BufReader::new(bus.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        let address = address.trim().to_owned();
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("HOME", home.path())
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|_| panic!("{}", missing("gnome-keyring-daemon")));
+        // The login keyring's password, as a desktop login would give it; then end of input.
+        let mut stdin = keyring.stdin.take().unwrap();
+        stdin.write_all(b"test session password").unwrap();
+        drop(stdin);
+        let service = Self {
+            bus,
+            keyring,
+            address,
+            home,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let owned = Command::new("dbus-send")
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.secrets",
+                ])
+                .env("DBUS_SESSION_BUS_ADDRESS", &service.address)
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&owned.stdout).contains("boolean true") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the Secret Service did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        service
+    }
+
+    /// `doorstep` with this session's key store available.
+    fn doorstep(&self, dir: &Path, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_doorstep"))
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("--json")
+            .args(args)
+            .env("DOORSTEP_PIN", PIN)
+            .env_remove("DOORSTEP_DATA_DIR")
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .env("HOME", self.home.path())
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for SecretService {
+    fn drop(&mut self) {
+        let _ = self.keyring.kill();
+        let _ = self.keyring.wait();
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
+}
+
+#[test]
+fn the_os_key_store_seals_the_device_key_when_there_is_one_and_a_key_file_otherwise() {
+    let service = SecretService::start();
+    let dir = tempfile::tempdir().unwrap();
+    let keyed = dir.path().join("keyed");
+    let json = |output: Output| -> Value {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    json(service.doorstep(
+        &keyed,
+        &["init", "--user-name", "Nell Nightingale", "--role", "nurse"],
+    ));
+    assert_eq!(
+        json(service.doorstep(&keyed, &["status"]))["key_sealer"],
+        "os-keyring-v1"
+    );
+    assert!(
+        !keyed.join("device.key").exists(),
+        "no key file beside the database"
+    );
+    let added = json(service.doorstep(
+        &keyed,
+        &[
+            "patient",
+            "add",
+            "--nhs-number",
+            "9991000100",
+            "--given",
+            "Quill",
+            "--family",
+            "Zebedee",
+            "--birth-date",
+            "1940-01-01",
+        ],
+    ));
+    let id = added["id"].as_str().unwrap();
+    assert_eq!(
+        json(service.doorstep(&keyed, &["patient", "show", id]))["family"],
+        "Zebedee"
+    );
+    // A copy of the directory, opened without that key store, gives nothing, even with the PIN.
+    let copy = dir.path().join("copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&keyed).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    let refused = doorstep(&copy, PIN, &["patient", "list"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("key store"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    // Where there is no key store, the software sealer is the stated fallback.
+    let plain = dir.path().join("plain");
+    ok(
+        &plain,
+        &["init", "--user-name", "Bea Birchall", "--role", "nurse"],
+    );
+    assert_eq!(ok(&plain, &["status"])["key_sealer"], "software-v1");
+    assert!(plain.join("device.key").exists());
 }

@@ -133,6 +133,7 @@ fn run(args: &[&str]) -> Output {
         .env("DOORSTEP_PIN", PIN)
         .env("DOORSTEP_ADMIN_PASSPHRASE", "ambridge admin passphrase")
         .env_remove("DOORSTEP_DATA_DIR")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .output()
         .unwrap()
 }

@@ -230,6 +230,35 @@ pub trait KeySealer: Send + Sync {
     fn name(&self) -> &'static str;
     fn seal(&self, secret: &[u8]) -> Result<Vec<u8>, CryptoError>;
     fn unseal(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
+    /// Destroys the sealing key (a wipe): nothing it sealed can be opened again.
+    fn destroy(&self) -> Result<(), CryptoError> {
+        Ok(())
+    }
+}
+
+/// Where a shell keeps one sealing key per device: the operating system's key store on desktop,
+/// Android Keystore or the Keychain on mobile. [`NoKeyStore`] is the stated fallback: the
+/// software sealer, whose key file sits beside the database.
+pub trait KeyStore {
+    /// A new sealer for `device`, its key kept by the platform; `None` when the platform has no
+    /// usable store now (no Secret Service running, say).
+    fn create(&self, device: &str) -> Option<Box<dyn KeySealer>>;
+    /// The sealer called `name` that this store keeps for `device`, if it has it.
+    fn open(&self, name: &str, device: &str) -> Option<Box<dyn KeySealer>>;
+}
+
+/// No platform key store: every device uses [`SoftwareKeySealer`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoKeyStore;
+
+impl KeyStore for NoKeyStore {
+    fn create(&self, _device: &str) -> Option<Box<dyn KeySealer>> {
+        None
+    }
+
+    fn open(&self, _name: &str, _device: &str) -> Option<Box<dyn KeySealer>> {
+        None
+    }
 }
 
 /// A key sealer whose key is a random 256-bit secret held outside the database (in the data
@@ -246,6 +275,8 @@ impl std::fmt::Debug for SoftwareKeySealer {
 }
 
 impl SoftwareKeySealer {
+    pub const NAME: &'static str = "software-v1";
+
     pub fn new(key: DataKey) -> Self {
         Self { key }
     }
@@ -253,7 +284,7 @@ impl SoftwareKeySealer {
 
 impl KeySealer for SoftwareKeySealer {
     fn name(&self) -> &'static str {
-        "software-v1"
+        Self::NAME
     }
 
     fn seal(&self, secret: &[u8]) -> Result<Vec<u8>, CryptoError> {

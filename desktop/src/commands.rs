@@ -60,7 +60,7 @@ fn user_view(user: &doorstep_core::store::UserInfo) -> UserView {
 pub async fn device(state: AppStateRef<'_>) -> CommandResult<DeviceView> {
     let state = Arc::clone(&state);
     blocking(move || {
-        let device = match Device::open(&state.data_dir) {
+        let device = match Device::open_in(&state.data_dir, &doorstep_keystore::OsKeyStore) {
             Ok(device) => device,
             Err(doorstep_core::store::StoreError::NotInitialised) => {
                 return Ok(DeviceView {
@@ -92,7 +92,7 @@ pub async fn unlock(
     let session = blocking({
         let state = Arc::clone(&state);
         move || {
-            let device = Device::open(&state.data_dir)?;
+            let device = Device::open_in(&state.data_dir, &doorstep_keystore::OsKeyStore)?;
             let user = user
                 .parse()
                 .map_err(|_| CommandError::bad_input("choose a user"))?;
@@ -139,11 +139,12 @@ pub async fn enrol(
     let session = blocking({
         let state = Arc::clone(&state);
         move || {
-            Ok(Arc::new(doorstep_transport::enrol(
+            Ok(Arc::new(doorstep_transport::enrol_in(
                 &state.data_dir,
                 server.trim(),
                 code.trim(),
                 &pin,
+                &doorstep_keystore::OsKeyStore,
             )?))
         }
     })

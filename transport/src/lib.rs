@@ -11,4 +11,6 @@ mod sync;
 
 pub use admin::{AdminClient, EnrolmentIssued};
 pub use client::{HttpClient, TransportError, install_crypto_provider};
-pub use sync::{ChangeNotice, SNAPSHOT_AFTER_UNITS, SyncProgress, SyncReport, enrol, listen, sync};
+pub use sync::{
+    ChangeNotice, SNAPSHOT_AFTER_UNITS, SyncProgress, SyncReport, enrol, enrol_in, listen, sync,
+};

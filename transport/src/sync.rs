@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use doorstep_core::crypto::{KeyStore, NoKeyStore};
 use doorstep_core::store::{Device, Session, StoreError, UnlockPolicy};
 use doorstep_core::sync::enrolment::EnrolmentCode;
 use doorstep_core::sync::wire::{
@@ -45,6 +46,18 @@ fn batches(units: &[doorstep_core::sync::wire::Unit]) -> Vec<&[doorstep_core::sy
 /// device store (with the user and role the code was issued for) if there is none. After this the
 /// device can sync with no further step.
 pub fn enrol(dir: &Path, server: &str, code: &str, pin: &str) -> Result<Session, TransportError> {
+    enrol_in(dir, server, code, pin, &NoKeyStore)
+}
+
+/// [`enrol`], with the device's keys sealed by `store` (the platform's key store) when it
+/// creates the device store and one is available.
+pub fn enrol_in(
+    dir: &Path,
+    server: &str,
+    code: &str,
+    pin: &str,
+    store: &dyn KeyStore,
+) -> Result<Session, TransportError> {
     let client = HttpClient::new(server)?;
     let code = EnrolmentCode::parse(code)?;
     let token = code.token();
@@ -55,19 +68,20 @@ pub fn enrol(dir: &Path, server: &str, code: &str, pin: &str) -> Result<Session,
         &Signer::Nobody,
     )?;
     let accepted = code.accept(&response, chrono::Utc::now().timestamp())?;
-    let session = match Device::open(dir) {
+    let session = match Device::open_in(dir, store) {
         Ok(device) => {
             let user = device
                 .find_user(Some(&accepted.grant.user))
                 .or_else(|_| device.find_user(None))?;
             device.unlock(user.id, pin)?
         }
-        Err(StoreError::NotInitialised | StoreError::Wiped) => Device::create(
+        Err(StoreError::NotInitialised | StoreError::Wiped) => Device::create_in(
             dir,
             &accepted.grant.user,
             accepted.grant.role,
             pin,
             UnlockPolicy::default(),
+            store,
         )?,
         Err(error) => return Err(error.into()),
     };

@@ -94,6 +94,9 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE users ADD COLUMN kdf TEXT NOT NULL DEFAULT '';
     UPDATE users SET kdf = 'pbkdf2-sha256:i=' || iterations;
     ALTER TABLE device ADD COLUMN pin_kdf TEXT NOT NULL DEFAULT 'argon2id:m=65536,t=3,p=1';
+    -- Which key sealer wraps the users' keys: the software one (key file beside the database)
+    -- or a platform key store's.
+    ALTER TABLE device ADD COLUMN sealer TEXT NOT NULL DEFAULT 'software-v1';
     CREATE TABLE quarantine (
         seq INTEGER PRIMARY KEY,
         sealed BLOB NOT NULL

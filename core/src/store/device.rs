@@ -10,7 +10,9 @@ use super::audit::{self, AuditAction, AuditEvent};
 use super::db;
 use super::error::{Result, StoreError};
 use super::session::Session;
-use crate::crypto::{self, DataKey, KeySealer, PinKdf, SALT_LEN, SoftwareKeySealer};
+use crate::crypto::{
+    self, DataKey, KeySealer, KeyStore, NoKeyStore, PinKdf, SALT_LEN, SoftwareKeySealer,
+};
 use crate::ids::{DeviceId, UserId};
 use crate::observation::Role;
 
@@ -197,7 +199,7 @@ impl Device {
         dir: &Path,
         connection: Connection,
         device_id: DeviceId,
-        sealer: SoftwareKeySealer,
+        sealer: Box<dyn KeySealer>,
         policy: UnlockPolicy,
     ) -> Self {
         Device {
@@ -205,23 +207,43 @@ impl Device {
                 dir: dir.to_owned(),
                 connection: Mutex::new(connection),
                 device_id,
-                sealer: Box::new(sealer),
+                sealer,
                 policy,
             }),
         }
+    }
+
+    /// Which sealer protects this device's keys: `software-v1` (a key file beside the database)
+    /// or a platform key store's, such as `os-keyring-v1`. `doorstep status` shows it.
+    pub fn sealer_name(&self) -> &'static str {
+        self.shared.sealer.name()
     }
 
     fn database_exists(dir: &Path) -> bool {
         dir.join(db::DATABASE_FILE).exists()
     }
 
-    /// Creates a stand-alone device store in `dir` with its first user, who is returned unlocked.
+    /// Creates a stand-alone device store in `dir` with its first user, who is returned unlocked,
+    /// its keys sealed by the software sealer.
     pub fn create(
         dir: &Path,
         user_name: &str,
         role: Role,
         pin: &str,
         policy: UnlockPolicy,
+    ) -> Result<Session> {
+        Self::create_in(dir, user_name, role, pin, policy, &NoKeyStore)
+    }
+
+    /// Creates a device store whose keys `store` seals (the platform's key store), or the
+    /// software sealer when the platform has none available now.
+    pub fn create_in(
+        dir: &Path,
+        user_name: &str,
+        role: Role,
+        pin: &str,
+        policy: UnlockPolicy,
+        store: &dyn KeyStore,
     ) -> Result<Session> {
         if Self::database_exists(dir) {
             return Err(StoreError::AlreadyInitialised);
@@ -231,14 +253,17 @@ impl Device {
         }
         std::fs::create_dir_all(dir)?;
         let _ = std::fs::remove_file(dir.join(WIPED_MARKER));
-        let sealer = software_sealer(dir, true)?;
-        let mut connection = db::open(dir, true)?;
         let device_id = DeviceId::random();
+        let sealer: Box<dyn KeySealer> = match store.create(&device_id.to_string()) {
+            Some(sealer) => sealer,
+            None => Box::new(software_sealer(dir, true)?),
+        };
+        let mut connection = db::open(dir, true)?;
         let data_key = crypto::make_data_key()?;
         let transaction = connection.transaction()?;
         transaction.execute(
-            "INSERT INTO device (id, device_id, created_at, free_attempts, base_delay_seconds, wipe_after, idle_lock_seconds, pin_kdf)
-             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO device (id, device_id, created_at, free_attempts, base_delay_seconds, wipe_after, idle_lock_seconds, pin_kdf, sealer)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 device_id.to_string(),
                 Utc::now().timestamp_millis(),
@@ -246,12 +271,13 @@ impl Device {
                 policy.base_delay_seconds,
                 policy.wipe_after,
                 policy.idle_lock_seconds,
-                policy.pin_kdf.to_text()
+                policy.pin_kdf.to_text(),
+                sealer.name()
             ],
         )?;
         let user = insert_user(
             &transaction,
-            &sealer,
+            sealer.as_ref(),
             policy.pin_kdf,
             &data_key,
             user_name,
@@ -281,33 +307,47 @@ impl Device {
         Session::start(device.shared.clone(), info, data_key)
     }
 
-    /// Opens the device store in `dir`.
+    /// Opens the device store in `dir` (keys sealed by the software sealer; a store sealed by a
+    /// platform key store needs [`Device::open_in`]).
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_in(dir, &NoKeyStore)
+    }
+
+    /// Opens the device store in `dir`, asking `store` for its sealer when a platform key store
+    /// sealed it.
+    pub fn open_in(dir: &Path, store: &dyn KeyStore) -> Result<Self> {
         if !Self::database_exists(dir) {
             if dir.join(WIPED_MARKER).exists() {
                 return Err(StoreError::Wiped);
             }
             return Err(StoreError::NotInitialised);
         }
-        let sealer = software_sealer(dir, false)?;
         let connection = db::open(dir, false)?;
-        let (device_id, pin_kdf, policy) = connection.query_row(
-            "SELECT device_id, pin_kdf, free_attempts, base_delay_seconds, wipe_after, idle_lock_seconds FROM device WHERE id = 1",
+        let (device_id, pin_kdf, sealer_name, policy) = connection.query_row(
+            "SELECT device_id, pin_kdf, sealer, free_attempts, base_delay_seconds, wipe_after, idle_lock_seconds FROM device WHERE id = 1",
             [],
             |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
                     UnlockPolicy {
-                        free_attempts: row.get(2)?,
-                        base_delay_seconds: row.get(3)?,
-                        wipe_after: row.get(4)?,
-                        idle_lock_seconds: row.get(5)?,
+                        free_attempts: row.get(3)?,
+                        base_delay_seconds: row.get(4)?,
+                        wipe_after: row.get(5)?,
+                        idle_lock_seconds: row.get(6)?,
                         pin_kdf: PinKdf::DEFAULT,
                     },
                 ))
             },
         )?;
+        let sealer: Box<dyn KeySealer> = if sealer_name == SoftwareKeySealer::NAME {
+            Box::new(software_sealer(dir, false)?)
+        } else {
+            store
+                .open(&sealer_name, &device_id)
+                .ok_or(StoreError::KeyStoreUnavailable)?
+        };
         let policy = UnlockPolicy {
             pin_kdf: PinKdf::parse(&pin_kdf).map_err(|_| StoreError::Tampered {
                 what: "device settings",
@@ -491,6 +531,8 @@ impl Shared {
     /// Destroys the device's data: the database and its WAL, and the key that seals the wrapped
     /// data keys, so nothing left on disk can be opened even if a file survives deletion.
     pub fn wipe(&self) -> Result<()> {
+        // The platform key store's key first: without it nothing left on disk opens.
+        self.sealer.destroy()?;
         let connection = self.lock_connection()?;
         let _ = connection.execute_batch(
             "DELETE FROM users; DELETE FROM summaries; DELETE FROM doc_chunks; DELETE FROM doc_snapshots; DELETE FROM audit;",

@@ -19,6 +19,10 @@ pub enum StoreError {
     Wiped,
     #[error("the session is locked; unlock with your PIN to continue")]
     Locked,
+    #[error(
+        "this device's keys are sealed by the operating system's key store, which is not available to this user or session; unlock the desktop session (or log in as the device's user) and try again"
+    )]
+    KeyStoreUnavailable,
     #[error("no such user on this device; `doorstep users` lists them")]
     UnknownUser,
     #[error("several users share this device; choose one with --user NAME")]

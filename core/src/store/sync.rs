@@ -394,6 +394,9 @@ pub struct SyncStatus {
     /// Units from colleagues held back until what they need arrives (a new member's enrolment, a
     /// new team key, a change they build on).
     pub waiting: u64,
+    /// What seals this device's keys: `os-keyring-v1` (the operating system's key store) or
+    /// `software-v1` (a key file beside the database: the fallback where no store was available).
+    pub key_sealer: &'static str,
 }
 
 /// Units ready to send, and what to record once the server has them.
@@ -556,6 +559,7 @@ impl Session {
                 .query_row("SELECT COUNT(*) FROM quarantine", [], |row| row.get(0))?;
         Ok(SyncStatus {
             waiting,
+            key_sealer: self.shared.sealer.name(),
             device_id: self.shared.device_id,
             user: self.user().name.clone(),
             team: state.as_ref().map(|s| s.team.clone()),
