@@ -254,6 +254,7 @@ fn apply_to_record(
     units: Vec<Opened>,
 ) -> Result<RecordApplied> {
     let mut refused: BTreeSet<u64> = BTreeSet::new();
+    let mut refused_authors: BTreeSet<DeviceId> = BTreeSet::new();
     let mut rejected = 0;
     let mut forged = 0;
     'attempt: loop {
@@ -269,7 +270,17 @@ fn apply_to_record(
         let mut kinds = Vec::new();
         let mut pending: Vec<&Opened> = units
             .iter()
-            .filter(|unit| !refused.contains(&unit.stored.seq))
+            .filter(|unit| {
+                let refused_author = refused_authors.contains(&unit.stored.unit.header.author);
+                if refused_author && !refused.contains(&unit.stored.seq) {
+                    // Later units of an author refused in this record build on what was refused:
+                    // refusing them too bounds the work a hostile member can cause to one
+                    // rebuild per author, not one per unit.
+                    refused.insert(unit.stored.seq);
+                    rejected += 1;
+                }
+                !refused_author
+            })
             .collect();
         loop {
             let mut progressed = false;
@@ -290,6 +301,7 @@ fn apply_to_record(
                             Refusal::Forged => forged += 1,
                         }
                         refused.insert(unit.stored.seq);
+                        refused_authors.insert(unit.stored.unit.header.author);
                         continue 'attempt;
                     }
                 }

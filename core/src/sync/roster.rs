@@ -53,7 +53,22 @@ impl VerifiedRoster {
                 verified.members.insert(member.device, member);
             }
         }
+        // A code enrols one device. The server enforces that, but a server holding a leaked code
+        // could relay several endorsements for one grant: then none of them counts.
+        let mut endorsed_per_grant: HashMap<&[u8], HashSet<&[u8]>> = HashMap::new();
         for enrolment in &roster.enrolments {
+            endorsed_per_grant
+                .entry(enrolment.grant.signature.0.as_slice())
+                .or_default()
+                .insert(enrolment.endorsement.body.as_bytes());
+        }
+        for enrolment in &roster.enrolments {
+            if endorsed_per_grant
+                .get(enrolment.grant.signature.0.as_slice())
+                .is_some_and(|endorsements| endorsements.len() > 1)
+            {
+                continue;
+            }
             let Ok(grant) = enrolment.grant.open::<Grant>(admin_key, PURPOSE_GRANT) else {
                 continue;
             };

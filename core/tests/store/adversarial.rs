@@ -669,3 +669,46 @@ fn a_colleague_with_another_role_cannot_share_an_enrolled_device() {
         .add_user("Nora Nurse", Role::Nurse, "975311")
         .unwrap();
 }
+
+#[test]
+fn a_server_relaying_two_devices_for_one_code_gets_neither_accepted() {
+    let mut world = World::new();
+    let bea = world.honest("Bea");
+    // A leaked code used twice: the server (which refuses this itself) relays both.
+    let (code, grant, _) = world.code("Nell", Role::Nurse);
+    let mut devices = Vec::new();
+    for _ in 0..2 {
+        let device = DeviceId::random();
+        let endorsement = Signed::sign(
+            &code.endorse_key().unwrap(),
+            PURPOSE_ENDORSEMENT,
+            &Endorsement {
+                team: TEAM.to_owned(),
+                member: Member {
+                    device,
+                    user: "Nell".to_owned(),
+                    role: Role::Nurse,
+                    signing_key: B64(SigningKey::generate().unwrap().public_key().to_vec()),
+                    agreement_key: B64(AgreementKey::generate().unwrap().public_key().to_vec()),
+                },
+            },
+        )
+        .unwrap();
+        world.roster.enrolments.push(Enrolment {
+            grant: grant.clone(),
+            endorsement,
+        });
+        devices.push(device);
+    }
+    bea.session.apply_roster(world.roster.clone()).unwrap();
+    let members: Vec<DeviceId> = bea
+        .session
+        .team_members()
+        .unwrap()
+        .into_iter()
+        .map(|member| member.device)
+        .collect();
+    for device in devices {
+        assert!(!members.contains(&device));
+    }
+}
