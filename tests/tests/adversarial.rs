@@ -14,8 +14,12 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use doorstep_core::DeviceId;
 use doorstep_core::store::{Device, Session, StoreError};
-use doorstep_core::sync::keys::SigningKey;
-use doorstep_core::sync::wire::{ErrorBody, Membership, PURPOSE_MEMBERSHIP, Signed};
+use doorstep_core::sync::admin::lockbox_context;
+use doorstep_core::sync::keys::{self, SigningKey};
+use doorstep_core::sync::wire::{
+    B64, Endorsement, ErrorBody, Lockbox, Membership, PURPOSE_MEMBERSHIP, Roster, Signed, Unit,
+    UploadRequest,
+};
 use doorstep_sync_server::{App, RunningServer, start};
 use doorstep_tests::sim_device::{SimDevice, SimError};
 use doorstep_transport::{AdminClient, TransportError};
@@ -33,12 +37,58 @@ enum Mode {
     WipeWithForgedProof(Box<Signed>),
     /// Serves this roster body instead of the server's (a membership from before a revocation).
     ReplayRoster(Bytes),
+    /// Adds to the roster a lockbox for the next epoch holding this key, the server's choice,
+    /// sealed to the requesting device (anyone can: agreement keys are public).
+    InjectLockbox([u8; 32]),
 }
 
 struct Middle {
     upstream: String,
     mode: Mutex<Mode>,
     client: reqwest::Client,
+    /// Every unit devices uploaded through the middle, as it saw them.
+    uploaded: Mutex<Vec<Unit>>,
+}
+
+/// The request body as JSON bytes (devices gzip large bodies).
+fn plain_body(headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
+    use std::io::Read as _;
+    if headers.get("content-encoding").is_some_and(|v| v == "gzip") {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(body)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    } else {
+        body.to_vec()
+    }
+}
+
+/// The roster with a lockbox of `key` for the next epoch, sealed to `device`.
+fn with_injected_lockbox(roster: &[u8], device: &str, key: &[u8; 32]) -> Vec<u8> {
+    let mut roster: Roster = serde_json::from_slice(roster).unwrap();
+    let device: DeviceId = device.parse().unwrap();
+    let agreement = roster
+        .enrolments
+        .iter()
+        .filter_map(|e| e.endorsement.peek::<Endorsement>())
+        .find(|e| e.member.device == device)
+        .and_then(|e| e.member.agreement_key.key32())
+        .unwrap();
+    let next = roster
+        .membership
+        .as_ref()
+        .and_then(|m| m.peek::<Membership>())
+        .map_or(1, |m| m.epoch)
+        + 1;
+    roster.lockboxes.push(Lockbox {
+        device,
+        epoch: next,
+        sealed: B64(
+            keys::seal_to(&agreement, &lockbox_context("north", next, device), key).unwrap(),
+        ),
+    });
+    serde_json::to_vec(&roster).unwrap()
 }
 
 async fn relay(
@@ -66,15 +116,36 @@ async fn relay(
         }
         _ => {}
     }
+    if method == Method::POST && uri.path() == "/v1/units" {
+        let upload: UploadRequest = serde_json::from_slice(&plain_body(&headers, &body)).unwrap();
+        middle.uploaded.lock().unwrap().extend(upload.units);
+    }
+    let inject = match &mode {
+        Mode::InjectLockbox(key) if uri.path() == "/v1/roster" => Some(*key),
+        _ => None,
+    };
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let mut request = middle
         .client
         .request(method, format!("{}{path}", middle.upstream))
         .body(body);
     for (name, value) in &headers {
-        if name != "host" && name != "content-length" {
+        // For a roster it rewrites, the middle asks for plain JSON.
+        let skip_encoding = inject.is_some() && name == "accept-encoding";
+        if name != "host" && name != "content-length" && !skip_encoding {
             request = request.header(name, value);
         }
+    }
+    if let Some(key) = inject {
+        let device = headers
+            .get("x-doorstep-device")
+            .and_then(|v| v.to_str().ok())
+            .unwrap()
+            .to_owned();
+        let response = request.send().await.unwrap();
+        let bytes = response.bytes().await.unwrap();
+        let forged = with_injected_lockbox(&bytes, &device, &key);
+        return ([("content-type", "application/json")], forged).into_response();
     }
     let response = request.send().await.unwrap();
     let status = response.status();
@@ -117,6 +188,7 @@ impl Setup {
             upstream: server_url.clone(),
             mode: Mutex::new(Mode::Forward),
             client: reqwest::Client::builder().no_gzip().build().unwrap(),
+            uploaded: Mutex::new(Vec::new()),
         });
         let middle_url = runtime.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -184,6 +256,36 @@ fn forged_revocation(device: DeviceId) -> Signed {
         },
     )
     .unwrap()
+}
+
+#[test]
+fn attack_1_a_key_the_server_seals_to_a_device_is_refused_and_seals_nothing() {
+    let setup = Setup::start();
+    let admin = setup.admin();
+    let nell = setup.device(&admin, "Nell");
+    let bea = setup.device(&admin, "Bea");
+    doorstep_transport::sync(&nell, |_| {}).unwrap();
+    doorstep_transport::sync(&bea, |_| {}).unwrap();
+    let chosen = [7u8; 32];
+    setup.set(Mode::InjectLockbox(chosen));
+    let patient = nell.add_patient(&synthetic(0)).unwrap();
+    let report = doorstep_transport::sync(&nell, |_| {}).unwrap();
+    assert_eq!(
+        report.keys_refused, 1,
+        "the server's key was offered and refused"
+    );
+    doorstep_transport::sync(&nell, |_| {}).unwrap();
+    let uploaded = setup.middle.uploaded.lock().unwrap().clone();
+    assert!(!uploaded.is_empty());
+    assert!(
+        uploaded.iter().all(|unit| unit.header.epoch == 1),
+        "nothing is sealed under the epoch of the server's key"
+    );
+    // Honest devices converge: Bea reads what Nell wrote under the admin's key.
+    setup.set(Mode::Forward);
+    doorstep_transport::sync(&bea, |_| {}).unwrap();
+    assert_eq!(bea.open_record(patient).unwrap().id, patient);
+    drop(setup.runtime);
 }
 
 #[test]

@@ -86,13 +86,22 @@ pub fn enrol_in(
         Err(error) => return Err(error.into()),
     };
     let endorsement = session.join_team(client.base(), &code, &accepted)?;
-    let _: Value = client.call(
+    let completed: Result<Value, TransportError> = client.call(
         Method::POST,
         &format!("/v1/enrol/{token}/complete"),
         Some(&endorsement),
         &Signer::Nobody,
-    )?;
-    Ok(session)
+    );
+    match completed {
+        Ok(_) => Ok(session),
+        // Refused for certain (an expired code, another person's code): this device is not in
+        // the team. After a lost answer it may be, so the state is kept.
+        Err(error @ TransportError::Refused { .. }) => {
+            session.abandon_join()?;
+            Err(error)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// Where a sync run is, for a progress bar.
@@ -114,6 +123,9 @@ pub struct SyncReport {
     pub forged: u64,
     /// Colleagues' units held back until what they need arrives.
     pub waiting: u64,
+    /// Team keys the server offered that the organisation's admin never vouched for: refused.
+    /// Anything but 0 means the server (or something on the way) is not to be trusted.
+    pub keys_refused: u64,
     pub conflicts: u64,
     pub cursor: u64,
     /// Why this device's own changes were not sent this time (the team's new key has not
@@ -159,9 +171,11 @@ fn run(
     // The roster first: a rotated key must seal this run's uploads, so a revoked device never
     // receives anything written after its revocation.
     let roster: Roster = client.call(Method::GET, "/v1/roster", None::<&()>, &signer)?;
-    if session.apply_roster(roster)?.revoked {
+    let taken = session.apply_roster(roster)?;
+    if taken.revoked {
         return Err(TransportError::Revoked);
     }
+    report.keys_refused = taken.keys_refused;
 
     // Without the team's newest key this device seals nothing (its changes wait on the device),
     // but it still pulls: what colleagues wrote must not wait for the key too.

@@ -490,13 +490,22 @@ impl Device {
 
     fn wrong_pin(&self, user: UserId, failures: u32) -> StoreError {
         let policy = self.shared.policy;
+        let now = Utc::now().timestamp_millis();
         if failures >= policy.wipe_after {
+            // The count and the longest wait are recorded first: if the wipe fails part-way (a key
+            // store that will not answer, a file held open), further guesses still wait.
+            let _ = self.shared.lock_connection().and_then(|connection| {
+                connection.execute(
+                    "UPDATE device SET failed_attempts = ?1, locked_until = ?2 WHERE id = 1",
+                    params![failures, now + 3_600_000],
+                )?;
+                Ok(())
+            });
             return match self.shared.wipe() {
                 Ok(()) => StoreError::Wiped,
                 Err(error) => error,
             };
         }
-        let now = Utc::now().timestamp_millis();
         let delay_ms = i64::try_from(policy.delay_after(failures)).unwrap_or(0) * 1000;
         let recorded = self.shared.lock_connection().and_then(|connection| {
             connection.execute(
@@ -531,8 +540,9 @@ impl Shared {
     /// Destroys the device's data: the database and its WAL, and the key that seals the wrapped
     /// data keys, so nothing left on disk can be opened even if a file survives deletion.
     pub fn wipe(&self) -> Result<()> {
-        // The platform key store's key first: without it nothing left on disk opens.
-        self.sealer.destroy()?;
+        // The platform key store's key first: without it nothing left on disk opens. If the store
+        // does not answer, the files still go, and the failure is reported at the end.
+        let destroyed = self.sealer.destroy();
         let connection = self.lock_connection()?;
         let _ = connection.execute_batch(
             "DELETE FROM users; DELETE FROM summaries; DELETE FROM doc_chunks; DELETE FROM doc_snapshots; DELETE FROM audit;",
@@ -554,6 +564,7 @@ impl Shared {
             self.dir.join(WIPED_MARKER),
             b"wiped after too many wrong PINs\n",
         )?;
+        destroyed?;
         Ok(())
     }
 }

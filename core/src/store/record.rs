@@ -277,6 +277,10 @@ pub(super) struct ValueDigest {
 }
 
 impl ValueDigest {
+    pub(super) fn path(&self) -> &str {
+        &self.path
+    }
+
     fn of(path: &str, text: &str) -> Self {
         let full = crate::crypto::sha256(&[text.as_bytes()]);
         let mut digest = [0u8; 16];

@@ -36,6 +36,8 @@ const STATE_ROW: &str = "sync-state";
 
 /// Most units a device keeps waiting for what they need (an enrolment, a key, a change).
 const MAX_WAITING_UNITS: usize = 5_000;
+/// Most waiting units from one author.
+const MAX_WAITING_PER_AUTHOR: usize = 500;
 
 fn doc_sync_row(patient: PatientId) -> String {
     format!("doc-sync/{patient}")
@@ -64,6 +66,10 @@ struct SyncState {
     /// once one was seen, is a rollback and is refused.
     #[serde(default)]
     pinned_version: u64,
+    /// Per record, the sequence number of the newest unit this device applied or had accepted:
+    /// a snapshot that covers it must hold everything this device holds of the record.
+    #[serde(default)]
+    last_unit_seq: BTreeMap<PatientId, u64>,
 }
 
 impl SyncState {
@@ -173,6 +179,10 @@ struct RecordApplied {
     kinds: Vec<UnitKind>,
     rejected: u64,
     forged: u64,
+    /// A snapshot of this record was refused, or cut the record short on the server.
+    refused_snapshot: bool,
+    /// The newest unit applied.
+    last_seq: Option<u64>,
     waiting: Vec<StoredUnit>,
 }
 
@@ -218,6 +228,10 @@ fn apply_checked(
 ) -> Result<Option<Refusal>> {
     let header = &unit.stored.unit.header;
     let heads = doc.raw_heads();
+    // A snapshot must be a whole document, not bytes that happen to load as nothing.
+    if header.kind == UnitKind::Snapshot && automerge::AutoCommit::load(&unit.plain).is_err() {
+        return Ok(Some(Refusal::Malformed));
+    }
     if doc.apply_changes(&unit.plain).is_err() {
         return Ok(Some(Refusal::Malformed));
     }
@@ -238,8 +252,45 @@ fn apply_checked(
     if let Some(refusal) = check_authorship(doc, values, header, roster)? {
         return Ok(Some(refusal));
     }
-    *values = doc.value_digests()?;
+    let after = doc.value_digests()?;
+    // Nothing clinical is deleted (invariant 6): the store never removes a value's place, so a
+    // unit after which one has gone removed a colleague's entry.
+    let places = |set: &BTreeSet<super::record::ValueDigest>| {
+        set.iter()
+            .map(|value| value.path().to_owned())
+            .collect::<BTreeSet<String>>()
+    };
+    if !places(values).is_subset(&places(&after)) {
+        return Ok(Some(Refusal::Forged));
+    }
+    *values = after;
     Ok(None)
+}
+
+/// What this device knows the server held of one record before a pull: the newest unit it
+/// applied or sent, and the record's heads as the server has them.
+struct HeldByServer {
+    last_seq: u64,
+    heads: Vec<String>,
+}
+
+impl HeldByServer {
+    /// Whether `unit` is a snapshot that claims to cover everything this device knows of the
+    /// record yet lacks some of it: the server dropped the covered units, so the record is cut
+    /// short for devices that did not have them, and this device must send a whole snapshot.
+    fn cut_short_by(&self, unit: &Opened) -> bool {
+        let header = &unit.stored.unit.header;
+        if header.kind != UnitKind::Snapshot || header.covers.unwrap_or(0) < self.last_seq {
+            return false;
+        }
+        let Ok(mut snapshot) = automerge::AutoCommit::load(&unit.plain) else {
+            return true;
+        };
+        self.heads.iter().any(|head| {
+            head.parse::<automerge::ChangeHash>()
+                .map_or(true, |hash| snapshot.get_change_by_hash(&hash).is_none())
+        })
+    }
 }
 
 /// Applies the opened units of one record in sequence order, each once every change it depends on
@@ -251,10 +302,12 @@ fn apply_to_record(
     patient: PatientId,
     actor: &ActorId,
     roster: &VerifiedRoster,
+    held: &HeldByServer,
     units: Vec<Opened>,
 ) -> Result<RecordApplied> {
     let mut refused: BTreeSet<u64> = BTreeSet::new();
     let mut refused_authors: BTreeSet<DeviceId> = BTreeSet::new();
+    let mut refused_snapshot = false;
     let mut rejected = 0;
     let mut forged = 0;
     'attempt: loop {
@@ -268,6 +321,7 @@ fn apply_to_record(
         };
         let mut values = doc.value_digests()?;
         let mut kinds = Vec::new();
+        let mut last_seq: Option<u64> = None;
         let mut pending: Vec<&Opened> = units
             .iter()
             .filter(|unit| {
@@ -293,7 +347,11 @@ fn apply_to_record(
                 match apply_checked(&mut doc, &mut values, unit, patient, roster)? {
                     None => {
                         kinds.push(unit.stored.unit.header.kind);
+                        last_seq = last_seq.max(Some(unit.stored.seq));
                         progressed = true;
+                        if held.cut_short_by(unit) {
+                            refused_snapshot = true;
+                        }
                     }
                     Some(refusal) => {
                         match refusal {
@@ -302,6 +360,7 @@ fn apply_to_record(
                         }
                         refused.insert(unit.stored.seq);
                         refused_authors.insert(unit.stored.unit.header.author);
+                        refused_snapshot |= unit.stored.unit.header.kind == UnitKind::Snapshot;
                         continue 'attempt;
                     }
                 }
@@ -317,6 +376,8 @@ fn apply_to_record(
             kinds,
             rejected,
             forged,
+            refused_snapshot,
+            last_seq,
             waiting: pending
                 .into_iter()
                 .map(|unit| unit.stored.clone())
@@ -506,12 +567,19 @@ impl Session {
         code: &EnrolmentCode,
         accepted: &AcceptedGrant,
     ) -> Result<Signed> {
+        // The admin granted this person and role; an existing store's user must hold that role,
+        // or the team would refuse everything written on this device.
+        if self.user().role != accepted.grant.role {
+            return Err(StoreError::RoleDiffersFromEnrolment {
+                enrolled: accepted.grant.role.key(),
+            });
+        }
         let signing = SigningKey::generate()?;
         let agreement = AgreementKey::generate()?;
         let member = Member {
             device: self.shared.device_id,
-            user: self.user().name.clone(),
-            role: self.user().role,
+            user: accepted.grant.user.clone(),
+            role: accepted.grant.role,
             signing_key: B64(signing.public_key().to_vec()),
             agreement_key: B64(agreement.public_key().to_vec()),
         };
@@ -552,10 +620,19 @@ impl Session {
             // The grant says which membership was current when it was made: a server showing this
             // new device an older one (from before a revocation) is refused from the first sync.
             pinned_version: accepted.grant.membership_version,
+            last_unit_seq: BTreeMap::new(),
         };
         let context = self.background_context()?;
         write_state(&context.connection, context.key()?, &state)?;
         Ok(endorsement)
+    }
+
+    /// Forgets a team this device was joining when the server refused the enrolment: the device
+    /// is left as it was before, not believing itself enrolled.
+    pub fn abandon_join(&self) -> Result<()> {
+        let context = self.background_context()?;
+        context.connection.execute("DELETE FROM sync_state", [])?;
+        Ok(())
     }
 
     pub fn sync_status(&self) -> Result<SyncStatus> {
@@ -800,9 +877,15 @@ impl Session {
                 params![patient.to_string()],
             )?;
         }
-        if prepared.audit_upto.is_some() || !prepared.snapshots.is_empty() {
+        {
             let mut state =
                 read_state(&transaction, &unlocked.key)?.ok_or(StoreError::NotEnrolled)?;
+            for (unit, seq) in prepared.request.units.iter().zip(&response.seqs) {
+                if unit.header.kind != UnitKind::Audit {
+                    let last = state.last_unit_seq.entry(unit.header.doc).or_default();
+                    *last = (*last).max(*seq);
+                }
+            }
             if let Some(upto) = prepared.audit_upto {
                 state.audit_uploaded = state.audit_uploaded.max(upto);
             }
@@ -945,6 +1028,10 @@ impl Session {
         );
         candidates.sort_by_key(|unit| unit.seq);
         let mut waiting = Vec::new();
+        // Records whose server copy a refused snapshot may have cut short: the server drops the
+        // units a snapshot covers, whoever sent it, so a device holding the record sends an honest
+        // snapshot of it at the end of this sync, and the server keeps the record whole.
+        let mut refused_snapshots: BTreeSet<PatientId> = BTreeSet::new();
         let mut by_record: BTreeMap<PatientId, Vec<Opened>> = BTreeMap::new();
         for stored in candidates {
             if stored.unit.header.author == me || stored.unit.header.kind == UnitKind::Audit {
@@ -962,23 +1049,43 @@ impl Session {
                     outcome.rejected += 1
                 }
                 Err(UnitError::UnknownAuthor) => waiting.push(stored),
+                // An epoch the admin announced, or one newer than this device's roster (a rotation
+                // under way while it pulls): its key may still come.
                 Err(UnitError::NoKeyForEpoch)
-                    if roster.key_commitment(stored.unit.header.epoch).is_some() =>
+                    if roster.key_commitment(stored.unit.header.epoch).is_some()
+                        || stored.unit.header.epoch > roster.epoch =>
                 {
                     waiting.push(stored)
                 }
-                Err(_) => outcome.rejected += 1,
+                Err(_) => {
+                    outcome.rejected += 1;
+                    if stored.unit.header.kind == UnitKind::Snapshot {
+                        refused_snapshots.insert(stored.unit.header.doc);
+                    }
+                }
             }
         }
         for (patient, units) in by_record {
-            let mut applied = apply_to_record(&transaction, key, patient, &actor, &roster, units)?;
+            let held = HeldByServer {
+                last_seq: state.last_unit_seq.get(&patient).copied().unwrap_or(0),
+                heads: uploaded_heads(&transaction, key, patient)?,
+            };
+            let mut applied =
+                apply_to_record(&transaction, key, patient, &actor, &roster, &held, units)?;
             outcome.rejected += applied.rejected;
             outcome.forged += applied.forged;
+            if applied.refused_snapshot {
+                refused_snapshots.insert(patient);
+            }
             waiting.append(&mut applied.waiting);
             if applied.kinds.is_empty() {
                 continue;
             }
             outcome.applied += applied.kinds.len() as u64;
+            if let Some(last) = applied.last_seq {
+                let entry = state.last_unit_seq.entry(patient).or_default();
+                *entry = (*entry).max(last);
+            }
             for kind in &applied.kinds {
                 if *kind == UnitKind::Snapshot {
                     state.since_snapshot.remove(&patient);
@@ -1009,9 +1116,31 @@ impl Session {
             }
             unlocked.summaries.insert(patient, summary);
         }
+        for patient in refused_snapshots {
+            if persist::load_doc(&transaction, key, patient, actor.clone()).is_ok() {
+                state.since_snapshot.insert(patient, u32::MAX);
+            }
+        }
         waiting.sort_by_key(|unit| unit.seq);
-        // Bounded: past the limit the oldest waiting units are refused for good, so a member or a
-        // server flooding units that can never apply cannot fill the device.
+        // Bounded per author and in all: one member flooding units that can never apply loses its
+        // own oldest first, and cannot push colleagues' waiting units out.
+        let mut per_author: BTreeMap<DeviceId, usize> = BTreeMap::new();
+        for unit in &waiting {
+            *per_author.entry(unit.unit.header.author).or_default() += 1;
+        }
+        let mut over: BTreeMap<DeviceId, usize> = per_author
+            .into_iter()
+            .filter(|(_, count)| *count > MAX_WAITING_PER_AUTHOR)
+            .map(|(author, count)| (author, count - MAX_WAITING_PER_AUTHOR))
+            .collect();
+        waiting.retain(|unit| match over.get_mut(&unit.unit.header.author) {
+            Some(excess) if *excess > 0 => {
+                *excess -= 1;
+                outcome.rejected += 1;
+                false
+            }
+            _ => true,
+        });
         if waiting.len() > MAX_WAITING_UNITS {
             let excess = waiting.len() - MAX_WAITING_UNITS;
             waiting.drain(..excess);

@@ -393,3 +393,78 @@ impl AdminState {
         self.sign_membership(team)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_admin_file_is_private_and_a_short_passphrase_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AdminState::create("https://sync.example", "Ambridge").unwrap();
+        assert!(matches!(
+            state.save(dir.path(), "short", true),
+            Err(AdminError::WeakPassphrase)
+        ));
+        state
+            .save(dir.path(), "a long admin passphrase", true)
+            .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path().join(ADMIN_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(!dir.path().join(format!("{ADMIN_FILE}.tmp")).exists());
+        let loaded = AdminState::load(dir.path(), "a long admin passphrase").unwrap();
+        assert_eq!(loaded.org, "Ambridge");
+        assert!(matches!(
+            AdminState::load(dir.path(), "the wrong passphrase"),
+            Err(AdminError::WrongPin)
+        ));
+    }
+
+    #[test]
+    fn every_epoch_key_reaches_every_member_and_is_committed_to() {
+        let mut state = AdminState::create("https://sync.example", "Ambridge").unwrap();
+        state.create_team("north").unwrap();
+        let member = |n: u8| Member {
+            device: DeviceId::random(),
+            user: format!("Nurse {n}"),
+            role: Role::Nurse,
+            signing_key: B64(vec![n; 32]),
+            agreement_key: B64(keys::AgreementKey::generate()
+                .unwrap()
+                .public_key()
+                .to_vec()),
+        };
+        let (staying, leaving) = (member(1), member(2));
+        if let Some(team) = state.teams.get_mut("north") {
+            team.members = vec![staying.clone(), leaving.clone()];
+        }
+        let published = state
+            .revoke("north", leaving.device, &Roster::default())
+            .unwrap();
+        let membership: Membership = published.membership.peek().unwrap();
+        assert_eq!(membership.epoch, 2);
+        assert_eq!(membership.key_commitments.len(), 2);
+        assert_eq!(membership.former[0].member.device, leaving.device);
+        assert_eq!(membership.former[0].until_epoch, 2);
+        let epochs: Vec<u32> = published
+            .lockboxes
+            .iter()
+            .filter(|l| l.device == staying.device)
+            .map(|l| l.epoch)
+            .collect();
+        assert_eq!(epochs, vec![1, 2]);
+        assert!(
+            published
+                .lockboxes
+                .iter()
+                .all(|l| l.device != leaving.device)
+        );
+    }
+}

@@ -140,6 +140,13 @@ impl World {
                     seq,
                     unit: unit.clone(),
                 });
+                // As the real server does: a snapshot drops the record's units it covers,
+                // whoever sent them.
+                if let Some(covers) = unit.header.covers {
+                    self.log.retain(|stored| {
+                        stored.unit.header.doc != unit.header.doc || stored.seq > covers
+                    });
+                }
                 seq
             })
             .collect()
@@ -711,4 +718,117 @@ fn a_server_relaying_two_devices_for_one_code_gets_neither_accepted() {
     for device in devices {
         assert!(!members.contains(&device));
     }
+}
+
+#[test]
+fn attack_6_a_member_deleting_a_colleague_s_entry_is_refused() {
+    use automerge::ReadDoc as _;
+    use automerge::transaction::Transactable as _;
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    let bea = world.honest("Bea");
+    let mut mallory = world.hostile("Mallory", Role::Nurse);
+    let patient_id = nell
+        .session
+        .add_patient(&patient(valid_serial(71), "Wynne", "Wicks"))
+        .unwrap();
+    world.sync(&nell);
+    world.sync(&bea);
+    // Mallory holds the team key, so she can read Nell's record and write a change that deletes
+    // its allergy entry, then send it as her own signed unit.
+    let unit = world
+        .log
+        .iter()
+        .find(|stored| stored.unit.header.doc == patient_id)
+        .unwrap()
+        .unit
+        .clone();
+    let roster = doorstep_core::sync::roster::VerifiedRoster::verify(
+        TEAM,
+        &world.admin.admin_public_key().unwrap(),
+        &world.roster,
+    );
+    let plain = open_unit(&unit, &roster, |e| Some(team_key(&world, e))).unwrap();
+    let mut doc = automerge::AutoCommit::load(&plain)
+        .unwrap()
+        .with_actor(actor_of(mallory.device));
+    let heads = doc.get_heads();
+    let allergies = match doc.get(automerge::ROOT, "allergies").unwrap() {
+        Some((_, id)) => id,
+        None => panic!("no allergies map"),
+    };
+    let entry = doc.keys(&allergies).next().unwrap();
+    doc.delete(&allergies, entry.as_str()).unwrap();
+    doc.commit();
+    let deletion = mallory.unit(patient_id, UnitKind::Changes, &doc.save_after(&heads));
+    world.append(&[deletion]);
+    let outcome = world.sync(&bea);
+    assert_eq!(outcome.forged, 1);
+    assert_eq!(
+        bea.session.open_record(patient_id).unwrap().allergies.len(),
+        1
+    );
+}
+
+#[test]
+fn a_junk_snapshot_that_cut_a_record_short_on_the_server_is_healed_by_a_device_holding_it() {
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    let mut mallory = world.hostile("Mallory", Role::Nurse);
+    let patient_id = nell
+        .session
+        .add_patient(&patient(valid_serial(81), "Xena", "Yale"))
+        .unwrap();
+    world.sync(&nell);
+    // A snapshot that is no record, covering everything: the server drops Nell's units.
+    let mut junk = mallory.unit(patient_id, UnitKind::Snapshot, b"not a record");
+    junk.header.covers = Some(world.log.last().unwrap().seq);
+    let resealed = seal_unit(
+        &mallory.team_key,
+        &mallory.signing,
+        junk.header.clone(),
+        b"x",
+    )
+    .unwrap();
+    world.append(&[resealed]);
+    assert!(
+        world
+            .log
+            .iter()
+            .all(|u| u.unit.header.doc != patient_id || u.unit.header.author == mallory.device)
+    );
+    // Nell refuses it, and sends an honest snapshot of the record at the end of her sync.
+    let outcome = world.sync(&nell);
+    assert_eq!(outcome.rejected, 1);
+    let healing = nell.session.prepare_snapshots(64).unwrap();
+    assert_eq!(healing.request.units.len(), 1);
+    let seqs = world.append(&healing.request.units);
+    nell.session
+        .confirm_upload(
+            &healing,
+            &doorstep_core::sync::wire::UploadResponse { seqs },
+        )
+        .unwrap();
+    // A device enrolled later gets the whole record.
+    let late = world.honest("Late");
+    world.sync(&late);
+    assert_eq!(late.session.open_record(patient_id).unwrap().family, "Yale");
+}
+
+#[test]
+fn enrolling_a_store_whose_user_has_another_role_is_refused() {
+    let world = World::new();
+    let (code, grant, lockbox) = world.code("Nell", Role::Nurse);
+    let accepted = world.accept(&code, &grant, &lockbox);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = UnlockPolicy {
+        pin_kdf: PinKdf::FAST_FOR_TESTS,
+        ..UnlockPolicy::default()
+    };
+    let session = Device::create(dir.path(), "Nell", Role::Midwife, PIN, policy).unwrap();
+    assert!(matches!(
+        session.join_team("sim://server", &code, &accepted),
+        Err(StoreError::RoleDiffersFromEnrolment { enrolled: "nurse" })
+    ));
+    assert_eq!(session.sync_status().unwrap().team, None);
 }

@@ -42,7 +42,20 @@ fn child_process_records_until_killed() {
 #[test]
 fn acknowledged_observations_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let session = new_device(dir.path());
+    // Each child unlocks before it writes: a cheap key derivation keeps the kill window on the
+    // writes this test is about, not on Argon2id (benchmarked on its own).
+    let policy = doorstep_core::store::UnlockPolicy {
+        pin_kdf: doorstep_core::crypto::PinKdf::FAST_FOR_TESTS,
+        ..doorstep_core::store::UnlockPolicy::default()
+    };
+    let session = Device::create(
+        dir.path(),
+        "Nell Nightingale",
+        doorstep_core::observation::Role::Nurse,
+        PIN,
+        policy,
+    )
+    .unwrap();
     let patient = session.add_patient(&patient(80, "Kit", "Killjoy")).unwrap();
     drop(session);
 
