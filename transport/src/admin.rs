@@ -9,7 +9,7 @@ use doorstep_core::store::AuditEntry;
 use doorstep_core::sync::admin::AdminState;
 use doorstep_core::sync::roster::VerifiedRoster;
 use doorstep_core::sync::unit::open_unit;
-use doorstep_core::sync::wire::{B64, PullResponse, RegisterOrg, Roster};
+use doorstep_core::sync::wire::{B64, PublishMembership, PullResponse, RegisterOrg, Roster};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -79,12 +79,7 @@ impl AdminClient {
     pub fn create_team(&mut self, dir: &Path, pin: &str, name: &str) -> Result<(), TransportError> {
         let publish = self.state.create_team(name)?;
         self.state.save(dir, pin, false)?;
-        let _: Value = self.call(
-            Method::PUT,
-            &format!("/v1/teams/{}/membership", name.trim()),
-            Some(&publish),
-        )?;
-        Ok(())
+        self.publish_membership(name.trim(), &publish)
     }
 
     pub fn enrolment_code(
@@ -113,11 +108,7 @@ impl AdminClient {
         let admin_key = self.state.admin_public_key()?;
         let mut out = Vec::new();
         for team in self.state.teams.keys() {
-            let roster: Roster = self.call(
-                Method::GET,
-                &format!("/v1/admin/teams/{team}/roster"),
-                None::<&()>,
-            )?;
+            let roster = self.team_roster(team)?;
             let verified = VerifiedRoster::verify(team, &admin_key, &roster);
             let mut after = 0;
             loop {
@@ -155,11 +146,7 @@ impl AdminClient {
         pin: &str,
         team: &str,
     ) -> Result<u64, TransportError> {
-        let roster: Roster = match self.call(
-            Method::GET,
-            &format!("/v1/admin/teams/{team}/roster"),
-            None::<&()>,
-        ) {
+        let roster = match self.team_roster(team) {
             Ok(roster) => roster,
             // Never published (a `team create` whose publish failed): nobody has enrolled yet.
             Err(TransportError::Refused { status: 404, .. }) => Roster::default(),
@@ -167,12 +154,30 @@ impl AdminClient {
         };
         let publish = self.state.publish_team(team, &roster)?;
         self.state.save(dir, pin, false)?;
+        self.publish_membership(team, &publish)?;
+        Ok(self.state.teams.get(team).map_or(0, |state| state.version))
+    }
+
+    /// A team's roster as the server relays it: the signed membership and completed enrolments.
+    fn team_roster(&self, team: &str) -> Result<Roster, TransportError> {
+        self.call(
+            Method::GET,
+            &format!("/v1/admin/teams/{team}/roster"),
+            None::<&()>,
+        )
+    }
+
+    fn publish_membership(
+        &self,
+        team: &str,
+        publish: &PublishMembership,
+    ) -> Result<(), TransportError> {
         let _: Value = self.call(
             Method::PUT,
             &format!("/v1/teams/{team}/membership"),
-            Some(&publish),
+            Some(publish),
         )?;
-        Ok(self.state.teams.get(team).map_or(0, |state| state.version))
+        Ok(())
     }
 
     /// Revokes a device in whichever team holds it, rotating that team's key.
@@ -184,11 +189,7 @@ impl AdminClient {
     ) -> Result<String, TransportError> {
         let teams: Vec<String> = self.state.teams.keys().cloned().collect();
         for team in teams {
-            let roster: Roster = self.call(
-                Method::GET,
-                &format!("/v1/admin/teams/{team}/roster"),
-                None::<&()>,
-            )?;
+            let roster = self.team_roster(&team)?;
             let publish = match self.state.revoke(&team, device, &roster) {
                 Ok(publish) => publish,
                 Err(doorstep_core::sync::admin::AdminError::UnknownDevice) => continue,
@@ -197,11 +198,7 @@ impl AdminClient {
             // The new epoch key is saved before it is published: if publishing fails, running
             // `revoke` again publishes the same membership.
             self.state.save(dir, pin, false)?;
-            let _: Value = self.call(
-                Method::PUT,
-                &format!("/v1/teams/{team}/membership"),
-                Some(&publish),
-            )?;
+            self.publish_membership(&team, &publish)?;
             return Ok(team);
         }
         Err(doorstep_core::sync::admin::AdminError::UnknownDevice.into())

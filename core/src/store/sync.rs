@@ -280,7 +280,10 @@ impl HeldByServer {
     /// short for devices that did not have them, and this device must send a whole snapshot.
     fn cut_short_by(&self, unit: &Opened) -> bool {
         let header = &unit.stored.unit.header;
-        if header.kind != UnitKind::Snapshot || header.covers.unwrap_or(0) < self.last_seq {
+        if header.kind != UnitKind::Snapshot
+            || self.heads.is_empty()
+            || header.covers.unwrap_or(0) < self.last_seq
+        {
             return false;
         }
         let Ok(mut snapshot) = automerge::AutoCommit::load(&unit.plain) else {

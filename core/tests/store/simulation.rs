@@ -18,6 +18,7 @@ use doorstep_core::patient::{Allergy, AllergySeverity};
 use doorstep_core::store::{DemographicField, EntryContainer, EntryStatus, Session, UnlockPolicy};
 use doorstep_core::store::{RecordDoc, Recorded};
 use doorstep_core::sync::admin::AdminState;
+use doorstep_core::sync::enrolment::{AcceptedGrant, EnrolmentCode};
 use doorstep_core::sync::keys::{AgreementKey, SigningKey};
 use doorstep_core::sync::unit::seal_unit;
 use doorstep_core::sync::wire::{
@@ -109,7 +110,8 @@ struct Org {
 
 impl Org {
     /// A device enrolled with a fresh code; its enrolment is returned for the server to relay.
-    fn enrol(&self, name: &str) -> (SimDevice, Enrolment) {
+    /// A code for `name`, its admin-signed grant, and the grant as the code's holder accepts it.
+    fn code(&self, name: &str) -> (EnrolmentCode, Signed, AcceptedGrant) {
         let (code, publish) = self
             .admin
             .enrolment_code("north", name, Role::Nurse, now())
@@ -121,6 +123,11 @@ impl Org {
             code_lockbox: publish.code_lockbox,
         };
         let accepted = code.accept(&response, now()).unwrap();
+        (code, publish.grant, accepted)
+    }
+
+    fn enrol(&self, name: &str) -> (SimDevice, Enrolment) {
+        let (code, grant, accepted) = self.code(name);
         let dir = tempfile::tempdir().unwrap();
         let policy = UnlockPolicy {
             idle_lock_seconds: 3_600,
@@ -131,26 +138,13 @@ impl Org {
         let endorsement = session.join_team("sim://server", &code, &accepted).unwrap();
         (
             SimDevice { _dir: dir, session },
-            Enrolment {
-                grant: publish.grant,
-                endorsement,
-            },
+            Enrolment { grant, endorsement },
         )
     }
 
     /// A member who enrolled through a real code and then sends junk and forgeries.
     fn hostile(&self, server: &mut SimServer) -> Hostile {
-        let (code, publish) = self
-            .admin
-            .enrolment_code("north", "Mallory", Role::Nurse, now())
-            .unwrap();
-        let response = EnrolResponse {
-            org: "org".to_owned(),
-            admin_key: B64(self.admin_key.to_vec()),
-            grant: publish.grant.clone(),
-            code_lockbox: publish.code_lockbox,
-        };
-        let accepted = code.accept(&response, now()).unwrap();
+        let (code, grant, accepted) = self.code("Mallory");
         let signing = SigningKey::generate().unwrap();
         let device = doorstep_core::DeviceId::random();
         let endorsement = Signed::sign(
@@ -168,10 +162,10 @@ impl Org {
             },
         )
         .unwrap();
-        server.roster.enrolments.push(Enrolment {
-            grant: publish.grant,
-            endorsement,
-        });
+        server
+            .roster
+            .enrolments
+            .push(Enrolment { grant, endorsement });
         Hostile {
             device,
             signing,
