@@ -30,8 +30,10 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
-    /// Use this organisation's wording of the NEWS2 responses (a TOML file; see
-    /// docs/response-protocol.example.toml). Risk bands are never configurable.
+    /// For `news2` and `triage`: use this wording of the NEWS2 responses (a TOML file; see
+    /// docs/response-protocol.example.toml) instead of Doorstep's community protocol. A device
+    /// store uses the protocol its organisation signed (`admin protocol set`). Risk bands and
+    /// monitoring frequencies are never configurable.
     #[arg(long, global = true, value_name = "FILE")]
     response_protocol: Option<PathBuf>,
 
@@ -70,6 +72,8 @@ enum Command {
     /// Visit notes.
     #[command(subcommand)]
     Note(record_cmd::NoteCommand),
+    /// Record an escalation: who was called about a patient, when, and what they said.
+    Escalate(record_cmd::EscalateArgs),
     /// The device's audit trail; `audit verify` checks it.
     Audit {
         #[command(subcommand)]
@@ -97,6 +101,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let stateless = matches!(cli.command, Command::News2(_) | Command::Triage(_));
+    if cli.response_protocol.is_some() && !stateless {
+        eprintln!(
+            "error: --response-protocol applies to `news2` and `triage` only; a device store uses the protocol its organisation signed (`doorstep admin protocol set`)"
+        );
+        return ExitCode::from(2);
+    }
     let out = output::Output::new(cli.json);
     let dir = cli.data_dir.as_deref();
     let user = cli.user.as_deref();
@@ -108,13 +119,16 @@ fn main() -> ExitCode {
         Command::Audit { command } => store_cmd::audit(dir, user, command.as_ref(), &out),
         Command::Fixtures(command) => store_cmd::fixtures(dir, user, command, &out),
         Command::Patient(command) => record_cmd::with_session(dir, user, |session| {
-            record_cmd::patient(session, command, &protocol, &out)
+            record_cmd::patient(session, command, &session.protocol()?, &out)
         }),
         Command::Obs(command) => record_cmd::with_session(dir, user, |session| {
-            record_cmd::obs(session, command, &protocol, &out)
+            record_cmd::obs(session, command, &session.protocol()?, &out)
         }),
         Command::Note(command) => record_cmd::with_session(dir, user, |session| {
             record_cmd::note(session, command, &out)
+        }),
+        Command::Escalate(args) => record_cmd::with_session(dir, user, |session| {
+            record_cmd::escalate(session, args, &out)
         }),
         Command::Admin(args) => sync_cmd::admin(args, &out),
         Command::Enrol(args) => sync_cmd::enrol(dir, args, &out),

@@ -71,7 +71,7 @@ pub fn run(args: &News2Args, json: bool, protocol: &ResponseProtocol) -> anyhow:
                 writeln!(
                     stdout,
                     "{}",
-                    report::result_text(&vitals, &result, protocol)
+                    report::result_text(&vitals, &result, &protocol.guidance_for(&result))
                 )?;
             }
             Ok(ExitCode::SUCCESS)

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use doorstep_core::news2::ResponseProtocol;
 
-/// The protocol in `path`, or the RCP's wording when no file is given.
+/// The protocol in `path`, checked, or Doorstep's community wording when no file is given.
 pub fn load(path: Option<&Path>) -> anyhow::Result<ResponseProtocol> {
     let Some(path) = path else {
         return Ok(ResponseProtocol::default());
@@ -16,13 +16,55 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<ResponseProtocol> {
             path.display()
         )
     })?;
-    toml::from_str(&text).with_context(|| {
+    let protocol: ResponseProtocol = toml::from_str(&text).with_context(|| {
         format!(
-            "{} is not a valid response protocol: it needs [score_zero], [low], \
-             [single_parameter_three], [medium] and [high], each with monitoring and response",
+            "{} is not a valid response protocol: it needs id, version, name and setting, then \
+             [score_zero], [low], [single_parameter_three], [medium] and [high], each with \
+             monitoring, response and next_set_minutes (see docs/response-protocol.example.toml)",
             path.display()
         )
-    })
+    })?;
+    protocol
+        .validate()
+        .with_context(|| format!("{} cannot be used", path.display()))?;
+    Ok(protocol)
+}
+
+/// A protocol as an administrator reads it: each trigger's interval and words.
+pub fn describe(protocol: &ResponseProtocol) -> String {
+    let interval = |minutes: Option<u32>| match minutes {
+        None => "at the next planned visit".to_owned(),
+        Some(0) => "continuous".to_owned(),
+        Some(minutes) if minutes % 60 == 0 => format!("within {} h", minutes / 60),
+        Some(minutes) => format!("within {minutes} min"),
+    };
+    let mut lines = vec![
+        format!(
+            "{} ({} v{}, {})",
+            protocol.name,
+            protocol.id,
+            protocol.version,
+            protocol.setting.label()
+        ),
+        format!(
+            "Postnatal period without NEWS2: {} days; a complete set ranks for {} h",
+            protocol.postnatal_days, protocol.complete_set_window_hours
+        ),
+    ];
+    for (name, guidance) in [
+        ("Score 0", &protocol.score_zero),
+        ("Score 1-4", &protocol.low),
+        ("Single 3", &protocol.single_parameter_three),
+        ("Score 5-6", &protocol.medium),
+        ("Score 7+", &protocol.high),
+    ] {
+        lines.push(format!(
+            "{name:<10} next set {}: {}",
+            interval(guidance.next_set_minutes),
+            guidance.response
+        ));
+    }
+    lines.join("\n")
 }
 
 #[cfg(test)]

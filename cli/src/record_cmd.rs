@@ -4,10 +4,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use doorstep_core::news2::ResponseProtocol;
-use doorstep_core::patient::{Address, Demographics, GpPractice, Sex};
-use doorstep_core::store::{NewPatient, PatientRecord, PatientSummary, Session};
+use doorstep_core::patient::{Address, Demographics, GpPractice, MaternityStatus, Sex};
+use doorstep_core::store::{
+    Escalation, EscalationService, NewPatient, PatientRecord, PatientSummary, Rank, Session,
+};
 use doorstep_core::vitals::VitalsInput;
 use doorstep_core::{NhsNumber, ObservationId, PatientId};
 use serde_json::{Value, json};
@@ -51,6 +53,17 @@ pub enum PatientCommand {
     },
     /// The whole record for handover or transfer (audited as an export).
     Export { id: PatientId },
+    /// Record pregnancy status: NEWS2 is not used in pregnancy or for the organisation's postnatal
+    /// period after birth (the maternity chart is).
+    Maternity {
+        id: PatientId,
+        #[arg(long, value_enum)]
+        status: MaternityArg,
+        /// YYYY-MM-DD: the expected date of delivery when pregnant, the date of delivery when
+        /// postnatal.
+        #[arg(long)]
+        date: Option<NaiveDate>,
+    },
     /// Record the clinical decision on the SpO2 scale (2 only for confirmed hypercapnic
     /// respiratory failure with a prescribed 88–92% target).
     DecideScale {
@@ -61,6 +74,59 @@ pub enum PatientCommand {
         #[arg(long)]
         note: String,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum MaternityArg {
+    Pregnant,
+    Postnatal,
+    None,
+}
+
+impl MaternityArg {
+    fn status(self, date: Option<NaiveDate>) -> anyhow::Result<MaternityStatus> {
+        let needs = |status: &'static str, needs: &'static str| {
+            doorstep_core::store::StoreError::MaternityDateRequired { status, needs }
+        };
+        Ok(match self {
+            MaternityArg::Pregnant => MaternityStatus::Pregnant {
+                expected_delivery: date.ok_or_else(|| {
+                    needs("pregnant", "--date with the expected date of delivery")
+                })?,
+            },
+            MaternityArg::Postnatal => MaternityStatus::Postnatal {
+                delivered: date
+                    .ok_or_else(|| needs("postnatal", "--date with the date of delivery"))?,
+            },
+            MaternityArg::None => MaternityStatus::None,
+        })
+    }
+}
+
+/// `doorstep escalate`: a call made about a patient.
+#[derive(Debug, Args)]
+pub struct EscalateArgs {
+    #[arg(long)]
+    patient: PatientId,
+    /// 999, 111, gp, ucr (urgent community response), spa (single point of access),
+    /// maternity-triage or other.
+    #[arg(long)]
+    service: EscalationService,
+    /// What the service said or will do.
+    #[arg(long)]
+    outcome: String,
+    /// The service's reference (incident or case number).
+    #[arg(long)]
+    reference: Option<String>,
+    /// Situation, background, assessment, recommendation, as handed over.
+    #[arg(long)]
+    sbar: Option<String>,
+    /// When the call was made (RFC 3339); now if absent.
+    #[arg(long)]
+    at: Option<DateTime<Utc>>,
+    /// The observation set that prompted it.
+    #[arg(long)]
+    observation: Option<ObservationId>,
 }
 
 fn parse_sex(text: &str) -> Result<Sex, String> {
@@ -123,38 +189,49 @@ pub enum NoteCommand {
     },
 }
 
-fn summary_line(summary: &PatientSummary) -> String {
-    let news2 = match summary.latest_news2 {
-        None => "no observations".to_owned(),
-        Some(latest) => match (latest.total, latest.risk) {
-            (Some(total), Some(risk)) => format!("NEWS2 {total} {}", risk.word().to_uppercase()),
+fn summary_line(summary: &PatientSummary, rank: &Rank, now: DateTime<Utc>) -> String {
+    let latest = match (summary.news2_not_applicable(now), summary.latest_news2) {
+        (Some(reason), _) => format!("NEWS2 NOT USED ({})", reason.key()),
+        (None, None) => "never observed".to_owned(),
+        (None, Some(latest)) => match (latest.not_applicable, latest.total, latest.risk) {
+            (Some(reason), _, _) => format!("NEWS2 NOT USED ({})", reason.key()),
+            (None, Some(total), Some(risk)) => {
+                format!("NEWS2 {total} {}", risk.word().to_uppercase())
+            }
             _ => format!("INCOMPLETE (≥{})", latest.points),
         },
     };
+    let due = match rank.next_due {
+        Some(due) if rank.overdue => format!("OVERDUE since {}", report::local_time(due)),
+        Some(due) => format!("due {}", report::local_time(due)),
+        None => String::new(),
+    };
     format!(
-        "{}  {:<28} {}  {:<22} {}",
+        "{}  {:<28} {}  {:<24} ranked {:<10} {due}",
         summary.id,
         format!("{}, {}", summary.family.to_uppercase(), summary.given),
         summary.nhs_number,
-        news2,
-        summary.birth_date
+        latest,
+        rank.risk_word(),
     )
 }
 
-fn list(out: &Output, summaries: &[PatientSummary]) -> anyhow::Result<ExitCode> {
+fn list(
+    out: &Output,
+    rows: &[(PatientSummary, Rank)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<ExitCode> {
     let value = Value::Array(
-        summaries
-            .iter()
-            .map(doorstep_core::view::summary_json)
+        rows.iter()
+            .map(|(summary, rank)| doorstep_core::view::summary_json(summary, rank, now))
             .collect(),
     );
     out.print(&value, || {
-        if summaries.is_empty() {
+        if rows.is_empty() {
             return "No patients match.".to_owned();
         }
-        summaries
-            .iter()
-            .map(summary_line)
+        rows.iter()
+            .map(|(summary, rank)| summary_line(summary, rank, now))
             .collect::<Vec<_>>()
             .join("\n")
     })
@@ -192,15 +269,34 @@ fn record_text(record: &PatientRecord) -> String {
             conflict.field
         ));
     }
+    if let Some(maternity) = &record.maternity {
+        let date = maternity
+            .status
+            .date()
+            .map(|date| format!(" ({date})"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "  Pregnancy status: {}{date}",
+            maternity.status.key()
+        ));
+    }
+    if let Some(not_applicable) = record.news2_not_applicable(Utc::now()) {
+        lines.push(format!("  {}", not_applicable.message));
+    }
     lines.push(format!("Observations ({}):", record.observations.len()));
     for entry in &record.observations {
-        let result = entry.set.news2();
-        let score = match result.total() {
-            Some(total) => format!(
-                "NEWS2 {total} {}",
-                result.risk().map(|r| r.word()).unwrap_or_default()
+        let score = match (entry.set.news2(), entry.set.not_applicable()) {
+            (Some(result), _) => match result.total() {
+                Some(total) => format!(
+                    "NEWS2 {total} {}",
+                    result.risk().map(|r| r.word()).unwrap_or_default()
+                ),
+                None => format!("incomplete (≥{})", result.points()),
+            },
+            (None, not_applicable) => format!(
+                "NEWS2 not used ({})",
+                not_applicable.map_or("", |n| n.reason.key())
             ),
-            None => format!("incomplete (≥{})", result.points()),
         };
         let error = if entry.entered_in_error.is_some() {
             "  [ENTERED IN ERROR]"
@@ -209,8 +305,25 @@ fn record_text(record: &PatientRecord) -> String {
         };
         lines.push(format!(
             "  {}  {}  {score}{error}",
-            entry.set.taken_at().format("%Y-%m-%d %H:%M"),
+            report::local_time(entry.set.taken_at()),
             entry.set.id()
+        ));
+    }
+    if !record.escalations.is_empty() {
+        lines.push(format!("Escalations ({}):", record.escalations.len()));
+    }
+    for entry in &record.escalations {
+        let escalation = &entry.escalation;
+        let reference = escalation
+            .reference
+            .as_deref()
+            .map(|reference| format!(" [ref {reference}]"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "  {}  {}: {}{reference}",
+            report::local_time(escalation.at),
+            escalation.service.label(),
+            escalation.outcome
         ));
     }
     if !record.care_plan.is_empty() {
@@ -260,14 +373,49 @@ pub fn patient(
             out.print(&json!({"id": id}), || format!("Added patient {id}"))
         }
         PatientCommand::List { by_risk } => {
-            let summaries = if *by_risk {
-                session.caseload()?
-            } else {
-                session.patients()?
-            };
-            list(out, &summaries)
+            let now = Utc::now();
+            let mut rows = session.ranked_caseload(now)?;
+            if !by_risk {
+                rows.sort_by(|(a, _), (b, _)| {
+                    (a.family.to_lowercase(), a.given.to_lowercase(), a.id).cmp(&(
+                        b.family.to_lowercase(),
+                        b.given.to_lowercase(),
+                        b.id,
+                    ))
+                });
+            }
+            list(out, &rows, now)
         }
-        PatientCommand::Find { query } => list(out, &session.find(query)?),
+        PatientCommand::Find { query } => {
+            let now = Utc::now();
+            let found: std::collections::HashSet<PatientId> =
+                session.find(query)?.iter().map(|s| s.id).collect();
+            let mut rows: Vec<_> = session
+                .ranked_caseload(now)?
+                .into_iter()
+                .filter(|(summary, _)| found.contains(&summary.id))
+                .collect();
+            rows.sort_by(|(a, _), (b, _)| {
+                (&a.family, &a.given, a.id).cmp(&(&b.family, &b.given, b.id))
+            });
+            list(out, &rows, now)
+        }
+        PatientCommand::Maternity { id, status, date } => {
+            let status = status.status(*date)?;
+            session.set_maternity(*id, status)?;
+            out.print(
+                &json!({"id": id, "maternity": status.key(), "date": status.date()}),
+                || match status {
+                    MaternityStatus::None => {
+                        "Recorded: not pregnant and not postnatal; NEWS2 applies to new sets.".to_owned()
+                    }
+                    _ => format!(
+                        "Recorded: {}. NEWS2 is not used for this patient's sets while this applies; use the maternity early warning chart.",
+                        status.key()
+                    ),
+                },
+            )
+        }
         PatientCommand::Show {
             id,
             emergency_reason,
@@ -320,12 +468,25 @@ pub fn obs(
                 input.on_oxygen = Some(false);
             }
             let set = session.record_observation(args.patient, &input, args.taken_at)?;
-            let news2 = report::result_json(set.news2(), protocol);
-            out.print(&json!({"id": set.id(), "news2": news2}), || {
+            let mut shown = doorstep_core::view::set_json(&set, protocol);
+            let late =
+                Utc::now().signed_duration_since(set.taken_at()) > chrono::Duration::hours(24);
+            let warnings: Vec<&str> = if late {
+                vec!["taken more than 24 hours ago: check the date and time"]
+            } else {
+                Vec::new()
+            };
+            shown["warnings"] = json!(warnings);
+            out.print(&shown, || {
+                let warning = warnings
+                    .iter()
+                    .map(|warning| format!("WARNING: {warning}\n"))
+                    .collect::<String>();
                 format!(
-                    "Saved observation {}.\n\n{}",
+                    "Saved observation {} taken {}.\n{warning}\n{}",
                     set.id(),
-                    report::result_text(set.vitals(), set.news2(), protocol)
+                    report::local_time(set.taken_at()),
+                    report::set_text(&set, &shown)
                 )
             })
         }
@@ -337,6 +498,24 @@ pub fn obs(
             )
         }
     }
+}
+
+pub fn escalate(session: &Session, args: &EscalateArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let escalation = Escalation {
+        service: args.service,
+        at: args.at.unwrap_or_else(Utc::now),
+        outcome: args.outcome.clone(),
+        reference: args.reference.clone(),
+        sbar: args.sbar.clone(),
+        observation: args.observation,
+    };
+    let id = session.escalate(args.patient, &escalation)?;
+    out.print(&json!({"id": id}), || {
+        format!(
+            "Recorded escalation {id} to {}; it syncs to the team with the record.",
+            args.service.label()
+        )
+    })
 }
 
 pub fn note(session: &Session, command: &NoteCommand, out: &Output) -> anyhow::Result<ExitCode> {

@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use doorstep_core::Spo2Scale;
-use doorstep_core::news2::{ALGORITHM_VERSION, News2Result, Outcome, Parameter, ResponseProtocol};
+use doorstep_core::news2::{ALGORITHM_VERSION, Guidance, News2Result, Outcome, Parameter};
+use doorstep_core::observation::ObservationSet;
 use doorstep_core::vitals::VitalSigns;
 
 pub use doorstep_core::view::{news2_json as result_json, vitals_error_json as error_json};
@@ -39,12 +40,7 @@ fn parameter_label(parameter: Parameter, scale: Spo2Scale) -> String {
 }
 
 /// The result as a clinician reads it: the headline first, then each parameter, then what to do.
-pub fn result_text(
-    vitals: &VitalSigns,
-    result: &News2Result,
-    protocol: &ResponseProtocol,
-) -> String {
-    let guidance = protocol.guidance_for(result);
+pub fn result_text(vitals: &VitalSigns, result: &News2Result, guidance: &Guidance) -> String {
     let mut text = String::new();
     match &result.outcome {
         Outcome::Complete { total, risk, .. } => {
@@ -96,10 +92,87 @@ pub fn result_text(
     text
 }
 
+/// A stored set as a clinician reads it: the result with the response it showed when saved, the
+/// ceiling of care and when the next set is due; or, where NEWS2 does not apply, the vital signs
+/// and the chart to use, with no score at all.
+pub fn set_text(set: &ObservationSet, shown: &serde_json::Value) -> String {
+    let mut text = String::new();
+    match (set.news2(), set.not_applicable()) {
+        (Some(result), _) => {
+            let guidance = Guidance {
+                monitoring: shown["response"]["monitoring"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                response: shown["response"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                next_set_minutes: None,
+            };
+            text.push_str(&result_text(set.vitals(), result, &guidance));
+            if let Some(ceiling) = shown["response"]["ceiling_of_care"].as_array()
+                && !ceiling.is_empty()
+            {
+                for entry in ceiling {
+                    let _ = write!(
+                        text,
+                        "\nCeiling of care: {} (the response follows this plan)",
+                        entry.as_str().unwrap_or_default()
+                    );
+                }
+            }
+            let _ = write!(
+                text,
+                "\nProtocol:   {} v{}",
+                shown["response"]["protocol"].as_str().unwrap_or_default(),
+                shown["response"]["version"]
+            );
+        }
+        (None, not_applicable) => {
+            let _ = writeln!(
+                text,
+                "NEWS2 NOT USED: {}",
+                not_applicable.map_or("", |n| n.message.as_str())
+            );
+            text.push('\n');
+            for parameter in Parameter::ALL {
+                let label = parameter_label(parameter, set.scale());
+                let value = value_text(parameter, set.vitals()).unwrap_or_else(|| "—".to_owned());
+                let _ = writeln!(text, "  {label:<26} {value}");
+            }
+            text.pop();
+        }
+    }
+    match set.next_due() {
+        Some(due) if due <= set.taken_at() => {
+            let _ = write!(text, "\nNext set:   continuous monitoring");
+        }
+        Some(due) => {
+            let _ = write!(text, "\nNext set due: {}", local_time(due));
+        }
+        None => {}
+    }
+    if set.calls_for_escalation() {
+        let _ = write!(
+            text,
+            "\nRecord the escalation: doorstep escalate --patient ID --service ... --outcome ..."
+        );
+    }
+    text
+}
+
+/// A time as the UK reads it (GMT or BST), with the zone named.
+pub fn local_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::London)
+        .format("%a %-d %b %Y %H:%M %Z")
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use doorstep_core::news2;
+    use doorstep_core::news2::{self, ResponseProtocol};
     use doorstep_core::vitals::VitalsInput;
     use serde_json::{Value, json};
 
@@ -118,7 +191,7 @@ mod tests {
         let text = result_text(
             &input.validate().unwrap(),
             &result,
-            &ResponseProtocol::default(),
+            &ResponseProtocol::default().guidance_for(&result),
         );
         assert!(
             text.starts_with("INCOMPLETE SET: no NEWS2 score."),

@@ -51,6 +51,26 @@ enum AdminCommand {
     Revoke { device: DeviceId },
     /// The organisation's view of every device's synced audit trail.
     Audit,
+    /// The team's NEWS2 response protocol: the words and monitoring intervals its devices show.
+    #[command(subcommand)]
+    Protocol(ProtocolCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ProtocolCommand {
+    /// Sign a protocol (a TOML file, see docs/response-protocol.example.toml) for a team; its
+    /// devices use it from their next sync.
+    Set {
+        #[arg(long)]
+        team: String,
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// The team's protocol as its devices receive it.
+    Show {
+        #[arg(long)]
+        team: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +106,27 @@ pub fn admin(args: &AdminArgs, out: &Output) -> anyhow::Result<ExitCode> {
             let version = admin.publish_team(dir, &pin, name)?;
             out.print(&json!({"team": name, "version": version}), || {
                 format!("Published team {name} (membership version {version}).")
+            })
+        }
+        AdminCommand::Protocol(ProtocolCommand::Set { team, file }) => {
+            let protocol = crate::protocol_file::load(Some(file))?;
+            let mut admin = AdminClient::open(dir, &pin)?;
+            let version = admin.set_protocol(dir, &pin, team, protocol.clone())?;
+            out.print(
+                &json!({"team": team, "protocol": protocol.id, "version": protocol.version, "membership_version": version}),
+                || {
+                    format!(
+                        "Team {team} now uses {} ({} v{}); devices take it at their next sync.",
+                        protocol.name, protocol.id, protocol.version
+                    )
+                },
+            )
+        }
+        AdminCommand::Protocol(ProtocolCommand::Show { team }) => {
+            let admin = AdminClient::open(dir, &pin)?;
+            let protocol = admin.protocol(team)?;
+            out.print(&json!(protocol), || {
+                crate::protocol_file::describe(&protocol)
             })
         }
         AdminCommand::EnrolCode {
@@ -213,13 +254,16 @@ pub fn status(dir: Option<&Path>, user: Option<&str>, out: &Output) -> anyhow::R
             .last_sync
             .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
             .unwrap_or_else(|| "never".to_owned());
+        let skew = clock_skew_text(status.clock_skew_seconds)
+            .map(|text| format!("\n{text}"))
+            .unwrap_or_default();
         let sealer = if status.key_sealer == "software-v1" {
             "a key file beside the database (no operating-system key store was available when this device was set up)"
         } else {
             "the operating system's key store"
         };
         format!(
-            "Device {} ({})\nTeam {} on {}\nLast synced: {last}\nRecords with changes waiting: {}\nColleagues' changes waiting for what they need: {}\nKeys sealed by: {sealer}",
+            "Device {} ({})\nTeam {} on {}\nLast synced: {last}\nRecords with changes waiting: {}\nColleagues' changes waiting for what they need: {}\nKeys sealed by: {sealer}\nNEWS2 responses: {} ({} v{}){skew}",
             status.device_id,
             status.user,
             status
@@ -231,9 +275,25 @@ pub fn status(dir: Option<&Path>, user: Option<&str>, out: &Output) -> anyhow::R
                 .clone()
                 .unwrap_or_else(|| "no server".to_owned()),
             status.pending,
-            status.waiting
+            status.waiting,
+            status.protocol.name,
+            status.protocol.id,
+            status.protocol.version,
         )
     })
+}
+
+/// A warning when this device's clock is more than five minutes from the server's.
+fn clock_skew_text(seconds: Option<i64>) -> Option<String> {
+    let seconds = seconds?;
+    if seconds.abs() <= doorstep_core::store::CLOCK_SKEW_WARNING_SECONDS {
+        return None;
+    }
+    let direction = if seconds > 0 { "ahead of" } else { "behind" };
+    Some(format!(
+        "WARNING: this device's clock is {} minutes {direction} the sync server's; observation and escalation times come from it. Correct the device's date and time settings.",
+        seconds.abs() / 60
+    ))
 }
 
 pub fn sync(dir: Option<&Path>, user: Option<&str>, out: &Output) -> anyhow::Result<ExitCode> {

@@ -120,8 +120,12 @@ pub fn run(args: &TriageArgs, json: bool, protocol: &ResponseProtocol) -> anyhow
             let (latest, earlier) = patient.observations.split_last()?;
             Some(Row {
                 patient,
-                latest: latest.news2(),
-                previous_points: earlier.last().map(|set| set.news2().points()),
+                // Synthetic patients are adults: every set has a result.
+                latest: latest.news2()?,
+                previous_points: earlier
+                    .last()
+                    .and_then(|set| set.news2())
+                    .map(|result| result.points()),
             })
         })
         .collect();

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{DeviceId, ObservationId, UserId};
-use crate::news2::{self, News2Result};
+use crate::news2::{self, News2Result, NotApplicable, ResponseProtocol, ShownResponse};
 use crate::vitals::{Spo2Scale, VitalSigns};
 
 /// What a member of staff does, which decides what they may see and do.
@@ -62,17 +62,58 @@ pub struct Author {
     pub device: DeviceId,
 }
 
-/// One set of vital signs with its NEWS2 result.
+/// What a set is scored against: the organisation's protocol, whether NEWS2 applies to this
+/// patient on this date, and the ceiling of care in force.
+#[derive(Clone)]
+pub struct Scoring<'a> {
+    pub protocol: &'a ResponseProtocol,
+    pub not_applicable: Option<NotApplicable>,
+    pub ceiling_of_care: Vec<String>,
+}
+
+impl<'a> Scoring<'a> {
+    /// NEWS2 applies, and no ceiling of care is recorded.
+    pub fn applies(protocol: &'a ResponseProtocol) -> Self {
+        Self {
+            protocol,
+            not_applicable: None,
+            ceiling_of_care: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Scoring<'_> {
+    // The ceiling of care is free text about the patient.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Scoring({}, {:?})",
+            self.protocol.id, self.not_applicable
+        )
+    }
+}
+
+/// One set of vital signs with its NEWS2 result, or the reason NEWS2 was not used.
 ///
 /// The only constructor, [`ObservationSet::record`], scores the vitals itself, so a stored set can
-/// never carry a score computed elsewhere or by other rules than [`news2::score`].
+/// never carry a score computed elsewhere or by other rules than [`news2::score`]; and it stores
+/// the response shown, in the protocol's words of that moment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ObservationSet {
     id: ObservationId,
     taken_at: DateTime<Utc>,
     author: Author,
     vitals: VitalSigns,
-    news2: News2Result,
+    /// `None` when NEWS2 does not apply ([`Self::not_applicable`] says why).
+    news2: Option<News2Result>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    not_applicable: Option<NotApplicable>,
+    /// Absent only in sets stored before responses were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    response: Option<ShownResponse>,
+    /// The scale in force, kept here when there is no NEWS2 result to carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    spo2_scale: Option<Spo2Scale>,
 }
 
 impl ObservationSet {
@@ -82,14 +123,27 @@ impl ObservationSet {
         author: Author,
         vitals: VitalSigns,
         scale: Spo2Scale,
+        scoring: &Scoring<'_>,
     ) -> Self {
-        let news2 = news2::score(&vitals, scale);
+        let (news2, response) = match scoring.not_applicable {
+            Some(_) => (None, None),
+            None => {
+                let result = news2::score(&vitals, scale);
+                let response = scoring
+                    .protocol
+                    .response_for(&result, scoring.ceiling_of_care.clone());
+                (Some(result), Some(response))
+            }
+        };
         Self {
             id,
             taken_at,
             author,
             vitals,
             news2,
+            not_applicable: scoring.not_applicable.clone(),
+            response,
+            spo2_scale: Some(scale),
         }
     }
 
@@ -110,11 +164,55 @@ impl ObservationSet {
     }
 
     pub fn scale(&self) -> Spo2Scale {
-        self.news2.scale
+        self.news2
+            .as_ref()
+            .map(|result| result.scale)
+            .or(self.spo2_scale)
+            .unwrap_or(Spo2Scale::Scale1)
     }
 
-    pub fn news2(&self) -> &News2Result {
-        &self.news2
+    /// The NEWS2 result; `None` when NEWS2 does not apply to this patient on this date.
+    pub fn news2(&self) -> Option<&News2Result> {
+        self.news2.as_ref()
+    }
+
+    pub fn not_applicable(&self) -> Option<&NotApplicable> {
+        self.not_applicable.as_ref()
+    }
+
+    /// The response shown when the set was saved (`None` where NEWS2 does not apply, and in sets
+    /// stored before responses were kept).
+    pub fn response(&self) -> Option<&ShownResponse> {
+        self.response.as_ref()
+    }
+
+    /// When the next set is due after this one, by the protocol it was scored under.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.response
+            .as_ref()
+            .and_then(|response| response.next_due(self.taken_at))
+    }
+
+    /// Whether the response calls for someone to be contacted (a single 3, medium or high risk,
+    /// or a partial set already forcing one of those): the shells then offer to record the
+    /// escalation.
+    pub fn calls_for_escalation(&self) -> bool {
+        self.news2
+            .as_ref()
+            .and_then(News2Result::effective_risk)
+            .is_some_and(|risk| risk >= news2::ClinicalRisk::LowMedium)
+    }
+
+    /// Takes the score away from a set the record now shows NEWS2 must not be used for (a birth
+    /// date corrected to a child's, a pregnancy recorded on another device): only ever removes a
+    /// score, never adds one.
+    pub(crate) fn withhold(&mut self, reason: NotApplicable) {
+        if self.not_applicable.is_none() {
+            self.spo2_scale = Some(self.scale());
+            self.news2 = None;
+            self.response = None;
+            self.not_applicable = Some(reason);
+        }
     }
 }
 
@@ -145,10 +243,57 @@ mod tests {
             author,
             vitals,
             Spo2Scale::Scale1,
+            &Scoring {
+                protocol: &ResponseProtocol::community(),
+                not_applicable: None,
+                ceiling_of_care: vec!["DNACPR: not for CPR".to_owned()],
+            },
         );
         // RR 2 + SpO2 1 + air 0 + SBP 1 + pulse 1 + alert 0 + temperature 1.
-        assert_eq!(set.news2().total(), Some(6));
-        assert_eq!(set.news2().algorithm_version, news2::ALGORITHM_VERSION);
+        let result = set.news2().unwrap();
+        assert_eq!(result.total(), Some(6));
+        assert_eq!(result.algorithm_version, news2::ALGORITHM_VERSION);
+        let response = set.response().unwrap();
+        assert_eq!(response.protocol, "doorstep-community");
+        assert!(response.text.contains("within 1 hour"), "{}", response.text);
+        assert_eq!(response.ceiling_of_care, ["DNACPR: not for CPR"]);
+        assert_eq!(
+            set.next_due(),
+            Some(DateTime::UNIX_EPOCH + chrono::Duration::hours(1))
+        );
+    }
+
+    #[test]
+    fn a_set_news2_does_not_apply_to_keeps_its_vitals_and_has_no_score() {
+        let vitals = VitalSigns {
+            respiration_rate: Some(34),
+            pulse: Some(130),
+            ..VitalSigns::default()
+        };
+        let author = Author {
+            user: UserId::from_u128(1),
+            role: Role::Nurse,
+            device: DeviceId::from_u128(2),
+        };
+        let set = ObservationSet::record(
+            ObservationId::from_u128(3),
+            DateTime::UNIX_EPOCH,
+            author,
+            vitals,
+            Spo2Scale::Scale1,
+            &Scoring {
+                protocol: &ResponseProtocol::community(),
+                not_applicable: Some(NotApplicable::because(news2::NotApplicableReason::Under16)),
+                ceiling_of_care: Vec::new(),
+            },
+        );
+        assert!(set.news2().is_none());
+        assert!(set.response().is_none());
+        assert_eq!(set.next_due(), None);
+        assert_eq!(set.vitals().respiration_rate, Some(34));
+        let json = serde_json::to_value(&set).unwrap();
+        assert_eq!(json["news2"], serde_json::Value::Null);
+        assert_eq!(json["not_applicable"]["reason"], "under-16");
     }
 
     #[test]

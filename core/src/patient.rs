@@ -69,6 +69,34 @@ impl Demographics {
     }
 }
 
+/// Pregnancy status as a clinician records it: it decides whether NEWS2 may be used.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum MaternityStatus {
+    Pregnant { expected_delivery: NaiveDate },
+    Postnatal { delivered: NaiveDate },
+    None,
+}
+
+impl MaternityStatus {
+    pub fn key(&self) -> &'static str {
+        match self {
+            MaternityStatus::Pregnant { .. } => "pregnant",
+            MaternityStatus::Postnatal { .. } => "postnatal",
+            MaternityStatus::None => "none",
+        }
+    }
+
+    /// The expected or actual date of delivery.
+    pub fn date(&self) -> Option<NaiveDate> {
+        match *self {
+            MaternityStatus::Pregnant { expected_delivery } => Some(expected_delivery),
+            MaternityStatus::Postnatal { delivered } => Some(delivered),
+            MaternityStatus::None => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AllergySeverity {
@@ -105,6 +133,14 @@ pub enum FlagKind {
 }
 
 impl FlagKind {
+    /// Entries that set a ceiling of care the NEWS2 response must follow.
+    pub fn limits_care(self) -> bool {
+        matches!(
+            self,
+            FlagKind::Dnacpr | FlagKind::Respect | FlagKind::EndOfLifeWishes
+        )
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             FlagKind::Dnacpr => "DNACPR",
@@ -129,7 +165,8 @@ redacted_debug!(
     Demographics,
     Allergy,
     Medication,
-    Flag
+    Flag,
+    MaternityStatus
 );
 
 #[cfg(test)]

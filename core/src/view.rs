@@ -4,14 +4,20 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::news2::{News2Result, Outcome, ResponseProtocol};
-use crate::store::{PatientRecord, PatientSummary};
+use chrono::{DateTime, Utc};
+
+use crate::news2::{Guidance, News2Result, Outcome, ResponseProtocol};
+use crate::observation::ObservationSet;
+use crate::store::{PatientRecord, PatientSummary, Rank};
 use crate::vitals::VitalsError;
 
 /// One scored set: total, risk, parameter scores, the guidance it triggers, and for a partial set
 /// what is missing and the risk it already forces.
 pub fn news2_json(result: &News2Result, protocol: &ResponseProtocol) -> Value {
-    let guidance = protocol.guidance_for(result);
+    scored_json(result, &protocol.guidance_for(result))
+}
+
+fn scored_json(result: &News2Result, guidance: &Guidance) -> Value {
     let scores: Map<String, Value> = result
         .scores
         .iter()
@@ -44,12 +50,53 @@ pub fn news2_json(result: &News2Result, protocol: &ResponseProtocol) -> Value {
     })
 }
 
+/// A stored set: its NEWS2 result with the response shown when it was saved (or, where NEWS2 does
+/// not apply, no result and the reason), when the next set is due, and whether the response asks
+/// for an escalation. `fallback` words only sets stored before responses were kept.
+pub fn set_json(set: &ObservationSet, fallback: &ResponseProtocol) -> Value {
+    let response = match (set.response(), set.news2()) {
+        (Some(response), _) => Some(response.clone()),
+        (None, Some(result)) => Some(fallback.response_for(result, Vec::new())),
+        (None, None) => None,
+    };
+    let news2 = set
+        .news2()
+        .zip(response.as_ref())
+        .map(|(result, response)| {
+            scored_json(
+                result,
+                &Guidance {
+                    monitoring: response.monitoring.clone(),
+                    response: response.text.clone(),
+                    next_set_minutes: response.next_set_minutes,
+                },
+            )
+        });
+    json!({
+        "id": set.id(),
+        "taken_at": set.taken_at(),
+        "news2": news2,
+        "not_applicable": set.not_applicable(),
+        "response": response.as_ref().map(|response| json!({
+            "protocol": response.protocol,
+            "version": response.version,
+            "setting": response.setting,
+            "text": response.text,
+            "monitoring": response.monitoring,
+            "ceiling_of_care": response.ceiling_of_care,
+        })),
+        "next_due": set.next_due(),
+        "escalation_prompt": set.calls_for_escalation(),
+    })
+}
+
 /// A refused value: the message and the field it concerns.
 pub fn vitals_error_json(error: &VitalsError) -> Value {
     json!({ "error": error.to_string(), "field": error.field_key() })
 }
 
-/// A whole record, each observation with its scored result.
+/// A whole record, each observation with its result and the response it showed, whether NEWS2
+/// applies to the patient today, and the ceiling of care.
 pub fn record_json(
     record: &PatientRecord,
     protocol: &ResponseProtocol,
@@ -57,16 +104,36 @@ pub fn record_json(
     let mut value = serde_json::to_value(record)?;
     if let Some(observations) = value.get_mut("observations").and_then(Value::as_array_mut) {
         for (json, entry) in observations.iter_mut().zip(&record.observations) {
-            json["news2"] = news2_json(entry.set.news2(), protocol);
+            let set = set_json(&entry.set, protocol);
+            for key in [
+                "news2",
+                "not_applicable",
+                "response",
+                "next_due",
+                "escalation_prompt",
+            ] {
+                json[key] = set[key].clone();
+            }
         }
     }
+    value["news2_not_applicable_now"] = json!(record.news2_not_applicable(Utc::now()));
+    value["ceiling_of_care"] = json!(record.ceiling_of_care());
     Ok(value)
 }
 
-/// One caseload row: who, their latest NEWS2, alerts and allergies, and whether the record holds
+/// One caseload row at `rank`'s moment: who, their latest set, when the next is due and whether it
+/// is overdue, the risk they were ranked by, alerts and allergies, and whether the record holds
 /// unresolved conflicting values.
-pub fn summary_json(summary: &PatientSummary) -> Value {
+pub fn summary_json(summary: &PatientSummary, rank: &Rank, now: DateTime<Utc>) -> Value {
     json!({
+        "next_due": rank.next_due,
+        "overdue": rank.overdue,
+        "rank_risk": rank.risk_word(),
+        "last_observed": summary.ranking.last_observed,
+        "news2_not_applicable": summary.news2_not_applicable(now).map(|reason| json!({
+            "reason": reason,
+            "message": reason.message(),
+        })),
         "id": summary.id,
         "nhs_number": summary.nhs_number,
         "given": summary.given,

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use doorstep_core::news2::{self, ResponseProtocol};
-use doorstep_core::store::{Device, Session};
+use doorstep_core::patient::MaternityStatus;
+use doorstep_core::store::{Device, Escalation, EscalationService, Session};
 use doorstep_core::vitals::{Spo2Scale, VitalsInput};
 use doorstep_core::{ObservationId, PatientId, view};
 use serde::Serialize;
@@ -162,7 +163,9 @@ async fn with_session<T: Send + 'static>(
     let state = Arc::clone(state);
     blocking(move || {
         let session = state.session()?;
-        work(&session, &state.protocol)
+        // The organisation's signed protocol, as the core scores with it.
+        let protocol = session.protocol()?;
+        work(&session, &protocol)
     })
     .await
 }
@@ -189,14 +192,29 @@ pub async fn caseload(
 ) -> CommandResult<Vec<Value>> {
     with_session(&state, move |session, _| {
         let query = query.unwrap_or_default();
-        let summaries = if !query.trim().is_empty() {
-            session.find(query.trim())?
-        } else if by_risk {
-            session.caseload()?
-        } else {
-            session.patients()?
-        };
-        Ok(summaries.iter().map(view::summary_json).collect())
+        let now = chrono::Utc::now();
+        let mut rows = session.ranked_caseload(now)?;
+        if !query.trim().is_empty() {
+            let found: std::collections::HashSet<_> = session
+                .find(query.trim())?
+                .iter()
+                .map(|summary| summary.id)
+                .collect();
+            rows.retain(|(summary, _)| found.contains(&summary.id));
+        }
+        if !by_risk || !query.trim().is_empty() {
+            rows.sort_by(|(a, _), (b, _)| {
+                (a.family.to_lowercase(), a.given.to_lowercase(), a.id).cmp(&(
+                    b.family.to_lowercase(),
+                    b.given.to_lowercase(),
+                    b.id,
+                ))
+            });
+        }
+        Ok(rows
+            .iter()
+            .map(|(summary, rank)| view::summary_json(summary, rank, now))
+            .collect())
     })
     .await
 }
@@ -255,24 +273,44 @@ pub async fn emergency_access(
 }
 
 /// Scores the values entered so far, as they are typed: each value checked on its own, the
-/// valid ones scored by the core on the record's scale, the response the result demands.
+/// valid ones scored by the core for this patient at the time taken (no score at all where NEWS2
+/// does not apply), the response the result demands.
 #[tauri::command]
 pub async fn preview_observation(
     state: AppStateRef<'_>,
+    patient: String,
     vitals: Value,
     scale: u8,
+    taken_at: Option<String>,
 ) -> CommandResult<Value> {
-    let protocol = state.protocol.clone();
-    let Value::Object(entered) = vitals else {
-        return Err(CommandError::bad_input("the entered values are not a set"));
-    };
-    let scale = Spo2Scale::try_from(scale).map_err(CommandError::bad_input)?;
-    let (signs, errors) = VitalsInput::validate_each(&entered);
-    let result = news2::score(&signs, scale);
-    Ok(json!({
-        "news2": view::news2_json(&result, &protocol),
-        "errors": errors.iter().map(view::vitals_error_json).collect::<Vec<_>>(),
-    }))
+    with_session(&state, move |session, protocol| {
+        let Value::Object(entered) = vitals else {
+            return Err(CommandError::bad_input("the entered values are not a set"));
+        };
+        let scale = Spo2Scale::try_from(scale).map_err(CommandError::bad_input)?;
+        let taken_at = parse_time(taken_at.as_deref())?;
+        let (signs, errors) = VitalsInput::validate_each(&entered);
+        let set = session.preview_observation(patient_id(&patient)?, signs, scale, taken_at)?;
+        let mut value = view::set_json(&set, protocol);
+        value["errors"] = json!(
+            errors
+                .iter()
+                .map(view::vitals_error_json)
+                .collect::<Vec<_>>()
+        );
+        Ok(value)
+    })
+    .await
+}
+
+/// A time the UI sends (RFC 3339, from the clinician's local time), or none for now.
+fn parse_time(text: Option<&str>) -> CommandResult<Option<chrono::DateTime<chrono::Utc>>> {
+    match text.map(str::trim).filter(|text| !text.is_empty()) {
+        None => Ok(None),
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map(|at| Some(at.with_timezone(&chrono::Utc)))
+            .map_err(|_| CommandError::bad_input("that time is not a valid date and time")),
+    }
 }
 
 /// Records a set durably; answers only once the store has it.
@@ -282,6 +320,7 @@ pub async fn record_observation(
     state: AppStateRef<'_>,
     patient: String,
     vitals: Value,
+    taken_at: Option<String>,
 ) -> CommandResult<Value> {
     changing(&app, &state, move |session, protocol| {
         let Value::Object(entered) = vitals else {
@@ -289,12 +328,98 @@ pub async fn record_observation(
         };
         let input = VitalsInput::from_json_object(&entered)
             .map_err(doorstep_core::store::StoreError::from)?;
-        let set = session.record_observation(patient_id(&patient)?, &input, None)?;
-        Ok(json!({
-            "id": set.id(),
-            "taken_at": set.taken_at(),
-            "news2": view::news2_json(set.news2(), protocol),
-        }))
+        let taken_at = parse_time(taken_at.as_deref())?;
+        let set = session.record_observation(patient_id(&patient)?, &input, taken_at)?;
+        let mut value = view::set_json(&set, protocol);
+        let late =
+            chrono::Utc::now().signed_duration_since(set.taken_at()) > chrono::Duration::hours(24);
+        value["warnings"] = json!(if late {
+            vec!["Taken more than 24 hours ago: check the date and time."]
+        } else {
+            Vec::new()
+        });
+        Ok(value)
+    })
+    .await
+}
+
+/// Records the patient's pregnancy status: `pregnant` with the expected date of delivery,
+/// `postnatal` with the date of delivery, or `none`.
+#[tauri::command]
+pub async fn set_maternity(
+    app: AppHandle,
+    state: AppStateRef<'_>,
+    patient: String,
+    status: String,
+    date: Option<String>,
+) -> CommandResult<()> {
+    changing(&app, &state, move |session, _| {
+        let date = match date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            None => None,
+            Some(text) => Some(
+                text.parse::<chrono::NaiveDate>()
+                    .map_err(|_| CommandError::bad_input("enter the date as YYYY-MM-DD"))?,
+            ),
+        };
+        let missing = || CommandError::bad_input("enter the date for this status");
+        let status = match status.as_str() {
+            "pregnant" => MaternityStatus::Pregnant {
+                expected_delivery: date.ok_or_else(missing)?,
+            },
+            "postnatal" => MaternityStatus::Postnatal {
+                delivered: date.ok_or_else(missing)?,
+            },
+            "none" => MaternityStatus::None,
+            _ => {
+                return Err(CommandError::bad_input(
+                    "choose pregnant, postnatal or neither",
+                ));
+            }
+        };
+        session.set_maternity(patient_id(&patient)?, status)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Records an escalation: the service called, when, what they said, their reference, the SBAR.
+#[tauri::command]
+#[allow(clippy::too_many_arguments)] // one argument per field of the form
+pub async fn escalate(
+    app: AppHandle,
+    state: AppStateRef<'_>,
+    patient: String,
+    service: String,
+    at: Option<String>,
+    outcome: String,
+    reference: Option<String>,
+    sbar: Option<String>,
+    observation: Option<String>,
+) -> CommandResult<String> {
+    changing(&app, &state, move |session, _| {
+        let service: EscalationService =
+            service
+                .parse()
+                .map_err(|error: doorstep_core::store::UnknownService| {
+                    CommandError::bad_input(error.to_string())
+                })?;
+        let observation = match observation.as_deref().filter(|o| !o.is_empty()) {
+            None => None,
+            Some(text) => Some(
+                text.parse::<ObservationId>()
+                    .map_err(|_| CommandError::bad_input("that observation id is not valid"))?,
+            ),
+        };
+        let escalation = Escalation {
+            service,
+            at: parse_time(at.as_deref())?.unwrap_or_else(chrono::Utc::now),
+            outcome,
+            reference,
+            sbar,
+            observation,
+        };
+        let id = session.escalate(patient_id(&patient)?, &escalation)?;
+        Ok(id.to_string())
     })
     .await
 }

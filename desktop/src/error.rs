@@ -76,6 +76,9 @@ impl From<StoreError> for CommandError {
             StoreError::SyncRefused(_) => "refused",
             StoreError::Untrusted(_) => "untrusted-server",
             StoreError::PinTooShort => "pin-too-short",
+            StoreError::TakenInFuture { .. } => "time-in-future",
+            StoreError::OutcomeRequired => "outcome-required",
+            StoreError::MaternityDateRequired { .. } | StoreError::DeliveryInFuture => "bad-input",
             _ => "store",
         };
         Self::new(code, message)

@@ -43,6 +43,8 @@ pub fn run(data_dir: Option<PathBuf>) -> Result<(), tauri::Error> {
             commands::emergency_access,
             commands::preview_observation,
             commands::record_observation,
+            commands::set_maternity,
+            commands::escalate,
             commands::entered_in_error,
             commands::add_note,
             commands::set_care_plan,

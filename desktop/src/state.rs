@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
-use doorstep_core::news2::ResponseProtocol;
 use doorstep_core::store::Session;
 use serde::Serialize;
 
@@ -37,7 +36,6 @@ pub struct LastAttempt {
 #[derive(Debug)]
 pub struct AppState {
     pub data_dir: PathBuf,
-    pub protocol: ResponseProtocol,
     session: RwLock<Option<Arc<Session>>>,
     pub activity: Mutex<SyncActivity>,
     pub last_attempt: Mutex<LastAttempt>,
@@ -49,7 +47,6 @@ impl AppState {
     pub fn new(data_dir: PathBuf) -> Self {
         Self {
             data_dir,
-            protocol: ResponseProtocol::default(),
             session: RwLock::new(None),
             activity: Mutex::new(SyncActivity::Idle),
             last_attempt: Mutex::new(LastAttempt::default()),

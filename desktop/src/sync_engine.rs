@@ -159,6 +159,12 @@ pub struct StatusView {
     /// The organisation's idle limit for this device: the app's own idle lock may be shorter,
     /// never longer.
     pub idle_limit_seconds: Option<u64>,
+    /// This device's clock minus the server's at the last sync, in seconds.
+    pub clock_skew_seconds: Option<i64>,
+    /// Whether that is far enough out to warn about.
+    pub clock_wrong: bool,
+    /// The NEWS2 response protocol in use, as "name (id vN)".
+    pub protocol: Option<String>,
 }
 
 pub fn status(state: &AppState) -> CommandResult<StatusView> {
@@ -185,6 +191,9 @@ pub fn status(state: &AppState) -> CommandResult<StatusView> {
         error,
         waiting: 0,
         idle_limit_seconds: None,
+        clock_skew_seconds: None,
+        clock_wrong: false,
+        protocol: None,
     };
     let Some(session) = state.current() else {
         return Ok(base);
@@ -198,6 +207,14 @@ pub fn status(state: &AppState) -> CommandResult<StatusView> {
         pending: sync.pending,
         waiting: sync.waiting,
         idle_limit_seconds: Some(session.idle_limit().as_secs()),
+        clock_skew_seconds: sync.clock_skew_seconds,
+        clock_wrong: sync
+            .clock_skew_seconds
+            .is_some_and(|skew| skew.abs() > doorstep_core::store::CLOCK_SKEW_WARNING_SECONDS),
+        protocol: Some(format!(
+            "{} ({} v{})",
+            sync.protocol.name, sync.protocol.id, sync.protocol.version
+        )),
         ..base
     })
 }

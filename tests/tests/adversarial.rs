@@ -253,6 +253,7 @@ fn forged_revocation(device: DeviceId) -> Signed {
             revoked: vec![device],
             former: vec![],
             key_commitments: Default::default(),
+            protocol: None,
         },
     )
     .unwrap()

@@ -158,6 +158,34 @@ impl AdminClient {
         Ok(self.state.teams.get(team).map_or(0, |state| state.version))
     }
 
+    /// Sets `team`'s NEWS2 response protocol: checked and signed into a new membership version,
+    /// saved, then published; the team's devices take it at their next sync. Returns the version.
+    pub fn set_protocol(
+        &mut self,
+        dir: &Path,
+        pin: &str,
+        team: &str,
+        protocol: doorstep_core::news2::ResponseProtocol,
+    ) -> Result<u64, TransportError> {
+        let roster = match self.team_roster(team) {
+            Ok(roster) => roster,
+            Err(TransportError::Refused { status: 404, .. }) => Roster::default(),
+            Err(error) => return Err(error),
+        };
+        let publish = self.state.set_protocol(team, protocol, &roster)?;
+        self.state.save(dir, pin, false)?;
+        self.publish_membership(team, &publish)?;
+        Ok(self.state.teams.get(team).map_or(0, |state| state.version))
+    }
+
+    /// The team's protocol as its devices receive it.
+    pub fn protocol(
+        &self,
+        team: &str,
+    ) -> Result<doorstep_core::news2::ResponseProtocol, TransportError> {
+        Ok(self.state.protocol(team)?)
+    }
+
     /// A team's roster as the server relays it: the signed membership and completed enrolments.
     fn team_roster(&self, team: &str) -> Result<Roster, TransportError> {
         self.call(

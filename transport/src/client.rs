@@ -119,6 +119,8 @@ pub struct HttpClient {
     http: Client,
     /// For the push stream, which stays open: no overall timeout.
     streaming: Client,
+    /// This device's clock minus the server's, from the last response's `Date` header.
+    clock_skew: std::sync::Arc<std::sync::Mutex<Option<i64>>>,
 }
 
 /// The organisation's own certificate authority, for a sync server whose certificate it issued:
@@ -182,7 +184,39 @@ impl HttpClient {
             base: base.trim_end_matches('/').to_owned(),
             http,
             streaming,
+            clock_skew: std::sync::Arc::new(std::sync::Mutex::new(None)),
         })
+    }
+
+    /// This device's clock minus the server's, in seconds, as the last response showed it (its
+    /// `Date` header against the middle of the round trip); `None` before any response.
+    pub fn clock_skew(&self) -> Option<i64> {
+        *self
+            .clock_skew
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn note_clock(
+        &self,
+        sent: chrono::DateTime<chrono::Utc>,
+        response: &reqwest::blocking::Response,
+    ) {
+        let received = chrono::Utc::now();
+        let Some(server) = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| chrono::DateTime::parse_from_rfc2822(text).ok())
+        else {
+            return;
+        };
+        let middle = sent + (received - sent) / 2;
+        let skew = (middle - server.with_timezone(&chrono::Utc)).num_seconds();
+        *self
+            .clock_skew
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(skew);
     }
 
     /// Opens a device-signed GET that stays open (the push stream), returning the body to read.
@@ -298,6 +332,7 @@ impl HttpClient {
                     .header(HEADER_SIGNATURE, data_encoding::BASE64.encode(&signature));
             }
         }
+        let sent = chrono::Utc::now();
         let response = request.send().map_err(|error| {
             let why = if error.is_timeout() {
                 "timed out"
@@ -308,6 +343,7 @@ impl HttpClient {
             };
             TransportError::Unreachable(format!("{} ({why})", self.base))
         })?;
+        self.note_clock(sent, &response);
         let status = response.status().as_u16();
         let bytes = response
             .bytes()

@@ -132,6 +132,8 @@ pub struct SyncReport {
     /// arrived); they stay on the device.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_back: Option<String>,
+    /// This device's clock minus the server's, in seconds.
+    pub clock_skew_seconds: Option<i64>,
 }
 
 /// One sync run: take in the roster, upload local changes, pull everything after the cursor.
@@ -144,7 +146,17 @@ pub fn sync(
     session: &Session,
     mut progress: impl FnMut(SyncProgress),
 ) -> Result<SyncReport, TransportError> {
-    match run(session, &mut progress) {
+    let client = HttpClient::new(&session.sync_server()?)?;
+    let outcome = run(session, &client, &mut progress);
+    // Measured even when the server refused (a clock far enough out fails request signing), so
+    // the device can say what is wrong. A wiped device has nowhere to keep it.
+    if let Some(skew) = client.clock_skew() {
+        let _ = session.record_clock_skew(skew);
+    }
+    match outcome.map(|mut report| {
+        report.clock_skew_seconds = client.clock_skew();
+        report
+    }) {
         Err(TransportError::Revoked) => {
             session.wipe_device()?;
             Err(TransportError::Revoked)
@@ -162,9 +174,9 @@ pub fn sync(
 
 fn run(
     session: &Session,
+    client: &HttpClient,
     progress: &mut impl FnMut(SyncProgress),
 ) -> Result<SyncReport, TransportError> {
-    let client = HttpClient::new(&session.sync_server()?)?;
     let signer = Signer::Device(session);
     let mut report = SyncReport::default();
 
@@ -188,9 +200,9 @@ fn run(
         Err(error) => return Err(error.into()),
     };
     if let Some(prepared) = prepared {
-        upload(session, &client, &signer, &prepared, &mut report, progress)?;
+        upload(session, client, &signer, &prepared, &mut report, progress)?;
     }
-    pull(session, &client, &signer, &mut report, progress)?;
+    pull(session, client, &signer, &mut report, progress)?;
     if report.held_back.is_none() {
         let snapshots = session.prepare_snapshots(SNAPSHOT_AFTER_UNITS)?;
         if !snapshots.request.units.is_empty() {

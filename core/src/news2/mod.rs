@@ -6,8 +6,10 @@
 //! no total and no risk band, only the sum of what is present as a marked lower bound. Every result
 //! carries [`ALGORITHM_VERSION`] so a stored score can always be traced to the rules that made it.
 //!
-//! NEWS2 is validated for adults (16+) and not in pregnancy; callers decide whether it applies.
+//! NEWS2 is validated for adults (16+) and not in pregnancy: [`not_applicable`] decides whether
+//! it applies, and a set it rules out is never scored.
 
+mod applicability;
 pub mod bands;
 mod chart;
 mod protocol;
@@ -16,8 +18,14 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use applicability::{
+    MaternityPeriod, NotApplicable, NotApplicableReason, not_applicable, uk_date,
+};
 pub use chart::{Band, ParameterBands, chart_bands};
-pub use protocol::{Guidance, ResponseProtocol};
+pub use protocol::{
+    DEFAULT_COMPLETE_SET_WINDOW_HOURS, DEFAULT_POSTNATAL_DAYS, Guidance, ProtocolError,
+    ResponseProtocol, Setting, ShownResponse,
+};
 
 use crate::vitals::{Field, Spo2Scale, VitalSigns};
 

@@ -601,3 +601,158 @@ proptest! {
         prop_assert!(input.validate().is_err());
     }
 }
+
+/// Per protocol and trigger, the minutes to the next set: RCP Chart 4's frequencies, with the
+/// community's "at the planned visit" for a score of 0 and its 4–6-hourly at the outer end.
+#[test]
+fn next_set_due_per_band_and_protocol() {
+    use super::protocol::Setting;
+    let table: [(ResponseProtocol, [Option<u32>; 5]); 3] = [
+        (
+            ResponseProtocol::community(),
+            [None, Some(360), Some(60), Some(60), Some(0)],
+        ),
+        (
+            ResponseProtocol::ambulance(),
+            [Some(720), Some(240), Some(60), Some(60), Some(0)],
+        ),
+        (
+            ResponseProtocol::royal_college_of_physicians(),
+            [Some(720), Some(240), Some(60), Some(60), Some(0)],
+        ),
+    ];
+    let triggers = [
+        Trigger::ScoreZero,
+        Trigger::Low,
+        Trigger::SingleParameterThree,
+        Trigger::Medium,
+        Trigger::High,
+    ];
+    for (protocol, expected) in table {
+        protocol.validate().unwrap();
+        for (trigger, minutes) in triggers.into_iter().zip(expected) {
+            assert_eq!(
+                protocol.for_trigger(trigger).next_set_minutes,
+                minutes,
+                "{} {trigger:?}",
+                protocol.id
+            );
+        }
+        assert_eq!(
+            protocol.setting == Setting::Community,
+            protocol.id == "doorstep-community"
+        );
+    }
+    // A set's due time: taken at 10:00, medium risk, community: due 11:00.
+    let mut input = neutral();
+    input.respiration_rate = Some(22); // 2
+    input.pulse = Some(115); // 2
+    input.temperature = Some(38.5); // 1
+    let result = score_input(&input);
+    assert_eq!(result.risk(), Some(ClinicalRisk::Medium));
+    let taken: chrono::DateTime<chrono::Utc> = "2026-06-01T10:00:00Z".parse().unwrap();
+    let response = ResponseProtocol::community().response_for(&result, Vec::new());
+    assert_eq!(
+        response.next_due(taken),
+        Some("2026-06-01T11:00:00Z".parse().unwrap())
+    );
+}
+
+#[test]
+fn the_default_protocol_speaks_to_the_community_not_the_ward() {
+    let protocol = ResponseProtocol::default();
+    assert_eq!(protocol.id, "doorstep-community");
+    let all: Vec<&str> = [
+        &protocol.score_zero,
+        &protocol.low,
+        &protocol.single_parameter_three,
+        &protocol.medium,
+        &protocol.high,
+    ]
+    .iter()
+    .map(|guidance| guidance.response.as_str())
+    .collect();
+    for text in &all {
+        for ward in ["registrar", "level 2", "ward", "medical team"] {
+            assert!(!text.contains(ward), "{text}");
+        }
+    }
+    assert!(protocol.high.response.contains("call 999"));
+    assert!(protocol.high.response.contains("NEWS2 score"));
+    assert!(protocol.medium.response.contains("111"));
+    assert!(
+        protocol
+            .single_parameter_three
+            .response
+            .contains("urgent community response")
+    );
+    assert!(
+        ResponseProtocol::ambulance()
+            .high
+            .response
+            .contains("pre-alert")
+    );
+    assert_eq!(
+        ResponseProtocol::shipped("rcp-news2-hospital"),
+        Some(ResponseProtocol::royal_college_of_physicians())
+    );
+}
+
+#[test]
+fn a_protocol_may_change_words_but_not_lengthen_the_rcp_intervals() {
+    use super::protocol::ProtocolError;
+    let cases: [(fn(&mut ResponseProtocol), Option<ProtocolError>); 8] = [
+        (|_| {}, None),
+        (|p| p.id = String::new(), Some(ProtocolError::BadId)),
+        (
+            |p| p.id = "has space".to_owned(),
+            Some(ProtocolError::BadId),
+        ),
+        (|p| p.version = 0, Some(ProtocolError::BadVersion)),
+        (
+            |p| p.high.response = " ".to_owned(),
+            Some(ProtocolError::EmptyWording("high")),
+        ),
+        (
+            |p| p.high.next_set_minutes = Some(15),
+            Some(ProtocolError::IntervalTooLong("high")),
+        ),
+        (
+            |p| p.medium.next_set_minutes = None,
+            Some(ProtocolError::IntervalTooLong("medium")),
+        ),
+        (
+            |p| p.postnatal_days = 7,
+            Some(ProtocolError::BadPostnatalDays),
+        ),
+    ];
+    for (change, expected) in cases {
+        let mut protocol = ResponseProtocol::community();
+        change(&mut protocol);
+        assert_eq!(protocol.validate().err(), expected);
+    }
+    // "At the next visit" is the community's for a score of 0 only.
+    let mut hospital = ResponseProtocol::royal_college_of_physicians();
+    hospital.score_zero.next_set_minutes = None;
+    assert_eq!(
+        hospital.validate(),
+        Err(ProtocolError::IntervalTooLong("score_zero"))
+    );
+}
+
+#[test]
+fn a_partial_set_is_due_as_its_floor_demands() {
+    let mut input = neutral();
+    input.temperature = None;
+    input.respiration_rate = Some(26); // 3: at least low-medium
+    let result = score_input(&input);
+    let guidance = ResponseProtocol::community().guidance_for(&result);
+    assert_eq!(guidance.next_set_minutes, Some(60));
+    let empty = score(&VitalSigns::default(), Spo2Scale::Scale1);
+    assert_eq!(
+        ResponseProtocol::community()
+            .guidance_for(&empty)
+            .next_set_minutes,
+        None
+    );
+}

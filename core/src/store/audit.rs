@@ -32,6 +32,8 @@ pub enum AuditAction {
     EnteredInError,
     Export,
     EmergencyAccess,
+    Escalate,
+    RecordMaternity,
 }
 
 /// One audited action in its place in the chain: the event (who, which patient, what, when, why),

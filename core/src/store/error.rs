@@ -55,6 +55,21 @@ pub enum StoreError {
         "this record holds no clinical decision for SpO2 Scale 2; score on Scale 1, or record the decision first"
     )]
     Scale2WithoutDecision,
+    #[error(
+        "that time is in the future (more than {tolerance_minutes} minutes ahead of this device's clock); enter the time the observations were taken, or check the device's clock"
+    )]
+    TakenInFuture { tolerance_minutes: i64 },
+    #[error("an escalation needs an outcome: what the service said or will do")]
+    OutcomeRequired,
+    #[error("a pregnancy status of {status} needs its date (YYYY-MM-DD): {needs}")]
+    MaternityDateRequired {
+        status: &'static str,
+        needs: &'static str,
+    },
+    #[error(
+        "that date of delivery is in the future; record the patient as pregnant with an expected date"
+    )]
+    DeliveryInFuture,
     #[error(transparent)]
     Vitals(#[from] VitalsError),
     #[error(

@@ -20,12 +20,16 @@ pub use device::{Device, MIN_PIN_LEN, UnlockPolicy, UserInfo};
 pub use error::StoreError;
 pub use record::{
     AllergyEntry, Conflict, DemographicField, EnteredInError, EntryContainer, EntryStatus,
-    FlagEntry, NewPatient, NoteEntry, ObservationEntry, PatientRecord, RecordDoc, Recorded,
-    ScaleDecision, Snapshot,
+    Escalation, EscalationEntry, EscalationService, FlagEntry, MaternityEntry, NewPatient,
+    NoteEntry, ObservationEntry, PatientRecord, RecordDoc, Recorded, ScaleDecision, Snapshot,
+    UnknownService,
 };
-pub use session::Session;
-pub use summary::{LatestNews2, PatientSummary};
-pub use sync::{PreparedUpload, PullOutcome, RosterOutcome, SyncGuard, SyncStatus};
+pub use session::{CLOCK_SKEW_TOLERANCE_MINUTES, Session};
+pub use summary::{LatestNews2, PatientSummary, Rank, RankedSet, Ranking, SUMMARY_VERSION};
+pub use sync::{
+    CLOCK_SKEW_WARNING_SECONDS, PreparedUpload, ProtocolInUse, PullOutcome, RosterOutcome,
+    SyncGuard, SyncStatus,
+};
 
 /// The database file's name inside a data directory.
 pub const DATABASE_FILE: &str = db::DATABASE_FILE;

@@ -12,6 +12,8 @@
 //! | `care_plan_edited` | register `{by, at}` | last writer shown |
 //! | `notes` | map id → map {`meta`, `text` (text), `entered_in_error`} | appended; text merges |
 //! | `observations` | map id → map {`set`, `entered_in_error`} | appended, never rewritten |
+//! | `maternity` | register `{status, period, by, at}` | conflicts reported; any concurrent value rules NEWS2 out |
+//! | `escalations` | map id → map {`entry`} (created on first use) | appended |
 //!
 //! Every mutating method is one clinician action and makes exactly one Automerge commit.
 
@@ -23,9 +25,12 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Result, StoreError};
 use crate::ids::{EntryId, NoteId, ObservationId, PatientId};
+use crate::news2::{MaternityPeriod, NotApplicable, ResponseProtocol};
 use crate::nhs_number::NhsNumber;
-use crate::observation::{Author, ObservationSet};
-use crate::patient::{Address, Allergy, Contact, Demographics, Flag, GpPractice, Medication, Sex};
+use crate::observation::{Author, ObservationSet, Scoring};
+use crate::patient::{
+    Address, Allergy, Contact, Demographics, Flag, GpPractice, MaternityStatus, Medication, Sex,
+};
 use crate::vitals::Spo2Scale;
 
 const SCHEMA_VERSION: i64 = 1;
@@ -103,6 +108,114 @@ pub struct NoteEntry {
     pub entered_in_error: Option<EnteredInError>,
 }
 
+/// A pregnancy status as recorded: the status, the dates it rules NEWS2 out (fixed with the
+/// organisation's postnatal period when it was recorded), who recorded it and when.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaternityEntry {
+    #[serde(flatten)]
+    pub status: MaternityStatus,
+    pub period: Option<MaternityPeriod>,
+    pub by: Author,
+    pub at: DateTime<Utc>,
+}
+
+/// Who a clinician escalated to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EscalationService {
+    #[serde(rename = "999")]
+    Emergency999,
+    #[serde(rename = "111")]
+    Nhs111,
+    #[serde(rename = "gp")]
+    Gp,
+    /// Urgent community response (2-hour crisis response).
+    #[serde(rename = "ucr")]
+    UrgentCommunityResponse,
+    /// Single point of access.
+    #[serde(rename = "spa")]
+    SinglePointOfAccess,
+    #[serde(rename = "maternity-triage")]
+    MaternityTriage,
+    #[serde(rename = "other")]
+    Other,
+}
+
+impl EscalationService {
+    pub const ALL: [EscalationService; 7] = [
+        EscalationService::Emergency999,
+        EscalationService::Nhs111,
+        EscalationService::Gp,
+        EscalationService::UrgentCommunityResponse,
+        EscalationService::SinglePointOfAccess,
+        EscalationService::MaternityTriage,
+        EscalationService::Other,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            EscalationService::Emergency999 => "999",
+            EscalationService::Nhs111 => "111",
+            EscalationService::Gp => "gp",
+            EscalationService::UrgentCommunityResponse => "ucr",
+            EscalationService::SinglePointOfAccess => "spa",
+            EscalationService::MaternityTriage => "maternity-triage",
+            EscalationService::Other => "other",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EscalationService::Emergency999 => "999",
+            EscalationService::Nhs111 => "NHS 111",
+            EscalationService::Gp => "GP",
+            EscalationService::UrgentCommunityResponse => "Urgent community response",
+            EscalationService::SinglePointOfAccess => "Single point of access",
+            EscalationService::MaternityTriage => "Maternity triage",
+            EscalationService::Other => "Other",
+        }
+    }
+}
+
+impl std::str::FromStr for EscalationService {
+    type Err = UnknownService;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        let s = s.trim().to_lowercase();
+        EscalationService::ALL
+            .into_iter()
+            .find(|service| service.key() == s)
+            .ok_or(UnknownService)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown service; use 999, 111, gp, ucr, spa, maternity-triage or other")]
+pub struct UnknownService;
+
+/// A call made about the patient: to whom, when, what they said.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    pub service: EscalationService,
+    /// When the call was made.
+    pub at: DateTime<Utc>,
+    /// What the service said or will do ("ambulance dispatched, category 2").
+    pub outcome: String,
+    /// The service's reference (incident number, case number).
+    pub reference: Option<String>,
+    /// Situation, background, assessment, recommendation, as handed over.
+    pub sbar: Option<String>,
+    /// The set that prompted it, when there was one.
+    pub observation: Option<ObservationId>,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationEntry {
+    pub id: EntryId,
+    #[serde(flatten)]
+    pub escalation: Escalation,
+    pub recorded: Recorded,
+}
+
 /// Two or more devices set a single-valued field concurrently. Every value is kept and shown with
 /// who set it; a clinician resolves it by setting the field again.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +246,61 @@ pub struct PatientRecord {
     pub care_plan_edited: Option<Recorded>,
     pub notes: Vec<NoteEntry>,
     pub observations: Vec<ObservationEntry>,
+    /// The winning pregnancy status, if one was ever recorded.
+    #[serde(default)]
+    pub maternity: Option<MaternityEntry>,
+    #[serde(default)]
+    pub escalations: Vec<EscalationEntry>,
+    /// What decides whether NEWS2 applies: every concurrently recorded birth date and
+    /// maternity period, not only the winning ones.
+    #[serde(skip)]
+    pub(crate) applicability: Applicability,
+}
+
+/// The facts NEWS2's applicability rests on, with every value devices disagree about.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Applicability {
+    pub(crate) birth_dates: Vec<NaiveDate>,
+    pub(crate) maternity: Vec<MaternityPeriod>,
+}
+
+impl Applicability {
+    /// Whether NEWS2 is ruled out at `taken_at`: by any of the birth dates (a disputed date of
+    /// birth counts as the youngest) or any maternity period.
+    pub(crate) fn not_applicable(&self, taken_at: DateTime<Utc>) -> Option<NotApplicable> {
+        let youngest = self.birth_dates.iter().max()?;
+        crate::news2::not_applicable(*youngest, &self.maternity, taken_at)
+    }
+}
+
+/// What a new set is scored with on this record: applicability at `taken_at` and the ceiling of
+/// care in force.
+pub(crate) struct ScoringFacts {
+    pub(crate) applicability: Applicability,
+    pub(crate) ceiling_of_care: Vec<String>,
+}
+
+impl ScoringFacts {
+    pub(crate) fn scoring<'a>(
+        &self,
+        protocol: &'a ResponseProtocol,
+        taken_at: DateTime<Utc>,
+    ) -> Scoring<'a> {
+        Scoring {
+            protocol,
+            not_applicable: self.applicability.not_applicable(taken_at),
+            ceiling_of_care: self.ceiling_of_care.clone(),
+        }
+    }
+}
+
+/// The ceiling-of-care entries among active flags, as shown beside a NEWS2 response.
+fn ceiling_of_care<'a>(flags: impl IntoIterator<Item = &'a Flag>) -> Vec<String> {
+    flags
+        .into_iter()
+        .filter(|flag| flag.kind.limits_care())
+        .map(|flag| format!("{}: {}", flag.kind.label(), flag.detail))
+        .collect()
 }
 
 impl std::fmt::Debug for PatientRecord {
@@ -147,6 +315,21 @@ impl PatientRecord {
         self.spo2_scale_decision
             .as_ref()
             .map_or(Spo2Scale::Scale1, |decision| decision.scale)
+    }
+
+    /// Whether NEWS2 is ruled out for a set taken at `taken_at` on this record.
+    pub fn news2_not_applicable(&self, taken_at: DateTime<Utc>) -> Option<NotApplicable> {
+        self.applicability.not_applicable(taken_at)
+    }
+
+    /// DNACPR, ReSPECT and end-of-life entries in force, as shown beside a NEWS2 response.
+    pub fn ceiling_of_care(&self) -> Vec<String> {
+        ceiling_of_care(
+            self.flags
+                .iter()
+                .filter(|entry| entry.status == EntryStatus::Active)
+                .map(|entry| &entry.flag),
+        )
     }
 
     /// The latest observation set not marked entered-in-error.
@@ -190,20 +373,42 @@ pub struct NewPatient {
     pub problems: Option<Snapshot<String>>,
     pub spo2_scale_decision: Option<ScaleDecision>,
     pub observations: Vec<ObservationSet>,
+    /// Pregnancy status, where known at registration.
+    pub maternity: Option<MaternityStatus>,
 }
 
 impl NewPatient {
-    /// The same patient as entered on this device by `author`: each observation set and the SpO2
-    /// scale decision it carries is attributed to the person and device bringing it in. The team
-    /// accepts an entry only in the name of the device that signs it (ARCHITECTURE.md, "Authorship
-    /// bound to the signer"), so imported history is the importer's entry.
-    pub fn attributed_to(&self, author: Author) -> NewPatient {
+    /// The same patient as entered on this device by `author` under `protocol`: each observation
+    /// set is scored again here (whether NEWS2 applies on its date, the response in the protocol's
+    /// words) and, with the SpO2 scale decision it carries, attributed to the person and device
+    /// bringing it in. The team accepts an entry only in the name of the device that signs it
+    /// (ARCHITECTURE.md, "Authorship bound to the signer"), so imported history is the importer's
+    /// entry.
+    pub fn attributed_to(&self, author: Author, protocol: &ResponseProtocol) -> NewPatient {
         let mut patient = self.clone();
+        let facts = ScoringFacts {
+            applicability: Applicability {
+                birth_dates: vec![self.demographics.birth_date],
+                maternity: self
+                    .maternity
+                    .iter()
+                    .filter_map(|status| MaternityPeriod::of(status, protocol.postnatal_days))
+                    .collect(),
+            },
+            ceiling_of_care: ceiling_of_care(&self.flags),
+        };
         patient.observations = self
             .observations
             .iter()
             .map(|set| {
-                ObservationSet::record(set.id(), set.taken_at(), author, *set.vitals(), set.scale())
+                ObservationSet::record(
+                    set.id(),
+                    set.taken_at(),
+                    author,
+                    *set.vitals(),
+                    set.scale(),
+                    &facts.scoring(protocol, set.taken_at()),
+                )
             })
             .collect();
         if let Some(decision) = &mut patient.spo2_scale_decision {
@@ -229,6 +434,7 @@ impl NewPatient {
             problems: None,
             spo2_scale_decision: None,
             observations: Vec::new(),
+            maternity: None,
         }
     }
 }
@@ -240,7 +446,10 @@ redacted_debug!(
     FlagEntry,
     ObservationEntry,
     NoteEntry,
-    Conflict
+    Conflict,
+    MaternityEntry,
+    Escalation,
+    EscalationEntry
 );
 
 impl<T> std::fmt::Debug for Snapshot<T> {
@@ -334,8 +543,14 @@ impl std::fmt::Debug for RecordDoc {
 }
 
 impl RecordDoc {
-    /// A new record with its containers, one commit.
-    pub fn create(actor: ActorId, patient: &NewPatient, recorded: Recorded) -> Result<Self> {
+    /// A new record with its containers, one commit. `protocol` fixes the postnatal period of a
+    /// pregnancy status recorded at registration.
+    pub fn create(
+        actor: ActorId,
+        patient: &NewPatient,
+        recorded: Recorded,
+        protocol: &ResponseProtocol,
+    ) -> Result<Self> {
         let mut doc = AutoCommit::new().with_actor(actor);
         doc.put(ROOT, "schema", SCHEMA_VERSION)
             .map_err(record_error)?;
@@ -384,6 +599,9 @@ impl RecordDoc {
                 .doc
                 .put(ROOT, "spo2_scale_decision", to_json(decision)?)
                 .map_err(record_error)?;
+        }
+        if let Some(status) = &patient.maternity {
+            record.put_maternity(status, protocol, recorded)?;
         }
         for set in &patient.observations {
             record.put_observation(set)?;
@@ -678,6 +896,103 @@ impl RecordDoc {
         Ok(())
     }
 
+    fn put_maternity(
+        &mut self,
+        status: &MaternityStatus,
+        protocol: &ResponseProtocol,
+        recorded: Recorded,
+    ) -> Result<()> {
+        let entry = MaternityEntry {
+            status: *status,
+            period: MaternityPeriod::of(status, protocol.postnatal_days),
+            by: recorded.by,
+            at: recorded.at,
+        };
+        self.doc
+            .put(ROOT, "maternity", to_json(&entry)?)
+            .map_err(record_error)?;
+        Ok(())
+    }
+
+    /// Records the patient's pregnancy status: pregnant (expected date of delivery), postnatal
+    /// (date of delivery) or neither.
+    pub fn set_maternity(
+        &mut self,
+        status: &MaternityStatus,
+        protocol: &ResponseProtocol,
+        recorded: Recorded,
+    ) -> Result<()> {
+        self.put_maternity(status, protocol, recorded)?;
+        self.commit("record pregnancy status", recorded.at);
+        Ok(())
+    }
+
+    /// Records an escalation: who was called, when, and what they said.
+    pub fn add_escalation(
+        &mut self,
+        escalation: &Escalation,
+        recorded: Recorded,
+    ) -> Result<EntryId> {
+        let id = EntryId::random();
+        let map = match self.doc.get(ROOT, "escalations").map_err(record_error)? {
+            Some((Value::Object(ObjType::Map), id)) => id,
+            Some(_) => return Err(StoreError::Tampered { what: "record" }),
+            // Records made before escalations were kept get the map on first use.
+            None => self
+                .doc
+                .put_object(ROOT, "escalations", ObjType::Map)
+                .map_err(record_error)?,
+        };
+        let entry = EscalationEntry {
+            id,
+            escalation: escalation.clone(),
+            recorded,
+        };
+        let item = self
+            .doc
+            .put_object(&map, id.to_string(), ObjType::Map)
+            .map_err(record_error)?;
+        self.doc
+            .put(&item, "entry", to_json(&entry)?)
+            .map_err(record_error)?;
+        self.commit("record escalation", recorded.at);
+        Ok(id)
+    }
+
+    /// What a new set on this record is scored with, without reading the rest of it.
+    pub(crate) fn scoring_facts(&self) -> Result<ScoringFacts> {
+        let demographics = self.map("demographics")?;
+        let birth_dates = self
+            .registers(&demographics, "birth_date")?
+            .iter()
+            .map(|text| from_json::<Register<NaiveDate>>(text).map(|r| r.value))
+            .collect::<Result<Vec<_>>>()?;
+        let flags: Vec<FlagEntry> = self.entries("flags")?;
+        Ok(ScoringFacts {
+            applicability: Applicability {
+                birth_dates,
+                maternity: self.maternity_periods()?,
+            },
+            ceiling_of_care: ceiling_of_care(
+                flags
+                    .iter()
+                    .filter(|entry| entry.status == EntryStatus::Active)
+                    .map(|entry| &entry.flag),
+            ),
+        })
+    }
+
+    fn maternity_periods(&self) -> Result<Vec<MaternityPeriod>> {
+        Ok(self
+            .registers(&ROOT, "maternity")?
+            .iter()
+            .map(|text| from_json::<MaternityEntry>(text))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .filter_map(|entry| entry.period)
+            .collect())
+    }
+
     pub fn add_note(&mut self, id: NoteId, text: &str, recorded: Recorded) -> Result<()> {
         let notes = self.map("notes")?;
         if self.child_map(&notes, &id.to_string())?.is_some() {
@@ -938,6 +1253,40 @@ impl RecordDoc {
         }
         observations.sort_by_key(|entry| (entry.set.taken_at(), entry.set.id()));
 
+        let maternity = self.read_register(&ROOT, "maternity", &mut conflicts)?;
+        let applicability = Applicability {
+            birth_dates: self
+                .registers(&demographics, "birth_date")?
+                .iter()
+                .map(|text| from_json::<Register<NaiveDate>>(text).map(|r| r.value))
+                .collect::<Result<Vec<_>>>()?,
+            maternity: self.maternity_periods()?,
+        };
+        // A set scored before the record showed NEWS2 must not be used on its date (a birth date
+        // corrected, a pregnancy recorded on another device) loses its score here.
+        for entry in &mut observations {
+            if let Some(reason) = applicability.not_applicable(entry.set.taken_at()) {
+                entry.set.withhold(reason);
+            }
+        }
+
+        let mut escalations = Vec::new();
+        if let Some((Value::Object(ObjType::Map), map)) =
+            self.doc.get(ROOT, "escalations").map_err(record_error)?
+        {
+            for key in self.doc.keys(&map) {
+                let Some(item) = self.child_map(&map, &key)? else {
+                    continue;
+                };
+                if let Some(entry) =
+                    self.read_register::<EscalationEntry>(&item, "entry", &mut Vec::new())?
+                {
+                    escalations.push(entry);
+                }
+            }
+        }
+        escalations.sort_by_key(|entry: &EscalationEntry| (entry.escalation.at, entry.id));
+
         Ok(PatientRecord {
             id,
             nhs_number,
@@ -958,6 +1307,9 @@ impl RecordDoc {
             care_plan_edited,
             notes,
             observations,
+            maternity,
+            escalations,
+            applicability,
         })
     }
 }

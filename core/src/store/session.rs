@@ -17,14 +17,15 @@ use super::device::{Shared, UserInfo, insert_user};
 use super::error::{Result, StoreError};
 use super::persist::{self, LoadedDoc};
 use super::record::{
-    DemographicField, EnteredInError, EntryContainer, EntryStatus, NewPatient, PatientRecord,
-    RecordDoc, Recorded, ScaleDecision,
+    DemographicField, EnteredInError, EntryContainer, EntryStatus, Escalation, NewPatient,
+    PatientRecord, RecordDoc, Recorded, ScaleDecision,
 };
-use super::summary::PatientSummary;
+use super::summary::{PatientSummary, Rank, SUMMARY_VERSION};
 use crate::crypto::DataKey;
 use crate::ids::{EntryId, NoteId, ObservationId, PatientId};
 use crate::nhs_number::NhsNumber;
 use crate::observation::{Author, ObservationSet, Role};
+use crate::patient::MaternityStatus;
 use crate::patient::{Allergy, Flag};
 use crate::vitals::{Spo2Scale, VitalsInput};
 
@@ -121,7 +122,18 @@ impl Session {
                 [],
             )?;
             audit::append(&transaction, &key, event(Utc::now(), AuditAction::Unlock))?;
-            let summaries = persist::read_summaries(&transaction, &key)?;
+            let mut summaries = persist::read_summaries(&transaction, &key)?;
+            // Summaries written by an earlier build lack what ranking and "due" need: rebuilt
+            // once from their records.
+            let actor = ActorId::from(shared.device_id.as_uuid().as_bytes().as_slice());
+            for summary in summaries
+                .iter_mut()
+                .filter(|summary| summary.version < SUMMARY_VERSION)
+            {
+                let loaded = persist::load_doc(&transaction, &key, summary.id, actor.clone())?;
+                *summary = PatientSummary::of(&loaded.doc.read(summary.id)?);
+                persist::write_summary(&transaction, &key, summary)?;
+            }
             transaction.commit()?;
             summaries
         };
@@ -293,6 +305,7 @@ impl Session {
         mut progress: impl FnMut(usize),
     ) -> Result<Vec<PatientId>> {
         const BATCH: usize = 250;
+        let protocol = self.protocol()?;
         let mut ids = Vec::with_capacity(patients.len());
         for batch in patients.chunks(BATCH) {
             let mut context = self.context()?;
@@ -316,8 +329,8 @@ impl Session {
                         by: self.author(),
                         at: Utc::now(),
                     };
-                    let patient = patient.attributed_to(self.author());
-                    let mut doc = RecordDoc::create(self.actor(), &patient, recorded)?;
+                    let patient = patient.attributed_to(self.author(), &protocol);
+                    let mut doc = RecordDoc::create(self.actor(), &patient, recorded, &protocol)?;
                     persist::insert_doc(&transaction, key, id, &mut doc)?;
                     persist::mark_dirty(&transaction, id)?;
                     let record = doc.read(id)?;
@@ -346,14 +359,31 @@ impl Session {
         Ok(ids)
     }
 
-    /// Every patient on the device, most urgent first (latest NEWS2 risk, then score), then by
-    /// name.
+    /// Every patient on the device, most urgent first, then by name.
     pub fn caseload(&self) -> Result<Vec<PatientSummary>> {
+        Ok(self
+            .ranked_caseload(Utc::now())?
+            .into_iter()
+            .map(|(summary, _)| summary)
+            .collect())
+    }
+
+    /// Every patient with their rank at `now`, most urgent first: the worse of the last complete
+    /// set within the protocol's window and any newer partial set's floor (high, medium,
+    /// low-medium), then patients whose risk is unknown (never observed, nothing recent, NEWS2
+    /// not applicable), then low; overdue first within each, then by points, then by name.
+    pub fn ranked_caseload(&self, now: DateTime<Utc>) -> Result<Vec<(PatientSummary, Rank)>> {
+        let window = chrono::Duration::hours(i64::from(self.protocol()?.complete_set_window_hours));
         let mut context = self.context()?;
-        let mut list: Vec<PatientSummary> = context.summaries()?.values().cloned().collect();
-        list.sort_by(|a, b| {
-            b.urgency()
-                .cmp(&a.urgency())
+        let mut list: Vec<(PatientSummary, Rank)> = context
+            .summaries()?
+            .values()
+            .map(|summary| (summary.clone(), summary.rank(now, window)))
+            .collect();
+        list.sort_by(|(a, rank_a), (b, rank_b)| {
+            rank_b
+                .urgency()
+                .cmp(&rank_a.urgency())
                 .then_with(|| a.family.cmp(&b.family))
                 .then_with(|| a.given.cmp(&b.given))
                 .then_with(|| a.id.cmp(&b.id))
@@ -363,7 +393,8 @@ impl Session {
 
     /// Every patient, by family then given name.
     pub fn patients(&self) -> Result<Vec<PatientSummary>> {
-        let mut list = self.caseload()?;
+        let mut context = self.context()?;
+        let mut list: Vec<PatientSummary> = context.summaries()?.values().cloned().collect();
         list.sort_by(|a, b| {
             (a.family.to_lowercase(), a.given.to_lowercase(), a.id).cmp(&(
                 b.family.to_lowercase(),
@@ -463,8 +494,11 @@ impl Session {
         Ok(out)
     }
 
-    /// Records an observation set, scored by the core on the record's SpO2 scale. Returns only
-    /// once the set is durable.
+    /// Records an observation set, scored by the core on the record's SpO2 scale under the
+    /// organisation's protocol, or not scored where NEWS2 does not apply to the patient on the
+    /// day it was taken. `taken_at` (when the set was read off a monitor or written up later)
+    /// defaults to now and may not be in the future beyond [`CLOCK_SKEW_TOLERANCE_MINUTES`].
+    /// Returns only once the set is durable.
     pub fn record_observation(
         &self,
         patient: PatientId,
@@ -473,7 +507,8 @@ impl Session {
     ) -> Result<ObservationSet> {
         let vitals = input.validate()?;
         let author = self.author();
-        let taken_at = taken_at.unwrap_or_else(Utc::now);
+        let taken_at = checked_time(taken_at)?;
+        let protocol = self.protocol()?;
         self.act(
             patient,
             AuditAction::RecordObservation,
@@ -483,12 +518,14 @@ impl Session {
                 if input.spo2_scale == Some(2) && scale != Spo2Scale::Scale2 {
                     return Err(StoreError::Scale2WithoutDecision);
                 }
+                let facts = doc.scoring_facts()?;
                 let set = ObservationSet::record(
                     ObservationId::random(),
                     taken_at,
                     author,
                     vitals,
                     scale,
+                    &facts.scoring(&protocol, taken_at),
                 );
                 doc.add_observation(&set)?;
                 index_observation(connection, set.id(), patient)?;
@@ -499,6 +536,31 @@ impl Session {
                 Ok(())
             },
         )
+    }
+
+    /// Scores values as they are typed, exactly as [`Self::record_observation`] would score them
+    /// for this patient at `taken_at` (now if absent), without saving anything: a child's or a
+    /// pregnant woman's values get no score while typed either.
+    pub fn preview_observation(
+        &self,
+        patient: PatientId,
+        vitals: crate::vitals::VitalSigns,
+        scale: Spo2Scale,
+        taken_at: Option<DateTime<Utc>>,
+    ) -> Result<ObservationSet> {
+        let taken_at = taken_at.unwrap_or_else(Utc::now);
+        let protocol = self.protocol()?;
+        let context = self.context()?;
+        let loaded = self.load(&context, patient)?;
+        let facts = loaded.doc.scoring_facts()?;
+        Ok(ObservationSet::record(
+            ObservationId::random(),
+            taken_at,
+            self.author(),
+            vitals,
+            scale,
+            &facts.scoring(&protocol, taken_at),
+        ))
     }
 
     /// Marks an observation entered-in-error. The set stays in the record, with who, when and why.
@@ -653,6 +715,52 @@ impl Session {
         )
     }
 
+    /// Records the patient's pregnancy status; NEWS2 is not used while pregnant and for the
+    /// organisation's postnatal period after birth.
+    pub fn set_maternity(&self, patient: PatientId, status: MaternityStatus) -> Result<()> {
+        if let MaternityStatus::Postnatal { delivered } = status
+            && delivered > crate::news2::uk_date(Utc::now())
+        {
+            return Err(StoreError::DeliveryInFuture);
+        }
+        let protocol = self.protocol()?;
+        let recorded = self.recorded();
+        self.act(
+            patient,
+            AuditAction::RecordMaternity,
+            None,
+            |doc, _| doc.set_maternity(&status, &protocol, recorded),
+            resummarise(patient),
+        )
+    }
+
+    /// Records an escalation about the patient (who was called, when, what they said). `at`
+    /// defaults to now and may not be in the future.
+    pub fn escalate(&self, patient: PatientId, escalation: &Escalation) -> Result<EntryId> {
+        let mut escalation = escalation.clone();
+        escalation.outcome = escalation.outcome.trim().to_owned();
+        if escalation.outcome.is_empty() {
+            return Err(StoreError::OutcomeRequired);
+        }
+        escalation.at = checked_time(Some(escalation.at))?;
+        let trimmed = |text: &Option<String>| {
+            text.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        };
+        escalation.reference = trimmed(&escalation.reference);
+        escalation.sbar = trimmed(&escalation.sbar);
+        let recorded = self.recorded();
+        self.act(
+            patient,
+            AuditAction::Escalate,
+            None,
+            |doc, _| doc.add_escalation(&escalation, recorded),
+            |_, _, _| Ok(()),
+        )
+    }
+
     fn recorded(&self) -> Recorded {
         Recorded {
             by: self.author(),
@@ -670,6 +778,21 @@ impl Session {
         let context = self.context()?;
         audit::verify(&context.connection, context.key()?)
     }
+}
+
+/// How far ahead of this device's clock a time may be entered: clocks on two devices differ.
+pub const CLOCK_SKEW_TOLERANCE_MINUTES: i64 = 5;
+
+/// A time a clinician entered (now when absent), refused when it is in the future.
+fn checked_time(at: Option<DateTime<Utc>>) -> Result<DateTime<Utc>> {
+    let now = Utc::now();
+    let at = at.unwrap_or(now);
+    if at > now + chrono::Duration::minutes(CLOCK_SKEW_TOLERANCE_MINUTES) {
+        return Err(StoreError::TakenInFuture {
+            tolerance_minutes: CLOCK_SKEW_TOLERANCE_MINUTES,
+        });
+    }
+    Ok(at)
 }
 
 fn required_reason(reason: &str) -> Result<String> {

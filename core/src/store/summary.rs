@@ -6,50 +6,182 @@ use serde::{Deserialize, Serialize};
 
 use super::record::{EntryStatus, PatientRecord};
 use crate::ids::PatientId;
-use crate::news2::ClinicalRisk;
+use crate::news2::{ClinicalRisk, MaternityPeriod, NotApplicableReason, Outcome};
 use crate::nhs_number::NhsNumber;
 use crate::observation::ObservationSet;
 use crate::patient::FlagKind;
 
-/// The latest NEWS2 of a patient, as the caseload shows it.
+/// The latest set of a patient, as the caseload shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LatestNews2 {
     pub taken_at: DateTime<Utc>,
-    /// `None` for a partial set: it has no score.
+    /// `None` for a partial set (it has no score) and where NEWS2 does not apply.
     pub total: Option<u8>,
     pub risk: Option<ClinicalRisk>,
     pub partial: bool,
-    /// The risk to sort and alert on: the band, or the floor a partial set already forces.
+    /// The risk to alert on: the band, or the floor a partial set already forces.
     pub effective_risk: Option<ClinicalRisk>,
     /// The total or a partial set's lower bound; for ordering only.
     pub points: u8,
+    /// Why NEWS2 was not used for this set; then there is no score at all.
+    #[serde(default)]
+    pub not_applicable: Option<NotApplicableReason>,
 }
 
 impl LatestNews2 {
     pub fn of(set: &ObservationSet) -> Self {
-        let result = set.news2();
-        Self {
-            taken_at: set.taken_at(),
-            total: result.total(),
-            risk: result.risk(),
-            partial: result.is_partial(),
-            effective_risk: result.effective_risk(),
-            points: result.points(),
+        match set.news2() {
+            Some(result) => Self {
+                taken_at: set.taken_at(),
+                total: result.total(),
+                risk: result.risk(),
+                partial: result.is_partial(),
+                effective_risk: result.effective_risk(),
+                points: result.points(),
+                not_applicable: None,
+            },
+            None => Self {
+                taken_at: set.taken_at(),
+                total: None,
+                risk: None,
+                partial: false,
+                effective_risk: None,
+                points: 0,
+                not_applicable: set.not_applicable().map(|n| n.reason),
+            },
+        }
+    }
+}
+
+/// A set's contribution to ranking: when, the risk it shows (band or floor), its points, and when
+/// the next set is due after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RankedSet {
+    pub taken_at: DateTime<Utc>,
+    pub risk: ClinicalRisk,
+    pub points: u8,
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+/// Partial sets kept after the last complete one: enough for any real visit pattern.
+const MAX_NEWER_FLOORS: usize = 16;
+
+/// What "most urgent first" and "observations due" are computed from: the last complete set, the
+/// floors of partial sets taken after it, and when the patient was last observed at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ranking {
+    pub last_complete: Option<RankedSet>,
+    /// Partial sets newer than the last complete one whose present values force a risk, newest
+    /// last.
+    pub newer_floors: Vec<RankedSet>,
+    /// Any set, scored or not (a child's, a pregnant woman's).
+    pub last_observed: Option<DateTime<Utc>>,
+}
+
+impl Ranking {
+    fn observe(&mut self, set: &ObservationSet) {
+        let taken_at = set.taken_at();
+        self.last_observed = Some(self.last_observed.map_or(taken_at, |t| t.max(taken_at)));
+        let Some(result) = set.news2() else {
+            return;
+        };
+        let newer_than_complete = self
+            .last_complete
+            .is_none_or(|complete| taken_at >= complete.taken_at);
+        match result.outcome {
+            Outcome::Complete { risk, total, .. } if newer_than_complete => {
+                self.last_complete = Some(RankedSet {
+                    taken_at,
+                    risk,
+                    points: total,
+                    next_due: set.next_due(),
+                });
+                self.newer_floors.retain(|floor| floor.taken_at > taken_at);
+            }
+            Outcome::Partial {
+                minimum_risk: Some(risk),
+                lower_bound,
+                ..
+            } if newer_than_complete => {
+                self.newer_floors.push(RankedSet {
+                    taken_at,
+                    risk,
+                    points: lower_bound,
+                    next_due: set.next_due(),
+                });
+                self.newer_floors.sort_by_key(|floor| floor.taken_at);
+                let excess = self.newer_floors.len().saturating_sub(MAX_NEWER_FLOORS);
+                self.newer_floors.drain(..excess);
+            }
+            _ => {}
         }
     }
 
-    /// Higher is more urgent; a partial set without a floor ranks above low, never as low.
-    pub fn urgency(&self) -> (u8, u8) {
-        let rank = match self.effective_risk {
+    /// When the next set is due: the soonest the last complete set or a newer partial set's floor
+    /// asks for. `None` when the protocol waits for the planned visit, or nothing was scored.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.last_complete
+            .iter()
+            .chain(&self.newer_floors)
+            .filter_map(|set| set.next_due)
+            .min()
+    }
+
+    /// Where the patient ranks at `now`: the worse of the last complete set (if taken within
+    /// `window`) and the floor of any newer partial set in the window; with neither, the risk is
+    /// unknown, which ranks above low.
+    pub fn rank(&self, now: DateTime<Utc>, window: chrono::Duration) -> Rank {
+        let fresh = |set: &&RankedSet| now.signed_duration_since(set.taken_at) <= window;
+        let candidates: Vec<&RankedSet> = self
+            .last_complete
+            .iter()
+            .chain(&self.newer_floors)
+            .filter(fresh)
+            .collect();
+        let risk = candidates.iter().map(|set| set.risk).max();
+        let points = candidates.iter().map(|set| set.points).max().unwrap_or(0);
+        let next_due = self.next_due();
+        Rank {
+            risk,
+            next_due,
+            overdue: next_due.is_some_and(|due| now > due),
+            points,
+        }
+    }
+}
+
+/// A patient's place in "most urgent first".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rank {
+    /// `None`: unknown (never observed, nothing complete and recent, NEWS2 not applicable).
+    pub risk: Option<ClinicalRisk>,
+    pub next_due: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    pub points: u8,
+}
+
+impl Rank {
+    /// The word the caseload and `patient list --by-risk` show for the risk it ranked by.
+    pub fn risk_word(&self) -> &'static str {
+        self.risk.map_or("unknown", ClinicalRisk::word)
+    }
+
+    /// Higher is more urgent: high, medium, low-medium, then unknown above low; within a tier
+    /// overdue first, then by points.
+    pub fn urgency(&self) -> (u8, bool, u8) {
+        let tier = match self.risk {
             Some(ClinicalRisk::High) => 5,
             Some(ClinicalRisk::Medium) => 4,
             Some(ClinicalRisk::LowMedium) => 3,
-            None if self.partial => 2,
-            _ => 1,
+            None => 2,
+            Some(ClinicalRisk::Low) => 1,
         };
-        (rank, self.points)
+        (tier, self.overdue, self.points)
     }
 }
+
+/// Bumped when a summary's content changes meaning: older summaries are rebuilt at unlock.
+pub const SUMMARY_VERSION: u32 = 2;
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatientSummary {
@@ -62,6 +194,13 @@ pub struct PatientSummary {
     pub flags: Vec<FlagKind>,
     pub allergies: Vec<String>,
     pub has_conflicts: bool,
+    #[serde(default)]
+    pub ranking: Ranking,
+    /// Recorded pregnancies and births: with the birth date they say whether NEWS2 applies today.
+    #[serde(default)]
+    pub maternity: Vec<MaternityPeriod>,
+    #[serde(default)]
+    pub version: u32,
 }
 
 impl std::fmt::Debug for PatientSummary {
@@ -73,6 +212,12 @@ impl std::fmt::Debug for PatientSummary {
 impl PatientSummary {
     pub fn of(record: &PatientRecord) -> Self {
         let active = |status: EntryStatus| status == EntryStatus::Active;
+        let mut ranking = Ranking::default();
+        for entry in &record.observations {
+            if entry.entered_in_error.is_none() {
+                ranking.observe(&entry.set);
+            }
+        }
         Self {
             id: record.id,
             nhs_number: record.nhs_number,
@@ -93,6 +238,9 @@ impl PatientSummary {
                 .map(|entry| entry.allergy.substance.clone())
                 .collect(),
             has_conflicts: !record.conflicts.is_empty(),
+            ranking,
+            maternity: record.applicability.maternity.clone(),
+            version: SUMMARY_VERSION,
         }
     }
 
@@ -104,6 +252,7 @@ impl PatientSummary {
         if newer {
             self.latest_news2 = Some(LatestNews2::of(set));
         }
+        self.ranking.observe(set);
     }
 
     /// Case-insensitive prefix match on family name, given name, or "family, given".
@@ -120,7 +269,150 @@ impl PatientSummary {
             || format!("{given} {family}").starts_with(&query)
     }
 
-    pub fn urgency(&self) -> (u8, u8) {
-        self.latest_news2.map_or((1, 0), |latest| latest.urgency())
+    /// Why NEWS2 is not used for this patient at `now`, if it is not.
+    pub fn news2_not_applicable(&self, now: DateTime<Utc>) -> Option<NotApplicableReason> {
+        crate::news2::not_applicable(self.birth_date, &self.maternity, now).map(|n| n.reason)
+    }
+
+    /// Where this patient ranks at `now` with the protocol's window for complete sets.
+    pub fn rank(&self, now: DateTime<Utc>, window: chrono::Duration) -> Rank {
+        let mut rank = self.ranking.rank(now, window);
+        if self.news2_not_applicable(now).is_some() {
+            // No NEWS2 band ranks a patient it does not apply to; the due time still shows.
+            rank.risk = None;
+            rank.points = 0;
+        }
+        rank
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ids::{DeviceId, ObservationId, UserId};
+    use crate::news2::{News2Result, ResponseProtocol};
+    use crate::observation::{Author, Role, Scoring};
+    use crate::vitals::{Spo2Scale, VitalsInput};
+
+    fn set(input: &VitalsInput, taken_at: DateTime<Utc>) -> ObservationSet {
+        ObservationSet::record(
+            ObservationId::random(),
+            taken_at,
+            Author {
+                user: UserId::from_u128(1),
+                role: Role::Nurse,
+                device: DeviceId::from_u128(2),
+            },
+            input.validate().unwrap(),
+            Spo2Scale::Scale1,
+            &Scoring::applies(&ResponseProtocol::community()),
+        )
+    }
+
+    fn complete() -> impl Strategy<Value = VitalsInput> {
+        (
+            4i64..40,
+            80i64..100,
+            any::<bool>(),
+            70i64..240,
+            35i64..150,
+            prop::sample::select(vec!["A", "C", "V", "P", "U"]),
+            340i64..405,
+        )
+            .prop_map(|(rr, spo2, oxygen, sbp, pulse, acvpu, temp)| VitalsInput {
+                respiration_rate: Some(rr),
+                spo2: Some(spo2),
+                spo2_scale: None,
+                on_oxygen: Some(oxygen),
+                systolic_bp: Some(sbp),
+                pulse: Some(pulse),
+                consciousness: Some(acvpu.to_owned()),
+                temperature: Some(temp as f64 / 10.0),
+            })
+    }
+
+    /// A set with at least one parameter missing.
+    fn incomplete() -> impl Strategy<Value = VitalsInput> {
+        (complete(), prop::collection::btree_set(0usize..7, 1..=7)).prop_map(
+            |(mut input, removed)| {
+                for index in removed {
+                    match index {
+                        0 => input.respiration_rate = None,
+                        1 => input.spo2 = None,
+                        2 => input.on_oxygen = None,
+                        3 => input.systolic_bp = None,
+                        4 => input.pulse = None,
+                        5 => input.consciousness = None,
+                        _ => input.temperature = None,
+                    }
+                }
+                input
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Newer sets with values missing never rank a patient below their last complete set, and
+        /// never push its due time later.
+        #[test]
+        fn a_newer_incomplete_set_never_lowers_the_rank_or_delays_the_due_time(
+            first in complete(),
+            later in prop::collection::vec(incomplete(), 1..6),
+        ) {
+            let start: DateTime<Utc> = "2026-06-01T10:00:00Z".parse().unwrap();
+            let window = Duration::hours(24);
+            let now = start + Duration::hours(2);
+            let mut ranking = Ranking::default();
+            ranking.observe(&set(&first, start));
+            let before = ranking.rank(now, window);
+            let mut minutes = 0;
+            for input in &later {
+                minutes += 5;
+                let newer = set(input, start + Duration::minutes(minutes));
+                prop_assert!(newer.news2().is_some_and(News2Result::is_partial));
+                ranking.observe(&newer);
+                let after = ranking.rank(now, window);
+                prop_assert!(after.risk >= before.risk, "{:?} < {:?}", after.risk, before.risk);
+                prop_assert!(after.urgency() >= before.urgency());
+                if let (Some(due_before), Some(due_after)) = (before.next_due, after.next_due) {
+                    prop_assert!(due_after <= due_before);
+                }
+                prop_assert!(before.next_due.is_none() || after.next_due.is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn a_complete_set_outside_the_window_ranks_as_unknown_not_low_or_high() {
+        let start: DateTime<Utc> = "2026-06-01T10:00:00Z".parse().unwrap();
+        let input = VitalsInput::from_json(
+            r#"{"respiration_rate": 16, "spo2": 98, "on_oxygen": false, "systolic_bp": 130, "pulse": 70, "consciousness": "A", "temperature": 36.8}"#,
+        )
+        .unwrap()
+        .0;
+        let mut ranking = Ranking::default();
+        ranking.observe(&set(&input, start));
+        let window = Duration::hours(24);
+        assert_eq!(
+            ranking
+                .rank(start + Duration::hours(23), window)
+                .risk_word(),
+            "low"
+        );
+        assert_eq!(
+            ranking
+                .rank(start + Duration::hours(25), window)
+                .risk_word(),
+            "unknown"
+        );
+        assert!(
+            ranking.rank(start + Duration::hours(25), window).urgency()
+                > ranking.rank(start + Duration::hours(23), window).urgency()
+        );
     }
 }

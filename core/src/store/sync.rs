@@ -22,6 +22,7 @@ use super::session::{Session, index_observation};
 use super::summary::PatientSummary;
 use crate::crypto::{self, DataKey};
 use crate::ids::{DeviceId, PatientId};
+use crate::news2::ResponseProtocol;
 use crate::sync::enrolment::{AcceptedGrant, EnrolmentCode};
 use crate::sync::keys::{self, AgreementKey, SigningKey};
 use crate::sync::roster::VerifiedRoster;
@@ -70,6 +71,9 @@ struct SyncState {
     /// a snapshot that covers it must hold everything this device holds of the record.
     #[serde(default)]
     last_unit_seq: BTreeMap<PatientId, u64>,
+    /// This device's clock minus the server's at the last sync, in seconds.
+    #[serde(default)]
+    clock_skew_seconds: Option<i64>,
 }
 
 impl SyncState {
@@ -405,6 +409,23 @@ fn read_state(connection: &Connection, key: &DataKey) -> Result<Option<SyncState
         .map_err(|_| tampered())
 }
 
+/// The protocol in the admin-signed membership this device holds (verified again here: the
+/// sealed state could only have been written by this device, but the check is cheap).
+fn protocol_of(state: &SyncState) -> Result<ResponseProtocol> {
+    let Some(signed) = &state.roster.membership else {
+        return Ok(ResponseProtocol::default());
+    };
+    let membership = signed
+        .open::<Membership>(&state.admin_key()?, PURPOSE_MEMBERSHIP)
+        .map_err(|_| StoreError::Tampered { what: "sync state" })?;
+    // The admin checks a protocol before signing it; one that fails here came from a build with
+    // other rules, and the shipped default is safer than words that fail them.
+    Ok(membership
+        .protocol
+        .filter(|protocol| protocol.validate().is_ok())
+        .unwrap_or_default())
+}
+
 fn write_state(connection: &Connection, key: &DataKey, state: &SyncState) -> Result<()> {
     let plain = zeroize::Zeroizing::new(
         serde_json::to_vec(state).map_err(|_| StoreError::Tampered { what: "sync state" })?,
@@ -473,7 +494,24 @@ pub struct SyncStatus {
     /// What seals this device's keys: `os-keyring-v1` (the operating system's key store) or
     /// `software-v1` (a key file beside the database: the fallback where no store was available).
     pub key_sealer: &'static str,
+    /// The NEWS2 response protocol in use: id, version and name.
+    pub protocol: ProtocolInUse,
+    /// This device's clock minus the sync server's at the last sync, in seconds.
+    pub clock_skew_seconds: Option<i64>,
 }
+
+/// Which protocol a device scores under, as the status shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProtocolInUse {
+    pub id: String,
+    pub version: u32,
+    pub name: String,
+    pub setting: crate::news2::Setting,
+}
+
+/// A clock more than this far from the server's is shown as wrong: observation and escalation
+/// times come from it.
+pub const CLOCK_SKEW_WARNING_SECONDS: i64 = 300;
 
 /// Units ready to send, and what to record once the server has them.
 #[derive(Debug)]
@@ -624,6 +662,7 @@ impl Session {
             // new device an older one (from before a revocation) is refused from the first sync.
             pinned_version: accepted.grant.membership_version,
             last_unit_seq: BTreeMap::new(),
+            clock_skew_seconds: None,
         };
         let context = self.background_context()?;
         write_state(&context.connection, context.key()?, &state)?;
@@ -649,7 +688,18 @@ impl Session {
             context
                 .connection
                 .query_row("SELECT COUNT(*) FROM quarantine", [], |row| row.get(0))?;
+        let protocol = match &state {
+            Some(state) => protocol_of(state)?,
+            None => ResponseProtocol::default(),
+        };
         Ok(SyncStatus {
+            protocol: ProtocolInUse {
+                id: protocol.id,
+                version: protocol.version,
+                name: protocol.name,
+                setting: protocol.setting,
+            },
+            clock_skew_seconds: state.as_ref().and_then(|s| s.clock_skew_seconds),
             waiting,
             key_sealer: self.shared.sealer.name(),
             device_id: self.shared.device_id,
@@ -659,6 +709,25 @@ impl Session {
             last_sync: state.as_ref().and_then(|s| s.last_sync),
             pending,
             cursor: state.as_ref().map_or(0, |s| s.cursor),
+        })
+    }
+
+    /// The NEWS2 response protocol this device scores under: the one the organisation's admin
+    /// signed into the team's membership, or Doorstep's community protocol on a stand-alone
+    /// device and until the admin sets one.
+    pub fn protocol(&self) -> Result<ResponseProtocol> {
+        let context = self.background_context()?;
+        match read_state(&context.connection, context.key()?)? {
+            Some(state) => protocol_of(&state),
+            None => Ok(ResponseProtocol::default()),
+        }
+    }
+
+    /// Records how far this device's clock is from the sync server's, measured at a sync.
+    pub fn record_clock_skew(&self, seconds: i64) -> Result<()> {
+        self.with_state(|_, _, state| {
+            state.clock_skew_seconds = Some(seconds);
+            Ok(())
         })
     }
 

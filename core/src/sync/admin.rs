@@ -16,6 +16,7 @@ use super::wire::{
 };
 use crate::crypto::{self, DataKey, PinKdf, SALT_LEN};
 use crate::ids::DeviceId;
+use crate::news2::ResponseProtocol;
 use crate::observation::Role;
 
 const ADMIN_FILE: &str = "admin.sealed";
@@ -43,6 +44,12 @@ pub enum AdminError {
     Io(String),
     #[error("key material failed: {0}")]
     Crypto(#[from] crypto::CryptoError),
+    #[error("the protocol cannot be used: {0}")]
+    Protocol(crate::news2::ProtocolError),
+    #[error(
+        "the team already has version {current} of this protocol: raise `version` when the wording changes, so every stored set names the words it showed"
+    )]
+    ProtocolVersionNotRaised { current: u32 },
 }
 
 impl From<std::io::Error> for AdminError {
@@ -60,6 +67,10 @@ pub struct TeamState {
     pub revoked: Vec<DeviceId>,
     #[serde(default)]
     pub former: Vec<FormerMember>,
+    /// The NEWS2 response protocol the team's devices use; Doorstep's community protocol when
+    /// none is set.
+    #[serde(default)]
+    pub protocol: Option<ResponseProtocol>,
 }
 
 impl std::fmt::Debug for TeamState {
@@ -239,6 +250,7 @@ impl AdminState {
             revoked: state.revoked.clone(),
             former: state.former.clone(),
             key_commitments,
+            protocol: state.protocol.clone(),
         };
         // Every epoch's key to every member: a device that joined after a rotation can still read
         // the units sealed before it, and its quarantine empties.
@@ -295,6 +307,7 @@ impl AdminState {
                 members: Vec::new(),
                 revoked: Vec::new(),
                 former: Vec::new(),
+                protocol: None,
             },
         );
         self.sign_membership(name)
@@ -355,6 +368,38 @@ impl AdminState {
         }
         state.version += 1;
         self.sign_membership(team)
+    }
+
+    /// Sets the team's NEWS2 response protocol: checked, folded with verified enrolments into a
+    /// new membership version, and signed, so it reaches every device of the team at its next
+    /// sync. A protocol may only replace one with a lower version, or the same version unchanged.
+    pub fn set_protocol(
+        &mut self,
+        team: &str,
+        protocol: ResponseProtocol,
+        roster: &Roster,
+    ) -> Result<PublishMembership, AdminError> {
+        protocol.validate().map_err(AdminError::Protocol)?;
+        let state = self.teams.get(team).ok_or(AdminError::UnknownTeam)?;
+        if let Some(current) = &state.protocol
+            && current.id == protocol.id
+            && (current.version > protocol.version
+                || (current.version == protocol.version && *current != protocol))
+        {
+            return Err(AdminError::ProtocolVersionNotRaised {
+                current: current.version,
+            });
+        }
+        if let Some(state) = self.teams.get_mut(team) {
+            state.protocol = Some(protocol);
+        }
+        self.publish_team(team, roster)
+    }
+
+    /// The team's protocol as its devices receive it.
+    pub fn protocol(&self, team: &str) -> Result<ResponseProtocol, AdminError> {
+        let state = self.teams.get(team).ok_or(AdminError::UnknownTeam)?;
+        Ok(state.protocol.clone().unwrap_or_default())
     }
 
     /// Revokes `device`: folds verified enrolments into the membership, removes the device, starts

@@ -134,6 +134,10 @@ pub struct Membership {
     /// matches, so a server that seals a key of its own choosing to a device is caught.
     #[serde(default)]
     pub key_commitments: BTreeMap<u32, B64>,
+    /// The organisation's NEWS2 response protocol for the team, signed with the membership so a
+    /// server cannot change the words a clinician is shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<crate::news2::ResponseProtocol>,
 }
 
 /// A revoked device, and the first epoch it never held.

@@ -22,18 +22,18 @@ use doorstep_core::{DeviceId, PatientId};
 
 use super::*;
 
-const TEAM: &str = "north";
+pub(super) const TEAM: &str = "north";
 
 /// The organisation, the team's log as the server keeps it, and what the server relays.
-struct World {
-    admin: AdminState,
+pub(super) struct World {
+    pub(super) admin: AdminState,
     log: Vec<StoredUnit>,
-    roster: Roster,
+    pub(super) roster: Roster,
 }
 
-struct Honest {
+pub(super) struct Honest {
     _dir: tempfile::TempDir,
-    session: Session,
+    pub(super) session: Session,
 }
 
 /// A member who enrolled through a real code and then misbehaves with its own keys.
@@ -49,7 +49,7 @@ fn actor_of(device: DeviceId) -> automerge::ActorId {
 }
 
 impl World {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let mut admin = AdminState::create("sim://server", "org").unwrap();
         let membership = admin.create_team(TEAM).unwrap();
         Self {
@@ -83,7 +83,7 @@ impl World {
         code.accept(&response, now()).unwrap()
     }
 
-    fn honest(&mut self, user: &str) -> Honest {
+    pub(super) fn honest(&mut self, user: &str) -> Honest {
         let (code, grant, lockbox) = self.code(user, Role::Nurse);
         let accepted = self.accept(&code, &grant, &lockbox);
         let dir = tempfile::tempdir().unwrap();
@@ -153,7 +153,7 @@ impl World {
     }
 
     /// An honest sync: roster, upload, pull everything.
-    fn sync(&mut self, device: &Honest) -> doorstep_core::store::PullOutcome {
+    pub(super) fn sync(&mut self, device: &Honest) -> doorstep_core::store::PullOutcome {
         let session = &device.session;
         session.apply_roster(self.roster.clone()).unwrap();
         let prepared = session.prepare_upload().unwrap();
@@ -212,8 +212,17 @@ impl Hostile {
             by,
             vitals(COMPLETE).validate().unwrap(),
             doorstep_core::vitals::Spo2Scale::Scale1,
+            &doorstep_core::observation::Scoring::applies(
+                &doorstep_core::news2::ResponseProtocol::default(),
+            ),
         ));
-        let mut doc = RecordDoc::create(actor, &new, recorded).unwrap();
+        let mut doc = RecordDoc::create(
+            actor,
+            &new,
+            recorded,
+            &doorstep_core::news2::ResponseProtocol::default(),
+        )
+        .unwrap();
         let patient = PatientId::random();
         let unit = self.unit(patient, UnitKind::Changes, &doc.save());
         (patient, unit)
@@ -363,6 +372,7 @@ fn attack_2_a_wipe_needs_the_admin_s_signed_revocation_of_this_device() {
                 revoked,
                 former: vec![],
                 key_commitments: Default::default(),
+                protocol: None,
             },
         )
         .unwrap()

@@ -5,6 +5,7 @@
 mod adversarial;
 mod at_rest;
 mod audit_trail;
+mod community;
 mod durability;
 mod merge;
 mod records;

@@ -33,6 +33,9 @@ fn observation(id: u128, minute: u32, by: Author) -> ObservationSet {
         by,
         input.validate().unwrap(),
         Spo2Scale::Scale1,
+        &doorstep_core::observation::Scoring::applies(
+            &doorstep_core::news2::ResponseProtocol::default(),
+        ),
     )
 }
 
@@ -41,6 +44,7 @@ fn replicas() -> (RecordDoc, RecordDoc, NoteId) {
         ActorId::from(&[1u8; 16][..]),
         &patient(70, "Gwen", "Greenhalgh"),
         at(0),
+        &doorstep_core::news2::ResponseProtocol::default(),
     )
     .unwrap();
     let note = NoteId::from_u128(7);

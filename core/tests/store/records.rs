@@ -19,7 +19,7 @@ fn an_observation_is_scored_by_the_core_and_shown_in_the_caseload() {
         .record_observation(unwell, &vitals(COMPLETE), None)
         .unwrap();
     // RR 2, SpO2 1, air 0, SBP 1, pulse 1, alert 0, temperature 1.
-    assert_eq!(set.news2().total(), Some(6));
+    assert_eq!(set.news2().unwrap().total(), Some(6));
     let caseload = session.caseload().unwrap();
     assert_eq!(caseload[0].id, unwell);
     assert_eq!(
@@ -29,7 +29,11 @@ fn an_observation_is_scored_by_the_core_and_shown_in_the_caseload() {
     let record = session.open_record(unwell).unwrap();
     assert_eq!(record.observations.len(), 1);
     assert_eq!(
-        record.observations[0].set.news2().algorithm_version,
+        record.observations[0]
+            .set
+            .news2()
+            .unwrap()
+            .algorithm_version,
         doorstep_core::news2::ALGORITHM_VERSION
     );
 }
@@ -106,6 +110,7 @@ fn scale_2_needs_a_recorded_decision() {
             .record_observation(id, &vitals(&scale_1), None)
             .unwrap()
             .news2()
+            .unwrap()
             .total(),
         Some(5)
     );
@@ -120,7 +125,7 @@ fn scale_2_needs_a_recorded_decision() {
         .record_observation(id, &vitals(&scale_1), None)
         .unwrap();
     assert_eq!(set.scale(), Spo2Scale::Scale2);
-    assert_eq!(set.news2().total(), Some(2));
+    assert_eq!(set.news2().unwrap().total(), Some(2));
     let record = session.open_record(id).unwrap();
     assert_eq!(
         record.spo2_scale_decision.unwrap().by.user,

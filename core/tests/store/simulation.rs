@@ -217,6 +217,7 @@ impl Hostile {
             actor,
             &patient(valid_serial(serial), "Forged", "Visit"),
             recorded,
+            &doorstep_core::news2::ResponseProtocol::default(),
         )
         .unwrap();
         let forged = PatientId::random();
