@@ -45,6 +45,15 @@ echo
 echo "== A bedside set for the most urgent patient, recorded offline"
 doorstep --data-dir "$demo/nell" obs add --patient "$first" --respiration-rate 26 --spo2 92 --on-oxygen \
   --systolic-bp 92 --pulse 124 --consciousness C --temperature 39.2
+echo
+echo "== NEWS2 is not used for a child, or in pregnancy: the vitals are kept, the chart to use named"
+child=$(doorstep --json --data-dir "$demo/nell" patient add --nhs-number 9990990018 --given Pip \
+  --family Quillby --birth-date "$(date -d '4 years ago' +%F)" --sex male | sed -n 's/.*"id": "\(.*\)".*/\1/p')
+doorstep --data-dir "$demo/nell" obs add --patient "$child" --respiration-rate 34 --spo2 97 --on-air \
+  --systolic-bp 95 --pulse 130 --consciousness A --temperature 37.0 | head -3
+mother=$(doorstep --json --data-dir "$demo/nell" patient add --nhs-number 9990990026 --given Rosa \
+  --family Marlowe --birth-date 1994-05-01 --sex female | sed -n 's/.*"id": "\(.*\)".*/\1/p')
+doorstep --data-dir "$demo/nell" patient maternity "$mother" --status pregnant --date "$(date -d '70 days' +%F)"
 doorstep --data-dir "$demo/nell" status
 echo
 echo "== Back in signal: Nell syncs, then Bea's tablet receives the caseload"

@@ -54,15 +54,13 @@ fn jsonl_answers_each_line_in_order_with_the_contract_keys() {
         lines[0]["scores"],
         json!({"respiration_rate": 3, "spo2": 2, "on_oxygen": 2, "systolic_bp": 2, "pulse": 2, "consciousness": 0, "temperature": 1})
     );
-    assert_eq!(
-        lines[0]["monitoring"],
-        "continuous monitoring of vital signs"
-    );
+    // The default wording is the community's, not the ward's.
+    assert_eq!(lines[0]["monitoring"], "continuous: stay with the patient");
     assert!(
         lines[0]["response"]
             .as_str()
             .unwrap()
-            .starts_with("emergency response")
+            .starts_with("emergency: call 999")
     );
     for key in [
         "total",
@@ -82,7 +80,7 @@ fn jsonl_answers_each_line_in_order_with_the_contract_keys() {
 
     assert_eq!(lines[1]["total"], 0);
     assert_eq!(lines[1]["risk"], "low");
-    assert_eq!(lines[1]["monitoring"], "minimum 12-hourly");
+    assert_eq!(lines[1]["monitoring"], "next set at the planned visit");
 
     assert_eq!(lines[2]["partial"], true);
     assert_eq!(lines[2]["total"], Value::Null);

@@ -855,3 +855,97 @@ fn https_with_the_organisation_s_certificate_authority_and_nothing_without_it() 
     );
     runtime.block_on(server.stop());
 }
+
+/// The admin signs a NEWS2 response protocol for the team; a device takes it at its next sync and
+/// stores its id, version and words with each set; the sync measures the device's clock against
+/// the server's.
+#[test]
+fn the_team_protocol_is_signed_by_the_admin_and_reaches_the_device() {
+    let team = Team::setup(Backend::Sqlite);
+    let admin = team.admin();
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/response-protocol.example.toml");
+    let set = ok(&[
+        "admin",
+        "--admin-dir",
+        path(&admin),
+        "protocol",
+        "set",
+        "--team",
+        "north",
+        "--file",
+        path(&example),
+    ]);
+    assert_eq!(set["protocol"], "wessex-ambulance");
+    let shown = ok(&[
+        "admin",
+        "--admin-dir",
+        path(&admin),
+        "protocol",
+        "show",
+        "--team",
+        "north",
+    ]);
+    assert_eq!(shown["setting"], "ambulance");
+    assert_eq!(shown["high"]["next_set_minutes"], 0);
+
+    let before = team.on("a", &["status"]);
+    assert_eq!(before["protocol"]["id"], "doorstep-community");
+    let report = team.on("a", &["sync"]);
+    assert!(
+        report["clock_skew_seconds"].as_i64().unwrap().abs() <= 5,
+        "{report}"
+    );
+    let status = team.on("a", &["status"]);
+    assert_eq!(status["protocol"]["id"], "wessex-ambulance");
+    assert_eq!(status["protocol"]["version"], 1);
+    assert!(status["clock_skew_seconds"].is_i64());
+
+    let patient = team.on(
+        "a",
+        &[
+            "patient",
+            "add",
+            "--nhs-number",
+            "9991000100",
+            "--given",
+            "Tom",
+            "--family",
+            "Forrest",
+            "--birth-date",
+            "1950-02-03",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let obs = team.on("a", &["obs", "add", "--patient", &patient, "--vitals", SET]);
+    assert_eq!(obs["response"]["protocol"], "wessex-ambulance");
+    assert_eq!(obs["response"]["setting"], "ambulance");
+    assert!(
+        obs["response"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("pre-alert")
+    );
+
+    // The same version with other words is refused: stored sets must name the words they showed.
+    let reworded = team.root.path().join("reworded.toml");
+    let text = std::fs::read_to_string(&example)
+        .unwrap()
+        .replace("convey immediately", "convey at once");
+    std::fs::write(&reworded, text).unwrap();
+    let refused = run(&[
+        "admin",
+        "--admin-dir",
+        path(&admin),
+        "protocol",
+        "set",
+        "--team",
+        "north",
+        "--file",
+        path(&reworded),
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("raise `version`"));
+}

@@ -4,8 +4,11 @@
 //!
 //! Covered: unlock (a wrong PIN first), find a patient, record a full set and see the right band,
 //! see the point on the chart, record while the server is down and see the set reach a second
-//! device once it is back, entered-in-error, emergency access with a reason. Screenshots of each
-//! screen go to `docs/screenshots/`; timings are printed (see docs/benchmarks.md).
+//! device once it is back, entered-in-error, emergency access with a reason; NEWS2 in the
+//! community: a child and a pregnant woman get no score, a HIGH set shows the 999 wording beside
+//! the DNACPR decision, overdue observations show, and an escalation recorded in the app reaches
+//! the second device. Screenshots of each screen go to `docs/screenshots/`; timings are printed
+//! (see docs/benchmarks.md).
 
 #![allow(
     clippy::unwrap_used,
@@ -296,6 +299,69 @@ impl World {
         .unwrap();
     }
 
+    /// On the app's device: a DNACPR decision on `patient`, and two patients NEWS2 must never
+    /// score: a four-year-old and a woman whose pregnancy the clinician records in the app.
+    async fn community_patients(&self, patient: doorstep_core::PatientId) {
+        let app_dir = self.device("app");
+        tokio::task::spawn_blocking(move || {
+            let device = doorstep_core::store::Device::open(&app_dir).unwrap();
+            let user = device.find_user(None).unwrap();
+            let app = device.unlock(user.id, PIN).unwrap();
+            app.add_flag(
+                patient,
+                &doorstep_core::patient::Flag {
+                    kind: doorstep_core::patient::FlagKind::Dnacpr,
+                    detail: "not for CPR; wishes to stay at home".to_owned(),
+                },
+            )
+            .unwrap();
+            let today = chrono::Utc::now().date_naive();
+            for (serial, given, family, age_days, sex) in [
+                (
+                    990_001,
+                    "Pip",
+                    "Quillby",
+                    4 * 365 + 100,
+                    doorstep_core::patient::Sex::Male,
+                ),
+                (
+                    990_011,
+                    "Rosa",
+                    "Marlowe",
+                    31 * 365,
+                    doorstep_core::patient::Sex::Female,
+                ),
+            ] {
+                let serial = (serial..)
+                    .find(|n| doorstep_core::NhsNumber::test_number(*n).is_some())
+                    .unwrap();
+                app.add_patient(&doorstep_core::store::NewPatient::with_demographics(
+                    doorstep_core::patient::Demographics {
+                        nhs_number: doorstep_core::NhsNumber::test_number(serial).unwrap(),
+                        given: given.to_owned(),
+                        family: family.to_owned(),
+                        birth_date: today - chrono::Duration::days(age_days),
+                        sex,
+                        address: doorstep_core::patient::Address {
+                            lines: vec!["3 Orchard Close".to_owned()],
+                            town: "Ambridge".to_owned(),
+                            postcode: "ZZ99 3AB".to_owned(),
+                        },
+                        gp_practice: doorstep_core::patient::GpPractice {
+                            ods_code: "Y90001".to_owned(),
+                            name: "Lantern Row Surgery".to_owned(),
+                        },
+                        contacts: Vec::new(),
+                    },
+                ))
+                .unwrap();
+            }
+            doorstep_transport::sync(&app, |_| {}).unwrap();
+        })
+        .await
+        .unwrap();
+    }
+
     fn colleague(&self) -> Session {
         let device = doorstep_core::store::Device::open(&self.device("colleague")).unwrap();
         let user = device.find_user(None).unwrap();
@@ -323,6 +389,8 @@ async fn day() {
     };
     step("two devices record different addresses while apart");
     world.conflicting_addresses(target.id).await;
+    step("a DNACPR decision, a child and a woman who is pregnant");
+    world.community_patients(target.id).await;
     step("Xvfb and tauri-driver");
     let desktop = Desktop::start(&world.device("app")).unwrap();
     let launched = Instant::now();
@@ -348,12 +416,85 @@ async fn day() {
         .find_all(Locator::Css("[data-testid=patient-row]"))
         .await
         .unwrap();
-    assert_eq!(rows.len(), 40);
+    assert_eq!(rows.len(), 42);
     text_until(&client, "[data-testid=sync-status]", |t| {
         t.contains("Synced")
     })
     .await;
+    // Never-observed patients are shown as such, not ranked as low.
+    find(&client, "[data-testid=never-observed]").await;
     screenshot(&desktop, "caseload").await;
+
+    step("a child: vital signs recorded, no NEWS2 anywhere");
+    type_into(&client, "#search", "Quillby").await;
+    wait_for_rows(&client, 1, "search did not find the child").await;
+    tap(&client, ".patient-open").await;
+    tap(&client, "[data-testid=record-observations]").await;
+    // A four-year-old's normal values: an adult would score 8, HIGH.
+    type_numbers(&client, ["34", "97", "95", "130", "37.0"]).await;
+    tap(&client, "[data-testid=on-air]").await;
+    tap(&client, "[data-testid=acvpu-A]").await;
+    let notice = text(&client, "[data-testid=not-applicable-notice]").await;
+    assert!(notice.contains("paediatric"), "{notice}");
+    assert!(
+        client
+            .find_all(Locator::Css("[data-testid=news2-badge]"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "no NEWS2 score while a child's values are typed"
+    );
+    tap(&client, "[data-testid=save-observation]").await;
+    let saved = text(&client, "[data-testid=news2-not-applicable]").await;
+    assert!(saved.contains("NOT USED"), "{saved}");
+    screenshot(&desktop, "child-no-news2").await;
+    click_text(&client, "button", "Back to the record").await;
+    let row = text(&client, "[data-testid=obs-row]").await;
+    assert!(row.contains("NOT USED"), "{row}");
+    assert!(!row.contains("HIGH"), "{row}");
+    find(&client, "[data-testid=chart-no-bands]").await;
+
+    step("a pregnant woman: status recorded in the app, then no NEWS2");
+    click_text(&client, ".brand", "Doorstep").await;
+    type_into(&client, "#search", "Marlowe").await;
+    wait_for_rows(&client, 1, "search did not find the woman").await;
+    tap(&client, ".patient-open").await;
+    tap(&client, "[data-testid=maternity-pregnant]").await;
+    let due = (chrono::Utc::now() + chrono::Duration::days(70)).date_naive();
+    // A date input takes the date typed in the locale's order; set it as a script would.
+    let date_field = find(&client, "[data-testid=maternity-date]").await;
+    client
+        .execute(
+            "const input = arguments[0]; \
+             const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set; \
+             set.call(input, arguments[1]); \
+             input.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![
+                serde_json::to_value(&date_field).unwrap(),
+                serde_json::json!(due.to_string()),
+            ],
+        )
+        .await
+        .unwrap();
+    tap(&client, "[data-testid=save-maternity]").await;
+    text_until(&client, "[data-testid=maternity-status]", |t| {
+        t.starts_with("Pregnant")
+    })
+    .await;
+    tap(&client, "[data-testid=record-observations]").await;
+    // 165/110 with otherwise normal values: NEWS2 would say 0, LOW.
+    type_numbers(&client, ["16", "98", "165", "80", "36.8"]).await;
+    tap(&client, "[data-testid=on-air]").await;
+    tap(&client, "[data-testid=acvpu-A]").await;
+    let notice = text(&client, "[data-testid=not-applicable-notice]").await;
+    assert!(notice.contains("maternity"), "{notice}");
+    tap(&client, "[data-testid=save-observation]").await;
+    find(&client, "[data-testid=news2-not-applicable]").await;
+    screenshot(&desktop, "pregnancy-no-news2").await;
+    click_text(&client, "button", "Back to the record").await;
+    click_text(&client, ".brand", "Doorstep").await;
+    type_into(&client, "#search", "").await;
+    wait_for_rows(&client, 42, "the caseload came back").await;
 
     step("search by NHS number");
     // Find a patient by NHS number, as typed from a letter (with spaces).
@@ -406,6 +547,8 @@ async fn day() {
     assert!(live.contains("HIGH"), "{live}");
     let response = text(&client, "[data-testid=news2-response]").await;
     assert!(response.contains("emergency"), "{response}");
+    assert!(response.contains("call 999"), "{response}");
+    assert!(!response.contains("registrar"), "{response}");
     screenshot(&desktop, "observation-entry").await;
     let saving = Instant::now();
     tap(&client, "[data-testid=save-observation]").await;
@@ -419,8 +562,39 @@ async fn day() {
         assert!(Instant::now() < deadline, "the app measures its own save");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    let response = text(&client, "[data-testid=news2-response]").await;
+    assert!(response.contains("call 999"), "{response}");
+    let ceiling = text(&client, "[data-testid=ceiling-of-care]").await;
+    assert!(ceiling.contains("DNACPR"), "{ceiling}");
     screenshot(&desktop, "observation-saved").await;
+
+    step("the escalation the response asks for");
+    tap(&client, "[data-testid=record-escalation]").await;
+    find(&client, "[data-testid=escalation-dialog]").await;
+    // The response names 999 first: preselected.
+    let chosen = find(&client, "[data-testid=service-999]").await;
+    assert_eq!(
+        chosen.attr("aria-checked").await.unwrap().as_deref(),
+        Some("true")
+    );
+    type_into(
+        &client,
+        "[data-testid=escalation-outcome]",
+        "Ambulance dispatched, category 2",
+    )
+    .await;
+    type_into(&client, "[data-testid=escalation-reference]", "CAD-4711").await;
+    screenshot(&desktop, "escalation").await;
+    tap(&client, "[data-testid=save-escalation]").await;
+    text_until(&client, "[data-testid=escalation-saved]", |t| {
+        t.contains("999")
+    })
+    .await;
     click_text(&client, "button", "Back to the record").await;
+    text_until(&client, "[data-testid=escalations]", |t| {
+        t.contains("CAD-4711")
+    })
+    .await;
 
     step("the point on the chart");
     // The new point is on the chart, and the aggregate row reads 10 HIGH.
@@ -560,11 +734,30 @@ async fn day() {
             .is_some_and(|e| e.reason == "wrong patient's thermometer")),
         "the entered-in-error mark reached the second device"
     );
+    assert!(
+        received
+            .escalations
+            .iter()
+            .any(|e| e.escalation.reference.as_deref() == Some("CAD-4711")
+                && e.escalation.outcome == "Ambulance dispatched, category 2"),
+        "the escalation reached the second device"
+    );
+
+    step("overdue observations in the caseload");
+    // A HIGH set asks for continuous monitoring: its patient is overdue at once, and ranks first.
+    click_text(&client, ".brand", "Doorstep").await;
+    type_into(&client, "#search", "").await;
+    let overdue = text(&client, "[data-testid=patient-row] [data-testid=overdue]").await;
+    assert!(
+        overdue.contains("Overdue") || overdue.contains("Continuous"),
+        "{overdue}"
+    );
+    let first = text(&client, "[data-testid=patient-row]").await;
+    assert!(first.contains("HIGH"), "most urgent first: {first}");
+    screenshot(&desktop, "caseload-overdue").await;
 
     step("emergency access");
     // Emergency access to another record: a reason is required; the access is audited.
-    click_text(&client, ".brand", "Doorstep").await;
-    type_into(&client, "#search", "").await;
     click_text(
         &client,
         "[data-testid=patient-row] button",

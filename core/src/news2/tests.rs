@@ -701,7 +701,8 @@ fn the_default_protocol_speaks_to_the_community_not_the_ward() {
 #[test]
 fn a_protocol_may_change_words_but_not_lengthen_the_rcp_intervals() {
     use super::protocol::ProtocolError;
-    let cases: [(fn(&mut ResponseProtocol), Option<ProtocolError>); 8] = [
+    type Change = fn(&mut ResponseProtocol);
+    let cases: [(Change, Option<ProtocolError>); 8] = [
         (|_| {}, None),
         (|p| p.id = String::new(), Some(ProtocolError::BadId)),
         (

@@ -23,6 +23,9 @@ export type Risk = "low" | "low-medium" | "medium" | "high";
 export type User = { id: string; name: string; role: string };
 export type DeviceView = { set_up: boolean; users: User[]; unlocked: User | null };
 
+export type NotApplicableReason = "under-16" | "pregnant" | "postnatal";
+export type NotApplicable = { reason: NotApplicableReason; message: string };
+
 export type LatestNews2 = {
   taken_at: string;
   total: number | null;
@@ -30,6 +33,8 @@ export type LatestNews2 = {
   partial: boolean;
   effective_risk: Risk | null;
   points: number;
+  /** NEWS2 was not used for this set: there is no score at all. */
+  not_applicable: NotApplicableReason | null;
 };
 
 export type FlagKind = "dnacpr" | "respect" | "end-of-life-wishes" | "safeguarding" | "child-protection";
@@ -44,6 +49,14 @@ export type Summary = {
   flags: FlagKind[];
   allergies: string[];
   conflicts: boolean;
+  /** When the next set is due by the protocol, if it counts one down. */
+  next_due: string | null;
+  overdue: boolean;
+  /** The risk the caseload was ordered by; "unknown" ranks above low. */
+  rank_risk: Risk | "unknown";
+  last_observed: string | null;
+  /** NEWS2 does not apply to this patient today. */
+  news2_not_applicable: NotApplicable | null;
 };
 
 export type News2 = {
@@ -74,13 +87,52 @@ export type Vitals = {
   temperature?: number;
 };
 
-export type Observation = {
+/** The response shown when a set was saved, in the organisation's protocol's words. */
+export type ShownResponse = {
+  protocol: string;
+  version: number;
+  setting: "community" | "ambulance" | "hospital";
+  text: string;
+  monitoring: string;
+  ceiling_of_care: string[];
+};
+
+/** A set as the core scored it: a NEWS2 result, or none with the reason. */
+export type SetView = {
+  news2: News2 | null;
+  not_applicable: NotApplicable | null;
+  response: ShownResponse | null;
+  next_due: string | null;
+  escalation_prompt: boolean;
+};
+
+export type Observation = SetView & {
   id: string;
   taken_at: string;
   author: Author;
   vitals: Vitals;
   entered_in_error: EnteredInError | null;
-  news2: News2;
+};
+
+export type EscalationService = "999" | "111" | "gp" | "ucr" | "spa" | "maternity-triage" | "other";
+
+export type EscalationEntry = {
+  id: string;
+  service: EscalationService;
+  at: string;
+  outcome: string;
+  reference: string | null;
+  sbar: string | null;
+  observation: string | null;
+  recorded: Recorded;
+};
+
+export type MaternityEntry = {
+  status: "pregnant" | "postnatal" | "none";
+  expected_delivery?: string;
+  delivered?: string;
+  by: Author;
+  at: string;
 };
 
 export type Entry<T> = T & { id: string; recorded: Recorded; status: string };
@@ -105,13 +157,18 @@ export type PatientRecord = {
   care_plan_edited: Recorded | null;
   notes: { id: string; text: string; recorded: Recorded; entered_in_error: EnteredInError | null }[];
   observations: Observation[];
+  maternity: MaternityEntry | null;
+  escalations: EscalationEntry[];
+  news2_not_applicable_now: NotApplicable | null;
+  ceiling_of_care: string[];
   sync: { last_sync: string | null; unsynced_changes: boolean; enrolled: boolean };
   /** Team members by device, from the admin-signed roster. */
   authors: Record<string, { name: string; role: string }>;
   spo2_scale: number;
 };
 
-export type Preview = { news2: News2; errors: { error: string; field: string | null }[] };
+export type Preview = SetView & { errors: { error: string; field: string | null }[] };
+export type SavedSet = SetView & { id: string; taken_at: string; warnings: string[] };
 
 export type SyncActivity =
   | { phase: "idle" }
@@ -132,6 +189,20 @@ export type SyncStatus = {
   waiting: number;
   /** The organisation's idle limit: the app's own lock may be sooner, never later. */
   idle_limit_seconds: number | null;
+  /** This device's clock minus the server's at the last sync, in seconds. */
+  clock_skew_seconds: number | null;
+  clock_wrong: boolean;
+  /** The NEWS2 response protocol in use. */
+  protocol: string | null;
+};
+
+export type EscalationForm = {
+  service: EscalationService;
+  at: string | null;
+  outcome: string;
+  reference: string;
+  sbar: string;
+  observation: string | null;
 };
 
 export type Band = { from: number; to: number; score: number };
@@ -147,9 +218,22 @@ export const api = {
   record: (patient: string) => invoke<PatientRecord>("record", { patient }),
   emergencyAccess: (patient: string, reason: string) =>
     invoke<PatientRecord>("emergency_access", { patient, reason }),
-  preview: (vitals: Vitals, scale: number) => invoke<Preview>("preview_observation", { vitals, scale }),
-  recordObservation: (patient: string, vitals: Vitals) =>
-    invoke<{ id: string; taken_at: string; news2: News2 }>("record_observation", { patient, vitals }),
+  preview: (patient: string, vitals: Vitals, scale: number, takenAt: string | null) =>
+    invoke<Preview>("preview_observation", { patient, vitals, scale, takenAt }),
+  recordObservation: (patient: string, vitals: Vitals, takenAt: string | null) =>
+    invoke<SavedSet>("record_observation", { patient, vitals, takenAt }),
+  setMaternity: (patient: string, status: string, date: string | null) =>
+    invoke<void>("set_maternity", { patient, status, date }),
+  escalate: (patient: string, form: EscalationForm) =>
+    invoke<string>("escalate", {
+      patient,
+      service: form.service,
+      at: form.at,
+      outcome: form.outcome,
+      reference: form.reference,
+      sbar: form.sbar,
+      observation: form.observation,
+    }),
   enteredInError: (observation: string, reason: string) =>
     invoke<void>("entered_in_error", { observation, reason }),
   addNote: (patient: string, text: string) => invoke<void>("add_note", { patient, text }),

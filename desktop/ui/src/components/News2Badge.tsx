@@ -1,7 +1,7 @@
 // A NEWS2 result as the chart shows it: the number, the band colour and the band word, so colour
 // is never the only signal. A partial set shows no total, only the risk it already forces.
-import type { News2, Risk } from "../api";
-import { riskWord } from "../logic/format";
+import type { NotApplicable, NotApplicableReason, Risk, SetView } from "../api";
+import { dueText, notApplicableWord, riskWord } from "../logic/format";
 
 export function News2Badge({
   total,
@@ -25,14 +25,65 @@ export function News2Badge({
   );
 }
 
-export function News2Response({ news2 }: { news2: News2 }) {
+/** Where NEWS2 does not apply: no number, no band, no response; the chart to use instead. */
+export function NotApplicableBadge({ reason, size = "normal" }: { reason: NotApplicableReason; size?: "normal" | "large" }) {
   return (
-    <div className={`response risk-${news2.risk ?? news2.minimum_risk ?? "none"}`} data-testid="news2-response">
+    <span className={`badge not-applicable ${size}`} aria-label={`NEWS2 not used. ${notApplicableWord(reason)}`} data-testid="news2-not-applicable">
+      <span className="badge-number">–</span>
+      <span className="badge-word">NEWS2 NOT USED · {notApplicableWord(reason)}</span>
+    </span>
+  );
+}
+
+/** A set's badge, whatever the core made of it. */
+export function SetBadge({ set, size = "normal" }: { set: SetView; size?: "normal" | "large" }) {
+  if (!set.news2) {
+    return set.not_applicable ? <NotApplicableBadge reason={set.not_applicable.reason} size={size} /> : null;
+  }
+  const news2 = set.news2;
+  return <News2Badge total={news2.total} risk={news2.partial ? news2.minimum_risk : news2.risk} partial={news2.partial} size={size} />;
+}
+
+export function NotApplicableNotice({ notApplicable }: { notApplicable: NotApplicable }) {
+  return (
+    <p className="not-applicable-notice" role="note" data-testid="not-applicable-notice">
+      <strong>NEWS2 is not used for this patient.</strong> {notApplicable.message}.
+    </p>
+  );
+}
+
+/**
+ * The response a set demands, in the words of the protocol it was scored under, with the ceiling
+ * of care beside it (the response follows a DNACPR or ReSPECT plan) and when the next set is due.
+ */
+export function News2Response({ set, takenAt }: { set: SetView; takenAt?: string }) {
+  if (!set.news2 || !set.response) {
+    return set.not_applicable ? <NotApplicableNotice notApplicable={set.not_applicable} /> : null;
+  }
+  const due = dueText(set.next_due, takenAt ?? null, new Date());
+  return (
+    <div className={`response risk-${set.news2.risk ?? set.news2.minimum_risk ?? "none"}`} data-testid="news2-response">
       <p>
-        <strong>Response:</strong> {news2.response}
+        <strong>Response:</strong> {set.response.text}
       </p>
       <p>
-        <strong>Monitoring:</strong> {news2.monitoring}
+        <strong>Monitoring:</strong> {set.response.monitoring}
+        {due && <> · {due}</>}
+      </p>
+      {set.response.ceiling_of_care.length > 0 && (
+        <div className="ceiling" data-testid="ceiling-of-care">
+          <strong>Ceiling of care: follow the patient's plan</strong>
+          <ul>
+            {set.response.ceiling_of_care.map((entry) => (
+              <li key={entry}>{entry}</li>
+            ))}
+          </ul>
+        </div>
+      )}
+      <p className="protocol-name">
+        <small>
+          Wording: {set.response.protocol} v{set.response.version} ({set.response.setting})
+        </small>
       </p>
     </div>
   );

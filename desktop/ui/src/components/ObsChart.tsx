@@ -54,10 +54,13 @@ function Patterns() {
 export function ObsChart({
   observations,
   scale,
+  news2Applies = true,
   onError,
 }: {
   observations: Observation[];
   scale: number;
+  /** False where NEWS2 is not used for the patient: no NEWS2 bands or scores are drawn. */
+  news2Applies?: boolean;
   onError: (error: unknown) => CommandError;
 }) {
   const [bands, setBands] = useState<ParameterBands[] | null>(null);
@@ -87,7 +90,7 @@ export function ObsChart({
           <text key={o.id} x={x(i)} y={16} className="col-head" textAnchor="middle">
             {dateTime(o.taken_at).split(" ").slice(0, 2).join(" ")}
             <tspan x={x(i)} dy="14">
-              {dateTime(o.taken_at).split(" ")[3]}
+              {dateTime(o.taken_at).split(" ")[2]}
             </tspan>
           </text>
         ))}
@@ -110,12 +113,14 @@ export function ObsChart({
                       y={y1}
                       width={plotWidth}
                       height={y2 - y1}
-                      fill={band.score === 0 ? "white" : `url(#score-${band.score})`}
+                      fill={band.score === 0 || !news2Applies ? "white" : `url(#score-${band.score})`}
                       className="band"
                     />
-                    <text x={width - 4} y={(y1 + y2) / 2 + 4} className="band-score" textAnchor="end">
-                      {bandLabel(band.low, band.high, parameter.parameter, index === 0, index === rows.length - 1)} · {band.score}
-                    </text>
+                    {news2Applies && (
+                      <text x={width - 4} y={(y1 + y2) / 2 + 4} className="band-score" textAnchor="end">
+                        {bandLabel(band.low, band.high, parameter.parameter, index === 0, index === rows.length - 1)} · {band.score}
+                      </text>
+                    )}
                   </g>
                 );
               })}
@@ -146,7 +151,7 @@ export function ObsChart({
             ["ACVPU", (o) => o.vitals.consciousness ?? "–"],
             [
               "NEWS2 total",
-              (o) => (o.news2.partial ? "INCOMPLETE" : `${o.news2.total} ${riskWord(o.news2.risk)}`),
+              (o) => (!o.news2 ? "NOT USED" : o.news2.partial ? "INCOMPLETE" : `${o.news2.total} ${riskWord(o.news2.risk)}`),
             ],
           ];
           return rows.map(([label, read], r) => (
@@ -161,7 +166,7 @@ export function ObsChart({
                   x={x(i)}
                   y={top + r * 34 + 22}
                   textAnchor="middle"
-                  className={r === 2 ? `total risk-text-${o.news2.risk ?? "none"}` : "cell"}
+                  className={r === 2 ? `total risk-text-${o.news2?.risk ?? "none"}` : "cell"}
                   data-testid={r === 2 ? "chart-total" : undefined}
                 >
                   {read(o)}
@@ -171,7 +176,11 @@ export function ObsChart({
           ));
         })()}
       </svg>
-      {bands.find((b) => b.note) && <figcaption>{bands.find((b) => b.note)?.note}</figcaption>}
+      {!news2Applies ? (
+        <figcaption data-testid="chart-no-bands">NEWS2 bands are not shown: NEWS2 is not used for this patient.</figcaption>
+      ) : (
+        bands.find((b) => b.note) && <figcaption>{bands.find((b) => b.note)?.note}</figcaption>
+      )}
     </figure>
   );
 }

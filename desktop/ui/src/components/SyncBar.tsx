@@ -40,6 +40,13 @@ export function SyncBar({ onError }: { onError: (error: unknown) => CommandError
     <span className={`sync sync-${line.tone}`} role="status" aria-live="polite" data-testid="sync-status">
       <span className="sync-dot" aria-hidden="true" />
       <span className="sync-text">{line.text}</span>
+      {status.clock_wrong && status.clock_skew_seconds !== null && (
+        <span className="clock-warning" role="alert" data-testid="clock-warning">
+          This device's clock is {Math.round(Math.abs(status.clock_skew_seconds) / 60)} minutes{" "}
+          {status.clock_skew_seconds > 0 ? "ahead of" : "behind"} the server's: observation times come from it. Correct the
+          date and time settings.
+        </span>
+      )}
       {status.enrolled && (
         <button
           className="small"

@@ -37,11 +37,78 @@ export function ago(iso: string, now: Date): string {
   return `${days} days ago`;
 }
 
-/** "25 Nov 14:05" in the device's time zone. */
+/** Patients' days are UK days: dates and times are shown in UK time whatever the device's zone. */
+export const UK_TIME_ZONE = "Europe/London";
+
+const ukParts = new Intl.DateTimeFormat("en-GB", {
+  timeZone: UK_TIME_ZONE,
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+  timeZoneName: "short",
+});
+
+function parts(at: Date): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of ukParts.formatToParts(at)) out[part.type] = part.value;
+  return out;
+}
+
+/** "GMT" or "BST" at that moment. */
+function zoneName(zone: string): string {
+  return zone === "GMT+1" ? "BST" : zone === "UTC" ? "GMT" : zone;
+}
+
+/**
+ * "26 Jun 00:30 BST": the date and the time in the same zone (UK time), with the zone named so
+ * the hour repeated when the clocks go back reads unambiguously.
+ */
 export function dateTime(iso: string): string {
-  const at = new Date(iso);
-  const time = at.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
-  return `${longDate(at.toISOString())} ${time}`;
+  const p = parts(new Date(iso));
+  return `${Number(p.day)} ${p.month} ${p.hour}:${p.minute} ${zoneName(p.timeZoneName)}`;
+}
+
+/** The UK calendar date of a moment, YYYY-MM-DD. */
+export function ukDate(at: Date): string {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: UK_TIME_ZONE }).format(at);
+}
+
+/** "Overdue by 2 h 10 min", "Due in 40 min", "Continuous monitoring": when the next set is due. */
+export function dueText(nextDue: string | null, takenAt: string | null, now: Date): string | null {
+  if (!nextDue) return null;
+  const due = new Date(nextDue).getTime();
+  if (takenAt && due <= new Date(takenAt).getTime()) return "Continuous monitoring: next set due now";
+  const minutes = Math.round((due - now.getTime()) / 60_000);
+  const span = (m: number) => {
+    const hours = Math.floor(m / 60);
+    const rest = m % 60;
+    return hours > 0 ? `${hours} h${rest ? ` ${rest} min` : ""}` : `${rest} min`;
+  };
+  if (minutes < 0) return `Overdue by ${span(-minutes)}`;
+  if (minutes === 0) return "Due now";
+  return `Due in ${span(minutes)} (${dateTime(nextDue)})`;
+}
+
+/** The words for why NEWS2 was not used. */
+export function notApplicableWord(reason: "under-16" | "pregnant" | "postnatal"): string {
+  switch (reason) {
+    case "under-16":
+      return "Under 16: paediatric chart";
+    case "pregnant":
+      return "Pregnant: maternity chart";
+    case "postnatal":
+      return "Postnatal: maternity chart";
+  }
+}
+
+/** A datetime-local input's value ("2026-06-26T00:30", the device's local time) as RFC 3339. */
+export function fromLocalInput(value: string): string | null {
+  if (!value) return null;
+  const at = new Date(value);
+  return Number.isNaN(at.getTime()) ? null : at.toISOString();
 }
 
 /** The band word clinicians read on the chart, never colour alone. */

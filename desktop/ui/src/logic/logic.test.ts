@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { SyncStatus } from "../api";
 import { columnX, placeValue, visibleBands } from "./chart";
 import { EMPTY_FORM, enteredCount, parseForm } from "./entry";
-import { ageInYears, ago, authorName, nhsNumber, riskWord } from "./format";
+import { ageInYears, ago, authorName, dateTime, dueText, nhsNumber, riskWord, ukDate } from "./format";
 import { syncText } from "./syncText";
 
 const now = new Date("2026-11-25T12:00:00Z");
@@ -19,6 +19,9 @@ const base: SyncStatus = {
   error: null,
   waiting: 0,
   idle_limit_seconds: 300,
+  clock_skew_seconds: 2,
+  clock_wrong: false,
+  protocol: "Community nursing (doorstep-community v1)",
 };
 
 describe("sync status words", () => {
@@ -152,4 +155,35 @@ describe("formatting", () => {
     expect(riskWord("low-medium")).toBe("LOW-MEDIUM");
     expect(riskWord(null)).toBe("NO SCORE");
   });
+});
+
+describe("dates and times read in UK time, across the clock changes", () => {
+  // (moment, shown) — the date and the time always from the same zone.
+  const cases: [string, string][] = [
+    // 00:30 BST on 26 June is 23:30 UTC on the 25th: the 26th, not "25 Jun 00:30".
+    ["2026-06-25T23:30:00Z", "26 Jun 00:30 BST"],
+    ["2026-12-01T23:30:00Z", "1 Dec 23:30 GMT"],
+    // Clocks go forward at 01:00 GMT on 29 March 2026.
+    ["2026-03-29T00:59:00Z", "29 Mar 00:59 GMT"],
+    ["2026-03-29T01:00:00Z", "29 Mar 02:00 BST"],
+    // Clocks go back at 01:00 GMT on 25 October 2026: 01:30 happens twice, told apart by the zone.
+    ["2026-10-25T00:30:00Z", "25 Oct 01:30 BST"],
+    ["2026-10-25T01:30:00Z", "25 Oct 01:30 GMT"],
+  ];
+  for (const [iso, shown] of cases) {
+    it(`${iso} reads ${shown}`, () => expect(dateTime(iso)).toBe(shown));
+  }
+  it("the UK date of a moment", () => {
+    expect(ukDate(new Date("2026-06-25T23:30:00Z"))).toBe("2026-06-26");
+    expect(ukDate(new Date("2026-12-01T23:30:00Z"))).toBe("2026-12-01");
+  });
+});
+
+describe("when the next set is due", () => {
+  const now = new Date("2026-06-01T12:00:00Z");
+  it("overdue", () => expect(dueText("2026-06-01T09:50:00Z", null, now)).toBe("Overdue by 2 h 10 min"));
+  it("due later", () => expect(dueText("2026-06-01T12:40:00Z", null, now)).toBe("Due in 40 min (1 Jun 13:40 BST)"));
+  it("continuous", () =>
+    expect(dueText("2026-06-01T11:00:00Z", "2026-06-01T11:00:00Z", now)).toBe("Continuous monitoring: next set due now"));
+  it("at the planned visit", () => expect(dueText(null, null, now)).toBeNull());
 });

@@ -3,9 +3,27 @@
 // on request. Emergency access opens a record with a stated reason, for a limited time, audited.
 import { useEffect, useState } from "react";
 import { api, type CommandError, type Summary } from "../api";
-import { News2Badge } from "../components/News2Badge";
+import { News2Badge, NotApplicableBadge } from "../components/News2Badge";
 import { ReasonDialog } from "../components/ReasonDialog";
-import { FLAG_LABELS, ageInYears, ago, longDate, nhsNumber } from "../logic/format";
+import { FLAG_LABELS, ageInYears, ago, dueText, longDate, nhsNumber } from "../logic/format";
+
+/** Due, overdue or never observed: shown on every row, whatever its score. */
+function DueChip({ row, now }: { row: Summary; now: Date }) {
+  if (!row.last_observed) {
+    return (
+      <span className="chip chip-unknown" data-testid="never-observed">
+        Never observed
+      </span>
+    );
+  }
+  const text = dueText(row.next_due, row.latest_news2?.taken_at ?? null, now);
+  if (!text) return null;
+  return (
+    <span className={`chip ${row.overdue ? "chip-overdue" : "chip-due"}`} data-testid={row.overdue ? "overdue" : "due"}>
+      {text}
+    </span>
+  );
+}
 
 export const EMERGENCY_MINUTES = 30;
 
@@ -95,7 +113,17 @@ export function Caseload({
                 </span>
               </button>
               <span className="patient-news2">
-                {row.latest_news2 ? (
+                {row.news2_not_applicable ? (
+                  <>
+                    <NotApplicableBadge reason={row.news2_not_applicable.reason} />
+                    {row.latest_news2 && <small>{ago(row.latest_news2.taken_at, now)}</small>}
+                  </>
+                ) : row.latest_news2?.not_applicable ? (
+                  <>
+                    <NotApplicableBadge reason={row.latest_news2.not_applicable} />
+                    <small>{ago(row.latest_news2.taken_at, now)}</small>
+                  </>
+                ) : row.latest_news2 ? (
                   <>
                     <News2Badge
                       total={row.latest_news2.total}
@@ -106,6 +134,12 @@ export function Caseload({
                   </>
                 ) : (
                   <small>No observations</small>
+                )}
+                <DueChip row={row} now={now} />
+                {byRisk && row.rank_risk === "unknown" && row.last_observed && (
+                  <small className="rank-unknown" data-testid="rank-unknown">
+                    Risk unknown: no recent complete set
+                  </small>
                 )}
               </span>
               <button className="small secondary" onClick={() => setEmergencyFor(row)}>

@@ -2,10 +2,11 @@
 // typed, the NEWS2 total, band and required response appearing as values are entered, a clear
 // warning while the set is partial, and "Saved" only once the store has acknowledged the set.
 import { useEffect, useRef, useState } from "react";
-import { api, type CommandError, type News2, type Preview } from "../api";
-import { News2Badge, News2Response } from "../components/News2Badge";
+import { api, type CommandError, type Preview, type SavedSet } from "../api";
+import { EscalationDialog, suggestedService } from "../components/EscalationDialog";
+import { NotApplicableNotice, News2Response, SetBadge } from "../components/News2Badge";
 import { ACVPU, EMPTY_FORM, NUMERIC_FIELDS, enteredCount, parseForm, type Form } from "../logic/entry";
-import { dateTime } from "../logic/format";
+import { dateTime, fromLocalInput } from "../logic/format";
 
 export function ObservationEntry({
   patient,
@@ -23,7 +24,11 @@ export function ObservationEntry({
   const [form, setForm] = useState<Form>(EMPTY_FORM);
   const [preview, setPreview] = useState<Preview | null>(null);
   const [saving, setSaving] = useState(false);
-  const [saved, setSaved] = useState<{ at: string; news2: News2 } | null>(null);
+  const [saved, setSaved] = useState<SavedSet | null>(null);
+  // Empty: taken now. Otherwise the time read off a monitor or written up after the visit.
+  const [takenAt, setTakenAt] = useState("");
+  const [escalating, setEscalating] = useState(false);
+  const [escalated, setEscalated] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   // Milliseconds from pressing Save to "Saved" on screen, for the end-to-end benchmark.
   const saveStarted = useRef(0);
@@ -33,12 +38,14 @@ export function ObservationEntry({
   }, [saved]);
   const parsed = parseForm(form);
   const entered = enteredCount(parsed.vitals);
+  const takenIso = fromLocalInput(takenAt);
+  const takenLate = takenIso !== null && Date.now() - new Date(takenIso).getTime() > 24 * 3600_000;
 
   useEffect(() => {
     let live = true;
     const timer = window.setTimeout(() => {
       api
-        .preview(parsed.vitals, scale)
+        .preview(patient, parsed.vitals, scale, takenIso)
         .then((next) => live && setPreview(next))
         .catch(onError);
     }, 80);
@@ -47,7 +54,7 @@ export function ObservationEntry({
       window.clearTimeout(timer);
     };
     // Keyed on the set's content: a new object with the same values must not ask again.
-  }, [JSON.stringify(parsed.vitals), scale]);
+  }, [JSON.stringify(parsed.vitals), scale, takenIso]);
 
   const coreErrors = new Map((preview?.errors ?? []).map((e) => [e.field ?? "", e.error]));
   const errorFor = (key: string) => parsed.errors[key as keyof typeof parsed.errors] ?? coreErrors.get(key);
@@ -58,8 +65,8 @@ export function ObservationEntry({
     setSaving(true);
     setFailure(null);
     try {
-      const result = await api.recordObservation(patient, parsed.vitals);
-      setSaved({ at: result.taken_at, news2: result.news2 });
+      const result = await api.recordObservation(patient, parsed.vitals, takenIso);
+      setSaved(result);
     } catch (error) {
       setFailure(onError(error).message);
     } finally {
@@ -76,15 +83,49 @@ export function ObservationEntry({
         <div className="saved-panel" role="status" data-testid="saved" data-save-ms={saveMs ?? undefined}>
           <h1>Saved</h1>
           <p>
-            The set for {name} is stored on this device ({dateTime(saved.at)}). It will sync when the server can be
-            reached.
+            The set for {name}, taken {dateTime(saved.taken_at)}, is stored on this device. It will sync when the server
+            can be reached.
           </p>
-          <News2Badge total={saved.news2.total} risk={saved.news2.risk ?? saved.news2.minimum_risk} partial={saved.news2.partial} size="large" />
-          <News2Response news2={saved.news2} />
-          <button className="primary big" onClick={onDone}>
-            Back to the record
-          </button>
+          {saved.warnings.map((warning) => (
+            <p key={warning} className="warning" role="alert">
+              {warning}
+            </p>
+          ))}
         </div>
+        <SetBadge set={saved} size="large" />
+        <News2Response set={saved} takenAt={saved.taken_at} />
+        {saved.escalation_prompt && !escalated && (
+          <div className="escalation-prompt" role="alert" data-testid="escalation-prompt">
+            <p>
+              <strong>This response asks you to contact someone.</strong> Record who you called, what they said and their
+              reference.
+            </p>
+            <button className="primary big" onClick={() => setEscalating(true)} data-testid="record-escalation">
+              Record escalation
+            </button>
+          </div>
+        )}
+        {escalated && (
+          <p className="saved" role="status" data-testid="escalation-saved">
+            {escalated}
+          </p>
+        )}
+        <button className={saved.escalation_prompt && !escalated ? "big" : "primary big"} onClick={onDone}>
+          Back to the record
+        </button>
+        {escalating && (
+          <EscalationDialog
+            patient={patient}
+            observation={saved.id}
+            suggested={suggestedService(saved.response?.text)}
+            onCancel={() => setEscalating(false)}
+            onDone={(message) => {
+              setEscalating(false);
+              setEscalated(message);
+            }}
+            onError={onError}
+          />
+        )}
       </main>
     );
   }
@@ -95,6 +136,24 @@ export function ObservationEntry({
       <p className="hint">
         SpO₂ {scale === 2 ? "Scale 2 (target 88–92%), as the record's clinical decision says" : "Scale 1"}.
       </p>
+      <div className="field taken-at">
+        <label htmlFor="taken-at">
+          Time taken <small>leave empty for now; set it for a monitor reading or a set written up later</small>
+        </label>
+        <input
+          id="taken-at"
+          data-testid="taken-at"
+          type="datetime-local"
+          value={takenAt}
+          max={new Date(Date.now() - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16)}
+          onChange={(event) => setTakenAt(event.target.value)}
+        />
+        {takenLate && (
+          <p className="warning" role="alert">
+            More than 24 hours ago: check the date and time.
+          </p>
+        )}
+      </div>
       <div className="entry-grid">
         <div className="fields">
           {NUMERIC_FIELDS.map((spec) => {
@@ -160,21 +219,22 @@ export function ObservationEntry({
           </div>
         </div>
         <aside className="live-score" aria-live="polite" data-testid="live-score">
-          {preview && (
+          {preview && !preview.news2 && preview.not_applicable && (
             <>
-              <News2Badge
-                total={preview.news2.total}
-                risk={preview.news2.partial ? preview.news2.minimum_risk : preview.news2.risk}
-                partial={preview.news2.partial}
-                size="large"
-              />
+              <SetBadge set={preview} size="large" />
+              <NotApplicableNotice notApplicable={preview.not_applicable} />
+            </>
+          )}
+          {preview?.news2 && (
+            <>
+              <SetBadge set={preview} size="large" />
               {preview.news2.partial ? (
                 <p className="partial-warning" role="alert" data-testid="partial-warning">
                   Incomplete set: {entered} of 7 parameters entered. NEWS2 has no total until all seven are recorded
                   {preview.news2.minimum_risk ? `; the values so far already mean at least ${preview.news2.minimum_risk} risk` : ""}.
                 </p>
               ) : (
-                <News2Response news2={preview.news2} />
+                <News2Response set={preview} />
               )}
             </>
           )}

@@ -4,10 +4,28 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type Author, type CommandError, type Observation, type PatientRecord } from "../api";
 import { AlertBanner } from "../components/AlertBanner";
-import { News2Badge } from "../components/News2Badge";
+import { EscalationDialog, serviceLabel } from "../components/EscalationDialog";
+import { NotApplicableNotice, SetBadge } from "../components/News2Badge";
 import { ObsChart } from "../components/ObsChart";
 import { ReasonDialog } from "../components/ReasonDialog";
-import { ago, authorName, dateTime } from "../logic/format";
+import { ago, authorName, dateTime, longDate } from "../logic/format";
+
+type MaternityChoice = "pregnant" | "postnatal" | "none";
+
+/** "Pregnant, expected delivery 12 Mar 2027 (recorded by …)" */
+function maternityText(record: PatientRecord): string {
+  const entry = record.maternity;
+  if (!entry) return "Not recorded";
+  const by = ` (recorded by ${authorName(entry.by, record.authors)}, ${dateTime(entry.at)})`;
+  switch (entry.status) {
+    case "pregnant":
+      return `Pregnant, expected delivery ${longDate(entry.expected_delivery ?? "")}${by}`;
+    case "postnatal":
+      return `Postnatal, delivered ${longDate(entry.delivered ?? "")}${by}`;
+    default:
+      return `Neither pregnant nor postnatal${by}`;
+  }
+}
 
 /** A recorded value in words: "2 Mill Lane, Ambridge, ZZ1 1AA" rather than its JSON. */
 function plainValue(value: unknown): string {
@@ -50,6 +68,9 @@ export function RecordScreen({
   const [error, setError] = useState<string | null>(null);
   const [errorFor, setErrorFor] = useState<Observation | null>(null);
   const [now, setNow] = useState(Date.now());
+  const [escalating, setEscalating] = useState(false);
+  const [maternity, setMaternity] = useState<MaternityChoice | null>(null);
+  const [maternityDate, setMaternityDate] = useState("");
 
   const load = useCallback(async () => {
     try {
@@ -113,6 +134,7 @@ export function RecordScreen({
         </p>
       )}
       <AlertBanner record={record} />
+      {record.news2_not_applicable_now && <NotApplicableNotice notApplicable={record.news2_not_applicable_now} />}
       <p className="freshness" data-testid="record-sync">
         {record.sync.enrolled
           ? record.sync.last_sync
@@ -156,7 +178,12 @@ export function RecordScreen({
 
       <section aria-labelledby="obs-title">
         <h2 id="obs-title">Observations</h2>
-        <ObsChart observations={record.observations} scale={record.spo2_scale} onError={onError} />
+        <ObsChart
+          observations={record.observations}
+          scale={record.spo2_scale}
+          news2Applies={!record.news2_not_applicable_now}
+          onError={onError}
+        />
         <table className="obs-table">
           <thead>
             <tr>
@@ -181,7 +208,7 @@ export function RecordScreen({
                   <small>{authorName(o.author, record.authors)}</small>
                 </td>
                 <td>
-                  <News2Badge total={o.news2.total} risk={o.news2.partial ? o.news2.minimum_risk : o.news2.risk} partial={o.news2.partial} />
+                  <SetBadge set={o} />
                 </td>
                 <td>{o.vitals.respiration_rate ?? "–"}</td>
                 <td>{o.vitals.spo2 ?? "–"}</td>
@@ -207,6 +234,84 @@ export function RecordScreen({
           </tbody>
         </table>
       </section>
+
+      <section aria-labelledby="escalations-title" data-testid="escalations">
+        <h2 id="escalations-title">Escalations</h2>
+        {record.escalations.length === 0 ? (
+          <p className="empty">No escalations recorded.</p>
+        ) : (
+          <ul className="escalations">
+            {[...record.escalations]
+              .sort((a, b) => b.at.localeCompare(a.at))
+              .map((entry) => (
+                <li key={entry.id} data-testid="escalation-row">
+                  <strong>{serviceLabel(entry.service)}</strong> {dateTime(entry.at)}: {entry.outcome}
+                  {entry.reference && <> · ref {entry.reference}</>}
+                  {entry.sbar && <p className="sbar">{entry.sbar}</p>}
+                  <small> {authorName(entry.recorded.by, record.authors)}</small>
+                </li>
+              ))}
+          </ul>
+        )}
+        <button onClick={() => setEscalating(true)} data-testid="record-escalation">
+          Record escalation
+        </button>
+      </section>
+
+      {record.sex !== "male" && (
+        <section aria-labelledby="maternity-title" data-testid="maternity">
+          <h2 id="maternity-title">Pregnancy status</h2>
+          <p data-testid="maternity-status">{maternityText(record)}</p>
+          <p className="hint">NEWS2 is not used in pregnancy or in the weeks after birth: the maternity early warning chart is.</p>
+          <div className="segmented" role="radiogroup" aria-label="Pregnancy status">
+            {(
+              [
+                ["pregnant", "Pregnant"],
+                ["postnatal", "Postnatal"],
+                ["none", "Neither"],
+              ] as const
+            ).map(([key, label]) => (
+              <button
+                key={key}
+                role="radio"
+                data-testid={`maternity-${key}`}
+                aria-checked={maternity === key}
+                className={maternity === key ? "chosen" : ""}
+                onClick={() => setMaternity(key)}
+              >
+                {label}
+              </button>
+            ))}
+          </div>
+          {maternity && maternity !== "none" && (
+            <>
+              <label htmlFor="maternity-date">{maternity === "pregnant" ? "Expected date of delivery" : "Date of delivery"}</label>
+              <input
+                id="maternity-date"
+                data-testid="maternity-date"
+                type="date"
+                value={maternityDate}
+                onChange={(event) => setMaternityDate(event.target.value)}
+              />
+            </>
+          )}
+          <button
+            disabled={!maternity || (maternity !== "none" && !maternityDate)}
+            data-testid="save-maternity"
+            onClick={() => {
+              const choice = maternity;
+              if (!choice) return;
+              void act(async () => {
+                await api.setMaternity(patient, choice, choice === "none" ? null : maternityDate);
+                setMaternity(null);
+                setMaternityDate("");
+              }, "Pregnancy status saved on this device.");
+            }}
+          >
+            Save pregnancy status
+          </button>
+        </section>
+      )}
 
       <section aria-labelledby="meds-title">
         <h2 id="meds-title">Medications</h2>
@@ -287,6 +392,20 @@ export function RecordScreen({
         </ul>
       </section>
 
+      {escalating && (
+        <EscalationDialog
+          patient={patient}
+          observation={null}
+          suggested={null}
+          onCancel={() => setEscalating(false)}
+          onDone={(message) => {
+            setEscalating(false);
+            setSaved(message);
+            void reload();
+          }}
+          onError={onError}
+        />
+      )}
       {errorFor && (
         <ReasonDialog
           id="eie"
