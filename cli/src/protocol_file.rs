@@ -27,7 +27,34 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<ResponseProtocol> {
     protocol
         .validate()
         .with_context(|| format!("{} cannot be used", path.display()))?;
+    if let Some(key) = unknown_key(&text, &protocol) {
+        anyhow::bail!(
+            "{} has a key Doorstep does not know ({key}): check its spelling against docs/response-protocol.example.toml",
+            path.display()
+        );
+    }
     Ok(protocol)
+}
+
+/// The first key in the file that the protocol does not have: a misspelt `next_set_minutes`
+/// would otherwise be dropped silently and leave "at the next visit".
+fn unknown_key(text: &str, protocol: &ResponseProtocol) -> Option<String> {
+    let written: toml::Table = toml::from_str(text).ok()?;
+    let known = toml::Table::try_from(protocol).ok()?;
+    for (key, value) in &written {
+        let Some(known_value) = known.get(key) else {
+            return Some(key.clone());
+        };
+        if let (Some(table), Some(known_table)) = (value.as_table(), known_value.as_table()) {
+            let known_keys = ["monitoring", "response", "next_set_minutes"];
+            if let Some(inner) = table.keys().find(|inner| {
+                !known_table.contains_key(*inner) && !known_keys.contains(&inner.as_str())
+            }) {
+                return Some(format!("{key}.{inner}"));
+            }
+        }
+    }
+    None
 }
 
 /// A protocol as an administrator reads it: each trigger's interval and words.
@@ -70,6 +97,22 @@ pub fn describe(protocol: &ResponseProtocol) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_key_is_refused_not_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let example =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/response-protocol.example.toml");
+        let text = std::fs::read_to_string(example).unwrap().replacen(
+            "next_set_minutes = 30",
+            "next_set_minute = 30",
+            1,
+        );
+        let path = dir.path().join("typo.toml");
+        std::fs::write(&path, text).unwrap();
+        let error = format!("{:#}", load(Some(&path)).unwrap_err());
+        assert!(error.contains("low.next_set_minute"), "{error}");
+    }
 
     #[test]
     fn the_example_protocol_in_docs_loads() {

@@ -83,13 +83,9 @@ impl<'a> Scoring<'a> {
 }
 
 impl std::fmt::Debug for Scoring<'_> {
-    // The ceiling of care is free text about the patient.
+    // Applicability (age band, pregnancy) and the ceiling of care are about the patient.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Scoring({}, {:?})",
-            self.protocol.id, self.not_applicable
-        )
+        write!(f, "Scoring({}, <redacted>)", self.protocol.id)
     }
 }
 
@@ -114,6 +110,9 @@ pub struct ObservationSet {
     /// The scale in force, kept here when there is no NEWS2 result to carry it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     spo2_scale: Option<Spo2Scale>,
+    /// Set only in memory by [`Self::score_on_reading`]; never stored or synced.
+    #[serde(skip)]
+    scored_on_reading: bool,
 }
 
 impl ObservationSet {
@@ -144,6 +143,7 @@ impl ObservationSet {
             not_applicable: scoring.not_applicable.clone(),
             response,
             spo2_scale: Some(scale),
+            scored_on_reading: false,
         }
     }
 
@@ -203,6 +203,23 @@ impl ObservationSet {
             .is_some_and(|risk| risk >= news2::ClinicalRisk::LowMedium)
     }
 
+    /// Scores a set stored without a score when the record, as it stands, shows NEWS2 applies on
+    /// its date. The response it shows then is not the one stored (there was none): it is worded
+    /// by the current protocol and marked as such ([`Self::scored_on_reading`]).
+    pub(crate) fn score_on_reading(&mut self) {
+        if self.news2.is_none() {
+            self.news2 = Some(news2::score(&self.vitals, self.scale()));
+            self.not_applicable = None;
+            self.response = None;
+            self.scored_on_reading = true;
+        }
+    }
+
+    /// Whether the score was made when the record was read, not when the set was saved.
+    pub fn scored_on_reading(&self) -> bool {
+        self.scored_on_reading
+    }
+
     /// Takes the score away from a set the record now shows NEWS2 must not be used for (a birth
     /// date corrected to a child's, a pregnancy recorded on another device): only ever removes a
     /// score, never adds one.
@@ -212,6 +229,7 @@ impl ObservationSet {
             self.news2 = None;
             self.response = None;
             self.not_applicable = Some(reason);
+            self.scored_on_reading = false;
         }
     }
 }

@@ -6,9 +6,9 @@ use serde_json::{Map, Value, json};
 
 use chrono::{DateTime, Utc};
 
-use crate::news2::{Guidance, News2Result, Outcome, ResponseProtocol};
+use crate::news2::{ClinicalRisk, Guidance, News2Result, Outcome, ResponseProtocol, Setting};
 use crate::observation::ObservationSet;
-use crate::store::{PatientRecord, PatientSummary, Rank};
+use crate::store::{EscalationService, PatientRecord, PatientSummary, Rank};
 use crate::vitals::VitalsError;
 
 /// One scored set: total, risk, parameter scores, the guidance it triggers, and for a partial set
@@ -54,6 +54,7 @@ fn scored_json(result: &News2Result, guidance: &Guidance) -> Value {
 /// not apply, no result and the reason), when the next set is due, and whether the response asks
 /// for an escalation. `fallback` words only sets stored before responses were kept.
 pub fn set_json(set: &ObservationSet, fallback: &ResponseProtocol) -> Value {
+    let stored = set.response().is_some();
     let response = match (set.response(), set.news2()) {
         (Some(response), _) => Some(response.clone()),
         (None, Some(result)) => Some(fallback.response_for(result, Vec::new())),
@@ -84,10 +85,32 @@ pub fn set_json(set: &ObservationSet, fallback: &ResponseProtocol) -> Value {
             "text": response.text,
             "monitoring": response.monitoring,
             "ceiling_of_care": response.ceiling_of_care,
+            // False where the set was saved before responses were kept, or scored on reading:
+            // the words are the current protocol's, not necessarily those shown then.
+            "stored": stored,
         })),
         "next_due": set.next_due(),
+        "scored_on_reading": set.scored_on_reading(),
         "escalation_prompt": set.calls_for_escalation(),
+        "escalation_service": suggested_service(set, response.as_ref()).map(EscalationService::key),
     })
+}
+
+/// The service the response's setting names first for this set's risk: 999 for a community
+/// emergency, the GP for a community urgent review; none where the setting's pathway is the
+/// service's own (ambulance, hospital).
+fn suggested_service(
+    set: &ObservationSet,
+    response: Option<&crate::news2::ShownResponse>,
+) -> Option<EscalationService> {
+    let risk = set.news2()?.effective_risk()?;
+    match (response?.setting, risk) {
+        (Setting::Community, ClinicalRisk::High) => Some(EscalationService::Emergency999),
+        (Setting::Community, ClinicalRisk::Medium | ClinicalRisk::LowMedium) => {
+            Some(EscalationService::Gp)
+        }
+        _ => None,
+    }
 }
 
 /// A refused value: the message and the field it concerns.
@@ -110,7 +133,9 @@ pub fn record_json(
                 "not_applicable",
                 "response",
                 "next_due",
+                "scored_on_reading",
                 "escalation_prompt",
+                "escalation_service",
             ] {
                 json[key] = set[key].clone();
             }
@@ -125,12 +150,27 @@ pub fn record_json(
 /// is overdue, the risk they were ranked by, alerts and allergies, and whether the record holds
 /// unresolved conflicting values.
 pub fn summary_json(summary: &PatientSummary, rank: &Rank, now: DateTime<Utc>) -> Value {
+    let not_applicable = summary.news2_not_applicable(now);
+    // Where NEWS2 does not apply today, not even an earlier set's number travels with the row.
+    let latest = match (not_applicable, summary.latest_news2) {
+        (Some(reason), Some(latest)) => json!({
+            "taken_at": latest.taken_at,
+            "total": null,
+            "risk": null,
+            "partial": false,
+            "effective_risk": null,
+            "points": 0,
+            "not_applicable": reason,
+        }),
+        (_, latest) => json!(latest),
+    };
     json!({
         "next_due": rank.next_due,
         "overdue": rank.overdue,
+        "continuous": rank.continuous,
         "rank_risk": rank.risk_word(),
         "last_observed": summary.ranking.last_observed,
-        "news2_not_applicable": summary.news2_not_applicable(now).map(|reason| json!({
+        "news2_not_applicable": not_applicable.map(|reason| json!({
             "reason": reason,
             "message": reason.message(),
         })),
@@ -139,7 +179,7 @@ pub fn summary_json(summary: &PatientSummary, rank: &Rank, now: DateTime<Utc>) -
         "given": summary.given,
         "family": summary.family,
         "birth_date": summary.birth_date,
-        "latest_news2": summary.latest_news2,
+        "latest_news2": latest,
         "flags": summary.flags,
         "allergies": summary.allergies,
         "conflicts": summary.has_conflicts,

@@ -78,7 +78,9 @@ impl From<StoreError> for CommandError {
             StoreError::PinTooShort => "pin-too-short",
             StoreError::TakenInFuture { .. } => "time-in-future",
             StoreError::OutcomeRequired => "outcome-required",
-            StoreError::MaternityDateRequired { .. } | StoreError::DeliveryInFuture => "bad-input",
+            StoreError::MaternityDateRequired { .. }
+            | StoreError::DeliveryInFuture
+            | StoreError::ExpectedDeliveryOutOfRange(_) => "bad-input",
             _ => "store",
         };
         Self::new(code, message)

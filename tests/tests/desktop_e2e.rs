@@ -130,6 +130,20 @@ async fn text_until(client: &Client, css: &str, test: impl Fn(&str) -> bool) -> 
     }
 }
 
+/// Waits until any of the elements matching `css` reads as `test` wants.
+async fn any_text_until(client: &Client, css: &str, test: impl Fn(&str) -> bool) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        for element in client.find_all(Locator::Css(css)).await.unwrap_or_default() {
+            if element.text().await.is_ok_and(|text| test(&text)) {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "no {css} read as expected");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn click_text(client: &Client, css: &str, label: &str) {
     let deadline = Instant::now() + WAIT;
     loop {
@@ -445,6 +459,8 @@ async fn day() {
         "no NEWS2 score while a child's values are typed"
     );
     tap(&client, "[data-testid=save-observation]").await;
+    // The saved panel, not the entry screen's preview, says NEWS2 was not used.
+    find(&client, "[data-testid=saved]").await;
     let saved = text(&client, "[data-testid=news2-not-applicable]").await;
     assert!(saved.contains("NOT USED"), "{saved}");
     screenshot(&desktop, "child-no-news2").await;
@@ -489,7 +505,9 @@ async fn day() {
     let notice = text(&client, "[data-testid=not-applicable-notice]").await;
     assert!(notice.contains("maternity"), "{notice}");
     tap(&client, "[data-testid=save-observation]").await;
-    find(&client, "[data-testid=news2-not-applicable]").await;
+    find(&client, "[data-testid=saved]").await;
+    let saved = text(&client, "[data-testid=news2-not-applicable]").await;
+    assert!(saved.contains("Pregnant"), "{saved}");
     screenshot(&desktop, "pregnancy-no-news2").await;
     click_text(&client, "button", "Back to the record").await;
     click_text(&client, ".brand", "Doorstep").await;
@@ -593,6 +611,11 @@ async fn day() {
     click_text(&client, "button", "Back to the record").await;
     text_until(&client, "[data-testid=escalations]", |t| {
         t.contains("CAD-4711")
+    })
+    .await;
+    // And on the chart, under the set that prompted it.
+    any_text_until(&client, "[data-testid=chart-escalation]", |t| {
+        t.contains("999")
     })
     .await;
 

@@ -68,12 +68,19 @@ const PREGNANCY_DAYS: u64 = 280;
 const OVERDUE_DAYS: u64 = 14;
 
 /// The dates, inclusive, on which a recorded pregnancy or birth rules NEWS2 out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MaternityPeriod {
     pub from: NaiveDate,
     /// Birth, when recorded: from it on the reason is "postnatal".
     pub delivered: Option<NaiveDate>,
     pub until: NaiveDate,
+}
+
+impl std::fmt::Debug for MaternityPeriod {
+    // Pregnancy dates are patient data.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MaternityPeriod(<redacted>)")
+    }
 }
 
 impl MaternityPeriod {

@@ -34,9 +34,10 @@ impl Setting {
     }
 }
 
-/// The monitoring and response text for one trigger.
+/// The monitoring and response text for one trigger. Unknown fields are ignored here, so a
+/// protocol signed by a newer admin tool still reaches older devices; files are checked strictly
+/// where they are read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Guidance {
     pub monitoring: String,
     pub response: String,
@@ -62,7 +63,6 @@ fn default_window_hours() -> u16 {
 /// An organisation's protocol: its wording for each NEWS2 trigger (RCP Charts 3 and 4), the
 /// monitoring interval each trigger sets, and the settings that decide where NEWS2 applies.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ResponseProtocol {
     /// Stable identifier, stored with every set scored under this protocol.
     pub id: String,

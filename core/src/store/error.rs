@@ -70,6 +70,8 @@ pub enum StoreError {
         "that date of delivery is in the future; record the patient as pregnant with an expected date"
     )]
     DeliveryInFuture,
+    #[error("{0}")]
+    ExpectedDeliveryOutOfRange(&'static str),
     #[error(transparent)]
     Vitals(#[from] VitalsError),
     #[error(

@@ -268,8 +268,12 @@ impl Applicability {
     /// Whether NEWS2 is ruled out at `taken_at`: by any of the birth dates (a disputed date of
     /// birth counts as the youngest) or any maternity period.
     pub(crate) fn not_applicable(&self, taken_at: DateTime<Utc>) -> Option<NotApplicable> {
-        let youngest = self.birth_dates.iter().max()?;
-        crate::news2::not_applicable(*youngest, &self.maternity, taken_at)
+        match self.birth_dates.iter().max() {
+            Some(youngest) => crate::news2::not_applicable(*youngest, &self.maternity, taken_at),
+            // Every record has a birth date (reading refuses one without); should a set meet
+            // one without, its maternity periods still rule NEWS2 out.
+            None => crate::news2::not_applicable(NaiveDate::MIN, &self.maternity, taken_at),
+        }
     }
 }
 
@@ -557,7 +561,9 @@ impl RecordDoc {
         let demographics = doc
             .put_object(ROOT, "demographics", ObjType::Map)
             .map_err(record_error)?;
-        for key in ["allergies", "flags", "notes", "observations"] {
+        // Every container exists from the first commit: two devices each creating one on first
+        // use would make two maps under one key, and a reader of the winner would lose the other.
+        for key in ["allergies", "flags", "notes", "observations", "escalations"] {
             doc.put_object(ROOT, key, ObjType::Map)
                 .map_err(record_error)?;
         }
@@ -943,6 +949,15 @@ impl RecordDoc {
                 .put_object(ROOT, "escalations", ObjType::Map)
                 .map_err(record_error)?,
         };
+        if let Some(observation) = escalation.observation {
+            let observations = self.map("observations")?;
+            if self
+                .child_map(&observations, &observation.to_string())?
+                .is_none()
+            {
+                return Err(StoreError::ObservationNotFound);
+            }
+        }
         let entry = EscalationEntry {
             id,
             escalation: escalation.clone(),
@@ -982,14 +997,29 @@ impl RecordDoc {
         })
     }
 
+    /// The dates each recorded status rules NEWS2 out: the period stored with it, widened to the
+    /// period its status gives with the default postnatal days (an entry written without one, or
+    /// with a shorter one, rules out no less) and to the day it was recorded (a status in force
+    /// when recorded covers that day whatever its dates say).
     fn maternity_periods(&self) -> Result<Vec<MaternityPeriod>> {
-        Ok(self
+        let entries = self
             .registers(&ROOT, "maternity")?
             .iter()
             .map(|text| from_json::<MaternityEntry>(text))
-            .collect::<Result<Vec<_>>>()?
+            .collect::<Result<Vec<_>>>()?;
+        Ok(entries
             .into_iter()
-            .filter_map(|entry| entry.period)
+            .filter_map(|entry| {
+                let computed =
+                    MaternityPeriod::of(&entry.status, crate::news2::DEFAULT_POSTNATAL_DAYS)?;
+                let recorded_on = crate::news2::uk_date(entry.at);
+                let stored = entry.period.unwrap_or(computed);
+                Some(MaternityPeriod {
+                    from: stored.from.min(computed.from).min(recorded_on),
+                    delivered: stored.delivered.or(computed.delivered),
+                    until: stored.until.max(computed.until).max(recorded_on),
+                })
+            })
             .collect())
     }
 
@@ -1262,18 +1292,29 @@ impl RecordDoc {
                 .collect::<Result<Vec<_>>>()?,
             maternity: self.maternity_periods()?,
         };
-        // A set scored before the record showed NEWS2 must not be used on its date (a birth date
-        // corrected, a pregnancy recorded on another device) loses its score here.
+        // Applicability follows the record as it stands: a set scored before the record showed
+        // NEWS2 must not be used on its date (a birth date corrected, a pregnancy recorded on
+        // another device) loses its score, and a set stored without one where the record now
+        // shows NEWS2 applies (a birth date corrected to an adult's, a forged "not applicable")
+        // is scored here by the core, marked as scored on reading.
         for entry in &mut observations {
-            if let Some(reason) = applicability.not_applicable(entry.set.taken_at()) {
-                entry.set.withhold(reason);
+            match applicability.not_applicable(entry.set.taken_at()) {
+                Some(reason) => entry.set.withhold(reason),
+                None => entry.set.score_on_reading(),
             }
         }
 
         let mut escalations = Vec::new();
-        if let Some((Value::Object(ObjType::Map), map)) =
-            self.doc.get(ROOT, "escalations").map_err(record_error)?
+        // Every concurrent copy of the map: records made before it was created with the record
+        // may hold two, one from each device that recorded the first escalation.
+        for (value, map) in self
+            .doc
+            .get_all(ROOT, "escalations")
+            .map_err(record_error)?
         {
+            if !matches!(value, Value::Object(ObjType::Map)) {
+                continue;
+            }
             for key in self.doc.keys(&map) {
                 let Some(item) = self.child_map(&map, &key)? else {
                     continue;
@@ -1286,6 +1327,7 @@ impl RecordDoc {
             }
         }
         escalations.sort_by_key(|entry: &EscalationEntry| (entry.escalation.at, entry.id));
+        escalations.dedup_by_key(|entry| entry.id);
 
         Ok(PatientRecord {
             id,

@@ -718,10 +718,28 @@ impl Session {
     /// Records the patient's pregnancy status; NEWS2 is not used while pregnant and for the
     /// organisation's postnatal period after birth.
     pub fn set_maternity(&self, patient: PatientId, status: MaternityStatus) -> Result<()> {
-        if let MaternityStatus::Postnatal { delivered } = status
-            && delivered > crate::news2::uk_date(Utc::now())
-        {
-            return Err(StoreError::DeliveryInFuture);
+        let today = crate::news2::uk_date(Utc::now());
+        match status {
+            MaternityStatus::Postnatal { delivered } if delivered > today => {
+                return Err(StoreError::DeliveryInFuture);
+            }
+            // A pregnancy lasts 40 weeks to its expected date and at most 2 beyond it: a date
+            // outside that is a typing slip (a wrong year) that would bring NEWS2 back today.
+            MaternityStatus::Pregnant { expected_delivery }
+                if expected_delivery > today + chrono::Days::new(280) =>
+            {
+                return Err(StoreError::ExpectedDeliveryOutOfRange(
+                    "that expected date of delivery is more than 40 weeks away: check the year",
+                ));
+            }
+            MaternityStatus::Pregnant { expected_delivery }
+                if expected_delivery + chrono::Days::new(14) < today =>
+            {
+                return Err(StoreError::ExpectedDeliveryOutOfRange(
+                    "that expected date of delivery is more than 2 weeks past: if the baby is born, record the patient as postnatal with the date of delivery",
+                ));
+            }
+            _ => {}
         }
         let protocol = self.protocol()?;
         let recorded = self.recorded();

@@ -80,7 +80,15 @@ pub struct Ranking {
 
 impl Ranking {
     fn observe(&mut self, set: &ObservationSet) {
-        let taken_at = set.taken_at();
+        // A set dated ahead of this device's clock (a colleague's clock running fast) ranks as
+        // taken now: dated in the future it would stay "fresh" and hide every newer set.
+        let latest_plausible =
+            Utc::now() + chrono::Duration::minutes(super::session::CLOCK_SKEW_TOLERANCE_MINUTES);
+        let from_the_future = set.taken_at() > latest_plausible;
+        let taken_at = set.taken_at().min(latest_plausible);
+        let next_due = set
+            .response()
+            .and_then(|response| response.next_due(taken_at));
         self.last_observed = Some(self.last_observed.map_or(taken_at, |t| t.max(taken_at)));
         let Some(result) = set.news2() else {
             return;
@@ -89,12 +97,23 @@ impl Ranking {
             .last_complete
             .is_none_or(|complete| taken_at >= complete.taken_at);
         match result.outcome {
+            // Its band still counts, but it may not stand as the last complete set and so
+            // supersede sets that are really newer.
+            Outcome::Complete { risk, total, .. } if from_the_future => {
+                self.newer_floors.push(RankedSet {
+                    taken_at,
+                    risk,
+                    points: total,
+                    next_due,
+                });
+                self.trim_floors();
+            }
             Outcome::Complete { risk, total, .. } if newer_than_complete => {
                 self.last_complete = Some(RankedSet {
                     taken_at,
                     risk,
                     points: total,
-                    next_due: set.next_due(),
+                    next_due,
                 });
                 self.newer_floors.retain(|floor| floor.taken_at > taken_at);
             }
@@ -107,24 +126,46 @@ impl Ranking {
                     taken_at,
                     risk,
                     points: lower_bound,
-                    next_due: set.next_due(),
+                    next_due,
                 });
-                self.newer_floors.sort_by_key(|floor| floor.taken_at);
-                let excess = self.newer_floors.len().saturating_sub(MAX_NEWER_FLOORS);
-                self.newer_floors.drain(..excess);
+                self.trim_floors();
             }
             _ => {}
         }
     }
 
+    /// Over the cap, the least urgent floor goes (the oldest of equals): dropping by age alone
+    /// could drop the one high floor under a run of lesser ones.
+    fn trim_floors(&mut self) {
+        while self.newer_floors.len() > MAX_NEWER_FLOORS {
+            let Some(least) = self
+                .newer_floors
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, floor)| (floor.risk, floor.points, floor.taken_at))
+                .map(|(index, _)| index)
+            else {
+                break;
+            };
+            self.newer_floors.remove(least);
+        }
+        self.newer_floors.sort_by_key(|floor| floor.taken_at);
+    }
+
     /// When the next set is due: the soonest the last complete set or a newer partial set's floor
     /// asks for. `None` when the protocol waits for the planned visit, or nothing was scored.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.soonest_due()
+            .map(|set| set.next_due)
+            .unwrap_or_default()
+    }
+
+    fn soonest_due(&self) -> Option<&RankedSet> {
         self.last_complete
             .iter()
             .chain(&self.newer_floors)
-            .filter_map(|set| set.next_due)
-            .min()
+            .filter(|set| set.next_due.is_some())
+            .min_by_key(|set| set.next_due)
     }
 
     /// Where the patient ranks at `now`: the worse of the last complete set (if taken within
@@ -140,12 +181,15 @@ impl Ranking {
             .collect();
         let risk = candidates.iter().map(|set| set.risk).max();
         let points = candidates.iter().map(|set| set.points).max().unwrap_or(0);
-        let next_due = self.next_due();
+        let soonest = self.soonest_due();
+        let next_due = soonest.and_then(|set| set.next_due);
         Rank {
             risk,
             next_due,
             overdue: next_due.is_some_and(|due| now > due),
+            continuous: soonest.is_some_and(|set| set.next_due == Some(set.taken_at)),
             points,
+            last_observed: self.last_observed,
         }
     }
 }
@@ -157,7 +201,10 @@ pub struct Rank {
     pub risk: Option<ClinicalRisk>,
     pub next_due: Option<DateTime<Utc>>,
     pub overdue: bool,
+    /// The set the due time comes from asks for continuous monitoring.
+    pub continuous: bool,
     pub points: u8,
+    pub last_observed: Option<DateTime<Utc>>,
 }
 
 impl Rank {
@@ -167,8 +214,8 @@ impl Rank {
     }
 
     /// Higher is more urgent: high, medium, low-medium, then unknown above low; within a tier
-    /// overdue first, then by points.
-    pub fn urgency(&self) -> (u8, bool, u8) {
+    /// overdue first, then by points, then the longest since last observed (never first).
+    pub fn urgency(&self) -> (u8, bool, u8, std::cmp::Reverse<Option<DateTime<Utc>>>) {
         let tier = match self.risk {
             Some(ClinicalRisk::High) => 5,
             Some(ClinicalRisk::Medium) => 4,
@@ -176,7 +223,12 @@ impl Rank {
             None => 2,
             Some(ClinicalRisk::Low) => 1,
         };
-        (tier, self.overdue, self.points)
+        (
+            tier,
+            self.overdue,
+            self.points,
+            std::cmp::Reverse(self.last_observed),
+        )
     }
 }
 
@@ -378,13 +430,58 @@ mod tests {
                 ranking.observe(&newer);
                 let after = ranking.rank(now, window);
                 prop_assert!(after.risk >= before.risk, "{:?} < {:?}", after.risk, before.risk);
-                prop_assert!(after.urgency() >= before.urgency());
+                let order = |rank: &Rank| {
+                    let (tier, overdue, points, _) = rank.urgency();
+                    (tier, overdue, points)
+                };
+                prop_assert!(order(&after) >= order(&before));
                 if let (Some(due_before), Some(due_after)) = (before.next_due, after.next_due) {
                     prop_assert!(due_after <= due_before);
                 }
                 prop_assert!(before.next_due.is_none() || after.next_due.is_some());
             }
         }
+    }
+
+    fn input(json: &str) -> VitalsInput {
+        VitalsInput::from_json(json).unwrap().0
+    }
+
+    const HIGH: &str = r#"{"respiration_rate": 30, "spo2": 90, "on_oxygen": false, "systolic_bp": 88, "pulse": 135, "consciousness": "A", "temperature": 37.0}"#;
+    const ZERO: &str = r#"{"respiration_rate": 16, "spo2": 98, "on_oxygen": false, "systolic_bp": 130, "pulse": 70, "consciousness": "A", "temperature": 36.8}"#;
+
+    #[test]
+    fn a_set_dated_in_the_future_never_hides_a_newer_high_set() {
+        let now = Utc::now();
+        let mut ranking = Ranking::default();
+        // A colleague's clock a day fast.
+        ranking.observe(&set(&input(ZERO), now + Duration::days(1)));
+        ranking.observe(&set(&input(HIGH), now));
+        let rank = ranking.rank(now, Duration::hours(24));
+        assert_eq!(rank.risk_word(), "high");
+        assert!(rank.continuous);
+    }
+
+    #[test]
+    fn a_run_of_lesser_partial_sets_never_pushes_out_a_high_floor() {
+        let start: DateTime<Utc> = "2026-06-01T10:00:00Z".parse().unwrap();
+        let mut ranking = Ranking::default();
+        ranking.observe(&set(&input(ZERO), start));
+        // Present values forcing high: RR 30 (3) + SpO2 88 (3) + pulse 135 (3).
+        ranking.observe(&set(
+            &input(r#"{"respiration_rate": 30, "spo2": 88, "pulse": 135}"#),
+            start + Duration::minutes(5),
+        ));
+        for minute in 0..(MAX_NEWER_FLOORS as i64 + 4) {
+            // SpO2 90 alone: 3, at least low-medium.
+            ranking.observe(&set(
+                &input(r#"{"spo2": 90}"#),
+                start + Duration::minutes(10 + minute),
+            ));
+        }
+        assert_eq!(ranking.newer_floors.len(), MAX_NEWER_FLOORS);
+        let rank = ranking.rank(start + Duration::hours(1), Duration::hours(24));
+        assert_eq!(rank.risk_word(), "high");
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub struct TeamState {
     /// none is set.
     #[serde(default)]
     pub protocol: Option<ResponseProtocol>,
+    /// Every protocol ever set for the team: an id and version once used keeps its words.
+    #[serde(default)]
+    pub protocol_history: Vec<ResponseProtocol>,
 }
 
 impl std::fmt::Debug for TeamState {
@@ -308,6 +311,7 @@ impl AdminState {
                 revoked: Vec::new(),
                 former: Vec::new(),
                 protocol: None,
+                protocol_history: Vec::new(),
             },
         );
         self.sign_membership(name)
@@ -381,16 +385,34 @@ impl AdminState {
     ) -> Result<PublishMembership, AdminError> {
         protocol.validate().map_err(AdminError::Protocol)?;
         let state = self.teams.get(team).ok_or(AdminError::UnknownTeam)?;
-        if let Some(current) = &state.protocol
-            && current.id == protocol.id
-            && (current.version > protocol.version
-                || (current.version == protocol.version && *current != protocol))
+        // Against every protocol the team ever had, not only the current one: switching away and
+        // back must not let one id and version name two wordings.
+        let newest = state
+            .protocol_history
+            .iter()
+            .chain(&state.protocol)
+            .filter(|earlier| earlier.id == protocol.id)
+            .max_by_key(|earlier| earlier.version);
+        let reused = state
+            .protocol_history
+            .iter()
+            .chain(&state.protocol)
+            .any(|earlier| {
+                earlier.id == protocol.id
+                    && earlier.version == protocol.version
+                    && *earlier != protocol
+            });
+        if let Some(newest) = newest
+            && (reused || newest.version > protocol.version)
         {
             return Err(AdminError::ProtocolVersionNotRaised {
-                current: current.version,
+                current: newest.version,
             });
         }
         if let Some(state) = self.teams.get_mut(team) {
+            if !state.protocol_history.contains(&protocol) {
+                state.protocol_history.push(protocol.clone());
+            }
             state.protocol = Some(protocol);
         }
         self.publish_team(team, roster)

@@ -463,3 +463,158 @@ fn the_admin_protocol_reaches_the_device_through_sync_and_is_stored_with_each_se
             .is_err()
     );
 }
+
+#[test]
+fn two_devices_recording_the_first_escalations_apart_keep_both() {
+    let protocol = ResponseProtocol::default();
+    let author = doorstep_core::observation::Author {
+        user: doorstep_core::UserId::from_u128(1),
+        role: Role::Nurse,
+        device: doorstep_core::DeviceId::from_u128(2),
+    };
+    let recorded = Recorded {
+        by: author,
+        at: Utc::now(),
+    };
+    let mut a = RecordDoc::create(
+        automerge::ActorId::from(&[1u8; 16][..]),
+        &patient(valid_serial(4300), "Ivy", "Thorn"),
+        recorded,
+        &protocol,
+    )
+    .unwrap();
+    let mut b = a.fork_with_actor(automerge::ActorId::from(&[2u8; 16][..]));
+    let escalation = |reference: &str| Escalation {
+        service: EscalationService::Gp,
+        at: Utc::now(),
+        outcome: "GP to visit today".to_owned(),
+        reference: Some(reference.to_owned()),
+        sbar: None,
+        observation: None,
+    };
+    a.add_escalation(&escalation("A-1"), recorded).unwrap();
+    b.add_escalation(&escalation("B-1"), recorded).unwrap();
+    a.merge(&mut b).unwrap();
+    let record = a.read(doorstep_core::PatientId::random()).unwrap();
+    let mut references: Vec<_> = record
+        .escalations
+        .iter()
+        .filter_map(|e| e.escalation.reference.clone())
+        .collect();
+    references.sort();
+    assert_eq!(references, ["A-1", "B-1"]);
+}
+
+#[test]
+fn a_birth_date_corrected_to_an_adult_brings_the_score_back_marked_as_scored_on_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = new_device(dir.path());
+    let typo = (Utc::now() - Duration::days(2 * 365)).date_naive();
+    let patient = add(&session, 4310, typo);
+    let set = session
+        .record_observation(patient, &vitals(HIGH), None)
+        .unwrap();
+    assert!(set.news2().is_none());
+    session
+        .amend_demographic(patient, DemographicField::BirthDate, json!("1952-03-04"))
+        .unwrap();
+    let record = session.open_record(patient).unwrap();
+    let set = &record.observations[0].set;
+    assert_eq!(set.news2().unwrap().total(), Some(12));
+    assert!(set.scored_on_reading());
+    let json = view::record_json(&record, &ResponseProtocol::default()).unwrap();
+    assert_eq!(json["observations"][0]["scored_on_reading"], true);
+    assert_eq!(json["observations"][0]["response"]["stored"], false);
+    let (_, rank) = session
+        .ranked_caseload(Utc::now())
+        .unwrap()
+        .into_iter()
+        .find(|(summary, _)| summary.id == patient)
+        .unwrap();
+    assert_eq!(rank.risk_word(), "high");
+}
+
+#[test]
+fn an_expected_date_of_delivery_out_of_range_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = new_device(dir.path());
+    let woman = add(&session, 4320, born("1994-05-01"));
+    let today = Utc::now().date_naive();
+    for (days, accepted) in [(300, false), (270, true), (-10, true), (-20, false)] {
+        let result = session.set_maternity(
+            woman,
+            MaternityStatus::Pregnant {
+                expected_delivery: today + Duration::days(days),
+            },
+        );
+        assert_eq!(result.is_ok(), accepted, "{days} days: {result:?}");
+        if !accepted {
+            assert!(matches!(
+                result,
+                Err(StoreError::ExpectedDeliveryOutOfRange(_))
+            ));
+        }
+    }
+}
+
+#[test]
+fn an_escalation_names_only_a_set_in_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = new_device(dir.path());
+    let patient = add(&session, 4330, born("1940-01-01"));
+    let escalation = Escalation {
+        service: EscalationService::Nhs111,
+        at: Utc::now(),
+        outcome: "call back in an hour".to_owned(),
+        reference: None,
+        sbar: None,
+        observation: Some(doorstep_core::ObservationId::random()),
+    };
+    assert!(matches!(
+        session.escalate(patient, &escalation),
+        Err(StoreError::ObservationNotFound)
+    ));
+}
+
+#[test]
+fn a_server_altering_the_signed_protocol_is_refused_and_the_device_keeps_its_own() {
+    let mut world = World::new();
+    let nurse = world.honest("Nell");
+    let mut protocol = ResponseProtocol::community();
+    protocol.id = "borsetshire-community".to_owned();
+    let publish = world
+        .admin
+        .set_protocol(TEAM, protocol.clone(), &world.roster)
+        .unwrap();
+    world.roster.membership = Some(publish.membership);
+    world.sync(&nurse);
+    assert_eq!(nurse.session.protocol().unwrap(), protocol);
+
+    // The server rewrites the words in the membership it relays (and bumps nothing else).
+    let mut forged = world.roster.clone();
+    if let Some(membership) = &mut forged.membership {
+        membership.body = membership
+            .body
+            .replace("call 999", "wait for the next visit");
+    }
+    assert!(matches!(
+        nurse.session.apply_roster(forged),
+        Err(StoreError::Untrusted(_))
+    ));
+    assert_eq!(nurse.session.protocol().unwrap(), protocol);
+
+    // Switching protocols and back cannot reuse an id and version for other words.
+    let other = world
+        .admin
+        .set_protocol(TEAM, ResponseProtocol::ambulance(), &world.roster)
+        .unwrap();
+    world.roster.membership = Some(other.membership);
+    let mut reworded = protocol;
+    reworded.high.response = "other words".to_owned();
+    assert!(
+        world
+            .admin
+            .set_protocol(TEAM, reworded, &world.roster)
+            .is_err()
+    );
+}

@@ -52,6 +52,8 @@ export type Summary = {
   /** When the next set is due by the protocol, if it counts one down. */
   next_due: string | null;
   overdue: boolean;
+  /** The due time comes from a set that asks for continuous monitoring. */
+  continuous: boolean;
   /** The risk the caseload was ordered by; "unknown" ranks above low. */
   rank_risk: Risk | "unknown";
   last_observed: string | null;
@@ -95,6 +97,8 @@ export type ShownResponse = {
   text: string;
   monitoring: string;
   ceiling_of_care: string[];
+  /** False where these are the current protocol's words, not the ones stored with the set. */
+  stored: boolean;
 };
 
 /** A set as the core scored it: a NEWS2 result, or none with the reason. */
@@ -103,7 +107,11 @@ export type SetView = {
   not_applicable: NotApplicable | null;
   response: ShownResponse | null;
   next_due: string | null;
+  /** Scored when the record was read (its birth date or pregnancy status changed since). */
+  scored_on_reading: boolean;
   escalation_prompt: boolean;
+  /** The service the response's setting names first, decided by the core. */
+  escalation_service: EscalationService | null;
 };
 
 export type Observation = SetView & {

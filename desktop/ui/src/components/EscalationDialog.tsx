@@ -3,7 +3,7 @@
 // record at any time. The core checks the time and the outcome; this only collects them.
 import { useState } from "react";
 import { api, type CommandError, type EscalationService } from "../api";
-import { fromLocalInput } from "../logic/format";
+import { fromUkInput } from "../logic/format";
 
 export const SERVICES: { key: EscalationService; label: string }[] = [
   { key: "999", label: "999" },
@@ -45,10 +45,15 @@ export function EscalationDialog({
 
   const submit = async () => {
     if (!service) return;
+    const when = at ? fromUkInput(at) : null;
+    if (when && "error" in when) {
+      setFailure(when.error);
+      return;
+    }
     setSaving(true);
     setFailure(null);
     try {
-      await api.escalate(patient, { service, at: fromLocalInput(at), outcome, reference, sbar, observation });
+      await api.escalate(patient, { service, at: when?.iso ?? null, outcome, reference, sbar, observation });
       onDone(`Escalation to ${serviceLabel(service)} recorded; it syncs to the team with the record.`);
     } catch (error) {
       setFailure(onError(error).message);
@@ -88,7 +93,7 @@ export function EscalationDialog({
             </button>
           ))}
         </div>
-        <label htmlFor="escalation-at">When (leave empty for now)</label>
+        <label htmlFor="escalation-at">When, UK time (leave empty for now)</label>
         <input id="escalation-at" type="datetime-local" value={at} onChange={(event) => setAt(event.target.value)} />
         <label htmlFor="escalation-outcome">What they said or will do (required)</label>
         <input
@@ -118,12 +123,4 @@ export function EscalationDialog({
       </form>
     </div>
   );
-}
-
-/** The service a response's words name first: 999 for an emergency, else the GP. */
-export function suggestedService(responseText: string | undefined): EscalationService | null {
-  if (!responseText) return null;
-  if (/\b999\b/.test(responseText) && /emergency/i.test(responseText)) return "999";
-  if (/\bGP\b/.test(responseText)) return "gp";
-  return null;
 }

@@ -60,7 +60,7 @@ export function News2Response({ set, takenAt }: { set: SetView; takenAt?: string
   if (!set.news2 || !set.response) {
     return set.not_applicable ? <NotApplicableNotice notApplicable={set.not_applicable} /> : null;
   }
-  const due = dueText(set.next_due, takenAt ?? null, new Date());
+  const due = dueText(set.next_due, takenAt !== undefined && set.next_due === takenAt, new Date());
   return (
     <div className={`response risk-${set.news2.risk ?? set.news2.minimum_risk ?? "none"}`} data-testid="news2-response">
       <p>
@@ -83,6 +83,10 @@ export function News2Response({ set, takenAt }: { set: SetView; takenAt?: string
       <p className="protocol-name">
         <small>
           Wording: {set.response.protocol} v{set.response.version} ({set.response.setting})
+          {!set.response.stored &&
+            (set.scored_on_reading
+              ? ". Scored when the record was read: its birth date or pregnancy status changed since the set was saved."
+              : ". These are the current protocol's words: this set was saved before the words shown were kept.")}
         </small>
       </p>
     </div>

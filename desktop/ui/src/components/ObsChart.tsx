@@ -3,7 +3,8 @@
 // score as a number and a hatch pattern, and the aggregate row prints number and band word, so
 // the chart reads without colour.
 import { useEffect, useState } from "react";
-import { api, type CommandError, type Observation, type ParameterBands } from "../api";
+import { api, type CommandError, type EscalationEntry, type Observation, type ParameterBands } from "../api";
+import { serviceLabel } from "./EscalationDialog";
 import { bandRows, columnX, placeValue, visibleBands } from "../logic/chart";
 import { dateTime, riskWord } from "../logic/format";
 
@@ -53,11 +54,14 @@ function Patterns() {
 
 export function ObsChart({
   observations,
+  escalations = [],
   scale,
   news2Applies = true,
   onError,
 }: {
   observations: Observation[];
+  /** Shown under the set that prompted each, or the last set before it. */
+  escalations?: EscalationEntry[];
   scale: number;
   /** False where NEWS2 is not used for the patient: no NEWS2 bands or scores are drawn. */
   news2Applies?: boolean;
@@ -78,7 +82,17 @@ export function ObsChart({
   const plotWidth = Math.max(shown.length, 4) * COLUMN_WIDTH;
   const width = LABEL_WIDTH + plotWidth + SCALE_WIDTH;
   const headerHeight = 40;
-  const textRows = 3; // air/oxygen, consciousness, NEWS2 total
+  const textRows = 4; // air/oxygen, consciousness, NEWS2 total, escalations
+  /** The column an escalation belongs to: its set, else the last shown set taken before it. */
+  const columnOf = (entry: EscalationEntry) => {
+    const named = shown.findIndex((o) => o.id === entry.observation);
+    if (named >= 0) return named;
+    let column = -1;
+    shown.forEach((o, i) => {
+      if (o.taken_at <= entry.at) column = i;
+    });
+    return column;
+  };
   const height = headerHeight + bands.length * ROW_HEIGHT + textRows * 34;
   const x = (i: number) => LABEL_WIDTH + columnX(i, Math.max(shown.length, 4), plotWidth);
 
@@ -153,6 +167,14 @@ export function ObsChart({
               "NEWS2 total",
               (o) => (!o.news2 ? "NOT USED" : o.news2.partial ? "INCOMPLETE" : `${o.news2.total} ${riskWord(o.news2.risk)}`),
             ],
+            [
+              "Escalated",
+              (o) =>
+                escalations
+                  .filter((entry) => columnOf(entry) === shown.indexOf(o))
+                  .map((entry) => `⚑ ${serviceLabel(entry.service)}`)
+                  .join(" "),
+            ],
           ];
           return rows.map(([label, read], r) => (
             <g key={label}>
@@ -167,7 +189,7 @@ export function ObsChart({
                   y={top + r * 34 + 22}
                   textAnchor="middle"
                   className={r === 2 ? `total risk-text-${o.news2?.risk ?? "none"}` : "cell"}
-                  data-testid={r === 2 ? "chart-total" : undefined}
+                  data-testid={r === 2 ? "chart-total" : r === 3 ? "chart-escalation" : undefined}
                 >
                   {read(o)}
                 </text>

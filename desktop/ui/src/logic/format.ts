@@ -76,11 +76,14 @@ export function ukDate(at: Date): string {
   return new Intl.DateTimeFormat("en-CA", { timeZone: UK_TIME_ZONE }).format(at);
 }
 
-/** "Overdue by 2 h 10 min", "Due in 40 min", "Continuous monitoring": when the next set is due. */
-export function dueText(nextDue: string | null, takenAt: string | null, now: Date): string | null {
+/**
+ * "Overdue by 2 h 10 min", "Due in 40 min", "Continuous monitoring": when the next set is due.
+ * `continuous` is the core's word that the set asks for continuous monitoring.
+ */
+export function dueText(nextDue: string | null, continuous: boolean, now: Date): string | null {
   if (!nextDue) return null;
   const due = new Date(nextDue).getTime();
-  if (takenAt && due <= new Date(takenAt).getTime()) return "Continuous monitoring: next set due now";
+  if (continuous) return "Continuous monitoring: next set due now";
   const minutes = Math.round((due - now.getTime()) / 60_000);
   const span = (m: number) => {
     const hours = Math.floor(m / 60);
@@ -104,11 +107,45 @@ export function notApplicableWord(reason: "under-16" | "pregnant" | "postnatal")
   }
 }
 
-/** A datetime-local input's value ("2026-06-26T00:30", the device's local time) as RFC 3339. */
-export function fromLocalInput(value: string): string | null {
-  if (!value) return null;
-  const at = new Date(value);
-  return Number.isNaN(at.getTime()) ? null : at.toISOString();
+export type UkTime = { iso: string } | { error: string };
+
+/**
+ * A datetime-local input's value ("2026-06-26T00:30"), read as UK time whatever the device's own
+ * zone, as RFC 3339. The hour skipped when the clocks go forward does not exist, and the hour
+ * repeated when they go back is ambiguous: both are refused with what to do.
+ */
+export function fromUkInput(value: string): UkTime | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(value);
+  if (!match) return null;
+  const [year, month, day, hour, minute] = match.slice(1).map(Number);
+  const wall = Date.UTC(year, month - 1, day, hour, minute);
+  const shown = `${Number(day)} ${["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][month - 1]} ${match[4]}:${match[5]}`;
+  // UK time is UTC or UTC+1: the instants whose UK wall time is the one typed.
+  const candidates = [0, 1]
+    .map((offset) => wall - offset * 3_600_000)
+    .filter((instant) => dateTime(new Date(instant).toISOString()).startsWith(shown));
+  if (candidates.length === 0) {
+    return { error: "That time does not exist in the UK: the clocks went forward. Enter the time shown on a clock that changed." };
+  }
+  if (candidates.length > 1) {
+    return { error: "That time happened twice as the clocks went back: enter a time outside 01:00–02:00, or the time in GMT plus one minute." };
+  }
+  return { iso: new Date(candidates[0]).toISOString() };
+}
+
+/** Now as a datetime-local value in UK time, the latest a set may be taken. */
+export function ukInputNow(now: Date): string {
+  const p = new Intl.DateTimeFormat("en-CA", {
+    timeZone: UK_TIME_ZONE,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(now);
+  const part = (type: string) => p.find((x) => x.type === type)?.value ?? "";
+  return `${part("year")}-${part("month")}-${part("day")}T${part("hour")}:${part("minute")}`;
 }
 
 /** The band word clinicians read on the chart, never colour alone. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { SyncStatus } from "../api";
 import { columnX, placeValue, visibleBands } from "./chart";
 import { EMPTY_FORM, enteredCount, parseForm } from "./entry";
-import { ageInYears, ago, authorName, dateTime, dueText, nhsNumber, riskWord, ukDate } from "./format";
+import { ageInYears, ago, authorName, dateTime, dueText, fromUkInput, nhsNumber, riskWord, ukDate, ukInputNow } from "./format";
 import { syncText } from "./syncText";
 
 const now = new Date("2026-11-25T12:00:00Z");
@@ -181,9 +181,28 @@ describe("dates and times read in UK time, across the clock changes", () => {
 
 describe("when the next set is due", () => {
   const now = new Date("2026-06-01T12:00:00Z");
-  it("overdue", () => expect(dueText("2026-06-01T09:50:00Z", null, now)).toBe("Overdue by 2 h 10 min"));
-  it("due later", () => expect(dueText("2026-06-01T12:40:00Z", null, now)).toBe("Due in 40 min (1 Jun 13:40 BST)"));
-  it("continuous", () =>
-    expect(dueText("2026-06-01T11:00:00Z", "2026-06-01T11:00:00Z", now)).toBe("Continuous monitoring: next set due now"));
-  it("at the planned visit", () => expect(dueText(null, null, now)).toBeNull());
+  it("overdue", () => expect(dueText("2026-06-01T09:50:00Z", false, now)).toBe("Overdue by 2 h 10 min"));
+  it("due later", () => expect(dueText("2026-06-01T12:40:00Z", false, now)).toBe("Due in 40 min (1 Jun 13:40 BST)"));
+  it("continuous", () => expect(dueText("2026-06-01T11:00:00Z", true, now)).toBe("Continuous monitoring: next set due now"));
+  it("at the planned visit", () => expect(dueText(null, false, now)).toBeNull());
+});
+
+describe("a time typed for a set is UK time, whatever the device's zone", () => {
+  const cases: [string, string | null][] = [
+    // 00:30 on 26 June in the UK is 23:30 UTC on the 25th.
+    ["2026-06-26T00:30", "2026-06-25T23:30:00.000Z"],
+    ["2026-12-01T23:30", "2026-12-01T23:30:00.000Z"],
+    // 01:30 on 29 March 2026 never happens in the UK; 01:30 on 25 October happens twice.
+    ["2026-03-29T01:30", null],
+    ["2026-10-25T01:30", null],
+    ["2026-10-25T02:30", "2026-10-25T02:30:00.000Z"],
+  ];
+  for (const [typed, iso] of cases) {
+    it(typed, () => {
+      const read = fromUkInput(typed);
+      if (iso === null) expect(read && "error" in read).toBe(true);
+      else expect(read).toEqual({ iso });
+    });
+  }
+  it("now as the input's maximum", () => expect(ukInputNow(new Date("2026-06-25T23:30:00Z"))).toBe("2026-06-26T00:30"));
 });

@@ -16,7 +16,7 @@ function DueChip({ row, now }: { row: Summary; now: Date }) {
       </span>
     );
   }
-  const text = dueText(row.next_due, row.latest_news2?.taken_at ?? null, now);
+  const text = dueText(row.next_due, row.continuous, now);
   if (!text) return null;
   return (
     <span className={`chip ${row.overdue ? "chip-overdue" : "chip-due"}`} data-testid={row.overdue ? "overdue" : "due"}>
@@ -42,6 +42,12 @@ export function Caseload({
   const [emergencyFor, setEmergencyFor] = useState<Summary | null>(null);
   // Bumped when a sync run ends, so what it brought in shows without a tap.
   const [synced, setSynced] = useState(0);
+
+  // Due turns to overdue while the list is open: ask the core again every minute.
+  useEffect(() => {
+    const timer = window.setInterval(() => setSynced((n) => n + 1), 60_000);
+    return () => window.clearInterval(timer);
+  }, []);
 
   useEffect(() => {
     const unlisten = api.onSyncStatus((status) => {
@@ -135,6 +141,14 @@ export function Caseload({
                 ) : (
                   <small>No observations</small>
                 )}
+                {row.latest_news2?.partial &&
+                  !row.news2_not_applicable &&
+                  row.rank_risk !== "unknown" &&
+                  row.rank_risk !== "low" && (
+                    <span className={`chip chip-ranked risk-${row.rank_risk}`} data-testid="ranked-by">
+                      Ranked {row.rank_risk.toUpperCase()}: an earlier set in the last 24 h
+                    </span>
+                  )}
                 <DueChip row={row} now={now} />
                 {byRisk && row.rank_risk === "unknown" && row.last_observed && (
                   <small className="rank-unknown" data-testid="rank-unknown">

@@ -3,10 +3,10 @@
 // warning while the set is partial, and "Saved" only once the store has acknowledged the set.
 import { useEffect, useRef, useState } from "react";
 import { api, type CommandError, type Preview, type SavedSet } from "../api";
-import { EscalationDialog, suggestedService } from "../components/EscalationDialog";
+import { EscalationDialog } from "../components/EscalationDialog";
 import { NotApplicableNotice, News2Response, SetBadge } from "../components/News2Badge";
 import { ACVPU, EMPTY_FORM, NUMERIC_FIELDS, enteredCount, parseForm, type Form } from "../logic/entry";
-import { dateTime, fromLocalInput } from "../logic/format";
+import { dateTime, fromUkInput, ukInputNow } from "../logic/format";
 
 export function ObservationEntry({
   patient,
@@ -38,7 +38,9 @@ export function ObservationEntry({
   }, [saved]);
   const parsed = parseForm(form);
   const entered = enteredCount(parsed.vitals);
-  const takenIso = fromLocalInput(takenAt);
+  const takenRead = takenAt ? fromUkInput(takenAt) : null;
+  const takenIso = takenRead && "iso" in takenRead ? takenRead.iso : null;
+  const takenError = takenRead && "error" in takenRead ? takenRead.error : null;
   const takenLate = takenIso !== null && Date.now() - new Date(takenIso).getTime() > 24 * 3600_000;
 
   useEffect(() => {
@@ -117,7 +119,7 @@ export function ObservationEntry({
           <EscalationDialog
             patient={patient}
             observation={saved.id}
-            suggested={suggestedService(saved.response?.text)}
+            suggested={saved.escalation_service}
             onCancel={() => setEscalating(false)}
             onDone={(message) => {
               setEscalating(false);
@@ -138,16 +140,21 @@ export function ObservationEntry({
       </p>
       <div className="field taken-at">
         <label htmlFor="taken-at">
-          Time taken <small>leave empty for now; set it for a monitor reading or a set written up later</small>
+          Time taken, UK time <small>leave empty for now; set it for a monitor reading or a set written up later</small>
         </label>
         <input
           id="taken-at"
           data-testid="taken-at"
           type="datetime-local"
           value={takenAt}
-          max={new Date(Date.now() - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16)}
+          max={ukInputNow(new Date())}
           onChange={(event) => setTakenAt(event.target.value)}
         />
+        {takenError && (
+          <p className="field-error" role="alert">
+            {takenError}
+          </p>
+        )}
         {takenLate && (
           <p className="warning" role="alert">
             More than 24 hours ago: check the date and time.
@@ -245,7 +252,7 @@ export function ObservationEntry({
           )}
           <button
             className="primary big"
-            disabled={saving || blocking || entered === 0}
+            disabled={saving || blocking || entered === 0 || takenError !== null}
             onClick={() => void save()}
             data-testid="save-observation"
           >

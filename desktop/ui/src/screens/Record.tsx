@@ -180,6 +180,7 @@ export function RecordScreen({
         <h2 id="obs-title">Observations</h2>
         <ObsChart
           observations={record.observations}
+          escalations={record.escalations}
           scale={record.spo2_scale}
           news2Applies={!record.news2_not_applicable_now}
           onError={onError}
@@ -258,60 +259,58 @@ export function RecordScreen({
         </button>
       </section>
 
-      {record.sex !== "male" && (
-        <section aria-labelledby="maternity-title" data-testid="maternity">
-          <h2 id="maternity-title">Pregnancy status</h2>
-          <p data-testid="maternity-status">{maternityText(record)}</p>
-          <p className="hint">NEWS2 is not used in pregnancy or in the weeks after birth: the maternity early warning chart is.</p>
-          <div className="segmented" role="radiogroup" aria-label="Pregnancy status">
-            {(
-              [
-                ["pregnant", "Pregnant"],
-                ["postnatal", "Postnatal"],
-                ["none", "Neither"],
-              ] as const
-            ).map(([key, label]) => (
-              <button
-                key={key}
-                role="radio"
-                data-testid={`maternity-${key}`}
-                aria-checked={maternity === key}
-                className={maternity === key ? "chosen" : ""}
-                onClick={() => setMaternity(key)}
-              >
-                {label}
-              </button>
-            ))}
-          </div>
-          {maternity && maternity !== "none" && (
-            <>
-              <label htmlFor="maternity-date">{maternity === "pregnant" ? "Expected date of delivery" : "Date of delivery"}</label>
-              <input
-                id="maternity-date"
-                data-testid="maternity-date"
-                type="date"
-                value={maternityDate}
-                onChange={(event) => setMaternityDate(event.target.value)}
-              />
-            </>
-          )}
-          <button
-            disabled={!maternity || (maternity !== "none" && !maternityDate)}
-            data-testid="save-maternity"
-            onClick={() => {
-              const choice = maternity;
-              if (!choice) return;
-              void act(async () => {
-                await api.setMaternity(patient, choice, choice === "none" ? null : maternityDate);
-                setMaternity(null);
-                setMaternityDate("");
-              }, "Pregnancy status saved on this device.");
-            }}
-          >
-            Save pregnancy status
-          </button>
-        </section>
-      )}
+      <section aria-labelledby="maternity-title" data-testid="maternity">
+        <h2 id="maternity-title">Pregnancy status</h2>
+        <p data-testid="maternity-status">{maternityText(record)}</p>
+        <p className="hint">NEWS2 is not used in pregnancy or in the weeks after birth: the maternity early warning chart is.</p>
+        <div className="segmented" role="radiogroup" aria-label="Pregnancy status">
+          {(
+            [
+              ["pregnant", "Pregnant"],
+              ["postnatal", "Postnatal"],
+              ["none", "Neither"],
+            ] as const
+          ).map(([key, label]) => (
+            <button
+              key={key}
+              role="radio"
+              data-testid={`maternity-${key}`}
+              aria-checked={maternity === key}
+              className={maternity === key ? "chosen" : ""}
+              onClick={() => setMaternity(key)}
+            >
+              {label}
+            </button>
+          ))}
+        </div>
+        {maternity && maternity !== "none" && (
+          <>
+            <label htmlFor="maternity-date">{maternity === "pregnant" ? "Expected date of delivery" : "Date of delivery"}</label>
+            <input
+              id="maternity-date"
+              data-testid="maternity-date"
+              type="date"
+              value={maternityDate}
+              onChange={(event) => setMaternityDate(event.target.value)}
+            />
+          </>
+        )}
+        <button
+          disabled={!maternity || (maternity !== "none" && !maternityDate)}
+          data-testid="save-maternity"
+          onClick={() => {
+            const choice = maternity;
+            if (!choice) return;
+            void act(async () => {
+              await api.setMaternity(patient, choice, choice === "none" ? null : maternityDate);
+              setMaternity(null);
+              setMaternityDate("");
+            }, "Pregnancy status saved on this device.");
+          }}
+        >
+          Save pregnancy status
+        </button>
+      </section>
 
       <section aria-labelledby="meds-title">
         <h2 id="meds-title">Medications</h2>
