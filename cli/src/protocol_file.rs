@@ -24,15 +24,16 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<ResponseProtocol> {
             path.display()
         )
     })?;
-    protocol
-        .validate()
-        .with_context(|| format!("{} cannot be used", path.display()))?;
+    // Unknown keys first: a misspelt key is the likelier cause of what validation would refuse.
     if let Some(key) = unknown_key(&text, &protocol) {
         anyhow::bail!(
             "{} has a key Doorstep does not know ({key}): check its spelling against docs/response-protocol.example.toml",
             path.display()
         );
     }
+    protocol
+        .validate()
+        .with_context(|| format!("{} cannot be used", path.display()))?;
     Ok(protocol)
 }
 
