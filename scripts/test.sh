@@ -8,8 +8,10 @@ source scripts/setup.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-# The end-to-end tests launch the real desktop binary, which `cargo test` does not build.
-cargo build --locked -p doorstep-desktop
+# The end-to-end tests launch the real desktop binary, which `cargo test` does not build. Building
+# every target of the workspace in one invocation resolves features once, exactly as `cargo test`
+# will, so the desktop's dependencies (tauri, tokio, ...) are compiled once, not twice.
+cargo build --workspace --all-targets --locked
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 
 # The UI's own unit tests (Vitest): entry validation, chart geometry, sync status words.
