@@ -17,8 +17,10 @@ pub mod news2;
 pub mod nhs_number;
 pub mod observation;
 pub mod patient;
+pub mod permission;
 pub mod store;
 pub mod sync;
+pub mod unusual;
 pub mod view;
 pub mod vitals;
 

@@ -110,6 +110,10 @@ pub struct ObservationSet {
     /// The scale in force, kept here when there is no NEWS2 result to carry it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     spo2_scale: Option<Spo2Scale>,
+    /// Values outside their usual range that the author confirmed on saving
+    /// ([`crate::unusual`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    confirmed_unusual: Vec<crate::vitals::Field>,
     /// Set only in memory by [`Self::score_on_reading`]; never stored or synced.
     #[serde(skip)]
     scored_on_reading: bool,
@@ -143,8 +147,20 @@ impl ObservationSet {
             not_applicable: scoring.not_applicable.clone(),
             response,
             spo2_scale: Some(scale),
+            confirmed_unusual: Vec::new(),
             scored_on_reading: false,
         }
+    }
+
+    /// The set with the unusual values its author confirmed on saving.
+    pub(crate) fn confirming(mut self, fields: Vec<crate::vitals::Field>) -> Self {
+        self.confirmed_unusual = fields;
+        self
+    }
+
+    /// Values outside their usual range that the author confirmed when saving.
+    pub fn confirmed_unusual(&self) -> &[crate::vitals::Field] {
+        &self.confirmed_unusual
     }
 
     pub fn id(&self) -> ObservationId {

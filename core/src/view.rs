@@ -93,6 +93,9 @@ pub fn set_json(set: &ObservationSet, fallback: &ResponseProtocol) -> Value {
         "scored_on_reading": set.scored_on_reading(),
         "escalation_prompt": set.calls_for_escalation(),
         "escalation_service": suggested_service(set, response.as_ref()).map(EscalationService::key),
+        // Values to check before saving (a preview), or that were checked (a saved set).
+        "unusual": crate::unusual::unusual_values(set.vitals()),
+        "confirmed_unusual": set.confirmed_unusual(),
     })
 }
 
@@ -136,13 +139,24 @@ pub fn record_json(
                 "scored_on_reading",
                 "escalation_prompt",
                 "escalation_service",
+                "unusual",
+                "confirmed_unusual",
             ] {
                 json[key] = set[key].clone();
             }
         }
     }
-    value["news2_not_applicable_now"] = json!(record.news2_not_applicable(Utc::now()));
+    let now = Utc::now();
+    value["news2_not_applicable_now"] = json!(record.news2_not_applicable(now));
     value["ceiling_of_care"] = json!(record.ceiling_of_care());
+    value["spo2_scale"] = json!(u8::from(record.spo2_scale()));
+    value["spo2_scale_review"] = json!(record.spo2_scale_review.map(|review| json!({
+        "reason": review,
+        "message": review.message(),
+    })));
+    value["medications_out_of_date"] =
+        json!(record.medications_out_of_date(now, protocol.medicines_review_days));
+    value["medicines_review_days"] = json!(protocol.medicines_review_days);
     Ok(value)
 }
 

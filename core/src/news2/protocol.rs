@@ -60,6 +60,14 @@ fn default_window_hours() -> u16 {
     DEFAULT_COMPLETE_SET_WINDOW_HOURS
 }
 
+/// How old a medicines list may be before it is shown as out of date, unless the organisation
+/// says otherwise.
+pub const DEFAULT_MEDICINES_REVIEW_DAYS: u16 = 28;
+
+fn default_medicines_review_days() -> u16 {
+    DEFAULT_MEDICINES_REVIEW_DAYS
+}
+
 /// An organisation's protocol: its wording for each NEWS2 trigger (RCP Charts 3 and 4), the
 /// monitoring interval each trigger sets, and the settings that decide where NEWS2 applies.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +85,9 @@ pub struct ResponseProtocol {
     /// the patient ranks as "unknown", never as low.
     #[serde(default = "default_window_hours")]
     pub complete_set_window_hours: u16,
+    /// After how many days an imported medicines list is marked out of date.
+    #[serde(default = "default_medicines_review_days")]
+    pub medicines_review_days: u16,
     /// Aggregate score 0.
     pub score_zero: Guidance,
     /// Aggregate score 1–4.
@@ -125,6 +136,8 @@ pub enum ProtocolError {
     BadPostnatalDays,
     #[error("complete_set_window_hours must be between 1 and 168")]
     BadWindow,
+    #[error("medicines_review_days must be between 1 and 366")]
+    BadMedicinesReview,
     #[error(
         "the {0} interval is longer than the RCP's minimum monitoring frequency allows; \
          the bands' frequencies are fixed, only the words change"
@@ -144,6 +157,7 @@ impl ResponseProtocol {
             setting: Setting::Community,
             postnatal_days: DEFAULT_POSTNATAL_DAYS,
             complete_set_window_hours: DEFAULT_COMPLETE_SET_WINDOW_HOURS,
+            medicines_review_days: DEFAULT_MEDICINES_REVIEW_DAYS,
             score_zero: guidance(
                 "next set at the planned visit",
                 "routine care; next set at the planned visit",
@@ -185,6 +199,7 @@ impl ResponseProtocol {
             setting: Setting::Ambulance,
             postnatal_days: DEFAULT_POSTNATAL_DAYS,
             complete_set_window_hours: DEFAULT_COMPLETE_SET_WINDOW_HOURS,
+            medicines_review_days: DEFAULT_MEDICINES_REVIEW_DAYS,
             score_zero: guidance(
                 "repeat before handover",
                 "routine: record and hand over",
@@ -225,6 +240,7 @@ impl ResponseProtocol {
             setting: Setting::Hospital,
             postnatal_days: DEFAULT_POSTNATAL_DAYS,
             complete_set_window_hours: DEFAULT_COMPLETE_SET_WINDOW_HOURS,
+            medicines_review_days: DEFAULT_MEDICINES_REVIEW_DAYS,
             score_zero: guidance(
                 "minimum 12-hourly",
                 "continue routine NEWS monitoring",
@@ -302,6 +318,9 @@ impl ResponseProtocol {
         }
         if !(1..=168).contains(&self.complete_set_window_hours) {
             return Err(ProtocolError::BadWindow);
+        }
+        if !(1..=366).contains(&self.medicines_review_days) {
+            return Err(ProtocolError::BadMedicinesReview);
         }
         for ((name, guidance), longest) in self.triggers().into_iter().zip(LONGEST_INTERVALS) {
             if guidance.response.trim().is_empty() || guidance.monitoring.trim().is_empty() {

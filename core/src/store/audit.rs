@@ -34,6 +34,7 @@ pub enum AuditAction {
     EmergencyAccess,
     Escalate,
     RecordMaternity,
+    ResolveConflict,
 }
 
 /// One audited action in its place in the chain: the event (who, which patient, what, when, why),

@@ -102,6 +102,13 @@ const MIGRATIONS: &[&str] = &[
         sealed BLOB NOT NULL
     );
     "#,
+    // 4: a half-entered form per user, sealed, kept across the idle lock.
+    r#"
+    CREATE TABLE drafts (
+        user_id TEXT PRIMARY KEY,
+        sealed BLOB NOT NULL
+    );
+    "#,
 ];
 
 pub const DATABASE_FILE: &str = "doorstep.db";

@@ -516,11 +516,15 @@ impl Device {
                 "INSERT INTO failed_unlocks (user_id, at) VALUES (?1, ?2)",
                 params![user.to_string(), now],
             )?;
-            Ok(())
+            // A count of rows, not what they hold: readable while locked, and what a wipe loses.
+            let unsynced: i64 =
+                connection.query_row("SELECT COUNT(*) FROM dirty_docs", [], |row| row.get(0))?;
+            Ok(u64::try_from(unsynced).unwrap_or(0))
         });
         match recorded {
-            Ok(()) => StoreError::WrongPin {
+            Ok(unsynced_records) => StoreError::WrongPin {
                 remaining: policy.wipe_after - failures,
+                unsynced_records,
             },
             Err(error) => error,
         }
@@ -545,7 +549,7 @@ impl Shared {
         let destroyed = self.sealer.destroy();
         let connection = self.lock_connection()?;
         let _ = connection.execute_batch(
-            "DELETE FROM users; DELETE FROM summaries; DELETE FROM doc_chunks; DELETE FROM doc_snapshots; DELETE FROM audit;",
+            "DELETE FROM users; DELETE FROM summaries; DELETE FROM doc_chunks; DELETE FROM doc_snapshots; DELETE FROM audit; DELETE FROM drafts;",
         );
         for file in [
             SOFTWARE_SEALER_KEY_FILE.to_owned(),

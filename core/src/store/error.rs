@@ -9,8 +9,11 @@ pub enum StoreError {
     NotInitialised,
     #[error("a Doorstep device store already exists in this directory")]
     AlreadyInitialised,
-    #[error("wrong PIN; {remaining} more wrong attempts will wipe this device's data")]
-    WrongPin { remaining: u32 },
+    #[error("wrong PIN; {remaining} more wrong attempts will wipe this device's data{}", unsynced_warning(*unsynced_records))]
+    WrongPin {
+        remaining: u32,
+        unsynced_records: u64,
+    },
     #[error("too many wrong PINs: wait {seconds} seconds before trying again")]
     LockedOut { seconds: u64 },
     #[error(
@@ -31,8 +34,8 @@ pub enum StoreError {
     DuplicateUser,
     #[error("the PIN must have at least 6 characters")]
     PinTooShort,
-    #[error("only an administrator or a registered nurse can add users to this device")]
-    NotPermitted,
+    #[error(transparent)]
+    NotPermitted(#[from] crate::permission::NotPermitted),
     #[error(
         "this device is enrolled for a {enrolled}; a colleague sharing it must have that role too, or the team would refuse their entries. Ask the administrator for an enrolment code for a device of their own"
     )]
@@ -45,14 +48,31 @@ pub enum StoreError {
     ObservationNotFound,
     #[error("no note with that id in this record")]
     NoteNotFound,
+    #[error("only the author of a note can change it; add a note of your own instead")]
+    NotYourNote,
     #[error("an entry with that id already exists in this record")]
     DuplicateEntry,
     #[error("that entry is already marked entered-in-error")]
     AlreadyEnteredInError,
+    #[error(
+        "this record has an active allergy: \"no known allergies\" cannot be recorded; mark the allergy resolved or entered in error first if it is wrong"
+    )]
+    AllergiesOnRecord,
+    #[error(
+        "that field holds no conflicting values now (another clinician may have resolved it): reopen the record"
+    )]
+    NoConflict,
+    #[error("{field} must be {expected}")]
+    InvalidValue {
+        field: &'static str,
+        expected: &'static str,
+    },
+    #[error("{} {} unusual: check {} and confirm to save", list_labels(fields), if fields.len() == 1 { "is" } else { "are" }, if fields.len() == 1 { "it" } else { "them" })]
+    UnusualValues { fields: Vec<crate::vitals::Field> },
     #[error("a reason is required")]
     ReasonRequired,
     #[error(
-        "this record holds no clinical decision for SpO2 Scale 2; score on Scale 1, or record the decision first"
+        "this record holds no clinical decision for SpO2 Scale 2 in force (none recorded, or devices recorded different decisions); score on Scale 1, or record the decision first"
     )]
     Scale2WithoutDecision,
     #[error(
@@ -121,6 +141,25 @@ impl From<crate::crypto::CryptoError> for StoreError {
             }
             _ => StoreError::Tampered { what: "data" },
         }
+    }
+}
+
+/// What a wipe would lose that no other device holds.
+fn unsynced_warning(records: u64) -> String {
+    match records {
+        0 => String::new(),
+        1 => ", and changes to 1 patient record not yet synced would be lost: if you are unsure of your PIN, ask your team lead before trying again".to_owned(),
+        n => format!(", and changes to {n} patient records not yet synced would be lost: if you are unsure of your PIN, ask your team lead before trying again"),
+    }
+}
+
+/// "SpO2 and respiration rate", for a sentence.
+fn list_labels(fields: &[crate::vitals::Field]) -> String {
+    let labels: Vec<&str> = fields.iter().map(|field| field.label()).collect();
+    match labels.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
     }
 }
 

@@ -8,6 +8,7 @@
 mod audit;
 mod db;
 mod device;
+mod draft;
 mod error;
 mod persist;
 mod record;
@@ -17,15 +18,18 @@ mod sync;
 
 pub use audit::{AuditAction, AuditBreak, AuditEntry, AuditEvent};
 pub use device::{Device, MIN_PIN_LEN, UnlockPolicy, UserInfo};
+pub use draft::Draft;
 pub use error::StoreError;
 pub use record::{
-    AllergyEntry, Conflict, DemographicField, EnteredInError, EntryContainer, EntryStatus,
-    Escalation, EscalationEntry, EscalationService, FlagEntry, MaternityEntry, NewPatient,
-    NoteEntry, ObservationEntry, PatientRecord, RecordDoc, Recorded, ScaleDecision, Snapshot,
-    UnknownService,
+    AllergyEntry, AllergyStatus, Conflict, DemographicField, EnteredInError, EntryContainer,
+    EntryStatus, Escalation, EscalationEntry, EscalationService, FlagEntry, MaternityEntry,
+    NewPatient, NoteEntry, ObservationEntry, PatientRecord, RecordDoc, Recorded, Resolution,
+    Resolved, ScaleDecision, ScaleReview, Snapshot, UnknownService,
 };
 pub use session::{CLOCK_SKEW_TOLERANCE_MINUTES, Session};
-pub use summary::{LatestNews2, PatientSummary, Rank, RankedSet, Ranking, SUMMARY_VERSION};
+pub use summary::{
+    LatestNews2, PatientSummary, Rank, RankedSet, Ranking, SUMMARY_VERSION, similar_names,
+};
 pub use sync::{
     CLOCK_SKEW_WARNING_SECONDS, PreparedUpload, ProtocolInUse, PullOutcome, RosterOutcome,
     SyncGuard, SyncStatus,

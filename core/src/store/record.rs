@@ -6,10 +6,11 @@
 //! |---|---|---|
 //! | `demographics` | map of registers, each `{value, by, at}` JSON | concurrent values kept and reported as conflicts |
 //! | `allergies`, `flags` | map id → map {`entry`, `status`} | entries from every device kept |
-//! | `spo2_scale_decision` | register `{scale, by, at, note}` | conflicts reported |
+//! | `spo2_scale_decision` | register `{scale, by, at, note}` | conflicts reported; decisions that disagree, or one by a role that may not decide, leave Scale 1 in force |
 //! | `medications`, `problems` | register: snapshot `{source, as_of, items}` | conflicts reported |
-//! | `care_plan` | text | character by character |
-//! | `care_plan_edited` | register `{by, at}` | last writer shown |
+//! | `care_plan_version` | register `{value, by, at}`: the whole plan | conflicts reported, both versions kept whole |
+//! | `care_plan`, `care_plan_edited` | text, register `{by, at}` | read only: plans saved before versions, merged character by character |
+//! | `allergy_status` | register `{value: "no-known-allergies", by, at}` | conflicts reported; stands only while no allergy is newer |
 //! | `notes` | map id → map {`meta`, `text` (text), `entered_in_error`} | appended; text merges |
 //! | `observations` | map id → map {`set`, `entered_in_error`} | appended, never rewritten |
 //! | `maternity` | register `{status, period, by, at}` | conflicts reported; any concurrent value rules NEWS2 out |
@@ -224,6 +225,67 @@ pub struct Conflict {
     pub values: Vec<serde_json::Value>,
 }
 
+/// Why Scale 1 stands although a Scale 2 decision was recorded: until a registered clinician
+/// decides again, the safe scale is in force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScaleReview {
+    /// Two devices recorded different scales at the same time.
+    Disputed,
+    /// The decision carries a role that may not decide the scale (a synced entry from a
+    /// modified or misconfigured device).
+    NotByAClinician,
+}
+
+impl ScaleReview {
+    pub fn message(self) -> &'static str {
+        match self {
+            ScaleReview::Disputed => {
+                "two devices recorded different SpO2 scale decisions: Scale 1 is used until a registered clinician decides again"
+            }
+            ScaleReview::NotByAClinician => {
+                "the SpO2 scale decision on record was not made by a registered clinician: Scale 1 is used until one decides"
+            }
+        }
+    }
+}
+
+/// The scale in force given every concurrently recorded decision and the one every replica
+/// picks as the winner.
+fn scale_in_force(
+    winner: Option<&ScaleDecision>,
+    all: &[ScaleDecision],
+) -> (Spo2Scale, Option<ScaleReview>) {
+    let Some(winner) = winner else {
+        return (Spo2Scale::Scale1, None);
+    };
+    if all.iter().any(|decision| decision.scale != winner.scale) {
+        return (Spo2Scale::Scale1, Some(ScaleReview::Disputed));
+    }
+    if all
+        .iter()
+        .any(|decision| !decision.by.role.is_registered_clinician())
+    {
+        return (Spo2Scale::Scale1, Some(ScaleReview::NotByAClinician));
+    }
+    (winner.scale, None)
+}
+
+/// Whether the patient has allergies on record, was confirmed to have none, or was never asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum AllergyStatus {
+    /// At least one active allergy or adverse reaction.
+    Recorded,
+    /// A clinician confirmed no known allergies, after every allergy entry on record.
+    NoKnownAllergies { by: Author, at: DateTime<Utc> },
+    /// Never asked, or an allergy was recorded after "no known allergies" and is no longer active.
+    NotRecorded,
+}
+
+/// What "no known allergies" is stored as.
+const NO_KNOWN_ALLERGIES: &str = "no-known-allergies";
+
 /// A patient record as read from its document: owned, plain data for the shells.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatientRecord {
@@ -240,6 +302,11 @@ pub struct PatientRecord {
     pub allergies: Vec<AllergyEntry>,
     pub flags: Vec<FlagEntry>,
     pub spo2_scale_decision: Option<ScaleDecision>,
+    /// Set when Scale 1 stands despite a recorded decision.
+    #[serde(default)]
+    pub spo2_scale_review: Option<ScaleReview>,
+    #[serde(default = "not_recorded")]
+    pub allergy_status: AllergyStatus,
     pub medications: Option<Snapshot<Medication>>,
     pub problems: Option<Snapshot<String>>,
     pub care_plan: String,
@@ -314,8 +381,19 @@ impl std::fmt::Debug for PatientRecord {
 }
 
 impl PatientRecord {
+    /// Whether the medicines list is older than `review_days` at `now` (or there is none):
+    /// shown so nobody reads a months-old list as what the patient takes today.
+    pub fn medications_out_of_date(&self, now: DateTime<Utc>, review_days: u16) -> bool {
+        self.medications.as_ref().is_some_and(|snapshot| {
+            now - snapshot.as_of > chrono::Duration::days(i64::from(review_days))
+        })
+    }
+
     /// The scale this record's SpO2 must be scored on.
     pub fn spo2_scale(&self) -> Spo2Scale {
+        if self.spo2_scale_review.is_some() {
+            return Spo2Scale::Scale1;
+        }
         self.spo2_scale_decision
             .as_ref()
             .map_or(Spo2Scale::Scale1, |decision| decision.scale)
@@ -470,6 +548,40 @@ struct Register<T> {
     at: DateTime<Utc>,
 }
 
+fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T> {
+    serde_json::from_value(value).map_err(|_| StoreError::Tampered { what: "record" })
+}
+
+/// A pregnancy status's dates checked against today: a delivery in the future, or an expected date
+/// more than 40 weeks ahead or 2 weeks past, is a slip (a wrong year) that would switch NEWS2 on or
+/// off wrongly.
+pub(crate) fn check_maternity(status: &MaternityStatus, today: NaiveDate) -> Result<()> {
+    match *status {
+        MaternityStatus::Postnatal { delivered } if delivered > today => {
+            Err(StoreError::DeliveryInFuture)
+        }
+        MaternityStatus::Pregnant { expected_delivery }
+            if expected_delivery > today + chrono::Days::new(280) =>
+        {
+            Err(StoreError::ExpectedDeliveryOutOfRange(
+                "that expected date of delivery is more than 40 weeks away: check the year",
+            ))
+        }
+        MaternityStatus::Pregnant { expected_delivery }
+            if expected_delivery + chrono::Days::new(14) < today =>
+        {
+            Err(StoreError::ExpectedDeliveryOutOfRange(
+                "that expected date of delivery is more than 2 weeks past: if the baby is born, record the patient as postnatal with the date of delivery",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn not_recorded() -> AllergyStatus {
+    AllergyStatus::NotRecorded
+}
+
 fn record_error(_: automerge::AutomergeError) -> StoreError {
     StoreError::Tampered { what: "record" }
 }
@@ -567,6 +679,7 @@ impl RecordDoc {
             doc.put_object(ROOT, key, ObjType::Map)
                 .map_err(record_error)?;
         }
+        // Kept so that a record created here opens on a device from before care-plan versions.
         doc.put_object(ROOT, "care_plan", ObjType::Text)
             .map_err(record_error)?;
         let mut record = Self {
@@ -681,11 +794,22 @@ impl RecordDoc {
         !self.doc.get_missing_deps(&[]).is_empty()
     }
 
-    /// The SpO2 scale on the record, without reading the rest of it.
+    /// The SpO2 scale in force on the record, without reading the rest of it.
     pub fn spo2_scale(&self) -> Result<Spo2Scale> {
-        Ok(self
-            .read_register::<ScaleDecision>(&ROOT, "spo2_scale_decision", &mut Vec::new())?
-            .map_or(Spo2Scale::Scale1, |decision| decision.scale))
+        Ok(self.scale_decisions()?.1)
+    }
+
+    /// The winning scale decision, the scale in force and why it differs from the decision.
+    fn scale_decisions(&self) -> Result<(Option<ScaleDecision>, Spo2Scale, Option<ScaleReview>)> {
+        let all = self
+            .registers(&ROOT, "spo2_scale_decision")?
+            .iter()
+            .map(|text| from_json::<ScaleDecision>(text))
+            .collect::<Result<Vec<_>>>()?;
+        let winner: Option<ScaleDecision> =
+            self.read_register(&ROOT, "spo2_scale_decision", &mut Vec::new())?;
+        let (scale, review) = scale_in_force(winner.as_ref(), &all);
+        Ok((winner, scale, review))
     }
 
     /// Merges another replica's changes into this one (used by sync and by tests of convergence).
@@ -1053,6 +1177,14 @@ impl RecordDoc {
         let item = self
             .child_map(&notes, &id.to_string())?
             .ok_or(StoreError::NoteNotFound)?;
+        let meta: Recorded = match self.doc.get(&item, "meta").map_err(record_error)? {
+            Some((value, _)) => from_json(value.as_str().unwrap_or_default())?,
+            None => return Err(StoreError::Tampered { what: "record" }),
+        };
+        // A note is its author's account of a visit: nobody else rewrites it.
+        if meta.by.user != recorded.by.user {
+            return Err(StoreError::NotYourNote);
+        }
         let body = self
             .child_map(&item, "text")?
             .ok_or(StoreError::Tampered { what: "record" })?;
@@ -1061,13 +1193,175 @@ impl RecordDoc {
         Ok(())
     }
 
+    /// Saves the whole care plan as one version. Two devices saving concurrently keep both
+    /// versions whole, reported as a conflict: merging two rewrites of an instruction character
+    /// by character can produce one that neither clinician wrote.
     pub fn set_care_plan(&mut self, text: &str, recorded: Recorded) -> Result<()> {
-        let body = self.map("care_plan")?;
-        self.doc.update_text(&body, text).map_err(record_error)?;
+        self.put_care_plan(text, recorded)?;
+        self.commit("update care plan", recorded.at);
+        Ok(())
+    }
+
+    /// The plan as a version and, for devices on a build from before versions, as the old text
+    /// and its editor too, so their caseload does not show a stale plan.
+    fn put_care_plan(&mut self, text: &str, recorded: Recorded) -> Result<()> {
+        self.put_register(&ROOT, "care_plan_version", &text, recorded)?;
+        if let Some((Value::Object(ObjType::Text), body)) =
+            self.doc.get(ROOT, "care_plan").map_err(record_error)?
+        {
+            self.doc.update_text(&body, text).map_err(record_error)?;
+        }
         self.doc
             .put(ROOT, "care_plan_edited", to_json(&recorded)?)
             .map_err(record_error)?;
-        self.commit("update care plan", recorded.at);
+        Ok(())
+    }
+
+    /// Settles a conflict on `field` (as named in [`Conflict::field`]) as one action by the
+    /// resolving clinician: one of the values devices recorded, or a new one where the field
+    /// takes one (demographics, the care plan, pregnancy status).
+    pub fn resolve_conflict(
+        &mut self,
+        field: &str,
+        resolution: &Resolution,
+        recorded: Recorded,
+        protocol: &ResponseProtocol,
+    ) -> Result<Resolved> {
+        let demographic = DemographicField::ALL
+            .into_iter()
+            .find(|candidate| candidate.key() == field);
+        let (object, key) = match (demographic, field) {
+            (Some(field), _) => (self.map("demographics")?, field.key()),
+            (None, "care_plan") => (ROOT, "care_plan_version"),
+            (
+                None,
+                key @ ("spo2_scale_decision"
+                | "medications"
+                | "problems"
+                | "maternity"
+                | "allergy_status"),
+            ) => (ROOT, key),
+            (None, _) => return Err(StoreError::NoConflict),
+        };
+        let values = self.registers(&object, key)?;
+        if values.len() < 2 {
+            return Err(StoreError::NoConflict);
+        }
+        let chosen = match resolution {
+            Resolution::Keep(kept) => Some(
+                values
+                    .iter()
+                    .find(|text| from_json::<serde_json::Value>(text).is_ok_and(|v| &v == kept))
+                    .ok_or(StoreError::NoConflict)?,
+            ),
+            Resolution::Enter(_) => None,
+        };
+        let mut resolved = Resolved::Other;
+        let entered = |expected: &'static str| match resolution {
+            Resolution::Enter(value) => Ok(value.clone()),
+            Resolution::Keep(_) => Err(StoreError::InvalidValue {
+                field: "resolution",
+                expected,
+            }),
+        };
+        match (demographic, key) {
+            (Some(field), _) => {
+                let value = match chosen {
+                    Some(text) => from_json::<Register<serde_json::Value>>(text)?.value,
+                    None => entered("a value")?,
+                };
+                let value = field.checked(value)?;
+                if field == DemographicField::NhsNumber {
+                    resolved = Resolved::NhsNumber(from_value(value.clone())?);
+                }
+                self.put_register(&object, field.key(), &value, recorded)?;
+            }
+            (None, "care_plan_version") => {
+                let text = match chosen {
+                    Some(text) => from_json::<Register<String>>(text)?.value,
+                    None => match entered("the care plan's text")? {
+                        serde_json::Value::String(text) => text,
+                        _ => {
+                            return Err(StoreError::InvalidValue {
+                                field: "care_plan",
+                                expected: "text",
+                            });
+                        }
+                    },
+                };
+                self.put_care_plan(&text, recorded)?;
+            }
+            (None, "maternity") => {
+                let status =
+                    match chosen {
+                        Some(text) => from_json::<MaternityEntry>(text)?.status,
+                        None => serde_json::from_value(entered("a pregnancy status")?).map_err(
+                            |_| StoreError::InvalidValue {
+                                field: "maternity",
+                                expected: "a pregnancy status",
+                            },
+                        )?,
+                    };
+                check_maternity(&status, crate::news2::uk_date(recorded.at))?;
+                self.put_maternity(&status, protocol, recorded)?;
+            }
+            (None, "spo2_scale_decision") => {
+                let Some(text) = chosen else {
+                    return Err(StoreError::InvalidValue {
+                        field: "spo2_scale_decision",
+                        expected: "one of the recorded decisions (or record a new decision)",
+                    });
+                };
+                let kept: ScaleDecision = from_json(text)?;
+                let decision = ScaleDecision {
+                    scale: kept.scale,
+                    by: recorded.by,
+                    at: recorded.at,
+                    note: format!("concurrent decisions settled; kept: {}", kept.note),
+                };
+                self.doc
+                    .put(ROOT, "spo2_scale_decision", to_json(&decision)?)
+                    .map_err(record_error)?;
+            }
+            (None, "allergy_status") => {
+                let Some(text) = chosen else {
+                    return Err(StoreError::InvalidValue {
+                        field: "resolution",
+                        expected: "one of the recorded values",
+                    });
+                };
+                let kept: Register<String> = from_json(text)?;
+                self.put_register(&ROOT, "allergy_status", &kept.value, recorded)?;
+            }
+            (None, key) => {
+                // Imported snapshots carry their source, not a clinician: kept as imported; the
+                // audit names who settled it.
+                let Some(text) = chosen else {
+                    return Err(StoreError::InvalidValue {
+                        field: "resolution",
+                        expected: "one of the recorded values",
+                    });
+                };
+                let text = text.clone();
+                self.doc.put(ROOT, key, text).map_err(record_error)?;
+            }
+        }
+        self.commit("resolve conflict", recorded.at);
+        Ok(resolved)
+    }
+
+    /// Records that the patient has no known allergies (asked and confirmed). Refused while an
+    /// allergy is active on the record.
+    pub fn confirm_no_known_allergies(&mut self, recorded: Recorded) -> Result<()> {
+        let active = self
+            .entries::<AllergyEntry>("allergies")?
+            .iter()
+            .any(|entry| entry.status == EntryStatus::Active);
+        if active {
+            return Err(StoreError::AllergiesOnRecord);
+        }
+        self.put_register(&ROOT, "allergy_status", &NO_KNOWN_ALLERGIES, recorded)?;
+        self.commit("confirm no known allergies", recorded.at);
         Ok(())
     }
 
@@ -1122,6 +1416,7 @@ impl RecordDoc {
         value: serde_json::Value,
         recorded: Recorded,
     ) -> Result<()> {
+        let value = field.checked(value)?;
         let demographics = self.map("demographics")?;
         self.put_register(&demographics, field.key(), &value, recorded)?;
         self.commit("amend demographics", recorded.at);
@@ -1197,6 +1492,95 @@ impl RecordDoc {
         Ok(entries)
     }
 
+    /// The care plan in force and who saved it; concurrent versions are reported as a conflict on
+    /// `care_plan`, each whole. A record whose plan was never saved as a version reads its text.
+    fn care_plan(&self, conflicts: &mut Vec<Conflict>) -> Result<(String, Option<Recorded>)> {
+        let mut found = Vec::new();
+        let version: Option<Register<String>> =
+            self.read_register(&ROOT, "care_plan_version", &mut found)?;
+        for mut conflict in found {
+            conflict.field = "care_plan".to_owned();
+            conflicts.push(conflict);
+        }
+        let edited: Option<Recorded> =
+            self.read_register(&ROOT, "care_plan_edited", &mut Vec::new())?;
+        let legacy_text = || -> Result<String> {
+            Ok(
+                match self.doc.get(ROOT, "care_plan").map_err(record_error)? {
+                    Some((Value::Object(ObjType::Text), id)) => {
+                        self.doc.text(id).map_err(record_error)?
+                    }
+                    _ => String::new(),
+                },
+            )
+        };
+        // The newest of every concurrently saved version: devices on this build write the old
+        // editor register with each version, so only an older build's edit is newer than all.
+        let newest_version = self
+            .registers(&ROOT, "care_plan_version")?
+            .iter()
+            .map(|text| from_json::<Register<String>>(text).map(|version| version.at))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .max();
+        match version {
+            // A device on an older build edited the text after the last version: its edit is
+            // the newest plan.
+            Some(_)
+                if edited
+                    .zip(newest_version)
+                    .is_some_and(|(edited, newest)| edited.at > newest) =>
+            {
+                Ok((legacy_text()?, edited))
+            }
+            Some(version) => {
+                let edited = Recorded {
+                    by: version.by,
+                    at: version.at,
+                };
+                Ok((version.value, Some(edited)))
+            }
+            None => Ok((legacy_text()?, edited)),
+        }
+    }
+
+    fn allergy_status(
+        &self,
+        allergies: &[AllergyEntry],
+        conflicts: &mut Vec<Conflict>,
+    ) -> Result<AllergyStatus> {
+        if allergies
+            .iter()
+            .any(|entry| entry.status == EntryStatus::Active)
+        {
+            return Ok(AllergyStatus::Recorded);
+        }
+        let mut found = Vec::new();
+        let confirmed: Option<Register<String>> =
+            self.read_register(&ROOT, "allergy_status", &mut found)?;
+        // Two devices both confirming "no known allergies" agree: not a conflict to settle.
+        conflicts.extend(found.into_iter().filter(|conflict| {
+            conflict
+                .values
+                .windows(2)
+                .any(|pair| pair[0]["value"] != pair[1]["value"])
+        }));
+        Ok(match confirmed {
+            Some(register)
+                if register.value == NO_KNOWN_ALLERGIES
+                    && allergies
+                        .iter()
+                        .all(|entry| entry.recorded.at < register.at) =>
+            {
+                AllergyStatus::NoKnownAllergies {
+                    by: register.by,
+                    at: register.at,
+                }
+            }
+            _ => AllergyStatus::NotRecorded,
+        })
+    }
+
     /// Reads the whole record. Ordering is by content (time, then id), so every replica holding
     /// the same changes reads exactly the same record.
     pub fn read(&self, id: PatientId) -> Result<PatientRecord> {
@@ -1224,18 +1608,16 @@ impl RecordDoc {
             .demographic(&demographics, "contacts", &mut conflicts)?
             .unwrap_or_default();
 
-        let spo2_scale_decision =
+        let _: Option<ScaleDecision> =
             self.read_register(&ROOT, "spo2_scale_decision", &mut conflicts)?;
+        let (spo2_scale_decision, _, spo2_scale_review) = self.scale_decisions()?;
         let medications = self.read_register(&ROOT, "medications", &mut conflicts)?;
         let problems = self.read_register(&ROOT, "problems", &mut conflicts)?;
-        let care_plan_edited = self.read_register(&ROOT, "care_plan_edited", &mut Vec::new())?;
-        let care_plan = self
-            .doc
-            .text(self.map("care_plan")?)
-            .map_err(record_error)?;
+        let (care_plan, care_plan_edited) = self.care_plan(&mut conflicts)?;
 
         let mut allergies: Vec<AllergyEntry> = self.entries("allergies")?;
         allergies.sort_by_key(|entry| (entry.recorded.at, entry.id));
+        let allergy_status = self.allergy_status(&allergies, &mut conflicts)?;
         let mut flags: Vec<FlagEntry> = self.entries("flags")?;
         flags.sort_by_key(|entry| (entry.recorded.at, entry.id));
 
@@ -1343,6 +1725,8 @@ impl RecordDoc {
             allergies,
             flags,
             spo2_scale_decision,
+            spo2_scale_review,
+            allergy_status,
             medications,
             problems,
             care_plan,
@@ -1372,9 +1756,36 @@ impl EntryContainer {
     }
 }
 
+/// How a clinician settles a conflict: keep one of the values devices recorded (the value itself,
+/// exactly as [`Conflict::values`] showed it, so a sync arriving meanwhile cannot change which one
+/// is kept), or enter a new one.
+#[derive(Clone, PartialEq)]
+pub enum Resolution {
+    Keep(serde_json::Value),
+    Enter(serde_json::Value),
+}
+
+impl std::fmt::Debug for Resolution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resolution::Keep(_) => f.write_str("Keep(<redacted>)"),
+            Resolution::Enter(_) => f.write_str("Enter(<redacted>)"),
+        }
+    }
+}
+
+/// What a resolution wrote, for the checks that need the rest of the device (an NHS number no
+/// other patient holds).
+#[derive(Debug)]
+pub enum Resolved {
+    NhsNumber(NhsNumber),
+    Other,
+}
+
 /// A demographic field that can be amended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DemographicField {
+    NhsNumber,
     Given,
     Family,
     BirthDate,
@@ -1385,8 +1796,79 @@ pub enum DemographicField {
 }
 
 impl DemographicField {
+    pub const ALL: [DemographicField; 8] = [
+        DemographicField::NhsNumber,
+        DemographicField::Given,
+        DemographicField::Family,
+        DemographicField::BirthDate,
+        DemographicField::Sex,
+        DemographicField::Address,
+        DemographicField::GpPractice,
+        DemographicField::Contacts,
+    ];
+
+    /// `value` in the shape this field stores, or a refusal naming what it takes: a value of
+    /// the wrong shape would make the record unreadable on every device.
+    pub fn checked(self, value: serde_json::Value) -> Result<serde_json::Value> {
+        fn shaped<T: Serialize + DeserializeOwned>(
+            value: serde_json::Value,
+            field: &'static str,
+            expected: &'static str,
+        ) -> Result<T> {
+            serde_json::from_value(value).map_err(|_| StoreError::InvalidValue { field, expected })
+        }
+        let field = self.key();
+        let checked = match self {
+            DemographicField::NhsNumber => {
+                let text: String = shaped(value, field, "a valid NHS number")?;
+                let number = NhsNumber::parse(&text).map_err(|_| StoreError::InvalidValue {
+                    field,
+                    expected: "a valid NHS number",
+                })?;
+                serde_json::to_value(number)
+            }
+            DemographicField::Given | DemographicField::Family => {
+                let text: String = shaped(value, field, "a name")?;
+                let text = text.trim();
+                if text.is_empty() {
+                    return Err(StoreError::InvalidValue {
+                        field,
+                        expected: "a name",
+                    });
+                }
+                serde_json::to_value(text)
+            }
+            DemographicField::BirthDate => {
+                let date: NaiveDate = shaped(value, field, "a date (YYYY-MM-DD)")?;
+                if date > crate::news2::uk_date(Utc::now()) {
+                    return Err(StoreError::InvalidValue {
+                        field,
+                        expected: "a date of birth not in the future",
+                    });
+                }
+                serde_json::to_value(date)
+            }
+            DemographicField::Sex => serde_json::to_value(shaped::<Sex>(
+                value,
+                field,
+                "male, female, other or unknown",
+            )?),
+            DemographicField::Address => {
+                serde_json::to_value(shaped::<Option<Address>>(value, field, "an address")?)
+            }
+            DemographicField::GpPractice => {
+                serde_json::to_value(shaped::<Option<GpPractice>>(value, field, "a GP practice")?)
+            }
+            DemographicField::Contacts => {
+                serde_json::to_value(shaped::<Vec<Contact>>(value, field, "a list of contacts")?)
+            }
+        };
+        checked.map_err(|_| StoreError::Tampered { what: "record" })
+    }
+
     pub fn key(self) -> &'static str {
         match self {
+            DemographicField::NhsNumber => "nhs_number",
             DemographicField::Given => "given",
             DemographicField::Family => "family",
             DemographicField::BirthDate => "birth_date",

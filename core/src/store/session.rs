@@ -18,7 +18,7 @@ use super::error::{Result, StoreError};
 use super::persist::{self, LoadedDoc};
 use super::record::{
     DemographicField, EnteredInError, EntryContainer, EntryStatus, Escalation, NewPatient,
-    PatientRecord, RecordDoc, Recorded, ScaleDecision,
+    PatientRecord, RecordDoc, Recorded, Resolution, Resolved, ScaleDecision,
 };
 use super::summary::{PatientSummary, Rank, SUMMARY_VERSION};
 use crate::crypto::DataKey;
@@ -27,7 +27,8 @@ use crate::nhs_number::NhsNumber;
 use crate::observation::{Author, ObservationSet, Role};
 use crate::patient::MaternityStatus;
 use crate::patient::{Allergy, Flag};
-use crate::vitals::{Spo2Scale, VitalsInput};
+use crate::permission::Action;
+use crate::vitals::{Field, Spo2Scale, VitalsInput};
 
 pub(super) struct Unlocked {
     pub(super) key: DataKey,
@@ -153,6 +154,11 @@ impl Session {
         &self.user
     }
 
+    /// Refuses, with a typed error a shell shows, what this user's role may not do.
+    pub(super) fn permit(&self, action: Action) -> Result<()> {
+        Ok(self.user.role.check(action)?)
+    }
+
     pub(super) fn author(&self) -> Author {
         Author {
             user: self.user.id,
@@ -254,11 +260,10 @@ impl Session {
     }
 
     /// Adds another user who can unlock this device with their own PIN (shift colleagues sharing a
-    /// tablet). Administrators and registered nurses may; other roles may not.
+    /// tablet). Registered clinicians may add colleagues; only an administrator adds an
+    /// administrator ([`crate::permission`]).
     pub fn add_user(&self, name: &str, role: Role, pin: &str) -> Result<UserInfo> {
-        if self.user.role != Role::Administrator && self.user.role != Role::Nurse {
-            return Err(StoreError::NotPermitted);
-        }
+        self.permit(Action::AddUser { role })?;
         if let Some(enrolled) = self.enrolled_role()?
             && enrolled != role
         {
@@ -305,6 +310,7 @@ impl Session {
         mut progress: impl FnMut(usize),
     ) -> Result<Vec<PatientId>> {
         const BATCH: usize = 250;
+        self.permit(Action::RegisterPatient)?;
         let protocol = self.protocol()?;
         let mut ids = Vec::with_capacity(patients.len());
         for batch in patients.chunks(BATCH) {
@@ -373,6 +379,7 @@ impl Session {
     /// low-medium), then patients whose risk is unknown (never observed, nothing recent, NEWS2
     /// not applicable), then low; overdue first within each, then by points, then by name.
     pub fn ranked_caseload(&self, now: DateTime<Utc>) -> Result<Vec<(PatientSummary, Rank)>> {
+        self.permit(Action::ReadRecords)?;
         let window = chrono::Duration::hours(i64::from(self.protocol()?.complete_set_window_hours));
         let mut context = self.context()?;
         let mut list: Vec<(PatientSummary, Rank)> = context
@@ -393,6 +400,7 @@ impl Session {
 
     /// Every patient, by family then given name.
     pub fn patients(&self) -> Result<Vec<PatientSummary>> {
+        self.permit(Action::ReadRecords)?;
         let mut context = self.context()?;
         let mut list: Vec<PatientSummary> = context.summaries()?.values().cloned().collect();
         list.sort_by(|a, b| {
@@ -405,8 +413,28 @@ impl Session {
         Ok(list)
     }
 
+    /// One patient's caseload summary (name, NHS number, date of birth), without opening the
+    /// record: what a shell shows to say whose draft or row this is.
+    pub fn summary(&self, patient: PatientId) -> Result<PatientSummary> {
+        self.permit(Action::ReadRecords)?;
+        let mut context = self.context()?;
+        context
+            .summaries()?
+            .get(&patient)
+            .cloned()
+            .ok_or(StoreError::PatientNotFound)
+    }
+
+    /// Patients on this device whose family name another patient shares ([`similar_names`](super::summary::similar_names)).
+    pub fn similar_names(&self) -> Result<std::collections::HashSet<PatientId>> {
+        self.permit(Action::ReadRecords)?;
+        let mut context = self.context()?;
+        Ok(super::summary::similar_names(context.summaries()?.values()))
+    }
+
     /// Patients whose NHS number is `query` (any spacing), or whose name starts with it.
     pub fn find(&self, query: &str) -> Result<Vec<PatientSummary>> {
+        self.permit(Action::ReadRecords)?;
         let number = NhsNumber::parse(query).ok();
         let mut context = self.context()?;
         let summaries = context.summaries()?;
@@ -432,17 +460,20 @@ impl Session {
 
     /// Opens a record to read it; audited as a view.
     pub fn open_record(&self, patient: PatientId) -> Result<PatientRecord> {
+        self.permit(Action::ReadRecords)?;
         self.read_audited(patient, AuditAction::ViewRecord, None)
     }
 
     /// Opens a record for export (handover, transfer); audited as an export.
     pub fn export_record(&self, patient: PatientId) -> Result<PatientRecord> {
+        self.permit(Action::ReadRecords)?;
         self.read_audited(patient, AuditAction::Export, None)
     }
 
     /// Opens a record outside the user's legitimate relationship; a reason is required and the
     /// access is flagged in the audit trail for review.
     pub fn emergency_access(&self, patient: PatientId, reason: &str) -> Result<PatientRecord> {
+        self.permit(Action::EmergencyAccess)?;
         let reason = required_reason(reason)?;
         self.read_audited(patient, AuditAction::EmergencyAccess, Some(reason))
     }
@@ -505,7 +536,36 @@ impl Session {
         input: &VitalsInput,
         taken_at: Option<DateTime<Utc>>,
     ) -> Result<ObservationSet> {
+        self.record_observation_confirming(patient, input, taken_at, &[])
+    }
+
+    /// [`Self::record_observation`], with the values outside their usual range
+    /// ([`crate::unusual`]) that the clinician checked and confirmed; any unusual value not
+    /// confirmed refuses the set with [`StoreError::UnusualValues`]. The confirmation is stored
+    /// with the set.
+    pub fn record_observation_confirming(
+        &self,
+        patient: PatientId,
+        input: &VitalsInput,
+        taken_at: Option<DateTime<Utc>>,
+        confirmed: &[Field],
+    ) -> Result<ObservationSet> {
+        self.permit(Action::RecordObservation)?;
         let vitals = input.validate()?;
+        let unusual: Vec<Field> = crate::unusual::unusual_values(&vitals)
+            .into_iter()
+            .map(|unusual| unusual.field)
+            .collect();
+        let unconfirmed: Vec<Field> = unusual
+            .iter()
+            .copied()
+            .filter(|field| !confirmed.contains(field))
+            .collect();
+        if !unconfirmed.is_empty() {
+            return Err(StoreError::UnusualValues {
+                fields: unconfirmed,
+            });
+        }
         let author = self.author();
         let taken_at = checked_time(taken_at)?;
         let protocol = self.protocol()?;
@@ -526,8 +586,11 @@ impl Session {
                     vitals,
                     scale,
                     &facts.scoring(&protocol, taken_at),
-                );
+                )
+                .confirming(unusual);
                 doc.add_observation(&set)?;
+                // The form this set came from is saved: nothing to offer back after a lock.
+                super::draft::clear(connection, author.user)?;
                 index_observation(connection, set.id(), patient)?;
                 Ok(set)
             },
@@ -541,18 +604,20 @@ impl Session {
     /// Scores values as they are typed, exactly as [`Self::record_observation`] would score them
     /// for this patient at `taken_at` (now if absent), without saving anything: a child's or a
     /// pregnant woman's values get no score while typed either.
+    /// The set is scored on the scale in force on the record, as saving it would be.
     pub fn preview_observation(
         &self,
         patient: PatientId,
         vitals: crate::vitals::VitalSigns,
-        scale: Spo2Scale,
         taken_at: Option<DateTime<Utc>>,
     ) -> Result<ObservationSet> {
+        self.permit(Action::RecordObservation)?;
         let taken_at = taken_at.unwrap_or_else(Utc::now);
         let protocol = self.protocol()?;
         let context = self.context()?;
         let loaded = self.load(&context, patient)?;
         let facts = loaded.doc.scoring_facts()?;
+        let scale = loaded.doc.spo2_scale()?;
         Ok(ObservationSet::record(
             ObservationId::random(),
             taken_at,
@@ -569,6 +634,7 @@ impl Session {
         observation: ObservationId,
         reason: &str,
     ) -> Result<PatientId> {
+        self.permit(Action::MarkEnteredInError)?;
         let reason = required_reason(reason)?;
         let patient = {
             let context = self.context()?;
@@ -600,6 +666,7 @@ impl Session {
     }
 
     pub fn add_note(&self, patient: PatientId, text: &str) -> Result<NoteId> {
+        self.permit(Action::WriteNote)?;
         let id = NoteId::random();
         let recorded = self.recorded();
         self.act(
@@ -613,6 +680,7 @@ impl Session {
     }
 
     pub fn edit_note(&self, patient: PatientId, note: NoteId, text: &str) -> Result<()> {
+        self.permit(Action::WriteNote)?;
         let recorded = self.recorded();
         self.act(
             patient,
@@ -624,6 +692,7 @@ impl Session {
     }
 
     pub fn set_care_plan(&self, patient: PatientId, text: &str) -> Result<()> {
+        self.permit(Action::EditCarePlan)?;
         let recorded = self.recorded();
         self.act(
             patient,
@@ -635,6 +704,7 @@ impl Session {
     }
 
     pub fn add_allergy(&self, patient: PatientId, allergy: &Allergy) -> Result<EntryId> {
+        self.permit(Action::AmendRecord)?;
         let recorded = self.recorded();
         self.act(
             patient,
@@ -646,6 +716,7 @@ impl Session {
     }
 
     pub fn add_flag(&self, patient: PatientId, flag: &Flag) -> Result<()> {
+        self.permit(Action::AmendRecord)?;
         let recorded = self.recorded();
         self.act(
             patient,
@@ -664,12 +735,75 @@ impl Session {
         field: DemographicField,
         value: serde_json::Value,
     ) -> Result<()> {
+        self.permit(Action::AmendRecord)?;
+        if field == DemographicField::NhsNumber {
+            let number = NhsNumber::parse(value.as_str().unwrap_or_default()).ok();
+            let context = self.context()?;
+            let taken = context.unlocked.as_ref().is_some_and(|unlocked| {
+                unlocked
+                    .summaries
+                    .values()
+                    .any(|summary| summary.id != patient && Some(summary.nhs_number) == number)
+            });
+            if taken {
+                return Err(StoreError::DuplicateNhsNumber);
+            }
+        }
         let recorded = self.recorded();
         self.act(
             patient,
             AuditAction::Amend,
             None,
             |doc, _| doc.amend_demographic(field, value, recorded),
+            resummarise(patient),
+        )
+    }
+
+    /// Settles a conflict on `field` (as the record names it) with one of the recorded values or
+    /// a new one: one action, attributed to this clinician and audited.
+    pub fn resolve_conflict(
+        &self,
+        patient: PatientId,
+        field: &str,
+        resolution: &Resolution,
+    ) -> Result<()> {
+        self.permit(Action::ResolveConflict)?;
+        let protocol = self.protocol()?;
+        let recorded = self.recorded();
+        let others: std::collections::HashSet<NhsNumber> = {
+            let mut context = self.context()?;
+            context
+                .summaries()?
+                .values()
+                .filter(|summary| summary.id != patient)
+                .map(|summary| summary.nhs_number)
+                .collect()
+        };
+        // The field's name is the reason in the audit: it says what was settled, not the values.
+        let audited = field.to_owned();
+        self.act(
+            patient,
+            AuditAction::ResolveConflict,
+            Some(audited),
+            |doc, _| match doc.resolve_conflict(field, resolution, recorded, &protocol)? {
+                Resolved::NhsNumber(number) if others.contains(&number) => {
+                    Err(StoreError::DuplicateNhsNumber)
+                }
+                _ => Ok(()),
+            },
+            resummarise(patient),
+        )
+    }
+
+    /// Records that the patient was asked and has no known allergies.
+    pub fn confirm_no_known_allergies(&self, patient: PatientId) -> Result<()> {
+        self.permit(Action::AmendRecord)?;
+        let recorded = self.recorded();
+        self.act(
+            patient,
+            AuditAction::Amend,
+            None,
+            |doc, _| doc.confirm_no_known_allergies(recorded),
             resummarise(patient),
         )
     }
@@ -682,6 +816,10 @@ impl Session {
         entry: EntryId,
         status: EntryStatus,
     ) -> Result<()> {
+        self.permit(match status {
+            EntryStatus::EnteredInError => Action::MarkEnteredInError,
+            _ => Action::AmendRecord,
+        })?;
         let recorded = self.recorded();
         self.act(
             patient,
@@ -699,6 +837,7 @@ impl Session {
         scale: Spo2Scale,
         note: &str,
     ) -> Result<()> {
+        self.permit(Action::DecideSpo2Scale)?;
         let note = required_reason(note)?;
         let decision = ScaleDecision {
             scale,
@@ -718,29 +857,9 @@ impl Session {
     /// Records the patient's pregnancy status; NEWS2 is not used while pregnant and for the
     /// organisation's postnatal period after birth.
     pub fn set_maternity(&self, patient: PatientId, status: MaternityStatus) -> Result<()> {
-        let today = crate::news2::uk_date(Utc::now());
-        match status {
-            MaternityStatus::Postnatal { delivered } if delivered > today => {
-                return Err(StoreError::DeliveryInFuture);
-            }
-            // A pregnancy lasts 40 weeks to its expected date and at most 2 beyond it: a date
-            // outside that is a typing slip (a wrong year) that would bring NEWS2 back today.
-            MaternityStatus::Pregnant { expected_delivery }
-                if expected_delivery > today + chrono::Days::new(280) =>
-            {
-                return Err(StoreError::ExpectedDeliveryOutOfRange(
-                    "that expected date of delivery is more than 40 weeks away: check the year",
-                ));
-            }
-            MaternityStatus::Pregnant { expected_delivery }
-                if expected_delivery + chrono::Days::new(14) < today =>
-            {
-                return Err(StoreError::ExpectedDeliveryOutOfRange(
-                    "that expected date of delivery is more than 2 weeks past: if the baby is born, record the patient as postnatal with the date of delivery",
-                ));
-            }
-            _ => {}
-        }
+        self.permit(Action::AmendRecord)?;
+        // A pregnancy lasts 40 weeks to its expected date and at most 2 beyond it.
+        super::record::check_maternity(&status, crate::news2::uk_date(Utc::now()))?;
         let protocol = self.protocol()?;
         let recorded = self.recorded();
         self.act(
@@ -755,6 +874,7 @@ impl Session {
     /// Records an escalation about the patient (who was called, when, what they said). `at`
     /// defaults to now and may not be in the future.
     pub fn escalate(&self, patient: PatientId, escalation: &Escalation) -> Result<EntryId> {
+        self.permit(Action::Escalate)?;
         let mut escalation = escalation.clone();
         escalation.outcome = escalation.outcome.trim().to_owned();
         if escalation.outcome.is_empty() {
@@ -786,7 +906,10 @@ impl Session {
         }
     }
 
+    /// The device's audit trail: it names patients and holds the reasons clinicians gave, so it
+    /// is read as records are.
     pub fn audit_entries(&self) -> Result<Vec<AuditEntry>> {
+        self.permit(Action::ReadRecords)?;
         let context = self.context()?;
         audit::entries(&context.connection, context.key()?)
     }

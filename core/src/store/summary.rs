@@ -321,6 +321,16 @@ impl PatientSummary {
             || format!("{given} {family}").starts_with(&query)
     }
 
+    /// The family name as a clinician would say it: case, spaces, hyphens and apostrophes
+    /// ignored, so "O'Neill" and "ONEILL", "Hollingworth" and "HOLLINGWORTH" are one name.
+    fn spoken_family(&self) -> String {
+        self.family
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    }
+
     /// Why NEWS2 is not used for this patient at `now`, if it is not.
     pub fn news2_not_applicable(&self, now: DateTime<Utc>) -> Option<NotApplicableReason> {
         crate::news2::not_applicable(self.birth_date, &self.maternity, now).map(|n| n.reason)
@@ -336,6 +346,27 @@ impl PatientSummary {
         }
         rank
     }
+}
+
+/// Patients who share a family name with another patient on the device (a couple at one
+/// address, a parent and child): each is marked wherever a name is chosen, so the wrong one is
+/// not opened by a glance at the surname.
+pub fn similar_names<'a>(
+    summaries: impl IntoIterator<Item = &'a PatientSummary>,
+) -> std::collections::HashSet<PatientId> {
+    let mut by_name: std::collections::HashMap<String, Vec<PatientId>> =
+        std::collections::HashMap::new();
+    for summary in summaries {
+        by_name
+            .entry(summary.spoken_family())
+            .or_default()
+            .push(summary.id);
+    }
+    by_name
+        .into_values()
+        .filter(|ids| ids.len() > 1)
+        .flatten()
+        .collect()
 }
 
 #[cfg(test)]

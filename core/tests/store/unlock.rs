@@ -17,7 +17,7 @@ fn a_wrong_pin_is_refused_counted_and_audited_at_the_next_unlock() {
     let user = device.find_user(Some("nell nightingale")).unwrap();
     for remaining in [9, 8] {
         match device.unlock(user.id, "0000") {
-            Err(StoreError::WrongPin { remaining: r }) => assert_eq!(r, remaining),
+            Err(StoreError::WrongPin { remaining: r, .. }) => assert_eq!(r, remaining),
             other => panic!("expected a wrong PIN, got {other:?}"),
         }
     }
@@ -42,7 +42,7 @@ fn a_wrong_pin_is_refused_counted_and_audited_at_the_next_unlock() {
     drop(session);
     assert!(matches!(
         device.unlock(user.id, "0000"),
-        Err(StoreError::WrongPin { remaining: 9 })
+        Err(StoreError::WrongPin { remaining: 9, .. })
     ));
 }
 
@@ -85,11 +85,11 @@ fn too_many_wrong_pins_wipe_the_device() {
     let user = device.find_user(None).unwrap();
     assert!(matches!(
         device.unlock(user.id, "1111"),
-        Err(StoreError::WrongPin { remaining: 2 })
+        Err(StoreError::WrongPin { remaining: 2, .. })
     ));
     assert!(matches!(
         device.unlock(user.id, "1111"),
-        Err(StoreError::WrongPin { remaining: 1 })
+        Err(StoreError::WrongPin { remaining: 1, .. })
     ));
     assert!(matches!(
         device.unlock(user.id, "1111"),
