@@ -75,8 +75,10 @@ pub fn describe(protocol: &ResponseProtocol) -> String {
             protocol.setting.label()
         ),
         format!(
-            "Postnatal period without NEWS2: {} days; a complete set ranks for {} h",
-            protocol.postnatal_days, protocol.complete_set_window_hours
+            "Postnatal period without NEWS2: {} days; a complete set ranks for {} h; a medicines list is out of date after {} days",
+            protocol.postnatal_days,
+            protocol.complete_set_window_hours,
+            protocol.medicines_review_days
         ),
     ];
     for (name, guidance) in [

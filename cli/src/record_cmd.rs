@@ -8,9 +8,10 @@ use clap::{Args, Subcommand, ValueEnum};
 use doorstep_core::news2::ResponseProtocol;
 use doorstep_core::patient::{Address, Demographics, GpPractice, MaternityStatus, Sex};
 use doorstep_core::store::{
-    Escalation, EscalationService, NewPatient, PatientRecord, PatientSummary, Rank, Session,
+    AllergyStatus, Escalation, EscalationService, NewPatient, PatientRecord, PatientSummary, Rank,
+    Resolution, Session,
 };
-use doorstep_core::vitals::VitalsInput;
+use doorstep_core::vitals::{Field, VitalsInput};
 use doorstep_core::{NhsNumber, ObservationId, PatientId};
 use serde_json::{Value, json};
 
@@ -64,6 +65,20 @@ pub enum PatientCommand {
         #[arg(long)]
         date: Option<NaiveDate>,
     },
+    /// Settle conflicting values two devices recorded: keep one (`--keep N`, as numbered by
+    /// `patient show`) or enter a new one (`--value JSON`, e.g. '"Gwen"' or the care plan's text).
+    Resolve {
+        id: PatientId,
+        /// The field as `patient show` names it (given, birth_date, care_plan, spo2_scale_decision…).
+        #[arg(long)]
+        field: String,
+        #[arg(long, conflicts_with = "value", required_unless_present = "value")]
+        keep: Option<usize>,
+        #[arg(long)]
+        value: Option<String>,
+    },
+    /// Record that the patient was asked and has no known allergies.
+    NoKnownAllergies { id: PatientId },
     /// Record the clinical decision on the SpO2 scale (2 only for confirmed hypercapnic
     /// respiratory failure with a prescribed 88–92% target).
     DecideScale {
@@ -176,6 +191,15 @@ pub struct ObsAddArgs {
     /// When the set was taken (RFC 3339); now if absent.
     #[arg(long)]
     taken_at: Option<DateTime<Utc>>,
+    /// Values outside their usual range that you have checked (e.g. spo2,respiration_rate):
+    /// without this, such a set is refused with the values to check.
+    #[arg(long, value_delimiter = ',', value_parser = parse_field)]
+    confirm_unusual: Vec<Field>,
+}
+
+fn parse_field(text: &str) -> Result<Field, String> {
+    Field::from_key(text.trim())
+        .ok_or_else(|| "use respiration_rate, spo2, systolic_bp, pulse or temperature".to_owned())
 }
 
 #[derive(Debug, Subcommand)]
@@ -256,6 +280,19 @@ fn record_text(record: &PatientRecord) -> String {
             allergy.allergy.substance, allergy.allergy.reaction
         ));
     }
+    match &record.allergy_status {
+        AllergyStatus::Recorded => {}
+        AllergyStatus::NoKnownAllergies { at, .. } => lines.push(format!(
+            "  Allergies: no known allergies (confirmed {})",
+            report::local_time(*at)
+        )),
+        AllergyStatus::NotRecorded => {
+            lines.push("  Allergies: NOT RECORDED (never asked)".to_owned());
+        }
+    }
+    if let Some(review) = record.spo2_scale_review {
+        lines.push(format!("  SpO2 SCALE: {}", review.message()));
+    }
     for flag in &record.flags {
         lines.push(format!(
             "  ALERT: {}: {}",
@@ -265,9 +302,12 @@ fn record_text(record: &PatientRecord) -> String {
     }
     for conflict in &record.conflicts {
         lines.push(format!(
-            "  CONFLICT in {}: devices recorded different values",
-            conflict.field
+            "  CONFLICT in {}: devices recorded different values (settle with `patient resolve --field {} --keep N`):",
+            conflict.field, conflict.field
         ));
+        for (index, value) in conflict.values.iter().enumerate() {
+            lines.push(format!("    {index}: {value}"));
+        }
     }
     if let Some(maternity) = &record.maternity {
         let date = maternity
@@ -430,6 +470,42 @@ pub fn patient(
             let record = session.export_record(*id)?;
             out.print(&record_json(&record, protocol)?, || record_text(&record))
         }
+        PatientCommand::Resolve {
+            id,
+            field,
+            keep,
+            value,
+        } => {
+            let resolution = match (keep, value) {
+                (Some(index), _) => {
+                    // The value as `patient show` numbered it, kept by content, not position.
+                    let record = session.open_record(*id)?;
+                    let kept = record
+                        .conflicts
+                        .iter()
+                        .find(|conflict| conflict.field == *field)
+                        .and_then(|conflict| conflict.values.get(*index))
+                        .ok_or(doorstep_core::store::StoreError::NoConflict)?;
+                    Resolution::Keep(kept.clone())
+                }
+                (None, Some(text)) => Resolution::Enter(
+                    serde_json::from_str(text)
+                        .map_err(|_| anyhow::anyhow!("--value must be JSON, e.g. '\"Gwen\"'"))?,
+                ),
+                (None, None) => anyhow::bail!("give --keep N or --value JSON"),
+            };
+            session.resolve_conflict(*id, field, &resolution)?;
+            out.print(&json!({"id": id, "resolved": field}), || {
+                format!("Resolved the conflict in {field}; it syncs to the team with the record.")
+            })
+        }
+        PatientCommand::NoKnownAllergies { id } => {
+            session.confirm_no_known_allergies(*id)?;
+            out.print(
+                &json!({"id": id, "allergy_status": "no-known-allergies"}),
+                || "Recorded: no known allergies (asked and confirmed).".to_owned(),
+            )
+        }
         PatientCommand::DecideScale { id, scale, note } => {
             let scale = doorstep_core::Spo2Scale::try_from(*scale).map_err(anyhow::Error::msg)?;
             session.decide_spo2_scale(*id, scale, note)?;
@@ -467,7 +543,12 @@ pub fn obs(
             } else if args.on_air || input.on_oxygen.is_none() {
                 input.on_oxygen = Some(false);
             }
-            let set = session.record_observation(args.patient, &input, args.taken_at)?;
+            let set = session.record_observation_confirming(
+                args.patient,
+                &input,
+                args.taken_at,
+                &args.confirm_unusual,
+            )?;
             let mut shown = doorstep_core::view::set_json(&set, protocol);
             let late =
                 Utc::now().signed_duration_since(set.taken_at()) > chrono::Duration::hours(24);
