@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use doorstep_core::news2::{self, ResponseProtocol};
 use doorstep_core::patient::MaternityStatus;
-use doorstep_core::store::{Device, Escalation, EscalationService, Session};
+use doorstep_core::permission::Action;
+use doorstep_core::store::{Device, Escalation, EscalationService, Resolution, Session};
 use doorstep_core::vitals::{Spo2Scale, VitalsInput};
 use doorstep_core::{ObservationId, PatientId, view};
 use serde::Serialize;
@@ -38,6 +39,20 @@ pub struct UserView {
     id: String,
     name: String,
     role: String,
+    /// What the core permits this role, so the UI offers only what will be accepted (the core
+    /// still refuses anything else).
+    may: MayView,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MayView {
+    read_records: bool,
+    decide_spo2_scale: bool,
+    mark_entered_in_error: bool,
+    resolve_conflict: bool,
+    edit_care_plan: bool,
+    amend_record: bool,
+    emergency_access: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -53,6 +68,15 @@ fn user_view(user: &doorstep_core::store::UserInfo) -> UserView {
         id: user.id.to_string(),
         name: user.name.clone(),
         role: user.role.key().to_owned(),
+        may: MayView {
+            read_records: user.role.may(Action::ReadRecords),
+            decide_spo2_scale: user.role.may(Action::DecideSpo2Scale),
+            mark_entered_in_error: user.role.may(Action::MarkEnteredInError),
+            resolve_conflict: user.role.may(Action::ResolveConflict),
+            edit_care_plan: user.role.may(Action::EditCarePlan),
+            amend_record: user.role.may(Action::AmendRecord),
+            emergency_access: user.role.may(Action::EmergencyAccess),
+        },
     }
 }
 
@@ -211,9 +235,14 @@ pub async fn caseload(
                 ))
             });
         }
+        let similar = session.similar_names()?;
         Ok(rows
             .iter()
-            .map(|(summary, rank)| view::summary_json(summary, rank, now))
+            .map(|(summary, rank)| {
+                let mut row = view::summary_json(summary, rank, now);
+                row["similar_name"] = json!(similar.contains(&summary.id));
+                row
+            })
             .collect())
     })
     .await
@@ -232,7 +261,7 @@ fn record_view(
         "unsynced_changes": session.has_unsynced_changes(record.id)?,
         "enrolled": status.server.is_some(),
     });
-    value["spo2_scale"] = json!(u8::from(record.spo2_scale()));
+    value["similar_name"] = json!(session.similar_names()?.contains(&record.id));
     // Entries carry the author's device; the team's roster names who uses it.
     let mut authors = serde_json::Map::new();
     for member in session.team_members()? {
@@ -280,17 +309,15 @@ pub async fn preview_observation(
     state: AppStateRef<'_>,
     patient: String,
     vitals: Value,
-    scale: u8,
     taken_at: Option<String>,
 ) -> CommandResult<Value> {
     with_session(&state, move |session, protocol| {
         let Value::Object(entered) = vitals else {
             return Err(CommandError::bad_input("the entered values are not a set"));
         };
-        let scale = Spo2Scale::try_from(scale).map_err(CommandError::bad_input)?;
         let taken_at = parse_time(taken_at.as_deref())?;
         let (signs, errors) = VitalsInput::validate_each(&entered);
-        let set = session.preview_observation(patient_id(&patient)?, signs, scale, taken_at)?;
+        let set = session.preview_observation(patient_id(&patient)?, signs, taken_at)?;
         let mut value = view::set_json(&set, protocol);
         value["errors"] = json!(
             errors
@@ -321,6 +348,7 @@ pub async fn record_observation(
     patient: String,
     vitals: Value,
     taken_at: Option<String>,
+    confirm_unusual: Option<Vec<String>>,
 ) -> CommandResult<Value> {
     changing(&app, &state, move |session, protocol| {
         let Value::Object(entered) = vitals else {
@@ -329,7 +357,20 @@ pub async fn record_observation(
         let input = VitalsInput::from_json_object(&entered)
             .map_err(doorstep_core::store::StoreError::from)?;
         let taken_at = parse_time(taken_at.as_deref())?;
-        let set = session.record_observation(patient_id(&patient)?, &input, taken_at)?;
+        let confirmed = confirm_unusual
+            .unwrap_or_default()
+            .iter()
+            .map(|key| {
+                doorstep_core::vitals::Field::from_key(key)
+                    .ok_or_else(|| CommandError::bad_input("unknown field to confirm"))
+            })
+            .collect::<CommandResult<Vec<_>>>()?;
+        let set = session.record_observation_confirming(
+            patient_id(&patient)?,
+            &input,
+            taken_at,
+            &confirmed,
+        )?;
         let mut value = view::set_json(&set, protocol);
         let late =
             chrono::Utc::now().signed_duration_since(set.taken_at()) > chrono::Duration::hours(24);
@@ -471,6 +512,106 @@ pub async fn set_care_plan(
         Ok(())
     })
     .await
+}
+
+/// Settles a conflict: `keep` one of the recorded values (the value as the record showed it), or
+/// enter a new `value`.
+#[tauri::command]
+pub async fn resolve_conflict(
+    app: AppHandle,
+    state: AppStateRef<'_>,
+    patient: String,
+    field: String,
+    keep: Option<Value>,
+    value: Option<Value>,
+) -> CommandResult<()> {
+    changing(&app, &state, move |session, _| {
+        let resolution = match (keep, value) {
+            (Some(kept), None) => Resolution::Keep(kept),
+            (None, Some(value)) => Resolution::Enter(value),
+            _ => {
+                return Err(CommandError::bad_input(
+                    "choose one of the recorded values or enter a new one",
+                ));
+            }
+        };
+        session.resolve_conflict(patient_id(&patient)?, &field, &resolution)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Records the clinical decision on the SpO2 scale (only registered clinicians; the core checks).
+#[tauri::command]
+pub async fn decide_scale(
+    app: AppHandle,
+    state: AppStateRef<'_>,
+    patient: String,
+    scale: u8,
+    note: String,
+) -> CommandResult<()> {
+    changing(&app, &state, move |session, _| {
+        let scale = Spo2Scale::try_from(scale).map_err(CommandError::bad_input)?;
+        session.decide_spo2_scale(patient_id(&patient)?, scale, &note)?;
+        Ok(())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn confirm_no_known_allergies(
+    app: AppHandle,
+    state: AppStateRef<'_>,
+    patient: String,
+) -> CommandResult<()> {
+    changing(&app, &state, move |session, _| {
+        session.confirm_no_known_allergies(patient_id(&patient)?)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Keeps the observation form as typed, sealed, so that the idle lock does not lose it.
+#[tauri::command]
+pub async fn save_draft(state: AppStateRef<'_>, patient: String, form: Value) -> CommandResult<()> {
+    with_session(&state, move |session, _| {
+        session.save_draft(patient_id(&patient)?, &form)?;
+        Ok(())
+    })
+    .await
+}
+
+/// The form this user left when the device locked, offered back after unlock.
+#[tauri::command]
+pub async fn draft(state: AppStateRef<'_>) -> CommandResult<Option<Value>> {
+    with_session(&state, move |session, _| {
+        let Some(draft) = session.draft()? else {
+            return Ok(None);
+        };
+        // Who it is for, from the caseload summary: offering the draft is not opening the record.
+        let summary = match session.summary(draft.patient) {
+            Ok(summary) => summary,
+            Err(doorstep_core::store::StoreError::PatientNotFound) => {
+                session.discard_draft()?;
+                return Ok(None);
+            }
+            Err(error) => return Err(error.into()),
+        };
+        Ok(Some(json!({
+            "patient": draft.patient,
+            "patient_name": format!("{} {}", summary.given, summary.family.to_uppercase()),
+            "nhs_number": summary.nhs_number,
+            "birth_date": summary.birth_date,
+            "saved_at": draft.saved_at,
+            "form": draft.form,
+        })))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn discard_draft(state: AppStateRef<'_>) -> CommandResult<()> {
+    with_session(&state, move |session, _| Ok(session.discard_draft()?)).await
 }
 
 /// The always-visible sync status.

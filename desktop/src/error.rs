@@ -13,10 +13,16 @@ pub struct CommandError {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remaining: Option<u32>,
+    /// Patient records whose changes a wipe would lose (wrong PIN).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsynced_records: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The values to check before a set can be saved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<String>>,
 }
 
 impl CommandError {
@@ -25,8 +31,10 @@ impl CommandError {
             code,
             message: message.into(),
             remaining: None,
+            unsynced_records: None,
             seconds: None,
             field: None,
+            fields: None,
         }
     }
 
@@ -43,9 +51,13 @@ impl From<StoreError> for CommandError {
     fn from(error: StoreError) -> Self {
         let message = error.to_string();
         let code = match &error {
-            StoreError::WrongPin { remaining } => {
+            StoreError::WrongPin {
+                remaining,
+                unsynced_records,
+            } => {
                 return Self {
                     remaining: Some(*remaining),
+                    unsynced_records: Some(u32::try_from(*unsynced_records).unwrap_or(u32::MAX)),
                     ..Self::new("wrong-pin", message)
                 };
             }
@@ -53,6 +65,12 @@ impl From<StoreError> for CommandError {
                 return Self {
                     seconds: Some(*seconds),
                     ..Self::new("locked-out", message)
+                };
+            }
+            StoreError::UnusualValues { fields } => {
+                return Self {
+                    fields: Some(fields.iter().map(|field| field.key().to_owned()).collect()),
+                    ..Self::new("unusual-values", message)
                 };
             }
             StoreError::Vitals(vitals) => {
@@ -78,6 +96,11 @@ impl From<StoreError> for CommandError {
             StoreError::PinTooShort => "pin-too-short",
             StoreError::TakenInFuture { .. } => "time-in-future",
             StoreError::OutcomeRequired => "outcome-required",
+            StoreError::NotPermitted(_) => "not-permitted",
+            StoreError::NoConflict => "no-conflict",
+            StoreError::NotYourNote => "not-permitted",
+            StoreError::AllergiesOnRecord => "allergies-on-record",
+            StoreError::InvalidValue { .. } => "bad-input",
             StoreError::MaternityDateRequired { .. }
             | StoreError::DeliveryInFuture
             | StoreError::ExpectedDeliveryOutOfRange(_) => "bad-input",
@@ -115,8 +138,11 @@ mod tests {
 
     #[test]
     fn lockout_and_wrong_pin_carry_what_the_unlock_screen_shows() {
-        let wrong = serde_json::to_value(CommandError::from(StoreError::WrongPin { remaining: 7 }))
-            .unwrap();
+        let wrong = serde_json::to_value(CommandError::from(StoreError::WrongPin {
+            remaining: 7,
+            unsynced_records: 0,
+        }))
+        .unwrap();
         assert_eq!(wrong["code"], "wrong-pin");
         assert_eq!(wrong["remaining"], 7);
         assert!(wrong["message"].as_str().unwrap().contains('7'));

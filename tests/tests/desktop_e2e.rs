@@ -439,6 +439,30 @@ async fn day() {
     find(&client, "[data-testid=never-observed]").await;
     screenshot(&desktop, "caseload").await;
 
+    step("patients sharing a family name are marked");
+    let sharing = {
+        let session = world.colleague();
+        let patients = session.patients().unwrap();
+        let family = |p: &doorstep_core::store::PatientSummary| p.family.to_lowercase();
+        patients
+            .iter()
+            .filter(|p| patients.iter().filter(|q| family(q) == family(p)).count() > 1)
+            .count()
+    };
+    assert!(
+        sharing >= 2,
+        "the synthetic caseload has a shared family name"
+    );
+    let marked = client
+        .find_all(Locator::Css("[data-testid=similar-name]"))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(
+        marked, sharing,
+        "every patient sharing a family name is marked"
+    );
+
     step("a child: vital signs recorded, no NEWS2 anywhere");
     type_into(&client, "#search", "Quillby").await;
     wait_for_rows(&client, 1, "search did not find the child").await;
@@ -546,6 +570,32 @@ async fn day() {
         .await
         .unwrap();
     screenshot(&desktop, "conflict").await;
+    // The banner stays in view while the record scrolls: under the top bar, not scrolled away.
+    let banner_top = client
+        .execute(
+            "return document.querySelector('[data-testid=patient-banner]').getBoundingClientRect().top \
+               - document.querySelector('.topbar').getBoundingClientRect().height;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        banner_top.as_f64().unwrap().abs() < 2.0,
+        "the banner sticks under the top bar: {banner_top}"
+    );
+    // The clinician keeps the address the patient confirms: one action, and the conflict goes.
+    tap(&client, "[data-testid=keep-address-0]").await;
+    text_until(&client, ".saved", |t| t.contains("Conflict settled")).await;
+    let deadline = Instant::now() + WAIT;
+    while !client
+        .find_all(Locator::Css("[data-testid=conflicts]"))
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the settled conflict is gone");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let points_before = client
         .find_all(Locator::Css("[data-testid=point-pulse]"))
         .await
@@ -556,6 +606,17 @@ async fn day() {
     // A full set: RR 26 (3), SpO2 93 on air (2+0), BP 95 (2), pulse 120 (2), Alert (0), 38.6 (1)
     // = NEWS2 10, high risk.
     tap(&client, "[data-testid=record-observations]").await;
+    // Who the set is for, on the entry screen itself: name, NHS number, born, alerts.
+    assert_eq!(
+        text(
+            &client,
+            "[data-testid=patient-banner] [data-testid=nhs-number]"
+        )
+        .await,
+        spaced
+    );
+    let alerts = text(&client, "[data-testid=banner-alerts]").await;
+    assert!(alerts.contains("DNACPR"), "{alerts}");
     type_numbers(&client, ["26", "93", "95", "120", "38.6"]).await;
     tap(&client, "[data-testid=on-air]").await;
     let partial = text(&client, "[data-testid=partial-warning]").await;
@@ -658,6 +719,15 @@ async fn day() {
     step("entered-in-error");
     // Entered-in-error, with a reason.
     click_text(&client, "[data-testid=obs-row] button", "Entered in error").await;
+    // The dialog names the set by its time, values and score: two sets can share a minute.
+    let chosen = text(&client, "[data-testid=eie-set]").await;
+    for expected in ["RR 26", "SpO₂ 93", "pulse 120", "10", "HIGH"] {
+        assert!(
+            chosen.contains(expected),
+            "{expected} missing from: {chosen}"
+        );
+    }
+    screenshot(&desktop, "entered-in-error-dialog").await;
     type_into(&client, "#eie-reason", "wrong patient's thermometer").await;
     click_text(
         &client,
@@ -698,6 +768,44 @@ async fn day() {
         .await
         .unwrap();
     screenshot(&desktop, "care-plan-and-notes").await;
+
+    step("a rare value is checked before it is saved");
+    tap(&client, "[data-testid=record-observations]").await;
+    type_numbers(&client, ["61", "97", "128", "77", "36.9"]).await;
+    tap(&client, "[data-testid=on-air]").await;
+    tap(&client, "[data-testid=acvpu-A]").await;
+    let unusual = text(&client, "[data-testid=unusual-respiration_rate]").await;
+    assert!(unusual.contains("check this value"), "{unusual}");
+    tap(&client, "[data-testid=save-observation]").await;
+    let check = text(&client, "[data-testid=unusual-check]").await;
+    assert!(check.contains("Respiration rate 61"), "{check}");
+    screenshot(&desktop, "unusual-value-check").await;
+    // "Go back and correct": 61 was a slip for 16.
+    click_text(
+        &client,
+        "[data-testid=unusual-check] button",
+        "Go back and correct",
+    )
+    .await;
+    type_into(&client, "[data-testid=field-respiration_rate]", "16").await;
+
+    step("a half-entered set survives the lock");
+    // The nurse turns to the patient; the device locks. Nothing typed is lost.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    click_text(&client, ".topbar button", "Lock").await;
+    find(&client, "#pin").await;
+    type_into(&client, "#pin", PIN).await;
+    click_text(&client, "button[type=submit]", "Unlock").await;
+    let offer = text(&client, "[data-testid=draft-offer]").await;
+    assert!(offer.contains("Unsaved observations"), "{offer}");
+    tap(&client, "[data-testid=draft-continue]").await;
+    find(&client, "[data-testid=draft-restored]").await;
+    let kept = find(&client, "[data-testid=field-respiration_rate]").await;
+    assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("16"));
+    let kept = find(&client, "[data-testid=field-pulse]").await;
+    assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("77"));
+    screenshot(&desktop, "draft-restored").await;
+    click_text(&client, "button", "Cancel").await;
 
     step("record while the server is down");
     // The server goes down; a set recorded now is saved on the device and waits.

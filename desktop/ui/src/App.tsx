@@ -2,7 +2,7 @@
 // observation entry. Locks on idle and on demand; a "locked" answer from the core at any point
 // returns to the unlock screen.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, asCommandError, type DeviceView, type User } from "./api";
+import { api, asCommandError, type DeviceView, type Draft, type PatientRecord, type RestoredDraft, type User } from "./api";
 import { SyncBar } from "./components/SyncBar";
 import { Caseload } from "./screens/Caseload";
 import { Enrol } from "./screens/Enrol";
@@ -10,11 +10,12 @@ import { ObservationEntry } from "./screens/ObservationEntry";
 import { RecordScreen } from "./screens/Record";
 import { Settings, lockMinutes } from "./screens/Settings";
 import { Unlock } from "./screens/Unlock";
+import { dateTime, longDate, nhsNumber } from "./logic/format";
 
 type Screen =
   | { name: "caseload" }
   | { name: "record"; patient: string; emergencyReason?: string; until?: number }
-  | { name: "observe"; patient: string; patientName: string; scale: number }
+  | { name: "observe"; record: PatientRecord; draft?: RestoredDraft }
   | { name: "settings" };
 
 export function App() {
@@ -23,6 +24,28 @@ export function App() {
   const [screen, setScreen] = useState<Screen>({ name: "caseload" });
   const [loadError, setLoadError] = useState<string | null>(null);
   const lastActivity = useRef(Date.now());
+  // A form left half-entered when the device locked: offered back to the same user after unlock.
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const topbar = useRef<HTMLElement | null>(null);
+
+  // The patient banner sticks just under the top bar, whatever height the bar wraps to.
+  useEffect(() => {
+    const bar = topbar.current;
+    if (!bar) return;
+    const measure = () => document.documentElement.style.setProperty("--topbar-h", `${bar.offsetHeight}px`);
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(bar);
+    return () => observer.disconnect();
+  }, [user]);
+
+  useEffect(() => {
+    if (!user) return;
+    api
+      .draft()
+      .then(setDraft)
+      .catch(() => setDraft(null));
+  }, [user]);
 
   const refreshDevice = useCallback(async () => {
     try {
@@ -107,7 +130,7 @@ export function App() {
 
   return (
     <div className="app">
-      <header className="topbar">
+      <header className="topbar" ref={topbar}>
         <button
           className="brand"
           onClick={() => setScreen({ name: "caseload" })}
@@ -124,6 +147,40 @@ export function App() {
           Lock
         </button>
       </header>
+      {draft && screen.name !== "observe" && (
+        <div className="page">
+          <section className="draft-offer" role="alert" data-testid="draft-offer">
+            <p>
+              <strong>Unsaved observations for {draft.patient_name}</strong> (NHS No. {nhsNumber(draft.nhs_number)}, born{" "}
+              {longDate(draft.birth_date)}), entered before the device locked ({dateTime(draft.saved_at)}).
+            </p>
+            <button
+              className="primary"
+              data-testid="draft-continue"
+              onClick={() =>
+                void api
+                  .record(draft.patient)
+                  .then((record) => {
+                    setScreen({ name: "observe", record, draft: { ...draft.form, savedAt: draft.saved_at } });
+                    setDraft(null);
+                  })
+                  .catch(onError)
+              }
+            >
+              Carry on with them
+            </button>{" "}
+            <button
+              data-testid="draft-discard"
+              onClick={() => {
+                setDraft(null);
+                api.discardDraft().catch(onError);
+              }}
+            >
+              Discard them
+            </button>
+          </section>
+        </div>
+      )}
       {screen.name === "caseload" && (
         <Caseload
           onOpen={(patient) => setScreen({ name: "record", patient })}
@@ -137,21 +194,20 @@ export function App() {
         <RecordScreen
           key={screen.patient}
           patient={screen.patient}
+          may={user.may}
           emergencyReason={screen.emergencyReason}
           until={screen.until}
-          onObserve={(patientName, scale) =>
-            setScreen({ name: "observe", patient: screen.patient, patientName, scale })
-          }
+          onObserve={(record) => setScreen({ name: "observe", record })}
           onClose={() => setScreen({ name: "caseload" })}
           onError={onError}
         />
       )}
       {screen.name === "observe" && (
         <ObservationEntry
-          patient={screen.patient}
-          name={screen.patientName}
-          scale={screen.scale}
-          onDone={() => setScreen({ name: "record", patient: screen.patient })}
+          key={screen.record.id}
+          record={screen.record}
+          draft={screen.draft}
+          onDone={() => setScreen({ name: "record", patient: screen.record.id })}
           onError={onError}
         />
       )}

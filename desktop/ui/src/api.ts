@@ -7,8 +7,12 @@ export type CommandError = {
   code: string;
   message: string;
   remaining?: number;
+  /** Patient records whose changes a wipe would lose. */
+  unsynced_records?: number;
   seconds?: number;
   field?: string;
+  /** Values the core asks to be checked before the set is saved. */
+  fields?: string[];
 };
 
 export function asCommandError(error: unknown): CommandError {
@@ -20,7 +24,17 @@ export function asCommandError(error: unknown): CommandError {
 
 export type Risk = "low" | "low-medium" | "medium" | "high";
 
-export type User = { id: string; name: string; role: string };
+/** What the core permits this user's role; the core refuses anything else whatever the UI shows. */
+export type May = {
+  read_records: boolean;
+  decide_spo2_scale: boolean;
+  mark_entered_in_error: boolean;
+  resolve_conflict: boolean;
+  edit_care_plan: boolean;
+  amend_record: boolean;
+  emergency_access: boolean;
+};
+export type User = { id: string; name: string; role: string; may: May };
 export type DeviceView = { set_up: boolean; users: User[]; unlocked: User | null };
 
 export type NotApplicableReason = "under-16" | "pregnant" | "postnatal";
@@ -59,6 +73,8 @@ export type Summary = {
   last_observed: string | null;
   /** NEWS2 does not apply to this patient today. */
   news2_not_applicable: NotApplicable | null;
+  /** Another patient on the device shares this family name. */
+  similar_name: boolean;
 };
 
 export type News2 = {
@@ -112,7 +128,13 @@ export type SetView = {
   escalation_prompt: boolean;
   /** The service the response's setting names first, decided by the core. */
   escalation_service: EscalationService | null;
+  /** Values outside their usual range: to check before saving. */
+  unusual: Unusual[];
+  /** Unusual values the author checked and confirmed when saving. */
+  confirmed_unusual: string[];
 };
+
+export type Unusual = { field: string; message: string };
 
 export type Observation = SetView & {
   id: string;
@@ -173,6 +195,27 @@ export type PatientRecord = {
   /** Team members by device, from the admin-signed roster. */
   authors: Record<string, { name: string; role: string }>;
   spo2_scale: number;
+  spo2_scale_review: { reason: "disputed" | "not-by-a-clinician"; message: string } | null;
+  allergy_status:
+    | { status: "recorded" }
+    | { status: "no-known-allergies"; by: Author; at: string }
+    | { status: "not-recorded" };
+  medications_out_of_date: boolean;
+  medicines_review_days: number;
+  similar_name: boolean;
+};
+
+/** The observation form as typed, kept sealed by the core across the idle lock. */
+export type DraftForm = { text: Record<string, string>; onOxygen: boolean | null; consciousness: string | null; takenAt: string };
+/** A draft as offered back: the form and when it was last saved. */
+export type RestoredDraft = DraftForm & { savedAt: string };
+export type Draft = {
+  patient: string;
+  patient_name: string;
+  nhs_number: string;
+  birth_date: string;
+  saved_at: string;
+  form: DraftForm;
 };
 
 export type Preview = SetView & { errors: { error: string; field: string | null }[] };
@@ -226,10 +269,22 @@ export const api = {
   record: (patient: string) => invoke<PatientRecord>("record", { patient }),
   emergencyAccess: (patient: string, reason: string) =>
     invoke<PatientRecord>("emergency_access", { patient, reason }),
-  preview: (patient: string, vitals: Vitals, scale: number, takenAt: string | null) =>
-    invoke<Preview>("preview_observation", { patient, vitals, scale, takenAt }),
-  recordObservation: (patient: string, vitals: Vitals, takenAt: string | null) =>
-    invoke<SavedSet>("record_observation", { patient, vitals, takenAt }),
+  preview: (patient: string, vitals: Vitals, takenAt: string | null) =>
+    invoke<Preview>("preview_observation", { patient, vitals, takenAt }),
+  recordObservation: (patient: string, vitals: Vitals, takenAt: string | null, confirmUnusual: string[] = []) =>
+    invoke<SavedSet>("record_observation", { patient, vitals, takenAt, confirmUnusual }),
+  resolveConflict: (patient: string, field: string, choice: { keep: unknown } | { value: unknown }) =>
+    invoke<void>("resolve_conflict", {
+      patient,
+      field,
+      keep: "keep" in choice ? choice.keep : null,
+      value: "value" in choice ? choice.value : null,
+    }),
+  decideScale: (patient: string, scale: number, note: string) => invoke<void>("decide_scale", { patient, scale, note }),
+  confirmNoKnownAllergies: (patient: string) => invoke<void>("confirm_no_known_allergies", { patient }),
+  saveDraft: (patient: string, form: DraftForm) => invoke<void>("save_draft", { patient, form }),
+  draft: () => invoke<Draft | null>("draft"),
+  discardDraft: () => invoke<void>("discard_draft"),
   setMaternity: (patient: string, status: string, date: string | null) =>
     invoke<void>("set_maternity", { patient, status, date }),
   escalate: (patient: string, form: EscalationForm) =>

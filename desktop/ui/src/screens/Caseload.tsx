@@ -104,6 +104,11 @@ export function Caseload({
               <button className="patient-open" onClick={() => onOpen(row.id)}>
                 <span className="patient-name">
                   {row.family.toUpperCase()}, {row.given}
+                  {row.similar_name && (
+                    <span className="chip chip-similar" data-testid="similar-name">
+                      Similar name
+                    </span>
+                  )}
                 </span>
                 <span className="patient-meta">
                   {nhsNumber(row.nhs_number)} · born {longDate(row.birth_date)} ({ageInYears(row.birth_date, now)} y)

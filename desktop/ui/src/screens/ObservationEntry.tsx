@@ -1,32 +1,60 @@
-// Recording a set: large touch targets, numeric entry, each value checked by the core as it is
-// typed, the NEWS2 total, band and required response appearing as values are entered, a clear
-// warning while the set is partial, and "Saved" only once the store has acknowledged the set.
+// Recording a set: the patient banner above it, large touch targets, numeric entry, each value
+// checked by the core as it is typed, the NEWS2 total, band and required response appearing as
+// values are entered, a clear warning while the set is partial, "check this value" for a rare
+// value before it is saved, and "Saved" only once the store has acknowledged the set. The form is
+// kept sealed in the store as it is typed, so the idle lock does not lose it.
 import { useEffect, useRef, useState } from "react";
-import { api, type CommandError, type Preview, type SavedSet } from "../api";
+import {
+  api,
+  type CommandError,
+  type DraftForm,
+  type PatientRecord,
+  type Preview,
+  type RestoredDraft,
+  type SavedSet,
+} from "../api";
 import { EscalationDialog } from "../components/EscalationDialog";
 import { NotApplicableNotice, News2Response, SetBadge } from "../components/News2Badge";
+import { PatientBanner } from "../components/PatientBanner";
 import { ACVPU, EMPTY_FORM, NUMERIC_FIELDS, enteredCount, parseForm, type Form } from "../logic/entry";
 import { dateTime, fromUkInput, ukInputNow } from "../logic/format";
 
+const FIELD_LABELS: Record<string, string> = Object.fromEntries(NUMERIC_FIELDS.map((spec) => [spec.key, spec.label]));
+const FIELD_UNITS: Record<string, string> = Object.fromEntries(NUMERIC_FIELDS.map((spec) => [spec.key, spec.unit]));
+
 export function ObservationEntry({
-  patient,
-  name,
-  scale,
+  record,
+  draft,
   onDone,
   onError,
 }: {
-  patient: string;
-  name: string;
-  scale: number;
+  record: PatientRecord;
+  /** A form left when the device locked, to carry on with. */
+  draft?: RestoredDraft;
   onDone: () => void;
   onError: (error: unknown) => CommandError;
 }) {
-  const [form, setForm] = useState<Form>(EMPTY_FORM);
+  const patient = record.id;
+  const name = `${record.given} ${record.family}`;
+  const scale = record.spo2_scale;
+  const [form, setForm] = useState<Form>(
+    draft
+      ? { text: draft.text, onOxygen: draft.onOxygen, consciousness: draft.consciousness }
+      : EMPTY_FORM,
+  );
   const [preview, setPreview] = useState<Preview | null>(null);
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState<SavedSet | null>(null);
-  // Empty: taken now. Otherwise the time read off a monitor or written up after the visit.
-  const [takenAt, setTakenAt] = useState("");
+  // Empty: taken now. Otherwise the time read off a monitor or written up after the visit. A set
+  // carried on after a lock was taken when it was typed, not when the device was unlocked again.
+  const [takenAt, setTakenAt] = useState(
+    draft ? draft.takenAt || ukInputNow(new Date(draft.savedAt)) : "",
+  );
+  const draftTimer = useRef<number | undefined>(undefined);
+  const draftWrite = useRef<Promise<unknown>>(Promise.resolve());
+  const wroteDraft = useRef(Boolean(draft));
+  // Rare values the core asked to check before saving; confirmed by the second press.
+  const [checking, setChecking] = useState<string[] | null>(null);
   const [escalating, setEscalating] = useState(false);
   const [escalated, setEscalated] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
@@ -47,7 +75,7 @@ export function ObservationEntry({
     let live = true;
     const timer = window.setTimeout(() => {
       api
-        .preview(patient, parsed.vitals, scale, takenIso)
+        .preview(patient, parsed.vitals, takenIso)
         .then((next) => live && setPreview(next))
         .catch(onError);
     }, 80);
@@ -58,19 +86,47 @@ export function ObservationEntry({
     // Keyed on the set's content: a new object with the same values must not ask again.
   }, [JSON.stringify(parsed.vitals), scale, takenIso]);
 
+  // The form as typed, sealed in the store half a second after the last change.
+  useEffect(() => {
+    if (saved) return;
+    setChecking(null);
+    const empty = Object.values(form.text).every((text) => !text) && form.onOxygen === null && form.consciousness === null && !takenAt;
+    // Opening the form must not throw away a draft this screen never wrote (another patient's).
+    if (empty && !wroteDraft.current) return;
+    draftTimer.current = window.setTimeout(() => {
+      draftTimer.current = undefined;
+      const kept: DraftForm = { text: form.text as Record<string, string>, onOxygen: form.onOxygen, consciousness: form.consciousness, takenAt };
+      wroteDraft.current = !empty;
+      draftWrite.current = (empty ? api.discardDraft() : api.saveDraft(patient, kept)).catch(() => undefined);
+    }, 500);
+    return () => window.clearTimeout(draftTimer.current);
+  }, [JSON.stringify(form), takenAt, saved]);
+
+  const unusual = preview?.unusual ?? [];
+  const unusualFor = (key: string) => unusual.find((u) => u.field === key)?.message;
+
   const coreErrors = new Map((preview?.errors ?? []).map((e) => [e.field ?? "", e.error]));
   const errorFor = (key: string) => parsed.errors[key as keyof typeof parsed.errors] ?? coreErrors.get(key);
   const blocking = Object.keys(parsed.errors).length > 0 || (preview?.errors.length ?? 0) > 0;
 
-  const save = async () => {
+  const save = async (confirmed: string[] = []) => {
     saveStarted.current = performance.now();
     setSaving(true);
     setFailure(null);
+    // A draft write still pending or in flight must not land after the set clears the draft.
+    window.clearTimeout(draftTimer.current);
+    await draftWrite.current;
     try {
-      const result = await api.recordObservation(patient, parsed.vitals, takenIso);
+      const result = await api.recordObservation(patient, parsed.vitals, takenIso, confirmed);
+      setChecking(null);
       setSaved(result);
     } catch (error) {
-      setFailure(onError(error).message);
+      const failed = onError(error);
+      if (failed.code === "unusual-values" && failed.fields) {
+        setChecking(failed.fields);
+      } else {
+        setFailure(failed.message);
+      }
     } finally {
       setSaving(false);
     }
@@ -82,8 +138,12 @@ export function ObservationEntry({
   if (saved) {
     return (
       <main className="page entry">
+        <PatientBanner record={record} />
+        <h1 className="visually-hidden">Set saved for {name}</h1>
+        <SetBadge set={saved} size="large" />
+        <News2Response set={saved} takenAt={saved.taken_at} />
         <div className="saved-panel" role="status" data-testid="saved" data-save-ms={saveMs ?? undefined}>
-          <h1>Saved</h1>
+          <h2>Saved</h2>
           <p>
             The set for {name}, taken {dateTime(saved.taken_at)}, is stored on this device. It will sync when the server
             can be reached.
@@ -94,8 +154,6 @@ export function ObservationEntry({
             </p>
           ))}
         </div>
-        <SetBadge set={saved} size="large" />
-        <News2Response set={saved} takenAt={saved.taken_at} />
         {saved.escalation_prompt && !escalated && (
           <div className="escalation-prompt" role="alert" data-testid="escalation-prompt">
             <p>
@@ -134,7 +192,14 @@ export function ObservationEntry({
 
   return (
     <main className="page entry">
-      <h1>Observations for {name}</h1>
+      <PatientBanner record={record} />
+      <h2>Observations for {name}</h2>
+      {draft && (
+        <p className="hint" data-testid="draft-restored">
+          Carried on from the values you had entered before the device locked. The time taken is when you typed
+          them: check it.
+        </p>
+      )}
       <p className="hint">
         SpO₂ {scale === 2 ? "Scale 2 (target 88–92%), as the record's clinical decision says" : "Scale 1"}.
       </p>
@@ -183,6 +248,11 @@ export function ObservationEntry({
                 {error && (
                   <p id={`e-${spec.key}`} className="field-error" role="alert">
                     {error}
+                  </p>
+                )}
+                {!error && unusualFor(spec.key) && (
+                  <p className="unusual" data-testid={`unusual-${spec.key}`}>
+                    {unusualFor(spec.key)}
                   </p>
                 )}
                 {spec.key === "spo2" && (
@@ -250,15 +320,42 @@ export function ObservationEntry({
               {failure}
             </p>
           )}
+          {checking ? (
+            <div className="unusual-check" role="alert" data-testid="unusual-check">
+              <p>
+                <strong>Check {checking.length === 1 ? "this value" : "these values"} before saving:</strong>
+              </p>
+              <ul>
+                {checking.map((field) => (
+                  <li key={field}>
+                    {FIELD_LABELS[field] ?? field} {String(parsed.vitals[field as keyof typeof parsed.vitals] ?? "")}{" "}
+                    {FIELD_UNITS[field] ?? ""}: {unusualFor(field) ?? "unusual"}
+                  </li>
+                ))}
+              </ul>
+              <button className="primary big" disabled={saving} onClick={() => void save(checking)} data-testid="confirm-unusual">
+                {saving ? "Saving…" : "I have checked: save"}
+              </button>
+              <button onClick={() => setChecking(null)}>Go back and correct</button>
+            </div>
+          ) : (
+            <button
+              className="primary big"
+              disabled={saving || blocking || entered === 0 || takenError !== null}
+              onClick={() => void save()}
+              data-testid="save-observation"
+            >
+              {saving ? "Saving…" : entered < 7 ? "Save incomplete set" : "Save set"}
+            </button>
+          )}
           <button
-            className="primary big"
-            disabled={saving || blocking || entered === 0 || takenError !== null}
-            onClick={() => void save()}
-            data-testid="save-observation"
+            onClick={() => {
+              api.discardDraft().catch(() => undefined);
+              onDone();
+            }}
           >
-            {saving ? "Saving…" : entered < 7 ? "Save incomplete set" : "Save set"}
+            Cancel
           </button>
-          <button onClick={onDone}>Cancel</button>
         </aside>
       </div>
     </main>

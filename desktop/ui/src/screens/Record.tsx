@@ -1,9 +1,11 @@
-// A patient's record: the banner with alerts, conflicts in plain words, observations (chart and
-// list, with entered-in-error), medications, problems, care plan and visit notes; and how
-// current it is ("last synced", changes not yet sent).
+// A patient's record: the banner with alerts (fixed while scrolling), conflicts in plain words
+// and settled here, observations (chart and list, with entered-in-error), medications (marked
+// when out of date), problems, care plan and visit notes; and how current it is ("last synced",
+// changes not yet sent). Actions the user's role may not take are not offered; the core refuses
+// them anyway.
 import { useCallback, useEffect, useState } from "react";
-import { api, type Author, type CommandError, type Observation, type PatientRecord } from "../api";
-import { AlertBanner } from "../components/AlertBanner";
+import { api, type Author, type CommandError, type May, type Observation, type PatientRecord } from "../api";
+import { PatientBanner } from "../components/PatientBanner";
 import { EscalationDialog, serviceLabel } from "../components/EscalationDialog";
 import { NotApplicableNotice, SetBadge } from "../components/News2Badge";
 import { ObsChart } from "../components/ObsChart";
@@ -35,19 +37,96 @@ function plainValue(value: unknown): string {
   return String(value);
 }
 
-/** One of a conflict's values: what was recorded, by whom, when. */
-function describeConflictValue(value: unknown, authors: PatientRecord["authors"]): string {
+/** One of a conflict's values: what was recorded, and by whom, when. */
+function conflictValue(value: unknown, authors: PatientRecord["authors"]): { shown: string; who: string } {
   if (value && typeof value === "object" && "by" in value) {
-    const entry = value as { value?: unknown; by?: Author; at?: string };
-    const shown = plainValue(entry.value);
+    const entry = value as { value?: unknown; scale?: number; status?: string; by?: Author; at?: string };
+    const shown =
+      entry.scale !== undefined
+        ? `Scale ${entry.scale}`
+        : entry.value !== undefined
+          ? plainValue(entry.value)
+          : plainValue({ ...entry, by: undefined, at: undefined, period: undefined });
     const at = entry.at ? `, ${dateTime(entry.at)}` : "";
-    return `"${shown}" (recorded by ${authorName(entry.by, authors)}${at})`;
+    return { shown, who: `recorded by ${authorName(entry.by, authors)}${at}` };
   }
-  return `"${plainValue(value)}"`;
+  return { shown: plainValue(value), who: "" };
+}
+
+const CONFLICT_NAMES: Record<string, string> = {
+  care_plan: "care plan",
+  spo2_scale_decision: "SpO₂ scale decision",
+  given: "given name",
+  family: "family name",
+  birth_date: "date of birth",
+  nhs_number: "NHS number",
+  gp_practice: "GP practice",
+  maternity: "pregnancy status",
+  allergy_status: "allergy status",
+};
+
+/** Fields where a new value can be typed in place of the recorded ones. */
+const ENTERABLE = new Set(["care_plan", "given", "family"]);
+
+/** A conflict, its values side by side, and the clinician's choice (or a new value). */
+function ConflictCard({
+  field,
+  values,
+  record,
+  may,
+  onResolve,
+}: {
+  field: string;
+  values: unknown[];
+  record: PatientRecord;
+  may: May;
+  onResolve: (choice: { keep: unknown } | { value: unknown }) => void;
+}) {
+  const [typed, setTyped] = useState("");
+  const name = CONFLICT_NAMES[field] ?? field.replace(/_/g, " ");
+  return (
+    <div className="conflict" data-testid={`conflict-${field}`}>
+      <p>
+        Two devices recorded different <strong>{name}</strong> at the same time. Check with the patient or the team, then
+        keep the right one{ENTERABLE.has(field) ? " or enter it again" : ""}.
+      </p>
+      <div className="conflict-values">
+        {values.map((value, index) => {
+          const { shown, who } = conflictValue(value, record.authors);
+          return (
+            <div key={index} className="conflict-value" data-testid="conflict-value">
+              <blockquote>{shown || "(empty)"}</blockquote>
+              <small>{who}</small>
+              {may.resolve_conflict && (
+                <button onClick={() => onResolve({ keep: value })} data-testid={`keep-${field}-${index}`}>
+                  Keep this {name}
+                </button>
+              )}
+            </div>
+          );
+        })}
+      </div>
+      {may.resolve_conflict && ENTERABLE.has(field) && (
+        <>
+          <label htmlFor={`new-${field}`}>Or enter the right {name}</label>
+          {field === "care_plan" ? (
+            <textarea id={`new-${field}`} value={typed} onChange={(event) => setTyped(event.target.value)} />
+          ) : (
+            <input id={`new-${field}`} value={typed} onChange={(event) => setTyped(event.target.value)} />
+          )}
+          <button disabled={!typed.trim()} onClick={() => onResolve({ value: typed })}>
+            Save this {name}
+          </button>
+        </>
+      )}
+      {!may.resolve_conflict && <p className="hint">A registered nurse, midwife or paramedic settles this.</p>}
+    </div>
+  );
 }
 
 export function RecordScreen({
   patient,
+  may,
   emergencyReason,
   until,
   onObserve,
@@ -55,9 +134,10 @@ export function RecordScreen({
   onError,
 }: {
   patient: string;
+  may: May;
   emergencyReason?: string;
   until?: number;
-  onObserve: (patientName: string, scale: number) => void;
+  onObserve: (record: PatientRecord) => void;
   onClose: () => void;
   onError: (error: unknown) => CommandError;
 }) {
@@ -71,6 +151,8 @@ export function RecordScreen({
   const [escalating, setEscalating] = useState(false);
   const [maternity, setMaternity] = useState<MaternityChoice | null>(null);
   const [maternityDate, setMaternityDate] = useState("");
+  const [scaleChoice, setScaleChoice] = useState<1 | 2 | null>(null);
+  const [scaleNote, setScaleNote] = useState("");
 
   const load = useCallback(async () => {
     try {
@@ -124,6 +206,7 @@ export function RecordScreen({
     return <main className="page">{error && <p className="error" role="alert">{error}</p>}</main>;
   }
   const observations = [...record.observations].sort((a, b) => b.taken_at.localeCompare(a.taken_at));
+  const carePlanDisputed = record.conflicts.some((conflict) => conflict.field === "care_plan");
   const minutesLeft = until ? Math.max(0, Math.ceil((until - now) / 60_000)) : null;
 
   return (
@@ -133,7 +216,7 @@ export function RecordScreen({
           Emergency access, audited: “{emergencyReason}”. Closes in {minutesLeft} minute{minutesLeft === 1 ? "" : "s"}.
         </p>
       )}
-      <AlertBanner record={record} />
+      <PatientBanner record={record} />
       {record.news2_not_applicable_now && <NotApplicableNotice notApplicable={record.news2_not_applicable_now} />}
       <p className="freshness" data-testid="record-sync">
         {record.sync.enrolled
@@ -143,22 +226,35 @@ export function RecordScreen({
           : "On this device only"}
         {record.sync.unsynced_changes && " · changes on this device not yet sent"}
       </p>
+      {record.spo2_scale_review && (
+        <p className="scale-review" role="alert" data-testid="scale-review">
+          {record.spo2_scale_review.message}
+        </p>
+      )}
       {record.conflicts.length > 0 && (
         <section className="conflicts" aria-label="Conflicting values" data-testid="conflicts">
           <h2>Conflicting values</h2>
           {record.conflicts.map((conflict) => (
-            <p key={conflict.field}>
-              Two devices recorded different {conflict.field.replace(/_/g, " ")}:{" "}
-              {conflict.values.map((value) => describeConflictValue(value, record.authors)).join(" and ")}. Check with the patient and record the
-              right value again.
-            </p>
+            <ConflictCard
+              key={conflict.field}
+              field={conflict.field}
+              values={conflict.values}
+              record={record}
+              may={may}
+              onResolve={(choice) =>
+                void act(
+                  () => api.resolveConflict(patient, conflict.field, choice),
+                  `Conflict settled: the record and the audit show that you settled it, and when.`,
+                )
+              }
+            />
           ))}
         </section>
       )}
       <div className="actions-row">
         <button
           className="primary big"
-          onClick={() => onObserve(`${record.given} ${record.family}`, record.spo2_scale)}
+          onClick={() => onObserve(record)}
           data-testid="record-observations"
         >
           Record observations
@@ -225,9 +321,11 @@ export function RecordScreen({
                       <small> ({authorName(o.entered_in_error.by, record.authors)})</small>
                     </span>
                   ) : (
-                    <button className="small" onClick={() => setErrorFor(o)}>
-                      Entered in error…
-                    </button>
+                    may.mark_entered_in_error && (
+                      <button className="small" onClick={() => setErrorFor(o)}>
+                        Entered in error…
+                      </button>
+                    )
                   )}
                 </td>
               </tr>
@@ -257,6 +355,79 @@ export function RecordScreen({
         <button onClick={() => setEscalating(true)} data-testid="record-escalation">
           Record escalation
         </button>
+      </section>
+
+      <section aria-labelledby="scale-title" data-testid="spo2-scale">
+        <h2 id="scale-title">SpO₂ scale</h2>
+        <p data-testid="scale-in-force">
+          Scored on Scale {record.spo2_scale}
+          {record.spo2_scale === 2 ? " (target 88–92%), by clinical decision" : ""}.
+        </p>
+        {may.decide_spo2_scale && (
+          <>
+            <div className="segmented" role="radiogroup" aria-label="SpO₂ scale decision">
+              {([1, 2] as const).map((scale) => (
+                <button
+                  key={scale}
+                  role="radio"
+                  aria-checked={scaleChoice === scale}
+                  className={scaleChoice === scale ? "chosen" : ""}
+                  data-testid={`decide-scale-${scale}`}
+                  onClick={() => setScaleChoice(scale)}
+                >
+                  {scale === 1 ? "Scale 1" : "Scale 2 (hypercapnic respiratory failure, target 88–92%)"}
+                </button>
+              ))}
+            </div>
+            <label htmlFor="scale-note">Who decided and why</label>
+            <input id="scale-note" value={scaleNote} onChange={(event) => setScaleNote(event.target.value)} />
+            <button
+              disabled={scaleChoice === null || !scaleNote.trim()}
+              data-testid="save-scale"
+              onClick={() => {
+                const scale = scaleChoice;
+                if (scale === null) return;
+                void act(async () => {
+                  await api.decideScale(patient, scale, scaleNote);
+                  setScaleChoice(null);
+                  setScaleNote("");
+                }, `SpO₂ Scale ${scale} decision saved on this device.`);
+              }}
+            >
+              Save scale decision
+            </button>
+          </>
+        )}
+      </section>
+
+      <section aria-labelledby="allergies-title" data-testid="allergies">
+        <h2 id="allergies-title">Allergies</h2>
+        {record.allergy_status.status === "recorded" && (
+          <p>{record.allergies.filter((a) => a.status === "active").length} active, shown in the banner.</p>
+        )}
+        {record.allergy_status.status === "no-known-allergies" && (
+          <p>
+            No known allergies: asked and confirmed by {authorName(record.allergy_status.by, record.authors)},{" "}
+            {dateTime(record.allergy_status.at)}.
+          </p>
+        )}
+        {record.allergy_status.status === "not-recorded" && (
+          <>
+            <p>
+              <strong>Not recorded.</strong> Nobody has recorded asking this patient about allergies.
+            </p>
+            {may.amend_record && (
+              <button
+                data-testid="confirm-nka"
+                onClick={() =>
+                  void act(() => api.confirmNoKnownAllergies(patient), "Recorded: no known allergies, with your name and the time.")
+                }
+              >
+                Patient asked: no known allergies
+              </button>
+            )}
+          </>
+        )}
       </section>
 
       <section aria-labelledby="maternity-title" data-testid="maternity">
@@ -296,6 +467,7 @@ export function RecordScreen({
           </>
         )}
         <button
+          hidden={!may.amend_record}
           disabled={!maternity || (maternity !== "none" && !maternityDate)}
           data-testid="save-maternity"
           onClick={() => {
@@ -326,6 +498,12 @@ export function RecordScreen({
             <p className="hint">
               From {record.medications.source}, {dateTime(record.medications.as_of)}
             </p>
+            {record.medications_out_of_date && (
+              <p className="out-of-date" data-testid="medications-out-of-date">
+                Out of date: this list is more than {record.medicines_review_days} days old. Check what the patient takes
+                now.
+              </p>
+            )}
           </>
         ) : (
           <p className="empty">No medications recorded.</p>
@@ -350,10 +528,26 @@ export function RecordScreen({
         <label htmlFor="care-plan" className="visually-hidden">
           Care plan
         </label>
-        <textarea id="care-plan" rows={5} value={carePlan} onChange={(event) => setCarePlan(event.target.value)} />
-        {record.care_plan_edited && <p className="hint">Last edited {dateTime(record.care_plan_edited.at)}</p>}
+        <textarea
+          id="care-plan"
+          rows={5}
+          value={carePlan}
+          readOnly={!may.edit_care_plan}
+          onChange={(event) => setCarePlan(event.target.value)}
+        />
+        {record.care_plan_edited && (
+          <p className="hint">
+            Last edited {dateTime(record.care_plan_edited.at)} by {authorName(record.care_plan_edited.by, record.authors)}
+          </p>
+        )}
+        {carePlanDisputed && (
+          <p className="hint" data-testid="care-plan-disputed">
+            Two versions of the care plan were saved at the same time: settle them under "Conflicting values" first.
+          </p>
+        )}
         <button
-          disabled={carePlan === record.care_plan}
+          hidden={!may.edit_care_plan}
+          disabled={carePlan === record.care_plan || carePlanDisputed}
           onClick={() => void act(() => api.setCarePlan(patient, carePlan), "Care plan saved on this device.")}
         >
           Save care plan
@@ -420,7 +614,19 @@ export function RecordScreen({
             );
           }}
         >
-          <p>The set from {dateTime(errorFor.taken_at)} stays in the record, struck through, with your reason.</p>
+          <div className="eie-set" data-testid="eie-set">
+            <p>
+              <strong>Taken {dateTime(errorFor.taken_at)}</strong> by {authorName(errorFor.author, record.authors)}
+            </p>
+            <SetBadge set={errorFor} />
+            <p>
+              RR {errorFor.vitals.respiration_rate ?? "–"} · SpO₂ {errorFor.vitals.spo2 ?? "–"}
+              {errorFor.vitals.on_oxygen === undefined ? "" : errorFor.vitals.on_oxygen ? " on O₂" : " on air"} · BP{" "}
+              {errorFor.vitals.systolic_bp ?? "–"} · pulse {errorFor.vitals.pulse ?? "–"} · ACVPU{" "}
+              {errorFor.vitals.consciousness ?? "–"} · temp {errorFor.vitals.temperature ?? "–"}
+            </p>
+          </div>
+          <p>This set stays in the record, struck through, with your reason.</p>
         </ReasonDialog>
       )}
     </main>

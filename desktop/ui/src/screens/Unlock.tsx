@@ -29,7 +29,13 @@ export function Unlock({ users, onUnlocked }: { users: User[]; onUnlocked: (user
     } catch (error) {
       const failure = asCommandError(error);
       if (failure.code === "wrong-pin") {
-        setMessage(`Wrong PIN. ${failure.remaining} more wrong attempts will wipe this device.`);
+        const unsynced = failure.unsynced_records ?? 0;
+        setMessage(
+          `Wrong PIN. ${failure.remaining} more wrong attempts will wipe this device.` +
+            (unsynced > 0
+              ? ` Changes to ${unsynced} patient record${unsynced === 1 ? "" : "s"} not yet synced would be lost: if you are unsure of your PIN, ask your team lead before trying again.`
+              : ""),
+        );
       } else if (failure.code === "locked-out" && failure.seconds) {
         setWaitUntil(Date.now() + failure.seconds * 1000);
         setNow(Date.now());

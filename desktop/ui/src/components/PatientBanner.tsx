@@ -1,0 +1,58 @@
+// The patient banner, fixed at the top of every patient screen (record, chart, conflicts, notes,
+// observation entry): who (name, NHS number 3-3-4, date of birth and age, a marker when another
+// patient on the device shares the family name) and what must not be missed (allergies, or
+// whether anyone asked; DNACPR, ReSPECT and end-of-life wishes; safeguarding).
+import type { PatientRecord } from "../api";
+import { FLAG_LABELS, ageInYears, authorName, dateTime, longDate, nhsNumber } from "../logic/format";
+
+export function PatientBanner({ record }: { record: PatientRecord }) {
+  const allergies = record.allergies.filter((a) => a.status === "active");
+  const flags = record.flags.filter((f) => f.status === "active");
+  const status = record.allergy_status;
+  return (
+    <section className="banner" aria-label="Patient banner" data-testid="patient-banner">
+      <div className="identity">
+        <h1>
+          {record.family.toUpperCase()}, {record.given}
+          {record.similar_name && (
+            <span className="chip chip-similar" data-testid="similar-name-banner">
+              Similar name on caseload: check NHS No.
+            </span>
+          )}
+        </h1>
+        <dl>
+          <dt>NHS No.</dt>
+          <dd data-testid="nhs-number">{nhsNumber(record.nhs_number)}</dd>
+          <dt>Born</dt>
+          <dd data-testid="banner-born">
+            {longDate(record.birth_date)} ({ageInYears(record.birth_date, new Date())} y)
+          </dd>
+          <dt>Sex</dt>
+          <dd>{record.sex}</dd>
+        </dl>
+      </div>
+      <div className="alerts" data-testid="banner-alerts">
+        {allergies.map((allergy) => (
+          <p key={allergy.id} className="alert alert-allergy">
+            <strong>ALLERGY</strong> {allergy.substance}: {allergy.reaction} ({allergy.severity})
+          </p>
+        ))}
+        {status.status === "no-known-allergies" && (
+          <p className="alert alert-none" data-testid="allergy-status">
+            No known allergies (confirmed by {authorName(status.by, record.authors)}, {dateTime(status.at)})
+          </p>
+        )}
+        {status.status === "not-recorded" && (
+          <p className="alert alert-unknown" data-testid="allergy-status">
+            <strong>ALLERGIES NOT RECORDED</strong> ask before giving anything
+          </p>
+        )}
+        {flags.map((flag) => (
+          <p key={flag.id} className={`alert alert-${flag.kind}`}>
+            <strong>{FLAG_LABELS[flag.kind].toUpperCase()}</strong> {flag.detail}
+          </p>
+        ))}
+      </div>
+    </section>
+  );
+}
