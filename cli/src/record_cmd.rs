@@ -47,7 +47,7 @@ pub enum PatientCommand {
     /// The whole record.
     Show {
         id: PatientId,
-        /// Emergency ("break-glass") access to a record outside your relationship: the reason is
+        /// Emergency ("break-glass") access to a record restricted to other clinicians: the reason is
         /// required and the access is flagged in the audit trail for review.
         #[arg(long, value_name = "REASON")]
         emergency_reason: Option<String>,
@@ -79,6 +79,19 @@ pub enum PatientCommand {
     },
     /// Record that the patient was asked and has no known allergies.
     NoKnownAllergies { id: PatientId },
+    /// Restrict the record to named clinicians (you are always named); the rest of the team sees
+    /// its banner only, and emergency access with a reason.
+    Restrict {
+        id: PatientId,
+        /// safeguarding, sexual-health or staff-as-patient.
+        #[arg(long)]
+        reason: doorstep_core::store::RestrictionReason,
+        /// A registered clinician of the team to name, as the roster names them (repeat).
+        #[arg(long = "clinician")]
+        clinicians: Vec<String>,
+    },
+    /// Lift the restriction: the whole team sees the record again.
+    Unrestrict { id: PatientId },
     /// Record the clinical decision on the SpO2 scale (2 only for confirmed hypercapnic
     /// respiratory failure with a prescribed 88–92% target).
     DecideScale {
@@ -293,6 +306,18 @@ fn record_text(record: &PatientRecord) -> String {
     if let Some(review) = record.spo2_scale_review {
         lines.push(format!("  SpO2 SCALE: {}", review.message()));
     }
+    if let Some(restriction) = &record.restriction {
+        let names: Vec<&str> = restriction
+            .clinicians
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        lines.push(format!(
+            "  RESTRICTED ({}) to {}",
+            restriction.reason.words(),
+            names.join(", ")
+        ));
+    }
     for flag in &record.flags {
         lines.push(format!(
             "  ALERT: {}: {}",
@@ -497,6 +522,42 @@ pub fn patient(
             session.resolve_conflict(*id, field, &resolution)?;
             out.print(&json!({"id": id, "resolved": field}), || {
                 format!("Resolved the conflict in {field}; it syncs to the team with the record.")
+            })
+        }
+        PatientCommand::Restrict {
+            id,
+            reason,
+            clinicians,
+        } => {
+            let candidates = session.restriction_candidates()?;
+            let mut named = Vec::new();
+            for wanted in clinicians {
+                let matching: Vec<_> = candidates
+                    .iter()
+                    .filter(|c| c.clinician.name.trim().eq_ignore_ascii_case(wanted.trim()))
+                    .collect();
+                match matching.as_slice() {
+                    [] => anyhow::bail!(
+                        "no registered clinician called {wanted:?} on the team; `patient restrict` names people as the team's roster does"
+                    ),
+                    found => named.extend(found.iter().map(|c| c.clinician.clone())),
+                }
+            }
+            let restriction = session.restrict_record(*id, *reason, &named)?;
+            let names: Vec<&str> = restriction
+                .clinicians
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            out.print(
+                &json!({"id": id, "restricted": reason, "clinicians": restriction.clinicians}),
+                || format!("Restricted ({}) to {}.", reason.words(), names.join(", ")),
+            )
+        }
+        PatientCommand::Unrestrict { id } => {
+            session.lift_restriction(*id)?;
+            out.print(&json!({"id": id, "restricted": null}), || {
+                "Restriction lifted: the whole team sees the record.".to_owned()
             })
         }
         PatientCommand::NoKnownAllergies { id } => {

@@ -206,3 +206,70 @@ fn no_known_allergies_is_recorded_and_shown_with_who() {
     );
     assert!(message.contains("no conflicting values"), "{message}");
 }
+
+#[test]
+fn a_restricted_record_is_refused_to_a_colleague_not_named_until_emergency_access() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let patient = store_with_patient(d);
+    ok(
+        d,
+        None,
+        &[
+            "users",
+            "add",
+            "--user-name",
+            "Nora Newt",
+            "--role",
+            "nurse",
+        ],
+    );
+    let nora = Some(("Nora Newt", ASSISTANT_PIN));
+    let nell = Some(("Nell Nightingale", PIN));
+    let message = refused(
+        d,
+        nell,
+        &[
+            "patient",
+            "restrict",
+            &patient,
+            "--reason",
+            "safeguarding",
+            "--clinician",
+            "Somebody Else",
+        ],
+    );
+    assert!(
+        message.contains("no registered clinician called"),
+        "{message}"
+    );
+    let restricted = ok(
+        d,
+        nell,
+        &["patient", "restrict", &patient, "--reason", "safeguarding"],
+    );
+    assert_eq!(restricted["clinicians"][0]["name"], "Nell Nightingale");
+
+    let message = refused(d, nora, &["patient", "show", &patient]);
+    assert!(
+        message.contains("restricted to named clinicians") && message.contains("emergency access"),
+        "{message}"
+    );
+    let opened = ok(
+        d,
+        nora,
+        &[
+            "patient",
+            "show",
+            &patient,
+            "--emergency-reason",
+            "patient unwell, named nurse off duty",
+        ],
+    );
+    assert_eq!(opened["family"], "Usher");
+    let message = refused(d, nora, &["patient", "unrestrict", &patient]);
+    assert!(message.contains("restricted"), "{message}");
+
+    ok(d, nell, &["patient", "unrestrict", &patient]);
+    ok(d, nora, &["patient", "show", &patient]);
+}

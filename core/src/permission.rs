@@ -30,6 +30,7 @@ pub enum Action {
     AmendRecord,
     RegisterPatient,
     EmergencyAccess,
+    RestrictRecord,
     AddUser {
         role: Role,
     },
@@ -50,6 +51,7 @@ impl Action {
             Action::AmendRecord => "change allergies, alerts, pregnancy status or demographics",
             Action::RegisterPatient => "register patients",
             Action::EmergencyAccess => "use emergency access",
+            Action::RestrictRecord => "restrict a record or lift a restriction",
             Action::AddUser {
                 role: Role::Administrator,
             } => "add an administrator",
@@ -94,7 +96,8 @@ impl Role {
             | Action::EditCarePlan
             | Action::AmendRecord
             | Action::RegisterPatient
-            | Action::EmergencyAccess => self.is_registered_clinician(),
+            | Action::EmergencyAccess
+            | Action::RestrictRecord => self.is_registered_clinician(),
             Action::AddUser {
                 role: Role::Administrator,
             } => self == Role::Administrator,
@@ -134,7 +137,7 @@ fn article(role: Role) -> &'static str {
 mod tests {
     use super::*;
 
-    const CLINICAL_DECISIONS: [Action; 7] = [
+    const CLINICAL_DECISIONS: [Action; 8] = [
         Action::DecideSpo2Scale,
         Action::MarkEnteredInError,
         Action::ResolveConflict,
@@ -142,6 +145,7 @@ mod tests {
         Action::AmendRecord,
         Action::RegisterPatient,
         Action::EmergencyAccess,
+        Action::RestrictRecord,
     ];
     const CARE: [Action; 4] = [
         Action::ReadRecords,

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use doorstep_core::news2::{self, ResponseProtocol};
 use doorstep_core::patient::MaternityStatus;
 use doorstep_core::permission::Action;
-use doorstep_core::store::{Device, Escalation, EscalationService, Resolution, Session};
+use doorstep_core::store::{
+    Device, Escalation, EscalationService, NamedClinician, Resolution, RestrictionReason, Session,
+};
 use doorstep_core::vitals::{Spo2Scale, VitalsInput};
 use doorstep_core::{ObservationId, PatientId, view};
 use serde::Serialize;
@@ -53,6 +55,7 @@ pub struct MayView {
     edit_care_plan: bool,
     amend_record: bool,
     emergency_access: bool,
+    restrict_record: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -76,6 +79,7 @@ fn user_view(user: &doorstep_core::store::UserInfo) -> UserView {
             edit_care_plan: user.role.may(Action::EditCarePlan),
             amend_record: user.role.may(Action::AmendRecord),
             emergency_access: user.role.may(Action::EmergencyAccess),
+            restrict_record: user.role.may(Action::RestrictRecord),
         },
     }
 }
@@ -236,14 +240,14 @@ pub async fn caseload(
             });
         }
         let similar = session.similar_names()?;
-        Ok(rows
-            .iter()
+        rows.iter()
             .map(|(summary, rank)| {
                 let mut row = view::summary_json(summary, rank, now);
                 row["similar_name"] = json!(similar.contains(&summary.id));
-                row
+                row["access"] = json!(session.access(summary.id)?);
+                Ok(row)
             })
-            .collect())
+            .collect()
     })
     .await
 }
@@ -262,6 +266,15 @@ fn record_view(
         "enrolled": status.server.is_some(),
     });
     value["similar_name"] = json!(session.similar_names()?.contains(&record.id));
+    value["access"] = json!(session.access(record.id)?);
+    value["restriction"] = json!(record.restriction.as_ref().map(|restriction| json!({
+        "reason": restriction.reason,
+        "words": restriction.reason.words(),
+        "clinicians": restriction.clinicians,
+        "by": restriction.recorded.by,
+        "at": restriction.recorded.at,
+        "disputed": restriction.disputed,
+    })));
     // Entries carry the author's device; the team's roster names who uses it.
     let mut authors = serde_json::Map::new();
     for member in session.team_members()? {
@@ -274,12 +287,61 @@ fn record_view(
     Ok(value)
 }
 
-/// One record, opened (and audited) as a view.
+/// One record, opened (and audited) as a view; a record restricted to others shows its banner
+/// only (`access` says which).
 #[tauri::command]
 pub async fn record(state: AppStateRef<'_>, patient: String) -> CommandResult<Value> {
     with_session(&state, move |session, protocol| {
-        let record = session.open_record(patient_id(&patient)?)?;
+        let patient = patient_id(&patient)?;
+        let record = if session.access(patient)?.may_open() {
+            session.open_record(patient)?
+        } else {
+            session.banner(patient)?
+        };
         record_view(session, protocol, &record)
+    })
+    .await
+}
+
+/// The team's registered clinicians a restriction may name, this user first.
+#[tauri::command]
+pub async fn restriction_candidates(state: AppStateRef<'_>) -> CommandResult<Vec<Value>> {
+    with_session(&state, move |session, _| {
+        Ok(session
+            .restriction_candidates()?
+            .into_iter()
+            .map(|candidate| json!(candidate))
+            .collect())
+    })
+    .await
+}
+
+/// Restricts a record to the chosen clinicians (and the user deciding).
+#[tauri::command]
+pub async fn restrict_record(
+    app: AppHandle,
+    state: AppStateRef<'_>,
+    patient: String,
+    reason: String,
+    clinicians: Vec<NamedClinician>,
+) -> CommandResult<()> {
+    changing(&app, &state, move |session, _| {
+        let reason: RestrictionReason = reason.parse().map_err(CommandError::bad_input)?;
+        session.restrict_record(patient_id(&patient)?, reason, &clinicians)?;
+        Ok(())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn lift_restriction(
+    app: AppHandle,
+    state: AppStateRef<'_>,
+    patient: String,
+) -> CommandResult<()> {
+    changing(&app, &state, move |session, _| {
+        session.lift_restriction(patient_id(&patient)?)?;
+        Ok(())
     })
     .await
 }

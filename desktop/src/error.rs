@@ -98,6 +98,8 @@ impl From<StoreError> for CommandError {
             StoreError::OutcomeRequired => "outcome-required",
             StoreError::NotPermitted(_) => "not-permitted",
             StoreError::NoConflict => "no-conflict",
+            StoreError::Restricted => "restricted",
+            StoreError::NotOnTheTeam => "bad-input",
             StoreError::NotYourNote => "not-permitted",
             StoreError::AllergiesOnRecord => "allergies-on-record",
             StoreError::InvalidValue { .. } => "bad-input",

@@ -25,6 +25,7 @@ use doorstep_fixtures::{CaseloadSpec, caseload};
 use doorstep_sync_server::{App, RunningServer, start};
 use doorstep_tests::desktop::Desktop;
 use doorstep_transport::AdminClient;
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 
 const PIN: &str = "246810";
@@ -45,8 +46,86 @@ fn step(what: &str) {
 /// The window's size in `desktop/tauri.conf.json`: a landscape tablet.
 const WINDOW: (u32, u32) = (1024, 768);
 
-async fn screenshot(desktop: &Desktop, name: &str) {
+/// A screen of the app: its picture for docs/screenshots, and its accessibility checked.
+async fn screen(desktop: &Desktop, client: &Client, name: &str) {
     screenshot_sized(desktop, name, WINDOW).await;
+    accessible(client, name).await;
+}
+
+/// axe-core, from the UI's committed npm lockfile (`npm ci` installs it).
+fn axe_source() -> &'static str {
+    static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    AXE.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../desktop/ui/node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&path).unwrap_or_else(|error| {
+            panic!("{}: {error}; run `npm ci` in desktop/ui", path.display())
+        })
+    })
+}
+
+/// Fails on any WCAG 2.1 A or AA violation axe-core finds on what the window shows now
+/// (contrast of every state on screen, names and roles, labels, structure), listing each.
+async fn accessible(client: &Client, screen: &str) {
+    let loaded = client
+        .execute("return typeof window.axe !== 'undefined';", vec![])
+        .await
+        .unwrap();
+    if loaded != serde_json::Value::Bool(true) {
+        client
+            .execute(&format!("{}\nreturn true;", axe_source()), vec![])
+            .await
+            .unwrap();
+    }
+    let violations = client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            window.axe
+              .run(document, {
+                runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+                resultTypes: ["violations"],
+              })
+              .then((results) => done(results.violations.map((v) => ({
+                id: v.id,
+                impact: v.impact,
+                help: v.help,
+                nodes: v.nodes.slice(0, 6).map((n) => n.target.join(" ") + " :: " + n.failureSummary),
+              }))))
+              .catch((error) => done([{ id: "axe-error", help: String(error), nodes: [] }]));"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    let violations = violations.as_array().cloned().unwrap_or_default();
+    step(&format!(
+        "axe-core: {} WCAG 2.1 AA violations on {screen}",
+        violations.len()
+    ));
+    if !violations.is_empty() {
+        VIOLATIONS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(format!(
+                "{screen}: {}",
+                serde_json::to_string_pretty(&violations).unwrap()
+            ));
+    }
+}
+
+/// What axe found on every screen so far: one failure lists them all.
+static VIOLATIONS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn assert_no_accessibility_violations() {
+    let found = std::mem::take(
+        &mut *VIOLATIONS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()),
+    );
+    assert!(
+        found.is_empty(),
+        "WCAG 2.1 AA violations:\n{}",
+        found.join("\n")
+    );
 }
 
 async fn screenshot_sized(desktop: &Desktop, name: &str, (width, height): (u32, u32)) {
@@ -194,6 +273,50 @@ async fn type_numbers(client: &Client, values: [&str; 5]) {
     for (field, value) in fields.into_iter().zip(values) {
         type_into(client, &format!("[data-testid=field-{field}]"), value).await;
     }
+}
+
+/// Presses keys as a keyboard does: to whatever has focus, nothing clicked.
+async fn keys(client: &Client, typed: &[char]) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut actions = KeyActions::new("keyboard".to_owned());
+    for key in typed {
+        actions = actions
+            .then(KeyAction::Down { value: *key })
+            .then(KeyAction::Up { value: *key });
+    }
+    client.perform_actions(actions).await.unwrap();
+}
+
+async fn type_keys(client: &Client, text: &str) {
+    keys(client, &text.chars().collect::<Vec<_>>()).await;
+}
+
+/// The `data-testid` (or id, or tag) of the element that has focus.
+async fn focused(client: &Client) -> String {
+    client
+        .execute(
+            "const e = document.activeElement; return e ? (e.dataset.testid || e.id || e.tagName) : '';",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Presses Tab until `testid` has focus: it must be reachable by keyboard, in a few presses.
+async fn tab_to(client: &Client, testid: &str) {
+    for _ in 0..40 {
+        if focused(client).await == testid {
+            return;
+        }
+        keys(client, &[Key::Tab.into()]).await;
+    }
+    panic!(
+        "{testid} is not reachable with Tab (focus is on {})",
+        focused(client).await
+    );
 }
 
 /// A sync server, an organisation, and two enrolled devices: "app" (with a synthetic caseload)
@@ -376,6 +499,36 @@ impl World {
         .unwrap();
     }
 
+    /// The colleague restricts one patient's record (safeguarding) to herself and syncs: the
+    /// app's user, not named, will see its banner only. Returns the patient's family name, one
+    /// no other patient shares.
+    async fn restricted_by_colleague(&self, except: doorstep_core::PatientId) -> String {
+        let colleague = self.colleague();
+        tokio::task::spawn_blocking(move || {
+            let patients = colleague.patients().unwrap();
+            let chosen = patients
+                .iter()
+                .find(|p| {
+                    p.id != except
+                        && p.latest_news2.is_some()
+                        && patients.iter().filter(|q| q.family == p.family).count() == 1
+                })
+                .unwrap()
+                .clone();
+            colleague
+                .restrict_record(
+                    chosen.id,
+                    doorstep_core::store::RestrictionReason::Safeguarding,
+                    &[],
+                )
+                .unwrap();
+            doorstep_transport::sync(&colleague, |_| {}).unwrap();
+            chosen.family
+        })
+        .await
+        .unwrap()
+    }
+
     fn colleague(&self) -> Session {
         let device = doorstep_core::store::Device::open(&self.device("colleague")).unwrap();
         let user = device.find_user(None).unwrap();
@@ -403,6 +556,8 @@ async fn day() {
     };
     step("two devices record different addresses while apart");
     world.conflicting_addresses(target.id).await;
+    step("a record restricted by a colleague");
+    let restricted_family = world.restricted_by_colleague(target.id).await;
     step("a DNACPR decision, a child and a woman who is pregnant");
     world.community_patients(target.id).await;
     step("Xvfb and tauri-driver");
@@ -420,7 +575,7 @@ async fn day() {
     let refusal = text(&client, "[data-testid=unlock-error]").await;
     assert!(refusal.contains("Wrong PIN"), "{refusal}");
     assert!(refusal.contains("more wrong attempts"), "{refusal}");
-    screenshot(&desktop, "unlock-wrong-pin").await;
+    screen(&desktop, &client, "unlock-wrong-pin").await;
     type_into(&client, "#pin", PIN).await;
     let unlocking = Instant::now();
     click_text(&client, "button[type=submit]", "Unlock").await;
@@ -437,7 +592,7 @@ async fn day() {
     .await;
     // Never-observed patients are shown as such, not ranked as low.
     find(&client, "[data-testid=never-observed]").await;
-    screenshot(&desktop, "caseload").await;
+    screen(&desktop, &client, "caseload").await;
 
     step("patients sharing a family name are marked");
     let sharing = {
@@ -487,7 +642,7 @@ async fn day() {
     find(&client, "[data-testid=saved]").await;
     let saved = text(&client, "[data-testid=news2-not-applicable]").await;
     assert!(saved.contains("NOT USED"), "{saved}");
-    screenshot(&desktop, "child-no-news2").await;
+    screen(&desktop, &client, "child-no-news2").await;
     click_text(&client, "button", "Back to the record").await;
     let row = text(&client, "[data-testid=obs-row]").await;
     assert!(row.contains("NOT USED"), "{row}");
@@ -532,7 +687,7 @@ async fn day() {
     find(&client, "[data-testid=saved]").await;
     let saved = text(&client, "[data-testid=news2-not-applicable]").await;
     assert!(saved.contains("Pregnant"), "{saved}");
-    screenshot(&desktop, "pregnancy-no-news2").await;
+    screen(&desktop, &client, "pregnancy-no-news2").await;
     click_text(&client, "button", "Back to the record").await;
     click_text(&client, ".brand", "Doorstep").await;
     type_into(&client, "#search", "").await;
@@ -544,10 +699,10 @@ async fn day() {
     let spaced = format!("{} {} {}", &digits[..3], &digits[3..6], &digits[6..]);
     type_into(&client, "#search", &spaced).await;
     wait_for_rows(&client, 1, "search did not narrow to one patient").await;
-    screenshot(&desktop, "search").await;
+    screen(&desktop, &client, "search").await;
     tap(&client, ".patient-open").await;
     assert_eq!(text(&client, "[data-testid=nhs-number]").await, spaced);
-    screenshot(&desktop, "record").await;
+    screen(&desktop, &client, "record").await;
     // The two addresses recorded apart are both shown, with who recorded each.
     let conflict = text(&client, "[data-testid=conflicts]").await;
     for expected in [
@@ -569,7 +724,7 @@ async fn day() {
         )
         .await
         .unwrap();
-    screenshot(&desktop, "conflict").await;
+    screen(&desktop, &client, "conflict").await;
     // The banner stays in view while the record scrolls: under the top bar, not scrolled away.
     let banner_top = client
         .execute(
@@ -617,20 +772,34 @@ async fn day() {
     );
     let alerts = text(&client, "[data-testid=banner-alerts]").await;
     assert!(alerts.contains("DNACPR"), "{alerts}");
-    type_numbers(&client, ["26", "93", "95", "120", "38.6"]).await;
-    tap(&client, "[data-testid=on-air]").await;
+    // Keyboard only, as with a tablet's keyboard case: Tab from field to field, Space to choose,
+    // Enter to save; nothing clicked.
+    tab_to(&client, "field-respiration_rate").await;
+    type_keys(&client, "26").await;
+    tab_to(&client, "field-spo2").await;
+    type_keys(&client, "93").await;
+    tab_to(&client, "on-air").await;
+    keys(&client, &[Key::Space.into()]).await;
+    tab_to(&client, "field-systolic_bp").await;
+    type_keys(&client, "95").await;
+    tab_to(&client, "field-pulse").await;
+    type_keys(&client, "120").await;
+    tab_to(&client, "field-temperature").await;
+    type_keys(&client, "38.6").await;
     let partial = text(&client, "[data-testid=partial-warning]").await;
     assert!(partial.contains("6 of 7"), "{partial}");
-    tap(&client, "[data-testid=acvpu-A]").await;
+    tab_to(&client, "acvpu-A").await;
+    keys(&client, &[Key::Space.into()]).await;
     let live = text_until(&client, "[data-testid=news2-badge]", |t| t.contains("10")).await;
     assert!(live.contains("HIGH"), "{live}");
     let response = text(&client, "[data-testid=news2-response]").await;
     assert!(response.contains("emergency"), "{response}");
     assert!(response.contains("call 999"), "{response}");
     assert!(!response.contains("registrar"), "{response}");
-    screenshot(&desktop, "observation-entry").await;
+    screen(&desktop, &client, "observation-entry").await;
+    tab_to(&client, "save-observation").await;
     let saving = Instant::now();
-    tap(&client, "[data-testid=save-observation]").await;
+    keys(&client, &[Key::Enter.into()]).await;
     let saved = find(&client, "[data-testid=saved]").await;
     let saved_round_trip = saving.elapsed();
     let deadline = Instant::now() + WAIT;
@@ -645,7 +814,7 @@ async fn day() {
     assert!(response.contains("call 999"), "{response}");
     let ceiling = text(&client, "[data-testid=ceiling-of-care]").await;
     assert!(ceiling.contains("DNACPR"), "{ceiling}");
-    screenshot(&desktop, "observation-saved").await;
+    screen(&desktop, &client, "observation-saved").await;
 
     step("the escalation the response asks for");
     tap(&client, "[data-testid=record-escalation]").await;
@@ -663,7 +832,7 @@ async fn day() {
     )
     .await;
     type_into(&client, "[data-testid=escalation-reference]", "CAD-4711").await;
-    screenshot(&desktop, "escalation").await;
+    screen(&desktop, &client, "escalation").await;
     tap(&client, "[data-testid=save-escalation]").await;
     text_until(&client, "[data-testid=escalation-saved]", |t| {
         t.contains("999")
@@ -714,7 +883,7 @@ async fn day() {
         )
         .await
         .unwrap();
-    screenshot(&desktop, "chart").await;
+    screen(&desktop, &client, "chart").await;
 
     step("entered-in-error");
     // Entered-in-error, with a reason.
@@ -727,7 +896,7 @@ async fn day() {
             "{expected} missing from: {chosen}"
         );
     }
-    screenshot(&desktop, "entered-in-error-dialog").await;
+    screen(&desktop, &client, "entered-in-error-dialog").await;
     type_into(&client, "#eie-reason", "wrong patient's thermometer").await;
     click_text(
         &client,
@@ -739,7 +908,7 @@ async fn day() {
         t.contains("Entered in error: wrong patient's thermometer")
     })
     .await;
-    screenshot(&desktop, "entered-in-error").await;
+    screen(&desktop, &client, "entered-in-error").await;
 
     step("a visit note and the care plan");
     type_into(
@@ -767,7 +936,7 @@ async fn day() {
         )
         .await
         .unwrap();
-    screenshot(&desktop, "care-plan-and-notes").await;
+    screen(&desktop, &client, "care-plan-and-notes").await;
 
     step("a rare value is checked before it is saved");
     tap(&client, "[data-testid=record-observations]").await;
@@ -779,7 +948,7 @@ async fn day() {
     tap(&client, "[data-testid=save-observation]").await;
     let check = text(&client, "[data-testid=unusual-check]").await;
     assert!(check.contains("Respiration rate 61"), "{check}");
-    screenshot(&desktop, "unusual-value-check").await;
+    screen(&desktop, &client, "unusual-value-check").await;
     // "Go back and correct": 61 was a slip for 16.
     click_text(
         &client,
@@ -804,7 +973,7 @@ async fn day() {
     assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("16"));
     let kept = find(&client, "[data-testid=field-pulse]").await;
     assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("77"));
-    screenshot(&desktop, "draft-restored").await;
+    screen(&desktop, &client, "draft-restored").await;
     click_text(&client, "button", "Cancel").await;
 
     step("record while the server is down");
@@ -821,7 +990,7 @@ async fn day() {
         t.contains("Offline")
     })
     .await;
-    screenshot(&desktop, "offline").await;
+    screen(&desktop, &client, "offline").await;
 
     step("the server is back");
     // The server is back: the app syncs by itself, and the colleague's device receives the set.
@@ -885,16 +1054,83 @@ async fn day() {
     );
     let first = text(&client, "[data-testid=patient-row]").await;
     assert!(first.contains("HIGH"), "most urgent first: {first}");
-    screenshot(&desktop, "caseload-overdue").await;
+    screen(&desktop, &client, "caseload-overdue").await;
 
-    step("emergency access");
-    // Emergency access to another record: a reason is required; the access is audited.
-    click_text(
+    step("a nurse restricts a record to named clinicians, then lifts it");
+    type_into(&client, "#search", &target.nhs_number.to_string()).await;
+    wait_for_rows(&client, 1, "search by NHS number did not find the patient").await;
+    tap(&client, ".patient-open").await;
+    tap(&client, "[data-testid=restrict-open]").await;
+    tap(
         &client,
-        "[data-testid=patient-row] button",
-        "Emergency access",
+        "input[name=restriction-reason][value=safeguarding]",
     )
     .await;
+    let candidates = client
+        .find_all(Locator::Css("[data-testid=restrict-candidate]"))
+        .await
+        .unwrap();
+    assert!(candidates.len() >= 2, "the team's clinicians are offered");
+    press(&client, candidates[1].clone()).await.unwrap();
+    tap(&client, "[data-testid=restrict-save]").await;
+    let status = text_until(&client, "[data-testid=restriction-status]", |t| {
+        t.contains("Restricted (safeguarding)")
+    })
+    .await;
+    assert!(
+        status.contains("Nell Nightingale") && status.contains("Bea Birchall"),
+        "{status}"
+    );
+    let section = find(&client, "[data-testid=restriction]").await;
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -260);",
+            vec![serde_json::to_value(&section).unwrap()],
+        )
+        .await
+        .unwrap();
+    screen(&desktop, &client, "restriction-named").await;
+    tap(&client, "[data-testid=restriction-lift]").await;
+    text_until(&client, "[data-testid=restriction-status]", |t| {
+        t.contains("Everyone on the team")
+    })
+    .await;
+    click_text(&client, ".brand", "Doorstep").await;
+    type_into(&client, "#search", "").await;
+
+    step("a restricted record: the banner, then emergency access");
+    // No row offers emergency access; the record a colleague restricted shows no score.
+    assert!(
+        client
+            .find_all(Locator::Css("[data-testid=patient-row] button"))
+            .await
+            .unwrap()
+            .len()
+            == 42,
+        "one button per row: open the record"
+    );
+    type_into(&client, "#search", &restricted_family).await;
+    wait_for_rows(&client, 1, "search did not find the restricted record").await;
+    find(
+        &client,
+        "[data-testid=patient-row] [data-testid=restricted]",
+    )
+    .await;
+    tap(&client, ".patient-open").await;
+    let notice = text(&client, "[data-testid=restricted-notice]").await;
+    assert!(notice.contains("safeguarding"), "{notice}");
+    find(&client, "[data-testid=patient-banner]").await;
+    assert!(
+        client
+            .find_all(Locator::Css("#obs-title"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "no observations behind the banner"
+    );
+    screen(&desktop, &client, "restricted-record").await;
+    // Emergency access to it: a reason is required; the access is audited.
+    tap(&client, "[data-testid=emergency-access]").await;
     let submit = find(&client, ".dialog button[type=submit]").await;
     assert!(
         !submit.is_enabled().await.unwrap(),
@@ -906,11 +1142,23 @@ async fn day() {
         "Called by ambulance crew, patient collapsed",
     )
     .await;
+    accessible(&client, "emergency-access-dialog").await;
     press(&client, submit).await.unwrap();
     let banner = text(&client, "[data-testid=emergency-banner]").await;
     assert!(banner.contains("Called by ambulance crew"), "{banner}");
     assert!(banner.contains("Closes in 30 minutes"), "{banner}");
-    screenshot(&desktop, "emergency-access").await;
+    find(&client, "#obs-title").await;
+    let status = text(&client, "[data-testid=restriction-status]").await;
+    assert!(status.contains("Bea Birchall"), "{status}");
+    assert!(
+        client
+            .find_all(Locator::Css("[data-testid=restriction-lift]"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "emergency access does not lift a restriction"
+    );
+    screen(&desktop, &client, "emergency-access").await;
     // The app syncs the audit entry at once; the organisation sees it with the reason.
     let admin = std::sync::Arc::new(world.admin);
     let deadline = Instant::now() + WAIT;
@@ -939,13 +1187,15 @@ async fn day() {
     step("settings, and the caseload on a portrait tablet");
     click_text(&client, ".topbar button", "Settings").await;
     find(&client, ".settings").await;
-    screenshot(&desktop, "settings").await;
+    screen(&desktop, &client, "settings").await;
     tap(&client, ".brand").await;
     client.set_window_size(768, 1024).await.unwrap();
     find(&client, "[data-testid=patient-row]").await;
     screenshot_sized(&desktop, "caseload-portrait", (768, 1024)).await;
+    accessible(&client, "caseload-portrait").await;
 
     client.close().await.unwrap();
+    assert_no_accessibility_violations();
     eprintln!(
         "desktop e2e: launch to unlock screen {:.0} ms; unlock to a 40-patient caseload {:.0} ms; Save pressed to \"Saved\" shown {saved_shown_ms:.0} ms in the app ({:.0} ms through WebDriver)",
         unlock_visible.as_secs_f64() * 1000.0,
@@ -1019,7 +1269,7 @@ async fn a_new_device_enrols_with_a_code_in_the_app() {
         type_into(&client, "#code", &code).await;
         type_into(&client, "#new-pin", PIN).await;
         type_into(&client, "#new-pin-again", PIN).await;
-        screenshot(&desktop, "enrol").await;
+        screen(&desktop, &client, "enrol").await;
         click_text(&client, "button[type=submit]", "Enrol this device").await;
         wait_for_rows(
             &client,
@@ -1029,6 +1279,7 @@ async fn a_new_device_enrols_with_a_code_in_the_app() {
         .await;
         assert!(text(&client, ".who").await.contains("Cy Carter"));
         client.close().await.unwrap();
+        assert_no_accessibility_violations();
     })
     .await
     .expect("the run finished within 10 minutes");

@@ -35,6 +35,8 @@ pub enum AuditAction {
     Escalate,
     RecordMaternity,
     ResolveConflict,
+    RestrictRecord,
+    LiftRestriction,
 }
 
 /// One audited action in its place in the chain: the event (who, which patient, what, when, why),

@@ -371,30 +371,7 @@ impl Device {
     }
 
     pub fn users(&self) -> Result<Vec<UserInfo>> {
-        let connection = self.shared.lock_connection()?;
-        let mut statement =
-            connection.prepare("SELECT user_id, name, role FROM users ORDER BY name")?;
-        let rows = statement.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-            ))
-        })?;
-        let mut users = Vec::new();
-        for row in rows {
-            let (id, name, role) = row?;
-            users.push(UserInfo {
-                id: id
-                    .parse()
-                    .map_err(|_| StoreError::Tampered { what: "user list" })?,
-                name,
-                role: role
-                    .parse()
-                    .map_err(|_| StoreError::Tampered { what: "user list" })?,
-            });
-        }
-        Ok(users)
+        users_of(&self.shared)
     }
 
     /// The user called `name`, or the only user when `name` is `None`.
@@ -571,6 +548,34 @@ impl Shared {
         destroyed?;
         Ok(())
     }
+}
+
+/// The users of a device, by name.
+pub(super) fn users_of(shared: &Shared) -> Result<Vec<UserInfo>> {
+    let connection = shared.lock_connection()?;
+    let mut statement =
+        connection.prepare("SELECT user_id, name, role FROM users ORDER BY name")?;
+    let rows = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut users = Vec::new();
+    for row in rows {
+        let (id, name, role) = row?;
+        users.push(UserInfo {
+            id: id
+                .parse()
+                .map_err(|_| StoreError::Tampered { what: "user list" })?,
+            name,
+            role: role
+                .parse()
+                .map_err(|_| StoreError::Tampered { what: "user list" })?,
+        });
+    }
+    Ok(users)
 }
 
 #[cfg(test)]

@@ -50,6 +50,14 @@ pub enum StoreError {
     NoteNotFound,
     #[error("only the author of a note can change it; add a note of your own instead")]
     NotYourNote,
+    #[error(
+        "this record is restricted to named clinicians: only its banner is shown; if you need the record now, use emergency access with your reason"
+    )]
+    Restricted,
+    #[error(
+        "only a registered nurse, midwife or paramedic on the team can be named on a restricted record; choose from the team's list"
+    )]
+    NotOnTheTeam,
     #[error("an entry with that id already exists in this record")]
     DuplicateEntry,
     #[error("that entry is already marked entered-in-error")]

@@ -5,6 +5,7 @@
 //! Both are owned types with no lifetimes or generics in their API, so the desktop app and the
 //! uniffi bindings can wrap them as they are.
 
+mod access;
 mod audit;
 mod db;
 mod device;
@@ -12,10 +13,12 @@ mod draft;
 mod error;
 mod persist;
 mod record;
+mod restriction;
 mod session;
 mod summary;
 mod sync;
 
+pub use access::Candidate;
 pub use audit::{AuditAction, AuditBreak, AuditEntry, AuditEvent};
 pub use device::{Device, MIN_PIN_LEN, UnlockPolicy, UserInfo};
 pub use draft::Draft;
@@ -25,6 +28,10 @@ pub use record::{
     EntryStatus, Escalation, EscalationEntry, EscalationService, FlagEntry, MaternityEntry,
     NewPatient, NoteEntry, ObservationEntry, PatientRecord, RecordDoc, Recorded, Resolution,
     Resolved, ScaleDecision, ScaleReview, Snapshot, UnknownService,
+};
+pub use restriction::{
+    Access, EMERGENCY_ACCESS_MINUTES, NamedClinician, Restriction, RestrictionDecision,
+    RestrictionReason,
 };
 pub use session::{CLOCK_SKEW_TOLERANCE_MINUTES, Session};
 pub use summary::{

@@ -15,6 +15,7 @@
 //! | `observations` | map id → map {`set`, `entered_in_error`} | appended, never rewritten |
 //! | `maternity` | register `{status, period, by, at}` | conflicts reported; any concurrent value rules NEWS2 out |
 //! | `escalations` | map id → map {`entry`} (created on first use) | appended |
+//! | `restriction` | register `{value: {state, reason, clinicians}, by, at}` | any concurrent restriction stands, naming only who every one names ([`restriction_in_force`](super::restriction::restriction_in_force)) |
 //!
 //! Every mutating method is one clinician action and makes exactly one Automerge commit.
 
@@ -25,6 +26,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::error::{Result, StoreError};
+use super::restriction::{
+    RecordedDecision, Restriction, RestrictionDecision, restriction_in_force,
+};
 use crate::ids::{EntryId, NoteId, ObservationId, PatientId};
 use crate::news2::{MaternityPeriod, NotApplicable, ResponseProtocol};
 use crate::nhs_number::NhsNumber;
@@ -318,6 +322,9 @@ pub struct PatientRecord {
     pub maternity: Option<MaternityEntry>,
     #[serde(default)]
     pub escalations: Vec<EscalationEntry>,
+    /// Restricted to named clinicians; others on the team see the banner only.
+    #[serde(default)]
+    pub restriction: Option<Restriction>,
     /// What decides whether NEWS2 applies: every concurrently recorded birth date and
     /// maternity period, not only the winning ones.
     #[serde(skip)]
@@ -1196,6 +1203,31 @@ impl RecordDoc {
     /// Saves the whole care plan as one version. Two devices saving concurrently keep both
     /// versions whole, reported as a conflict: merging two rewrites of an instruction character
     /// by character can produce one that neither clinician wrote.
+    /// Restricts the record to named clinicians, or lifts the restriction: one decision.
+    pub fn decide_restriction(
+        &mut self,
+        decision: &RestrictionDecision,
+        recorded: Recorded,
+    ) -> Result<()> {
+        self.put_register(&ROOT, "restriction", decision, recorded)?;
+        let message = match decision {
+            RestrictionDecision::Restricted { .. } => "restrict record",
+            RestrictionDecision::Lifted => "lift restriction",
+        };
+        self.commit(message, recorded.at);
+        Ok(())
+    }
+
+    /// The restriction in force, from every concurrent decision.
+    pub fn restriction(&self) -> Result<Option<Restriction>> {
+        let decisions = self
+            .registers(&ROOT, "restriction")?
+            .iter()
+            .map(|text| from_json::<RecordedDecision>(text))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(restriction_in_force(&decisions))
+    }
+
     pub fn set_care_plan(&mut self, text: &str, recorded: Recorded) -> Result<()> {
         self.put_care_plan(text, recorded)?;
         self.commit("update care plan", recorded.at);
@@ -1735,6 +1767,7 @@ impl RecordDoc {
             observations,
             maternity,
             escalations,
+            restriction: self.restriction()?,
             applicability,
         })
     }

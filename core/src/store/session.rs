@@ -20,6 +20,7 @@ use super::record::{
     DemographicField, EnteredInError, EntryContainer, EntryStatus, Escalation, NewPatient,
     PatientRecord, RecordDoc, Recorded, Resolution, Resolved, ScaleDecision,
 };
+use super::restriction::{Access, EMERGENCY_ACCESS_MINUTES};
 use super::summary::{PatientSummary, Rank, SUMMARY_VERSION};
 use crate::crypto::DataKey;
 use crate::ids::{EntryId, NoteId, ObservationId, PatientId};
@@ -30,10 +31,12 @@ use crate::patient::{Allergy, Flag};
 use crate::permission::Action;
 use crate::vitals::{Field, Spo2Scale, VitalsInput};
 
-pub(super) struct Unlocked {
+pub(crate) struct Unlocked {
     pub(super) key: DataKey,
     last_used: Instant,
     pub(super) summaries: HashMap<PatientId, PatientSummary>,
+    /// Emergency access to restricted records, until when; a lock ends it.
+    pub(super) grants: HashMap<PatientId, DateTime<Utc>>,
 }
 
 /// An unlocked store. Locks itself after the device's idle timeout; after [`Session::lock`] the
@@ -75,6 +78,10 @@ impl Context<'_> {
             .as_ref()
             .map(|u| &u.key)
             .ok_or(StoreError::Locked)
+    }
+
+    pub(super) fn unlocked(&self) -> Result<&Unlocked> {
+        self.unlocked.as_ref().ok_or(StoreError::Locked)
     }
 
     fn summaries(&mut self) -> Result<&mut HashMap<PatientId, PatientSummary>> {
@@ -146,6 +153,7 @@ impl Session {
                 key,
                 last_used: Instant::now(),
                 summaries: summaries.into_iter().map(|s| (s.id, s)).collect(),
+                grants: HashMap::new(),
             })),
         })
     }
@@ -171,7 +179,7 @@ impl Session {
         ActorId::from(self.shared.device_id.as_uuid().as_bytes().as_slice())
     }
 
-    fn event(
+    pub(super) fn event(
         &self,
         action: AuditAction,
         patient: Option<PatientId>,
@@ -381,11 +389,16 @@ impl Session {
     pub fn ranked_caseload(&self, now: DateTime<Utc>) -> Result<Vec<(PatientSummary, Rank)>> {
         self.permit(Action::ReadRecords)?;
         let window = chrono::Duration::hours(i64::from(self.protocol()?.complete_set_window_hours));
-        let mut context = self.context()?;
-        let mut list: Vec<(PatientSummary, Rank)> = context
-            .summaries()?
+        let context = self.context()?;
+        let unlocked = context.unlocked()?;
+        let mut list: Vec<(PatientSummary, Rank)> = unlocked
+            .summaries
             .values()
-            .map(|summary| (summary.clone(), summary.rank(now, window)))
+            .map(|summary| {
+                let shown = self.shown(unlocked, summary);
+                let rank = shown.rank(now, window);
+                (shown, rank)
+            })
             .collect();
         list.sort_by(|(a, rank_a), (b, rank_b)| {
             rank_b
@@ -401,8 +414,13 @@ impl Session {
     /// Every patient, by family then given name.
     pub fn patients(&self) -> Result<Vec<PatientSummary>> {
         self.permit(Action::ReadRecords)?;
-        let mut context = self.context()?;
-        let mut list: Vec<PatientSummary> = context.summaries()?.values().cloned().collect();
+        let context = self.context()?;
+        let unlocked = context.unlocked()?;
+        let mut list: Vec<PatientSummary> = unlocked
+            .summaries
+            .values()
+            .map(|summary| self.shown(unlocked, summary))
+            .collect();
         list.sort_by(|a, b| {
             (a.family.to_lowercase(), a.given.to_lowercase(), a.id).cmp(&(
                 b.family.to_lowercase(),
@@ -417,11 +435,12 @@ impl Session {
     /// record: what a shell shows to say whose draft or row this is.
     pub fn summary(&self, patient: PatientId) -> Result<PatientSummary> {
         self.permit(Action::ReadRecords)?;
-        let mut context = self.context()?;
-        context
-            .summaries()?
+        let context = self.context()?;
+        let unlocked = context.unlocked()?;
+        unlocked
+            .summaries
             .get(&patient)
-            .cloned()
+            .map(|summary| self.shown(unlocked, summary))
             .ok_or(StoreError::PatientNotFound)
     }
 
@@ -436,26 +455,40 @@ impl Session {
     pub fn find(&self, query: &str) -> Result<Vec<PatientSummary>> {
         self.permit(Action::ReadRecords)?;
         let number = NhsNumber::parse(query).ok();
-        let mut context = self.context()?;
-        let summaries = context.summaries()?;
+        let context = self.context()?;
+        let unlocked = context.unlocked()?;
+        let summaries = &unlocked.summaries;
         let mut found: Vec<PatientSummary> = match number {
             Some(number) => summaries
                 .values()
                 .filter(|s| s.nhs_number == number)
-                .cloned()
+                .map(|s| self.shown(unlocked, s))
                 .collect(),
             None => summaries
                 .values()
                 .filter(|s| s.matches_name(query))
-                .cloned()
+                .map(|s| self.shown(unlocked, s))
                 .collect(),
         };
         found.sort_by(|a, b| (&a.family, &a.given, a.id).cmp(&(&b.family, &b.given, b.id)));
         Ok(found)
     }
 
+    /// Loads a record for this user: one restricted to others is refused (its banner stays
+    /// readable through the summaries). Decided on the record itself, not on a summary.
     pub(super) fn load(&self, context: &Context<'_>, patient: PatientId) -> Result<LoadedDoc> {
-        persist::load_doc(&context.connection, context.key()?, patient, self.actor())
+        let loaded = persist::load_doc(&context.connection, context.key()?, patient, self.actor())?;
+        let access = Access::of(
+            loaded.doc.restriction()?.as_ref(),
+            self.shared.device_id,
+            &self.user.name,
+            context.unlocked()?.grants.get(&patient).copied(),
+            Utc::now(),
+        );
+        if !access.may_open() {
+            return Err(StoreError::Restricted);
+        }
+        Ok(loaded)
     }
 
     /// Opens a record to read it; audited as a view.
@@ -475,10 +508,30 @@ impl Session {
     pub fn emergency_access(&self, patient: PatientId, reason: &str) -> Result<PatientRecord> {
         self.permit(Action::EmergencyAccess)?;
         let reason = required_reason(reason)?;
-        self.read_audited(patient, AuditAction::EmergencyAccess, Some(reason))
+        let until = Utc::now() + chrono::Duration::minutes(EMERGENCY_ACCESS_MINUTES);
+        self.grant(patient, Some(until))?;
+        let opened = self.read_audited(patient, AuditAction::EmergencyAccess, Some(reason));
+        if opened.is_err() {
+            // Not audited, so not granted.
+            self.grant(patient, None)?;
+        }
+        opened
     }
 
-    fn read_audited(
+    fn grant(&self, patient: PatientId, until: Option<DateTime<Utc>>) -> Result<()> {
+        let mut context = self.context()?;
+        let (_, unlocked) = context.parts()?;
+        if !unlocked.summaries.contains_key(&patient) {
+            return Err(StoreError::PatientNotFound);
+        }
+        match until {
+            Some(until) => unlocked.grants.insert(patient, until),
+            None => unlocked.grants.remove(&patient),
+        };
+        Ok(())
+    }
+
+    pub(super) fn read_audited(
         &self,
         patient: PatientId,
         action: AuditAction,
@@ -496,7 +549,7 @@ impl Session {
     }
 
     /// Runs one action on a record and stores it durably with its audit entry.
-    fn act<T>(
+    pub(super) fn act<T>(
         &self,
         patient: PatientId,
         action: AuditAction,

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::record::{EntryStatus, PatientRecord};
+use super::restriction::Restriction;
 use crate::ids::PatientId;
 use crate::news2::{ClinicalRisk, MaternityPeriod, NotApplicableReason, Outcome};
 use crate::nhs_number::NhsNumber;
@@ -251,6 +252,9 @@ pub struct PatientSummary {
     /// Recorded pregnancies and births: with the birth date they say whether NEWS2 applies today.
     #[serde(default)]
     pub maternity: Vec<MaternityPeriod>,
+    /// Restricted to named clinicians: others see only what a banner shows.
+    #[serde(default)]
+    pub restriction: Option<Restriction>,
     #[serde(default)]
     pub version: u32,
 }
@@ -292,7 +296,20 @@ impl PatientSummary {
             has_conflicts: !record.conflicts.is_empty(),
             ranking,
             maternity: record.applicability.maternity.clone(),
+            restriction: record.restriction.clone(),
             version: SUMMARY_VERSION,
+        }
+    }
+
+    /// What someone a restriction does not name may see: the banner (name, NHS number, date of
+    /// birth, allergies, alerts), not the observations, their scores or the pregnancy status.
+    pub fn banner_only(&self) -> Self {
+        Self {
+            latest_news2: None,
+            has_conflicts: false,
+            ranking: Ranking::default(),
+            maternity: Vec::new(),
+            ..self.clone()
         }
     }
 

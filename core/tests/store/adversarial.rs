@@ -36,6 +36,12 @@ pub(super) struct Honest {
     pub(super) session: Session,
 }
 
+impl Honest {
+    pub(super) fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
 /// A member who enrolled through a real code and then misbehaves with its own keys.
 struct Hostile {
     device: DeviceId,

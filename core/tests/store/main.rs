@@ -9,6 +9,7 @@ mod community;
 mod durability;
 mod merge;
 mod records;
+mod restricted;
 mod safety;
 mod simulation;
 mod unlock;

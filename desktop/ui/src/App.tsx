@@ -14,7 +14,7 @@ import { dateTime, longDate, nhsNumber } from "./logic/format";
 
 type Screen =
   | { name: "caseload" }
-  | { name: "record"; patient: string; emergencyReason?: string; until?: number }
+  | { name: "record"; patient: string }
   | { name: "observe"; record: PatientRecord; draft?: RestoredDraft }
   | { name: "settings" };
 
@@ -184,9 +184,6 @@ export function App() {
       {screen.name === "caseload" && (
         <Caseload
           onOpen={(patient) => setScreen({ name: "record", patient })}
-          onEmergency={(patient, reason, until) =>
-            setScreen({ name: "record", patient, emergencyReason: reason, until })
-          }
           onError={onError}
         />
       )}
@@ -195,8 +192,6 @@ export function App() {
           key={screen.patient}
           patient={screen.patient}
           may={user.may}
-          emergencyReason={screen.emergencyReason}
-          until={screen.until}
           onObserve={(record) => setScreen({ name: "observe", record })}
           onClose={() => setScreen({ name: "caseload" })}
           onError={onError}

@@ -33,6 +33,7 @@ export type May = {
   edit_care_plan: boolean;
   amend_record: boolean;
   emergency_access: boolean;
+  restrict_record: boolean;
 };
 export type User = { id: string; name: string; role: string; may: May };
 export type DeviceView = { set_up: boolean; users: User[]; unlocked: User | null };
@@ -49,6 +50,24 @@ export type LatestNews2 = {
   points: number;
   /** NEWS2 was not used for this set: there is no score at all. */
   not_applicable: NotApplicableReason | null;
+};
+
+export type RestrictionReason = "safeguarding" | "sexual-health" | "staff-as-patient";
+/** What this user may see of a record, decided by the core. */
+export type Access =
+  | { access: "open" }
+  | { access: "named" }
+  | { access: "banner-only"; reason: RestrictionReason }
+  | { access: "emergency"; reason: RestrictionReason; until: string };
+export type NamedClinician = { device: string; name: string };
+export type Candidate = NamedClinician & { role: string; you: boolean };
+export type Restriction = {
+  reason: RestrictionReason;
+  words: string;
+  clinicians: NamedClinician[];
+  by: Author;
+  at: string;
+  disputed: boolean;
 };
 
 export type FlagKind = "dnacpr" | "respect" | "end-of-life-wishes" | "safeguarding" | "child-protection";
@@ -75,6 +94,7 @@ export type Summary = {
   news2_not_applicable: NotApplicable | null;
   /** Another patient on the device shares this family name. */
   similar_name: boolean;
+  access: Access;
 };
 
 export type News2 = {
@@ -203,6 +223,9 @@ export type PatientRecord = {
   medications_out_of_date: boolean;
   medicines_review_days: number;
   similar_name: boolean;
+  /** "banner-only": the record holds the banner's contents and nothing else. */
+  access: Access;
+  restriction: Restriction | null;
 };
 
 /** The observation form as typed, kept sealed by the core across the idle lock. */
@@ -269,6 +292,10 @@ export const api = {
   record: (patient: string) => invoke<PatientRecord>("record", { patient }),
   emergencyAccess: (patient: string, reason: string) =>
     invoke<PatientRecord>("emergency_access", { patient, reason }),
+  restrictionCandidates: () => invoke<Candidate[]>("restriction_candidates"),
+  restrictRecord: (patient: string, reason: RestrictionReason, clinicians: NamedClinician[]) =>
+    invoke<void>("restrict_record", { patient, reason, clinicians }),
+  liftRestriction: (patient: string) => invoke<void>("lift_restriction", { patient }),
   preview: (patient: string, vitals: Vitals, takenAt: string | null) =>
     invoke<Preview>("preview_observation", { patient, vitals, takenAt }),
   recordObservation: (patient: string, vitals: Vitals, takenAt: string | null, confirmUnusual: string[] = []) =>

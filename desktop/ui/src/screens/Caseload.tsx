@@ -1,14 +1,15 @@
 // The caseload: everyone on the device with their latest NEWS2 (number, band colour and word),
 // when it was taken and the alerts that matter; search by name or NHS number; most urgent first
-// on request. Emergency access opens a record with a stated reason, for a limited time, audited.
+// on request. A record restricted to named clinicians shows others its banner only: no score, no
+// due time; emergency access is offered on its record screen, not here.
 import { useEffect, useState } from "react";
 import { api, type CommandError, type Summary } from "../api";
 import { News2Badge, NotApplicableBadge } from "../components/News2Badge";
-import { ReasonDialog } from "../components/ReasonDialog";
 import { FLAG_LABELS, ageInYears, ago, dueText, longDate, nhsNumber } from "../logic/format";
 
 /** Due, overdue or never observed: shown on every row, whatever its score. */
 function DueChip({ row, now }: { row: Summary; now: Date }) {
+  if (row.access.access === "banner-only") return null;
   if (!row.last_observed) {
     return (
       <span className="chip chip-unknown" data-testid="never-observed">
@@ -25,21 +26,16 @@ function DueChip({ row, now }: { row: Summary; now: Date }) {
   );
 }
 
-export const EMERGENCY_MINUTES = 30;
-
 export function Caseload({
   onOpen,
-  onEmergency,
   onError,
 }: {
   onOpen: (patient: string) => void;
-  onEmergency: (patient: string, reason: string, until: number) => void;
   onError: (error: unknown) => CommandError;
 }) {
   const [query, setQuery] = useState("");
   const [byRisk, setByRisk] = useState(true);
   const [rows, setRows] = useState<Summary[] | null>(null);
-  const [emergencyFor, setEmergencyFor] = useState<Summary | null>(null);
   // Bumped when a sync run ends, so what it brought in shows without a tap.
   const [synced, setSynced] = useState(0);
 
@@ -124,7 +120,11 @@ export function Caseload({
                 </span>
               </button>
               <span className="patient-news2">
-                {row.news2_not_applicable ? (
+                {row.access.access === "banner-only" ? (
+                  <span className="chip chip-restricted" data-testid="restricted">
+                    Restricted record
+                  </span>
+                ) : row.news2_not_applicable ? (
                   <>
                     <NotApplicableBadge reason={row.news2_not_applicable.reason} />
                     {row.latest_news2 && <small>{ago(row.latest_news2.taken_at, now)}</small>}
@@ -161,27 +161,9 @@ export function Caseload({
                   </small>
                 )}
               </span>
-              <button className="small secondary" onClick={() => setEmergencyFor(row)}>
-                Emergency access
-              </button>
             </li>
           ))}
         </ul>
-      )}
-      {emergencyFor && (
-        <ReasonDialog
-          id="emergency"
-          title="Emergency access"
-          confirm="Open with this reason"
-          danger
-          onCancel={() => setEmergencyFor(null)}
-          onConfirm={(reason) => onEmergency(emergencyFor.id, reason, Date.now() + EMERGENCY_MINUTES * 60_000)}
-        >
-          <p>
-            Opening {emergencyFor.family.toUpperCase()}, {emergencyFor.given} outside your caseload is recorded in the
-            audit with your reason and reviewed. Access ends after {EMERGENCY_MINUTES} minutes.
-          </p>
-        </ReasonDialog>
       )}
     </main>
   );

@@ -2,7 +2,7 @@
 // and settled here, observations (chart and list, with entered-in-error), medications (marked
 // when out of date), problems, care plan and visit notes; and how current it is ("last synced",
 // changes not yet sent). Actions the user's role may not take are not offered; the core refuses
-// them anyway.
+// them anyway. A record restricted to others shows its banner only, with emergency access.
 import { useCallback, useEffect, useState } from "react";
 import { api, type Author, type CommandError, type May, type Observation, type PatientRecord } from "../api";
 import { PatientBanner } from "../components/PatientBanner";
@@ -10,6 +10,7 @@ import { EscalationDialog, serviceLabel } from "../components/EscalationDialog";
 import { NotApplicableNotice, SetBadge } from "../components/News2Badge";
 import { ObsChart } from "../components/ObsChart";
 import { ReasonDialog } from "../components/ReasonDialog";
+import { RestrictedNotice, RestrictionSection } from "../components/Restriction";
 import { ago, authorName, dateTime, longDate } from "../logic/format";
 
 type MaternityChoice = "pregnant" | "postnatal" | "none";
@@ -127,16 +128,12 @@ function ConflictCard({
 export function RecordScreen({
   patient,
   may,
-  emergencyReason,
-  until,
   onObserve,
   onClose,
   onError,
 }: {
   patient: string;
   may: May;
-  emergencyReason?: string;
-  until?: number;
   onObserve: (record: PatientRecord) => void;
   onClose: () => void;
   onError: (error: unknown) => CommandError;
@@ -153,24 +150,24 @@ export function RecordScreen({
   const [maternityDate, setMaternityDate] = useState("");
   const [scaleChoice, setScaleChoice] = useState<1 | 2 | null>(null);
   const [scaleNote, setScaleNote] = useState("");
+  const [emergencyReason, setEmergencyReason] = useState<string | null>(null);
 
   const load = useCallback(async () => {
     try {
-      const opened = emergencyReason
-        ? await api.emergencyAccess(patient, emergencyReason)
-        : await api.record(patient);
+      const opened = await api.record(patient);
       setRecord(opened);
       setCarePlan(opened.care_plan);
     } catch (failure) {
       setError(onError(failure).message);
     }
-    // Emergency access is audited once, when opened; later reloads read the record normally.
-  }, [patient, emergencyReason, onError]);
+  }, [patient, onError]);
 
   useEffect(() => {
     void load();
   }, [load]);
 
+  // Emergency access ends at the core's time: the record then shows its banner only again.
+  const until = record?.access.access === "emergency" ? Date.parse(record.access.until) : null;
   useEffect(() => {
     if (!until) return;
     const timer = window.setInterval(() => setNow(Date.now()), 1000);
@@ -178,8 +175,24 @@ export function RecordScreen({
   }, [until]);
 
   useEffect(() => {
-    if (until && now >= until) onClose();
-  }, [until, now, onClose]);
+    if (until && now >= until) {
+      setEmergencyReason(null);
+      void load();
+    }
+  }, [until, now, load]);
+
+  const openInEmergency = async (reason: string) => {
+    setError(null);
+    try {
+      const opened = await api.emergencyAccess(patient, reason);
+      setEmergencyReason(reason);
+      setNow(Date.now());
+      setRecord(opened);
+      setCarePlan(opened.care_plan);
+    } catch (failure) {
+      setError(onError(failure).message);
+    }
+  };
 
   const reload = async () => {
     try {
@@ -205,15 +218,32 @@ export function RecordScreen({
   if (!record) {
     return <main className="page">{error && <p className="error" role="alert">{error}</p>}</main>;
   }
+  if (record.access.access === "banner-only") {
+    return (
+      <main className="page record">
+        <PatientBanner record={record} />
+        <RestrictedNotice record={record} may={may} onEmergency={(reason) => void openInEmergency(reason)} />
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        <div className="actions-row">
+          <button onClick={onClose}>Back to caseload</button>
+        </div>
+      </main>
+    );
+  }
   const observations = [...record.observations].sort((a, b) => b.taken_at.localeCompare(a.taken_at));
   const carePlanDisputed = record.conflicts.some((conflict) => conflict.field === "care_plan");
   const minutesLeft = until ? Math.max(0, Math.ceil((until - now) / 60_000)) : null;
 
   return (
     <main className="page record">
-      {emergencyReason && (
+      {record.access.access === "emergency" && (
         <p className="emergency" role="alert" data-testid="emergency-banner">
-          Emergency access, audited: “{emergencyReason}”. Closes in {minutesLeft} minute{minutesLeft === 1 ? "" : "s"}.
+          Emergency access, audited{emergencyReason ? `: “${emergencyReason}”` : ""}. Closes in {minutesLeft} minute
+          {minutesLeft === 1 ? "" : "s"}.
         </p>
       )}
       <PatientBanner record={record} />
@@ -357,6 +387,23 @@ export function RecordScreen({
         </button>
       </section>
 
+      <RestrictionSection
+        record={record}
+        may={may}
+        onError={onError}
+        onRestrict={(reason, clinicians) =>
+          void act(
+            () =>
+              api.restrictRecord(
+                patient,
+                reason,
+                clinicians.map(({ device, name }) => ({ device, name })),
+              ),
+            "Record restricted: the rest of the team now sees its banner only.",
+          )
+        }
+        onLift={() => void act(() => api.liftRestriction(patient), "Restriction lifted: the whole team sees the record.")}
+      />
       <section aria-labelledby="scale-title" data-testid="spo2-scale">
         <h2 id="scale-title">SpO₂ scale</h2>
         <p data-testid="scale-in-force">
