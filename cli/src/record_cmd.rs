@@ -8,11 +8,11 @@ use clap::{Args, Subcommand, ValueEnum};
 use doorstep_core::news2::ResponseProtocol;
 use doorstep_core::patient::{Address, Demographics, GpPractice, MaternityStatus, Sex};
 use doorstep_core::store::{
-    AllergyStatus, Escalation, EscalationService, NewPatient, PatientRecord, PatientSummary, Rank,
-    Resolution, Session,
+    Access, AllergyStatus, Escalation, EscalationService, NewPatient, PatientRecord,
+    PatientSummary, Rank, Resolution, Session,
 };
 use doorstep_core::vitals::{Field, VitalsInput};
-use doorstep_core::{NhsNumber, ObservationId, PatientId};
+use doorstep_core::{DeviceId, NhsNumber, ObservationId, PatientId};
 use serde_json::{Value, json};
 
 use crate::output::Output;
@@ -226,8 +226,14 @@ pub enum NoteCommand {
     },
 }
 
-fn summary_line(summary: &PatientSummary, rank: &Rank, now: DateTime<Utc>) -> String {
+fn summary_line(
+    summary: &PatientSummary,
+    rank: &Rank,
+    access: Access,
+    now: DateTime<Utc>,
+) -> String {
     let latest = match (summary.news2_not_applicable(now), summary.latest_news2) {
+        _ if !access.may_open() => "RESTRICTED (banner only)".to_owned(),
         (Some(reason), _) => format!("NEWS2 NOT USED ({})", reason.key()),
         (None, None) => "never observed".to_owned(),
         (None, Some(latest)) => match (latest.not_applicable, latest.total, latest.risk) {
@@ -255,12 +261,21 @@ fn summary_line(summary: &PatientSummary, rank: &Rank, now: DateTime<Utc>) -> St
 
 fn list(
     out: &Output,
+    session: &Session,
     rows: &[(PatientSummary, Rank)],
     now: DateTime<Utc>,
 ) -> anyhow::Result<ExitCode> {
+    let rows = rows
+        .iter()
+        .map(|(summary, rank)| Ok((summary, rank, session.access(summary.id)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let value = Value::Array(
         rows.iter()
-            .map(|(summary, rank)| doorstep_core::view::summary_json(summary, rank, now))
+            .map(|(summary, rank, access)| {
+                let mut row = doorstep_core::view::summary_json(summary, rank, now);
+                row["access"] = json!(access);
+                row
+            })
             .collect(),
     );
     out.print(&value, || {
@@ -268,7 +283,7 @@ fn list(
             return "No patients match.".to_owned();
         }
         rows.iter()
-            .map(|(summary, rank)| summary_line(summary, rank, now))
+            .map(|(summary, rank, access)| summary_line(summary, rank, *access, now))
             .collect::<Vec<_>>()
             .join("\n")
     })
@@ -449,7 +464,7 @@ pub fn patient(
                     ))
                 });
             }
-            list(out, &rows, now)
+            list(out, session, &rows, now)
         }
         PatientCommand::Find { query } => {
             let now = Utc::now();
@@ -463,7 +478,7 @@ pub fn patient(
             rows.sort_by(|(a, _), (b, _)| {
                 (&a.family, &a.given, a.id).cmp(&(&b.family, &b.given, b.id))
             });
-            list(out, &rows, now)
+            list(out, session, &rows, now)
         }
         PatientCommand::Maternity { id, status, date } => {
             let status = status.status(*date)?;
@@ -532,15 +547,34 @@ pub fn patient(
             let candidates = session.restriction_candidates()?;
             let mut named = Vec::new();
             for wanted in clinicians {
+                // "NAME", or "DEVICE:NAME" where two people (or one on two devices) share it.
+                let (device, name) = match wanted.split_once(':') {
+                    Some((device, name)) if device.trim().parse::<DeviceId>().is_ok() => {
+                        (device.trim().parse::<DeviceId>().ok(), name)
+                    }
+                    _ => (None, wanted.as_str()),
+                };
                 let matching: Vec<_> = candidates
                     .iter()
-                    .filter(|c| c.clinician.name.trim().eq_ignore_ascii_case(wanted.trim()))
+                    .filter(|c| {
+                        c.clinician.name.trim() == name.trim()
+                            && device.is_none_or(|device| c.clinician.device == device)
+                    })
                     .collect();
                 match matching.as_slice() {
                     [] => anyhow::bail!(
-                        "no registered clinician called {wanted:?} on the team; `patient restrict` names people as the team's roster does"
+                        "no registered clinician called {name:?} on the team; `patient restrict` names people exactly as the team's roster does"
                     ),
-                    found => named.extend(found.iter().map(|c| c.clinician.clone())),
+                    [one] => named.push(one.clinician.clone()),
+                    several => anyhow::bail!(
+                        "{} clinicians on the team are called {name:?} (devices {}); name one as DEVICE:NAME",
+                        several.len(),
+                        several
+                            .iter()
+                            .map(|c| c.clinician.device.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 }
             }
             let restriction = session.restrict_record(*id, *reason, &named)?;

@@ -250,6 +250,15 @@ fn a_restricted_record_is_refused_to_a_colleague_not_named_until_emergency_acces
     );
     assert_eq!(restricted["clinicians"][0]["name"], "Nell Nightingale");
 
+    let rows = ok(d, nora, &["patient", "list"]);
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["id"] == patient.as_str())
+        .unwrap();
+    assert_eq!(row["access"]["access"], "banner-only");
+    assert!(row.get("reason").is_none() && row["access"].get("reason").is_none());
     let message = refused(d, nora, &["patient", "show", &patient]);
     assert!(
         message.contains("restricted to named clinicians") && message.contains("emergency access"),

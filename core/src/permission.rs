@@ -1,9 +1,11 @@
 //! Who may do what. The core checks every action against the acting user's role before it touches
-//! a record, so no shell on this device can grant more than this table does. Entries arriving by
-//! sync are checked against their author's key (the roster names the role); of what they say, the
-//! SpO2 scale decision is also checked for its role when read (a Scale 2 decided by another role is
-//! not honoured). A receiving device does not yet refuse other entries by role: a modified device
-//! enrolled as a healthcare assistant could sync, say, an entered-in-error mark.
+//! a record, so no shell on this device can grant more than this table does. Changes arriving by
+//! sync are checked against their author's key and the role the admin-signed roster gives it, and
+//! each value they add against this table for that role (`record::action_at` names the action a
+//! value records): a modified device enrolled as a healthcare assistant cannot mark a colleague's
+//! set entered in error or decide Scale 2 on another device. Snapshots, which carry a record's
+//! whole history, are checked for their authors' roles only; the SpO2 scale decision is checked
+//! for its role again when read.
 //!
 //! | action | nurse, midwife, paramedic | healthcare assistant | administrator |
 //! |---|---|---|---|

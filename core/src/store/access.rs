@@ -10,7 +10,7 @@ use super::record::PatientRecord;
 use super::restriction::{
     Access, NamedClinician, Restriction, RestrictionDecision, RestrictionReason,
 };
-use super::session::{Session, Unlocked};
+use super::session::{Grant, Session, Unlocked};
 use super::summary::PatientSummary;
 use crate::ids::PatientId;
 use crate::observation::Role;
@@ -42,8 +42,8 @@ impl Session {
         Ok(Access::of(
             summary.restriction.as_ref(),
             self.shared.device_id,
-            &self.user().name,
-            unlocked.grants.get(&patient).copied(),
+            (&self.user().name, self.user().role),
+            unlocked.grants.get(&patient).and_then(Grant::live_until),
             Utc::now(),
         ))
     }
@@ -106,12 +106,9 @@ impl Session {
         });
         for candidate in roster.chain(device_users) {
             let known = candidates.iter().any(|known| {
-                known.clinician.device == candidate.clinician.device
-                    && known
-                        .clinician
-                        .name
-                        .trim()
-                        .eq_ignore_ascii_case(candidate.clinician.name.trim())
+                known
+                    .clinician
+                    .is(candidate.clinician.device, &candidate.clinician.name)
             });
             if candidate.role.is_registered_clinician() && !known {
                 candidates.push(candidate);
@@ -136,14 +133,7 @@ impl Session {
         for clinician in clinicians {
             let candidate = candidates
                 .iter()
-                .find(|candidate| {
-                    candidate.clinician.device == clinician.device
-                        && candidate
-                            .clinician
-                            .name
-                            .trim()
-                            .eq_ignore_ascii_case(clinician.name.trim())
-                })
+                .find(|candidate| candidate.clinician.is(clinician.device, &clinician.name))
                 .ok_or(StoreError::NotOnTheTeam)?;
             named.push(candidate.clinician.clone());
         }
@@ -189,7 +179,7 @@ impl Session {
             |doc, _| {
                 // Emergency access lets a clinician read a restricted record, not unrestrict it.
                 if let Some(current) = doc.restriction()?
-                    && !current.names(device, &name)
+                    && !current.may_decide(device, &name)
                 {
                     return Err(StoreError::Restricted);
                 }
@@ -212,7 +202,7 @@ impl Session {
 }
 
 impl PatientRecord {
-    /// What a banner shows of this record, and nothing else.
+    /// What a banner shows of this record, and nothing else (not even why it is restricted).
     pub fn banner_only(&self) -> PatientRecord {
         PatientRecord {
             address: None,
@@ -229,6 +219,8 @@ impl PatientRecord {
             observations: Vec::new(),
             maternity: None,
             escalations: Vec::new(),
+            // Its reason and who is named would say what it hides.
+            restriction: None,
             applicability: Default::default(),
             ..self.clone()
         }

@@ -9,7 +9,7 @@ pub enum StoreError {
     NotInitialised,
     #[error("a Doorstep device store already exists in this directory")]
     AlreadyInitialised,
-    #[error("wrong PIN; {remaining} more wrong attempts will wipe this device's data{}", unsynced_warning(*unsynced_records))]
+    #[error("wrong PIN; {remaining} more wrong {} will wipe this device's data{}", if *remaining == 1 { "attempt" } else { "attempts" }, unsynced_warning(*unsynced_records))]
     WrongPin {
         remaining: u32,
         unsynced_records: u64,

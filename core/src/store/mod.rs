@@ -33,7 +33,7 @@ pub use restriction::{
     Access, EMERGENCY_ACCESS_MINUTES, NamedClinician, Restriction, RestrictionDecision,
     RestrictionReason,
 };
-pub use session::{CLOCK_SKEW_TOLERANCE_MINUTES, Session};
+pub use session::{CLOCK_SKEW_TOLERANCE_MINUTES, Session, UNDER_EMERGENCY_ACCESS};
 pub use summary::{
     LatestNews2, PatientSummary, Rank, RankedSet, Ranking, SUMMARY_VERSION, similar_names,
 };

@@ -36,6 +36,7 @@ use crate::observation::{Author, ObservationSet, Scoring};
 use crate::patient::{
     Address, Allergy, Contact, Demographics, Flag, GpPractice, MaternityStatus, Medication, Sex,
 };
+use crate::permission::Action;
 use crate::vitals::Spo2Scale;
 
 const SCHEMA_VERSION: i64 = 1;
@@ -624,6 +625,33 @@ impl ValueDigest {
     }
 }
 
+/// What a value at `path` (as [`RecordDoc::new_value_authors`] names it) records, so that a value
+/// arriving by sync can be checked against its author's role as the acting device's session
+/// checks it. `None` for paths that record no action of their own (and for keys a later build
+/// adds: they are checked by the build that knows them).
+pub(super) fn action_at(path: &str) -> Option<Action> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["observations", _, "set"] => Some(Action::RecordObservation),
+        ["observations", _, "entered_in_error"] | ["notes", _, "entered_in_error"] => {
+            Some(Action::MarkEnteredInError)
+        }
+        ["notes", _, "meta"] => Some(Action::WriteNote),
+        ["escalations", _, "entry"] => Some(Action::Escalate),
+        ["care_plan_version"] | ["care_plan_edited"] => Some(Action::EditCarePlan),
+        ["spo2_scale_decision"] => Some(Action::DecideSpo2Scale),
+        ["restriction"] => Some(Action::RestrictRecord),
+        ["demographics", ..]
+        | ["allergies", ..]
+        | ["flags", ..]
+        | ["allergy_status"]
+        | ["maternity"]
+        | ["medications"]
+        | ["problems"] => Some(Action::AmendRecord),
+        _ => None,
+    }
+}
+
 /// Who a stored value says made it, where the record's readers look for it: an observation set's
 /// `author`, a register's or mark's `by`, an entry's `recorded.by`. A value naming more than one
 /// author, or one that does not parse, is a forged claim (readers ignore fields they do not
@@ -864,16 +892,16 @@ impl RecordDoc {
         Ok(out)
     }
 
-    /// The author claimed by each value not in `before` (`None` for a value that names nobody,
-    /// such as an imported medicines list).
+    /// Each value not in `before`: where it is (`/observations/ID/set`) and the author it claims
+    /// (`None` for a value that names nobody, such as an imported medicines list).
     pub(super) fn new_value_authors(
         &self,
         before: &std::collections::BTreeSet<ValueDigest>,
-    ) -> Result<Vec<Option<Author>>> {
+    ) -> Result<Vec<(String, Option<Author>)>> {
         let mut out = Vec::new();
         self.walk_values(&ROOT, String::new(), &mut |path, text| {
             if !before.contains(&ValueDigest::of(path, text)) {
-                out.push(claimed_author(text));
+                out.push((path.to_owned(), claimed_author(text)));
             }
         })?;
         Ok(out)

@@ -19,12 +19,13 @@ use serde::{Deserialize, Serialize};
 
 use super::record::Recorded;
 use crate::ids::DeviceId;
-use crate::observation::Author;
+use crate::observation::{Author, Role};
 
 /// How long emergency access to a restricted record lasts before it must be asked for again.
 pub const EMERGENCY_ACCESS_MINUTES: i64 = 30;
 
-/// Why a record is restricted: the team's reason, shown to those who are not named.
+/// Why a record is restricted. Shown to the named and under emergency access; never to the rest of
+/// the team, for whom the reason itself would say too much ("sexual health").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestrictionReason {
@@ -76,9 +77,10 @@ pub struct NamedClinician {
 }
 
 impl NamedClinician {
-    /// Names compare as people write them: case and surrounding spaces do not matter.
-    fn is(&self, device: DeviceId, name: &str) -> bool {
-        self.device == device && self.name.trim().eq_ignore_ascii_case(name.trim())
+    /// Exactly this name on this device (surrounding spaces aside): "jane smith" added beside
+    /// "Jane Smith" is another user, and is not named.
+    pub fn is(&self, device: DeviceId, name: &str) -> bool {
+        self.device == device && self.name.trim() == name.trim()
     }
 }
 
@@ -111,6 +113,10 @@ pub struct Restriction {
     /// Devices decided apart; the stricter outcome stands until a named clinician decides again.
     #[serde(default)]
     pub disputed: bool,
+    /// Who may decide again: everyone any of the concurrent restrictions named, so that two
+    /// decisions naming nobody in common never lock a record to everyone for good.
+    #[serde(default)]
+    pub deciders: Vec<NamedClinician>,
 }
 
 impl std::fmt::Debug for Restriction {
@@ -127,6 +133,15 @@ impl Restriction {
             .iter()
             .any(|clinician| clinician.is(device, name))
     }
+
+    /// Whether the person `name` using `device` may restrict the record again or lift it.
+    pub fn may_decide(&self, device: DeviceId, name: &str) -> bool {
+        self.names(device, name)
+            || self
+                .deciders
+                .iter()
+                .any(|clinician| clinician.is(device, name))
+    }
 }
 
 /// What the user of a session may see of one record.
@@ -137,8 +152,10 @@ pub enum Access {
     Open,
     /// Restricted, and this user is named.
     Named,
-    /// Restricted to others: the banner only, until emergency access.
-    BannerOnly { reason: RestrictionReason },
+    /// Restricted to others: the banner only, until emergency access. Carries no reason.
+    /// `may_decide`: this user was named by one of two restrictions made apart that named nobody
+    /// in common, and may restrict it again or lift it.
+    BannerOnly { may_decide: bool },
     /// Restricted to others, opened by emergency access until `until`.
     Emergency {
         reason: RestrictionReason,
@@ -151,25 +168,31 @@ impl Access {
         !matches!(self, Access::BannerOnly { .. })
     }
 
-    /// What `device`'s user `name` may see of a record under `restriction`, holding emergency
-    /// access until `granted` (if ever) at `now`.
+    /// What `user` (`name` in `role`) on `device` may see of a record under `restriction`,
+    /// holding emergency access until `granted` (if ever) at `now`. Only a registered clinician
+    /// is ever named: a healthcare assistant given a named clinician's name is not.
     pub fn of(
         restriction: Option<&Restriction>,
         device: DeviceId,
-        name: &str,
+        (name, role): (&str, Role),
         granted: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Self {
         match restriction {
             None => Access::Open,
-            Some(restriction) if restriction.names(device, name) => Access::Named,
+            Some(restriction)
+                if role.is_registered_clinician() && restriction.names(device, name) =>
+            {
+                Access::Named
+            }
             Some(restriction) => match granted.filter(|until| *until > now) {
                 Some(until) => Access::Emergency {
                     reason: restriction.reason,
                     until,
                 },
                 None => Access::BannerOnly {
-                    reason: restriction.reason,
+                    may_decide: role.is_registered_clinician()
+                        && restriction.may_decide(device, name),
                 },
             },
         }
@@ -205,6 +228,12 @@ pub fn restriction_in_force(decisions: &[RecordedDecision]) -> Option<Restrictio
     }
     clinicians.sort();
     clinicians.dedup();
+    let mut deciders: Vec<NamedClinician> = restrictions
+        .iter()
+        .flat_map(|(_, _, named)| named.iter().cloned())
+        .collect();
+    deciders.sort();
+    deciders.dedup();
     Some(Restriction {
         reason: *reason,
         clinicians,
@@ -213,6 +242,7 @@ pub fn restriction_in_force(decisions: &[RecordedDecision]) -> Option<Restrictio
             at: latest.at,
         },
         disputed: decisions.len() > 1,
+        deciders,
     })
 }
 
@@ -261,22 +291,37 @@ mod tests {
         let until = now + chrono::Duration::minutes(EMERGENCY_ACCESS_MINUTES);
         let reason = RestrictionReason::Safeguarding;
         let other = device(2);
-        assert_eq!(Access::of(None, other, "Anyone", None, now), Access::Open);
+        let nurse = ("Clinician 1", Role::Nurse);
+        let r = Some(&restriction);
+        assert_eq!(Access::of(None, other, nurse, None, now), Access::Open);
+        assert_eq!(Access::of(r, device(1), nurse, None, now), Access::Named);
         assert_eq!(
-            Access::of(Some(&restriction), device(1), "Clinician 1", None, now),
-            Access::Named
+            Access::of(r, device(1), ("clinician 1", Role::Nurse), None, now),
+            Access::BannerOnly { may_decide: false },
+            "a user whose name differs only in case is someone else"
         );
         assert_eq!(
-            Access::of(Some(&restriction), other, "Clinician 1", None, now),
-            Access::BannerOnly { reason }
+            Access::of(
+                r,
+                device(1),
+                ("Clinician 1", Role::HealthcareAssistant),
+                None,
+                now
+            ),
+            Access::BannerOnly { may_decide: false },
+            "only a registered clinician is named"
         );
         assert_eq!(
-            Access::of(Some(&restriction), other, "Clinician 1", Some(until), now),
+            Access::of(r, other, nurse, None, now),
+            Access::BannerOnly { may_decide: false }
+        );
+        assert_eq!(
+            Access::of(r, other, nurse, Some(until), now),
             Access::Emergency { reason, until }
         );
         assert_eq!(
-            Access::of(Some(&restriction), other, "Clinician 1", Some(until), until),
-            Access::BannerOnly { reason },
+            Access::of(r, other, nurse, Some(until), until),
+            Access::BannerOnly { may_decide: false },
             "access ends at its time"
         );
     }
@@ -310,9 +355,38 @@ mod tests {
     }
 
     #[test]
+    fn restrictions_made_apart_naming_nobody_in_common_can_still_be_decided_again() {
+        let restriction = restriction_in_force(&[
+            decision(1, 0, restricted(&[1])),
+            decision(2, 0, restricted(&[2])),
+        ])
+        .unwrap();
+        assert!(restriction.clinicians.is_empty(), "nobody reads it unnamed");
+        assert!(restriction.may_decide(device(1), "Clinician 1"));
+        assert!(restriction.may_decide(device(2), "Clinician 2"));
+        assert!(!restriction.may_decide(device(3), "Clinician 3"));
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        assert_eq!(
+            Access::of(
+                Some(&restriction),
+                device(1),
+                ("Clinician 1", Role::Nurse),
+                None,
+                now
+            ),
+            Access::BannerOnly { may_decide: true },
+            "the shell offers them the decision"
+        );
+    }
+
+    #[test]
     fn a_named_clinician_is_a_name_on_a_device() {
         let restriction = restriction_in_force(&[decision(1, 0, restricted(&[1]))]).unwrap();
-        assert!(restriction.names(device(1), " clinician 1 "));
+        assert!(restriction.names(device(1), " Clinician 1 "));
+        assert!(
+            !restriction.names(device(1), "clinician 1"),
+            "letter case counts"
+        );
         assert!(!restriction.names(device(2), "Clinician 1"));
         assert!(!restriction.names(device(1), "Clinician 2"));
     }

@@ -21,6 +21,9 @@ use super::record::{
     PatientRecord, RecordDoc, Recorded, Resolution, Resolved, ScaleDecision,
 };
 use super::restriction::{Access, EMERGENCY_ACCESS_MINUTES};
+
+/// How an action taken under emergency access is marked in the audit.
+pub const UNDER_EMERGENCY_ACCESS: &str = "under emergency access";
 use super::summary::{PatientSummary, Rank, SUMMARY_VERSION};
 use crate::crypto::DataKey;
 use crate::ids::{EntryId, NoteId, ObservationId, PatientId};
@@ -35,8 +38,31 @@ pub(crate) struct Unlocked {
     pub(super) key: DataKey,
     last_used: Instant,
     pub(super) summaries: HashMap<PatientId, PatientSummary>,
-    /// Emergency access to restricted records, until when; a lock ends it.
-    pub(super) grants: HashMap<PatientId, DateTime<Utc>>,
+    /// Emergency access to restricted records; a lock ends it.
+    pub(super) grants: HashMap<PatientId, Grant>,
+}
+
+/// Emergency access to one record: until when (to show), and the monotonic deadline that decides,
+/// so that turning the device's clock back does not extend it.
+#[derive(Clone, Copy)]
+pub(super) struct Grant {
+    pub(super) until: DateTime<Utc>,
+    deadline: Instant,
+}
+
+impl Grant {
+    fn for_minutes(minutes: i64) -> Self {
+        let length = chrono::Duration::minutes(minutes);
+        Self {
+            until: Utc::now() + length,
+            deadline: Instant::now() + length.to_std().unwrap_or_default(),
+        }
+    }
+
+    /// The time shown while the grant stands; `None` once it has run out.
+    pub(super) fn live_until(&self) -> Option<DateTime<Utc>> {
+        (Instant::now() < self.deadline).then_some(self.until)
+    }
 }
 
 /// An unlocked store. Locks itself after the device's idle timeout; after [`Session::lock`] the
@@ -451,6 +477,27 @@ impl Session {
         Ok(super::summary::similar_names(context.summaries()?.values()))
     }
 
+    /// The other patients on this device who share `patient`'s family name, by name: who the
+    /// similar-name marker warns of.
+    pub fn similar_to(&self, patient: PatientId) -> Result<Vec<PatientSummary>> {
+        self.permit(Action::ReadRecords)?;
+        let context = self.context()?;
+        let unlocked = context.unlocked()?;
+        let this = unlocked
+            .summaries
+            .get(&patient)
+            .ok_or(StoreError::PatientNotFound)?;
+        let family = this.spoken_family();
+        let mut similar: Vec<PatientSummary> = unlocked
+            .summaries
+            .values()
+            .filter(|other| other.id != patient && other.spoken_family() == family)
+            .map(|other| self.shown(unlocked, other))
+            .collect();
+        similar.sort_by(|a, b| (&a.given, a.birth_date, a.id).cmp(&(&b.given, b.birth_date, b.id)));
+        Ok(similar)
+    }
+
     /// Patients whose NHS number is `query` (any spacing), or whose name starts with it.
     pub fn find(&self, query: &str) -> Result<Vec<PatientSummary>> {
         self.permit(Action::ReadRecords)?;
@@ -481,8 +528,12 @@ impl Session {
         let access = Access::of(
             loaded.doc.restriction()?.as_ref(),
             self.shared.device_id,
-            &self.user.name,
-            context.unlocked()?.grants.get(&patient).copied(),
+            (&self.user.name, self.user.role),
+            context
+                .unlocked()?
+                .grants
+                .get(&patient)
+                .and_then(Grant::live_until),
             Utc::now(),
         );
         if !access.may_open() {
@@ -505,30 +556,46 @@ impl Session {
 
     /// Opens a record outside the user's legitimate relationship; a reason is required and the
     /// access is flagged in the audit trail for review.
+    /// A restricted record is then open to this user for [`EMERGENCY_ACCESS_MINUTES`] or until the
+    /// lock; what they do with it is audited as done under emergency access.
     pub fn emergency_access(&self, patient: PatientId, reason: &str) -> Result<PatientRecord> {
         self.permit(Action::EmergencyAccess)?;
         let reason = required_reason(reason)?;
-        let until = Utc::now() + chrono::Duration::minutes(EMERGENCY_ACCESS_MINUTES);
-        self.grant(patient, Some(until))?;
-        let opened = self.read_audited(patient, AuditAction::EmergencyAccess, Some(reason));
-        if opened.is_err() {
-            // Not audited, so not granted.
-            self.grant(patient, None)?;
-        }
-        opened
+        // Read, audited and granted under one hold of the store: no other call can use the grant
+        // before its audit entry exists.
+        let mut context = self.context()?;
+        let loaded = persist::load_doc(&context.connection, context.key()?, patient, self.actor())?;
+        let record = loaded.doc.read(patient)?;
+        audit::append(
+            &context.connection,
+            context.key()?,
+            self.event(AuditAction::EmergencyAccess, Some(patient), Some(reason)),
+        )?;
+        let (_, unlocked) = context.parts()?;
+        unlocked
+            .grants
+            .insert(patient, Grant::for_minutes(EMERGENCY_ACCESS_MINUTES));
+        Ok(record)
     }
 
-    fn grant(&self, patient: PatientId, until: Option<DateTime<Utc>>) -> Result<()> {
-        let mut context = self.context()?;
-        let (_, unlocked) = context.parts()?;
-        if !unlocked.summaries.contains_key(&patient) {
-            return Err(StoreError::PatientNotFound);
+    /// The reason to audit an action on `patient` with: marked when it is taken under emergency
+    /// access, so the organisation's review sees everything done with it.
+    fn audited_reason(
+        &self,
+        unlocked: &Unlocked,
+        patient: PatientId,
+        reason: Option<String>,
+    ) -> Option<String> {
+        let under_emergency = unlocked
+            .grants
+            .get(&patient)
+            .and_then(Grant::live_until)
+            .is_some();
+        match (under_emergency, reason) {
+            (false, reason) => reason,
+            (true, None) => Some(UNDER_EMERGENCY_ACCESS.to_owned()),
+            (true, Some(reason)) => Some(format!("{reason} ({UNDER_EMERGENCY_ACCESS})")),
         }
-        match until {
-            Some(until) => unlocked.grants.insert(patient, until),
-            None => unlocked.grants.remove(&patient),
-        };
-        Ok(())
     }
 
     pub(super) fn read_audited(
@@ -540,6 +607,7 @@ impl Session {
         let context = self.context()?;
         let loaded = self.load(&context, patient)?;
         let record = loaded.doc.read(patient)?;
+        let reason = self.audited_reason(context.unlocked()?, patient, reason);
         audit::append(
             &context.connection,
             context.key()?,
@@ -559,6 +627,7 @@ impl Session {
     ) -> Result<T> {
         let mut context = self.context()?;
         let mut loaded = self.load(&context, patient)?;
+        let reason = self.audited_reason(context.unlocked()?, patient, reason);
         let (connection, unlocked) = context.parts()?;
         let mut summary = unlocked
             .summaries
@@ -961,10 +1030,24 @@ impl Session {
 
     /// The device's audit trail: it names patients and holds the reasons clinicians gave, so it
     /// is read as records are.
+    /// The audit of this device. For a record restricted to others the entries stay (who, when,
+    /// what) but their reasons do not: a scale note or an emergency access reason would say what
+    /// the restriction hides.
     pub fn audit_entries(&self) -> Result<Vec<AuditEntry>> {
         self.permit(Action::ReadRecords)?;
         let context = self.context()?;
-        audit::entries(&context.connection, context.key()?)
+        let mut entries = audit::entries(&context.connection, context.key()?)?;
+        let unlocked = context.unlocked()?;
+        for entry in &mut entries {
+            if let Some(patient) = entry.event.patient
+                && !self
+                    .access_in(unlocked, patient)
+                    .is_ok_and(|access| access.may_open())
+            {
+                entry.event.reason = None;
+            }
+        }
+        Ok(entries)
     }
 
     /// Checks the audit chain: `Ok(Ok(n))` with `n` intact entries, or where it breaks.

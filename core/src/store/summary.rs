@@ -234,7 +234,7 @@ impl Rank {
 }
 
 /// Bumped when a summary's content changes meaning: older summaries are rebuilt at unlock.
-pub const SUMMARY_VERSION: u32 = 2;
+pub const SUMMARY_VERSION: u32 = 3;
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatientSummary {
@@ -309,6 +309,7 @@ impl PatientSummary {
             has_conflicts: false,
             ranking: Ranking::default(),
             maternity: Vec::new(),
+            restriction: None,
             ..self.clone()
         }
     }
@@ -340,7 +341,7 @@ impl PatientSummary {
 
     /// The family name as a clinician would say it: case, spaces, hyphens and apostrophes
     /// ignored, so "O'Neill" and "ONEILL", "Hollingworth" and "HOLLINGWORTH" are one name.
-    fn spoken_family(&self) -> String {
+    pub(super) fn spoken_family(&self) -> String {
         self.family
             .chars()
             .filter(|c| c.is_alphanumeric())

@@ -196,16 +196,34 @@ struct RecordApplied {
 fn check_authorship(
     doc: &RecordDoc,
     before: &BTreeSet<super::record::ValueDigest>,
+    restricted_before: Option<&super::restriction::Restriction>,
     header: &UnitHeader,
     roster: &VerifiedRoster,
 ) -> Result<Option<Refusal>> {
-    for claimed in doc.new_value_authors(before)?.into_iter().flatten() {
+    for (path, claimed) in doc.new_value_authors(before)? {
+        let Some(claimed) = claimed else {
+            continue;
+        };
         let allowed = match header.kind {
+            // A change is also checked against what its author's role may do, as the author's
+            // own session would have: a modified device enrolled as a healthcare assistant
+            // cannot mark a set entered in error on its colleagues' devices.
             UnitKind::Changes => {
                 claimed.device == header.author
                     && roster
                         .author_at(header.author, header.epoch)
                         .is_some_and(|member| member.role == claimed.role)
+                    && super::record::action_at(&path).is_none_or(|action| claimed.role.may(action))
+                    // A restricted record's restriction is changed only by someone it lets decide,
+                    // as the roster names the author's device.
+                    && (path != "/restriction"
+                        || restricted_before.is_none_or(|restriction| {
+                            roster
+                                .author_at(header.author, header.epoch)
+                                .is_some_and(|member| {
+                                    restriction.may_decide(member.device, &member.user)
+                                })
+                        }))
             }
             UnitKind::Snapshot => match roster.known(claimed.device) {
                 Some(member) => member.role == claimed.role,
@@ -232,6 +250,7 @@ fn apply_checked(
 ) -> Result<Option<Refusal>> {
     let header = &unit.stored.unit.header;
     let heads = doc.raw_heads();
+    let restricted_before = doc.restriction().ok().flatten();
     // A snapshot must be a whole document, not bytes that happen to load as nothing.
     if header.kind == UnitKind::Snapshot && automerge::AutoCommit::load(&unit.plain).is_err() {
         return Ok(Some(Refusal::Malformed));
@@ -253,7 +272,9 @@ fn apply_checked(
     if doc.read(patient).is_err() {
         return Ok(Some(Refusal::Malformed));
     }
-    if let Some(refusal) = check_authorship(doc, values, header, roster)? {
+    if let Some(refusal) =
+        check_authorship(doc, values, restricted_before.as_ref(), header, roster)?
+    {
         return Ok(Some(refusal));
     }
     let after = doc.value_digests()?;

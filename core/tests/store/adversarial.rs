@@ -107,7 +107,11 @@ impl World {
 
     /// A member whose endorsement may claim another role than its grant (`claimed_role`).
     fn hostile(&mut self, user: &str, claimed_role: Role) -> Hostile {
-        let (code, grant, lockbox) = self.code(user, Role::Nurse);
+        self.hostile_granted(user, Role::Nurse, claimed_role)
+    }
+
+    fn hostile_granted(&mut self, user: &str, granted: Role, claimed_role: Role) -> Hostile {
+        let (code, grant, lockbox) = self.code(user, granted);
         let accepted = self.accept(&code, &grant, &lockbox);
         let signing = SigningKey::generate().unwrap();
         let device = DeviceId::random();
@@ -783,6 +787,172 @@ fn attack_6_a_member_deleting_a_colleague_s_entry_is_refused() {
     assert_eq!(
         bea.session.open_record(patient_id).unwrap().allergies.len(),
         1
+    );
+}
+
+#[test]
+fn attack_7_a_modified_device_enrolled_as_a_healthcare_assistant_cannot_take_a_clinicians_decision()
+{
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    let bea = world.honest("Bea");
+    let assistant = Role::HealthcareAssistant;
+    let mut hal = world.hostile_granted("Hal", assistant, assistant);
+    let patient_id = nell
+        .session
+        .add_patient(&patient(valid_serial(72), "Xander", "Xu"))
+        .unwrap();
+    let set = nell
+        .session
+        .record_observation(patient_id, &vitals(COMPLETE), None)
+        .unwrap();
+    world.sync(&nell);
+    world.sync(&bea);
+    // Hal holds the team key: he rebuilds Nell's record from the log and writes, as himself and
+    // in his own role, what only a registered clinician may: a set entered in error, Scale 2.
+    let roster = doorstep_core::sync::roster::VerifiedRoster::verify(
+        TEAM,
+        &world.admin.admin_public_key().unwrap(),
+        &world.roster,
+    );
+    let plains: Vec<Vec<u8>> = world
+        .log
+        .iter()
+        .filter(|stored| stored.unit.header.doc == patient_id)
+        .map(|stored| {
+            open_unit(&stored.unit, &roster, |e| Some(team_key(&world, e)))
+                .unwrap()
+                .to_vec()
+        })
+        .collect();
+    // Each forgery builds on the record as Bea holds it, with Hal's changes so far.
+    let hal_actor = actor_of(hal.device);
+    let forge = |before: &[&[u8]], change: &dyn Fn(&mut RecordDoc)| {
+        let mut doc = RecordDoc::load(
+            hal_actor.clone(),
+            None,
+            plains
+                .iter()
+                .map(Vec::as_slice)
+                .chain(before.iter().copied()),
+        )
+        .unwrap();
+        let heads = doc.heads();
+        change(&mut doc);
+        doc.changes_after(&heads)
+    };
+    let by = hal.author(assistant);
+    let at = chrono::Utc::now();
+    // What his role may do arrives: a note of his own.
+    let note = forge(&[], &|doc| {
+        doc.add_note(
+            doorstep_core::NoteId::random(),
+            "visited, all well",
+            Recorded { by, at },
+        )
+        .unwrap();
+    });
+    let entered_in_error = forge(&[&note], &|doc| {
+        doc.mark_observation_entered_in_error(
+            set.id(),
+            &doorstep_core::store::EnteredInError {
+                by,
+                at,
+                reason: "not mine to mark".to_owned(),
+            },
+        )
+        .unwrap();
+    });
+    let unit = hal.unit(patient_id, UnitKind::Changes, &note);
+    world.append(&[unit]);
+    assert_eq!(world.sync(&bea).applied, 1);
+    let unit = hal.unit(patient_id, UnitKind::Changes, &entered_in_error);
+    world.append(&[unit]);
+    let outcome = world.sync(&bea);
+    assert_eq!((outcome.forged, outcome.applied), (1, 0), "{outcome:?}");
+    let scale_2 = forge(&[&note], &|doc| {
+        doc.set_spo2_scale_decision(&doorstep_core::store::ScaleDecision {
+            scale: doorstep_core::Spo2Scale::Scale2,
+            by,
+            at,
+            note: "decided by an assistant".to_owned(),
+        })
+        .unwrap();
+    });
+    let unit = hal.unit(patient_id, UnitKind::Changes, &scale_2);
+    world.append(&[unit]);
+    let outcome = world.sync(&bea);
+    assert_eq!((outcome.forged, outcome.applied), (1, 0), "{outcome:?}");
+    let record = bea.session.open_record(patient_id).unwrap();
+    assert!(record.observations[0].entered_in_error.is_none());
+    assert!(record.spo2_scale_decision.is_none());
+    assert_eq!(record.notes.len(), 1);
+}
+
+#[test]
+fn attack_8_a_member_the_restriction_does_not_name_cannot_lift_it_for_the_team() {
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    let bea = world.honest("Bea");
+    let mut mallory = world.hostile("Mallory", Role::Nurse);
+    let patient_id = nell
+        .session
+        .add_patient(&patient(valid_serial(73), "Yara", "Yeoman"))
+        .unwrap();
+    nell.session
+        .restrict_record(
+            patient_id,
+            doorstep_core::store::RestrictionReason::Safeguarding,
+            &[],
+        )
+        .unwrap();
+    world.sync(&nell);
+    world.sync(&bea);
+    let restricted = doorstep_core::store::Access::BannerOnly { may_decide: false };
+    assert_eq!(bea.session.access(patient_id).unwrap(), restricted);
+    // Mallory holds the team key and a nurse's role, but is not named: her lift is refused.
+    let roster = doorstep_core::sync::roster::VerifiedRoster::verify(
+        TEAM,
+        &world.admin.admin_public_key().unwrap(),
+        &world.roster,
+    );
+    let plains: Vec<Vec<u8>> = world
+        .log
+        .iter()
+        .filter(|stored| stored.unit.header.doc == patient_id)
+        .map(|stored| {
+            open_unit(&stored.unit, &roster, |e| Some(team_key(&world, e)))
+                .unwrap()
+                .to_vec()
+        })
+        .collect();
+    let mut doc = RecordDoc::load(
+        actor_of(mallory.device),
+        None,
+        plains.iter().map(Vec::as_slice),
+    )
+    .unwrap();
+    let heads = doc.heads();
+    doc.decide_restriction(
+        &doorstep_core::store::RestrictionDecision::Lifted,
+        Recorded {
+            by: mallory.author(Role::Nurse),
+            at: chrono::Utc::now(),
+        },
+    )
+    .unwrap();
+    let lift = mallory.unit(patient_id, UnitKind::Changes, &doc.changes_after(&heads));
+    world.append(&[lift]);
+    let outcome = world.sync(&bea);
+    assert_eq!((outcome.forged, outcome.applied), (1, 0), "{outcome:?}");
+    assert_eq!(bea.session.access(patient_id).unwrap(), restricted);
+    // Nell, named, lifts it: that arrives.
+    nell.session.lift_restriction(patient_id).unwrap();
+    world.sync(&nell);
+    world.sync(&bea);
+    assert_eq!(
+        bea.session.access(patient_id).unwrap(),
+        doorstep_core::store::Access::Open
     );
 }
 

@@ -2,7 +2,9 @@
 //! device, until emergency access with a reason, which ends with its time limit or the lock.
 
 use doorstep_core::permission::Action;
-use doorstep_core::store::{Access, AuditAction, NamedClinician, RestrictionReason, StoreError};
+use doorstep_core::store::{
+    Access, AuditAction, NamedClinician, RestrictionReason, StoreError, UNDER_EMERGENCY_ACCESS,
+};
 
 use super::adversarial::World;
 use super::*;
@@ -51,10 +53,9 @@ fn a_restricted_record_shows_others_on_the_team_only_its_banner_until_emergency_
     world.sync(&nell);
     world.sync(&bea);
 
-    let reason = RestrictionReason::Safeguarding;
     assert_eq!(
         bea.session.access(patient).unwrap(),
-        Access::BannerOnly { reason }
+        Access::BannerOnly { may_decide: false }
     );
     assert!(matches!(
         bea.session.open_record(patient),
@@ -72,10 +73,16 @@ fn a_restricted_record_shows_others_on_the_team_only_its_banner_until_emergency_
     assert_eq!(banner.family, "Thorne");
     assert!(!banner.allergies.is_empty(), "allergies are on the banner");
     assert!(banner.observations.is_empty() && banner.notes.is_empty());
+    assert!(
+        banner.restriction.is_none(),
+        "not even why it is restricted"
+    );
+    // Audited; and while the record is restricted to others, no reason in the audit list says
+    // what it hides.
     assert!(bea.session.audit_entries().unwrap().iter().any(|entry| {
         entry.action == AuditAction::ViewRecord
             && entry.patient == Some(patient)
-            && entry.reason.as_deref() == Some("banner only: restricted record")
+            && entry.reason.is_none()
     }));
     // The caseload's row: name, NHS number, allergies; not the score.
     let banner = bea.session.summary(patient).unwrap();
@@ -118,6 +125,14 @@ fn a_restricted_record_shows_others_on_the_team_only_its_banner_until_emergency_
     bea.session
         .record_observation(patient, &vitals(), None)
         .unwrap();
+    assert!(
+        bea.session.audit_entries().unwrap().iter().any(|entry| {
+            entry.action == AuditAction::RecordObservation
+                && entry.patient == Some(patient)
+                && entry.reason.as_deref() == Some(UNDER_EMERGENCY_ACCESS)
+        }),
+        "what is done under emergency access is marked so in the audit"
+    );
     assert!(
         matches!(
             bea.session.lift_restriction(patient),
@@ -188,6 +203,18 @@ fn the_lock_ends_emergency_access_and_only_named_registered_clinicians_restrict(
         matches!(assistant.open_record(patient), Err(StoreError::Restricted)),
         "a session unlocked before the restriction is refused too"
     );
+
+    // A user added beside Nell under her name in other letter case is someone else.
+    let lookalike = nell.add_user("nell nightingale", Role::Nurse, PIN).unwrap();
+    let lookalike = device.unlock(lookalike.id, PIN).unwrap();
+    assert_eq!(
+        lookalike.access(patient).unwrap(),
+        Access::BannerOnly { may_decide: false }
+    );
+    assert!(matches!(
+        lookalike.lift_restriction(patient),
+        Err(StoreError::Restricted)
+    ));
 
     let colleague = device.unlock(nora.id, PIN).unwrap();
     assert!(matches!(
