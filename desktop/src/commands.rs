@@ -9,7 +9,8 @@ use doorstep_core::news2::{self, ResponseProtocol};
 use doorstep_core::patient::MaternityStatus;
 use doorstep_core::permission::Action;
 use doorstep_core::store::{
-    Device, Escalation, EscalationService, NamedClinician, Resolution, RestrictionReason, Session,
+    Access, Device, Escalation, EscalationService, NamedClinician, Resolution, RestrictionReason,
+    Session, StoreError,
 };
 use doorstep_core::vitals::{Spo2Scale, VitalsInput};
 use doorstep_core::{ObservationId, PatientId, view};
@@ -266,8 +267,23 @@ fn record_view(
         "enrolled": status.server.is_some(),
     });
     value["similar_name"] = json!(session.similar_names()?.contains(&record.id));
-    value["access"] = json!(session.access(record.id)?);
-    value["restriction"] = json!(record.restriction.as_ref().map(|restriction| json!({
+    value["similar_to"] = json!(
+        session
+            .similar_to(record.id)?
+            .iter()
+            .map(|other| json!({
+                "given": other.given,
+                "family": other.family,
+                "birth_date": other.birth_date,
+            }))
+            .collect::<Vec<_>>()
+    );
+    let access = session.access(record.id)?;
+    value["access"] = json!(access);
+    // To those it does not name, a restriction says only that it exists: its reason ("sexual
+    // health") and who is named would tell what it hides.
+    let restriction = record.restriction.as_ref().filter(|_| access.may_open());
+    value["restriction"] = json!(restriction.map(|restriction| json!({
         "reason": restriction.reason,
         "words": restriction.reason.words(),
         "clinicians": restriction.clinicians,
@@ -293,12 +309,24 @@ fn record_view(
 pub async fn record(state: AppStateRef<'_>, patient: String) -> CommandResult<Value> {
     with_session(&state, move |session, protocol| {
         let patient = patient_id(&patient)?;
-        let record = if session.access(patient)?.may_open() {
-            session.open_record(patient)?
+        let opened = if session.access(patient)?.may_open() {
+            match session.open_record(patient) {
+                // The record itself decides: a summary may not know of its restriction yet.
+                Err(StoreError::Restricted) => None,
+                opened => Some(opened?),
+            }
         } else {
-            session.banner(patient)?
+            None
         };
-        record_view(session, protocol, &record)
+        match opened {
+            Some(record) => record_view(session, protocol, &record),
+            None => {
+                let mut view = record_view(session, protocol, &session.banner(patient)?)?;
+                view["access"] = json!(Access::BannerOnly { may_decide: false });
+                view["restriction"] = Value::Null;
+                Ok(view)
+            }
+        }
     })
     .await
 }

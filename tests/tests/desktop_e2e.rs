@@ -255,9 +255,23 @@ async fn wait_for_rows(client: &Client, rows: usize, failure: &str) {
 
 async fn type_into(client: &Client, css: &str, value: &str) {
     let field = find(client, css).await;
-    field.clear().await.unwrap();
+    // Brought into view as a finger would scroll it, clear of the fixed bar and banner.
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&field).unwrap()],
+        )
+        .await
+        .unwrap();
+    field
+        .clear()
+        .await
+        .unwrap_or_else(|error| panic!("{css} could not be cleared: {error}"));
     if !value.is_empty() {
-        field.send_keys(value).await.unwrap();
+        field
+            .send_keys(value)
+            .await
+            .unwrap_or_else(|error| panic!("{css} could not be typed into: {error}"));
     }
 }
 
@@ -511,6 +525,7 @@ impl World {
                 .find(|p| {
                     p.id != except
                         && p.latest_news2.is_some()
+                        && p.flags.is_empty()
                         && patients.iter().filter(|q| q.family == p.family).count() == 1
                 })
                 .unwrap()
@@ -719,7 +734,7 @@ async fn day() {
     let conflicts = find(&client, "[data-testid=conflicts]").await;
     client
         .execute(
-            "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -90);",
+            "arguments[0].scrollIntoView({block: 'start'});",
             vec![serde_json::to_value(&conflicts).unwrap()],
         )
         .await
@@ -878,7 +893,7 @@ async fn day() {
     let chart = find(&client, "[data-testid=obs-chart]").await;
     client
         .execute(
-            "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -80);",
+            "arguments[0].scrollIntoView({block: 'start'});",
             vec![serde_json::to_value(&chart).unwrap()],
         )
         .await
@@ -931,7 +946,7 @@ async fn day() {
     let notes = find(&client, "#notes-title").await;
     client
         .execute(
-            "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -330);",
+            "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -150);",
             vec![serde_json::to_value(&notes).unwrap()],
         )
         .await
@@ -1084,7 +1099,7 @@ async fn day() {
     let section = find(&client, "[data-testid=restriction]").await;
     client
         .execute(
-            "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -260);",
+            "arguments[0].scrollIntoView({block: 'start'});",
             vec![serde_json::to_value(&section).unwrap()],
         )
         .await
@@ -1118,7 +1133,16 @@ async fn day() {
     .await;
     tap(&client, ".patient-open").await;
     let notice = text(&client, "[data-testid=restricted-notice]").await;
-    assert!(notice.contains("safeguarding"), "{notice}");
+    assert!(
+        notice.contains("restricted to named clinicians"),
+        "{notice}"
+    );
+    // Why it is restricted, and who is named, would tell what it hides.
+    let page = text(&client, "main").await;
+    assert!(
+        !page.contains("afeguarding") && !page.contains("Bea Birchall"),
+        "{page}"
+    );
     find(&client, "[data-testid=patient-banner]").await;
     assert!(
         client

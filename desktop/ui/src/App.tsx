@@ -22,6 +22,11 @@ export function App() {
   const [device, setDevice] = useState<DeviceView | null>(null);
   const [user, setUser] = useState<User | null>(null);
   const [screen, setScreen] = useState<Screen>({ name: "caseload" });
+  // A new screen starts at its top: what the clinician needs first (the banner, the first field)
+  // is never left scrolled away behind the fixed bars.
+  useEffect(() => {
+    window.scrollTo(0, 0);
+  }, [screen]);
   const [loadError, setLoadError] = useState<string | null>(null);
   const lastActivity = useRef(Date.now());
   // A form left half-entered when the device locked: offered back to the same user after unlock.
@@ -161,6 +166,12 @@ export function App() {
                 void api
                   .record(draft.patient)
                   .then((record) => {
+                    if (record.access.access === "banner-only") {
+                      // Emergency access ended with the lock: open the record (and ask for access
+                      // again there) before carrying on; the draft is kept meanwhile.
+                      setScreen({ name: "record", patient: draft.patient });
+                      return;
+                    }
                     setScreen({ name: "observe", record, draft: { ...draft.form, savedAt: draft.saved_at } });
                     setDraft(null);
                   })

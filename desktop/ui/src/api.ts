@@ -57,7 +57,7 @@ export type RestrictionReason = "safeguarding" | "sexual-health" | "staff-as-pat
 export type Access =
   | { access: "open" }
   | { access: "named" }
-  | { access: "banner-only"; reason: RestrictionReason }
+  | { access: "banner-only"; may_decide: boolean }
   | { access: "emergency"; reason: RestrictionReason; until: string };
 export type NamedClinician = { device: string; name: string };
 export type Candidate = NamedClinician & { role: string; you: boolean };
@@ -223,6 +223,8 @@ export type PatientRecord = {
   medications_out_of_date: boolean;
   medicines_review_days: number;
   similar_name: boolean;
+  /** The other patients on the device with this family name. */
+  similar_to: { given: string; family: string; birth_date: string }[];
   /** "banner-only": the record holds the banner's contents and nothing else. */
   access: Access;
   restriction: Restriction | null;

@@ -67,7 +67,11 @@ export function EscalationDialog({
       <form
         className="dialog escalation"
         role="dialog"
+        aria-modal="true"
         aria-labelledby="escalation-title"
+        onKeyDown={(event) => {
+          if (event.key === "Escape") onCancel();
+        }}
         data-testid="escalation-dialog"
         onSubmit={(event) => {
           event.preventDefault();

@@ -2,21 +2,43 @@
 // observation entry): who (name, NHS number 3-3-4, date of birth and age, a marker when another
 // patient on the device shares the family name) and what must not be missed (allergies, or
 // whether anyone asked; DNACPR, ReSPECT and end-of-life wishes; safeguarding).
+import { useEffect, useRef, type ReactNode } from "react";
 import type { PatientRecord } from "../api";
 import { FLAG_LABELS, ageInYears, authorName, dateTime, longDate, nhsNumber } from "../logic/format";
 
-export function PatientBanner({ record }: { record: PatientRecord }) {
+/** `emergency`: the emergency-access notice, kept in view with the banner while the record scrolls. */
+export function PatientBanner({ record, emergency }: { record: PatientRecord; emergency?: ReactNode }) {
+  const banner = useRef<HTMLElement>(null);
+  // Its height, for what must stay clear of it: a field scrolled into view, the live score.
+  useEffect(() => {
+    const element = banner.current;
+    if (!element) return;
+    const root = document.documentElement.style;
+    const measure = () => root.setProperty("--banner-h", `${element.offsetHeight}px`);
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(element);
+    return () => {
+      observer.disconnect();
+      root.setProperty("--banner-h", "0px");
+    };
+  }, []);
   const allergies = record.allergies.filter((a) => a.status === "active");
   const flags = record.flags.filter((f) => f.status === "active");
   const status = record.allergy_status;
   return (
-    <section className="banner" aria-label="Patient banner" data-testid="patient-banner">
+    <section ref={banner} className="banner" aria-label="Patient banner" data-testid="patient-banner">
+      {emergency}
       <div className="identity">
         <h1>
           {record.family.toUpperCase()}, {record.given}
           {record.similar_name && (
             <span className="chip chip-similar" data-testid="similar-name-banner">
-              Similar name on caseload: check NHS No.
+              Same family name as{" "}
+              {record.similar_to
+                .map((other) => `${other.family.toUpperCase()}, ${other.given} (born ${longDate(other.birth_date)})`)
+                .join("; ")}
+              : check NHS No.
             </span>
           )}
         </h1>

@@ -25,7 +25,11 @@ export function ReasonDialog({
       <form
         className="dialog"
         role="dialog"
+        aria-modal="true"
         aria-labelledby={`${id}-title`}
+        onKeyDown={(event) => {
+          if (event.key === "Escape") onCancel();
+        }}
         onSubmit={(event) => {
           event.preventDefault();
           if (reason.trim()) onConfirm(reason.trim());
@@ -34,7 +38,14 @@ export function ReasonDialog({
         <h2 id={`${id}-title`}>{title}</h2>
         {children}
         <label htmlFor={`${id}-reason`}>Reason (required)</label>
-        <textarea id={`${id}-reason`} value={reason} onChange={(event) => setReason(event.target.value)} required />
+        <textarea
+          id={`${id}-reason`}
+          value={reason}
+          onChange={(event) => setReason(event.target.value)}
+          required
+          // The reason is the one thing to do here: a keyboard user starts typing at once.
+          autoFocus
+        />
         <div className="actions">
           <button type="button" onClick={onCancel}>
             Cancel

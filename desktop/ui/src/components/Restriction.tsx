@@ -2,7 +2,7 @@
 // see what is decided by the core; these show its decision and offer what it permits: to the rest
 // of the team, the banner and emergency access with a reason; to a registered clinician, the
 // restriction itself, with the team's clinicians to name.
-import { useEffect, useState } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import {
   api,
   type Candidate,
@@ -27,19 +27,22 @@ export function RestrictedNotice({
   record,
   may,
   onEmergency,
+  children,
 }: {
   record: PatientRecord;
   may: May;
   onEmergency: (reason: string) => void;
+  /** What the user may still decide about the restriction, when the core lets them. */
+  children?: ReactNode;
 }) {
   const [asking, setAsking] = useState(false);
-  const words = record.restriction?.words ?? "a restriction";
   return (
     <section className="restricted-notice" aria-labelledby="restricted-title" data-testid="restricted-notice">
       <h2 id="restricted-title">Restricted record</h2>
       <p>
-        This record is restricted to named clinicians ({words}). You can see the banner above: who the patient is,
-        their allergies and alerts. Observations, notes and plans are hidden.
+        This record is restricted to named clinicians. You can see the banner above: who the patient is, their
+        allergies and alerts. Observations, notes and plans are hidden, and so is why: ask your team lead if you need
+        to know who can see it.
       </p>
       {may.emergency_access ? (
         <>
@@ -52,8 +55,9 @@ export function RestrictedNotice({
           </button>
         </>
       ) : (
-        <p>Ask a named clinician, or a registered nurse, midwife or paramedic, if you need more.</p>
+        <p>If the patient needs care now, ask a registered nurse, midwife or paramedic: they can use emergency access.</p>
       )}
+      {children}
       {asking && (
         <ReasonDialog
           id="emergency"
@@ -95,9 +99,16 @@ export function RestrictionSection({
   const [reason, setReason] = useState<RestrictionReason | null>(null);
   const [chosen, setChosen] = useState<Set<number>>(new Set());
   const restriction = record.restriction;
-  const named = record.access.access === "named";
-  // Emergency access reads a restricted record; it does not change who may.
-  const mayDecide = may.restrict_record && (restriction === null || named);
+  const access = record.access;
+  // The core says who may decide: anyone on an open record, the named, and on a record that two
+  // restrictions made apart left naming nobody, anyone either named. Emergency access reads a
+  // restricted record; it does not change who may.
+  const mayDecide =
+    may.restrict_record &&
+    (access.access === "open" ||
+      access.access === "named" ||
+      (access.access === "banner-only" && access.may_decide));
+  const restricted = access.access !== "open";
 
   useEffect(() => {
     if (!editing) return;
@@ -119,9 +130,15 @@ export function RestrictionSection({
       <h2 id="restriction-title">Who can see this record</h2>
       {restriction ? (
         <p data-testid="restriction-status">
-          Restricted ({restriction.words}) to {restriction.clinicians.map((c) => c.name).join(", ")}. Decided by{" "}
-          {authorName(restriction.by, record.authors)}, {dateTime(restriction.at)}.
+          Restricted ({restriction.words}) to{" "}
+          {restriction.clinicians.length > 0 ? restriction.clinicians.map((c) => c.name).join(", ") : "nobody"}. Decided
+          by {authorName(restriction.by, record.authors)}, {dateTime(restriction.at)}.
           {restriction.disputed && " Devices decided this apart: only clinicians every decision named are named."}
+        </p>
+      ) : restricted ? (
+        <p data-testid="restriction-status">
+          Restricted. Two devices restricted it apart and named nobody in common: you were named in one, so decide
+          again who can see it.
         </p>
       ) : (
         <p data-testid="restriction-status">Everyone on the team.</p>
@@ -129,9 +146,9 @@ export function RestrictionSection({
       {mayDecide && !editing && (
         <div className="actions">
           <button onClick={() => setEditing(true)} data-testid="restrict-open">
-            {restriction ? "Change who is named" : "Restrict this record"}
+            {restricted ? "Change who is named" : "Restrict this record"}
           </button>
-          {restriction && (
+          {restricted && (
             <button onClick={onLift} data-testid="restriction-lift">
               Lift restriction
             </button>
@@ -177,7 +194,10 @@ export function RestrictionSection({
                   onChange={() => toggle(index)}
                   data-testid="restrict-candidate"
                 />
-                {candidate.name} ({candidate.role.replace(/-/g, " ")}){candidate.you && ", you"}
+                {candidate.name} ({candidate.role.replace(/-/g, " ")}
+                {candidates.filter((other) => other.name === candidate.name).length > 1 &&
+                  `, device ${candidate.device.slice(0, 8)}`}
+                ){candidate.you && ", you"}
               </label>
             ))}
           </fieldset>

@@ -88,7 +88,7 @@ function ConflictCard({
   return (
     <div className="conflict" data-testid={`conflict-${field}`}>
       <p>
-        Two devices recorded different <strong>{name}</strong> at the same time. Check with the patient or the team, then
+        Two devices recorded different <strong>{name}</strong> while apart (neither had seen the other's). Check with the patient or the team, then
         keep the right one{ENTERABLE.has(field) ? " or enter it again" : ""}.
       </p>
       <div className="conflict-values">
@@ -122,6 +122,26 @@ function ConflictCard({
       )}
       {!may.resolve_conflict && <p className="hint">A registered nurse, midwife or paramedic settles this.</p>}
     </div>
+  );
+}
+
+type NumericVital = "respiration_rate" | "spo2" | "systolic_bp" | "pulse" | "temperature";
+
+/** A value, marked where it was unusual and its author confirmed it before saving. */
+function VitalCell({ set, field }: { set: Observation; field: NumericVital }) {
+  const value = set.vitals[field];
+  if (value === undefined || value === null) return <>–</>;
+  const checked = set.confirmed_unusual?.includes(field);
+  return (
+    <>
+      {value}
+      {checked && (
+        <small className="checked-mark" data-testid="checked-unusual" title="Unusual value, checked by its author before saving">
+          {" "}
+          checked
+        </small>
+      )}
+    </>
   );
 }
 
@@ -218,11 +238,38 @@ export function RecordScreen({
   if (!record) {
     return <main className="page">{error && <p className="error" role="alert">{error}</p>}</main>;
   }
+  const restrictionSection = (
+    <RestrictionSection
+      record={record}
+      may={may}
+      onError={onError}
+      onRestrict={(reason, clinicians) =>
+        void act(
+          () =>
+            api.restrictRecord(
+              patient,
+              reason,
+              clinicians.map(({ device, name }) => ({ device, name })),
+            ),
+          "Record restricted: the rest of the team now sees its banner only.",
+        )
+      }
+      onLift={() => void act(() => api.liftRestriction(patient), "Restriction lifted: the whole team sees the record.")}
+    />
+  );
+
   if (record.access.access === "banner-only") {
     return (
       <main className="page record">
         <PatientBanner record={record} />
-        <RestrictedNotice record={record} may={may} onEmergency={(reason) => void openInEmergency(reason)} />
+        <RestrictedNotice record={record} may={may} onEmergency={(reason) => void openInEmergency(reason)}>
+          {record.access.may_decide && restrictionSection}
+        </RestrictedNotice>
+        {saved && (
+          <p className="saved" role="status">
+            {saved}
+          </p>
+        )}
         {error && (
           <p className="error" role="alert">
             {error}
@@ -240,13 +287,18 @@ export function RecordScreen({
 
   return (
     <main className="page record">
-      {record.access.access === "emergency" && (
-        <p className="emergency" role="alert" data-testid="emergency-banner">
-          Emergency access, audited{emergencyReason ? `: “${emergencyReason}”` : ""}. Closes in {minutesLeft} minute
-          {minutesLeft === 1 ? "" : "s"}.
-        </p>
-      )}
-      <PatientBanner record={record} />
+      <PatientBanner
+        record={record}
+        emergency={
+          minutesLeft !== null ? (
+            <p className="emergency" role="status" data-testid="emergency-banner">
+              Emergency access, audited{emergencyReason ? `: “${emergencyReason}”` : ""}. Closes in {minutesLeft} minute
+              {minutesLeft === 1 ? "" : "s"}
+              {minutesLeft <= 5 ? ": save what you are writing now." : "."}
+            </p>
+          ) : undefined
+        }
+      />
       {record.news2_not_applicable_now && <NotApplicableNotice notApplicable={record.news2_not_applicable_now} />}
       <p className="freshness" data-testid="record-sync">
         {record.sync.enrolled
@@ -291,15 +343,30 @@ export function RecordScreen({
         </button>
         <button onClick={onClose}>Back to caseload</button>
       </div>
-      {saved && (
-        <p className="saved" role="status">
-          {saved}
-        </p>
-      )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
+      {(saved || error) && (
+        // Fixed at the foot of the screen: the outcome of a button far down the record is seen
+        // where the clinician is looking, not at the top of the page.
+        <div className="toast" data-testid="toast">
+          {saved && (
+            <p className="saved" role="status">
+              {saved}
+            </p>
+          )}
+          {error && (
+            <p className="error" role="alert">
+              {error}
+            </p>
+          )}
+          <button
+            className="small"
+            onClick={() => {
+              setSaved(null);
+              setError(null);
+            }}
+          >
+            Dismiss
+          </button>
+        </div>
       )}
 
       <section aria-labelledby="obs-title">
@@ -337,13 +404,23 @@ export function RecordScreen({
                 <td>
                   <SetBadge set={o} />
                 </td>
-                <td>{o.vitals.respiration_rate ?? "–"}</td>
-                <td>{o.vitals.spo2 ?? "–"}</td>
+                <td>
+                  <VitalCell set={o} field="respiration_rate" />
+                </td>
+                <td>
+                  <VitalCell set={o} field="spo2" />
+                </td>
                 <td>{o.vitals.on_oxygen === undefined ? "–" : o.vitals.on_oxygen ? "O₂" : "Air"}</td>
-                <td>{o.vitals.systolic_bp ?? "–"}</td>
-                <td>{o.vitals.pulse ?? "–"}</td>
+                <td>
+                  <VitalCell set={o} field="systolic_bp" />
+                </td>
+                <td>
+                  <VitalCell set={o} field="pulse" />
+                </td>
                 <td>{o.vitals.consciousness ?? "–"}</td>
-                <td>{o.vitals.temperature ?? "–"}</td>
+                <td>
+                  <VitalCell set={o} field="temperature" />
+                </td>
                 <td>
                   {o.entered_in_error ? (
                     <span className="eie">
@@ -387,23 +464,7 @@ export function RecordScreen({
         </button>
       </section>
 
-      <RestrictionSection
-        record={record}
-        may={may}
-        onError={onError}
-        onRestrict={(reason, clinicians) =>
-          void act(
-            () =>
-              api.restrictRecord(
-                patient,
-                reason,
-                clinicians.map(({ device, name }) => ({ device, name })),
-              ),
-            "Record restricted: the rest of the team now sees its banner only.",
-          )
-        }
-        onLift={() => void act(() => api.liftRestriction(patient), "Restriction lifted: the whole team sees the record.")}
-      />
+      {restrictionSection}
       <section aria-labelledby="scale-title" data-testid="spo2-scale">
         <h2 id="scale-title">SpO₂ scale</h2>
         <p data-testid="scale-in-force">
@@ -589,7 +650,7 @@ export function RecordScreen({
         )}
         {carePlanDisputed && (
           <p className="hint" data-testid="care-plan-disputed">
-            Two versions of the care plan were saved at the same time: settle them under "Conflicting values" first.
+            Two versions of the care plan were saved on devices apart: settle them under "Conflicting values" first.
           </p>
         )}
         <button

@@ -31,7 +31,7 @@ export function Unlock({ users, onUnlocked }: { users: User[]; onUnlocked: (user
       if (failure.code === "wrong-pin") {
         const unsynced = failure.unsynced_records ?? 0;
         setMessage(
-          `Wrong PIN. ${failure.remaining} more wrong attempts will wipe this device.` +
+          `Wrong PIN. ${failure.remaining} more wrong ${failure.remaining === 1 ? "attempt" : "attempts"} will wipe this device.` +
             (unsynced > 0
               ? ` Changes to ${unsynced} patient record${unsynced === 1 ? "" : "s"} not yet synced would be lost: if you are unsure of your PIN, ask your team lead before trying again.`
               : ""),
