@@ -49,6 +49,15 @@ fn refused(dir: &Path, user: Option<(&str, &str)>, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Adds a user to the store (the nurse who created it decides); their PIN is `ASSISTANT_PIN`.
+fn add_user(dir: &Path, name: &str, role: &str) {
+    ok(
+        dir,
+        None,
+        &["users", "add", "--user-name", name, "--role", role],
+    );
+}
+
 /// A store with a nurse and one patient; returns the patient's id.
 fn store_with_patient(dir: &Path) -> String {
     ok(
@@ -122,18 +131,7 @@ fn a_healthcare_assistant_records_a_set_but_is_refused_the_scale_decision() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let patient = store_with_patient(d);
-    ok(
-        d,
-        None,
-        &[
-            "users",
-            "add",
-            "--user-name",
-            "Hal Helper",
-            "--role",
-            "healthcare-assistant",
-        ],
-    );
+    add_user(d, "Hal Helper", "healthcare-assistant");
     let hal = Some(("Hal Helper", ASSISTANT_PIN));
     let set = ok(
         d,
@@ -212,18 +210,7 @@ fn a_restricted_record_is_refused_to_a_colleague_not_named_until_emergency_acces
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let patient = store_with_patient(d);
-    ok(
-        d,
-        None,
-        &[
-            "users",
-            "add",
-            "--user-name",
-            "Nora Newt",
-            "--role",
-            "nurse",
-        ],
-    );
+    add_user(d, "Nora Newt", "nurse");
     let nora = Some(("Nora Newt", ASSISTANT_PIN));
     let nell = Some(("Nell Nightingale", PIN));
     let message = refused(

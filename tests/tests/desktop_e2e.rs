@@ -989,7 +989,16 @@ async fn day() {
     let kept = find(&client, "[data-testid=field-pulse]").await;
     assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("77"));
     screen(&desktop, &client, "draft-restored").await;
+    // Cancel asks before typed values are thrown away.
     click_text(&client, "button", "Cancel").await;
+    let asked = text(&client, "[data-testid=confirm-cancel]").await;
+    assert!(asked.contains("values typed?"), "{asked}");
+    click_text(
+        &client,
+        "[data-testid=confirm-cancel] button",
+        "Discard them",
+    )
+    .await;
 
     step("record while the server is down");
     // The server goes down; a set recorded now is saved on the device and waits.
@@ -1115,6 +1124,7 @@ async fn day() {
 
     step("a restricted record: the banner, then emergency access");
     // No row offers emergency access; the record a colleague restricted shows no score.
+    wait_for_rows(&client, 42, "the whole caseload is listed again").await;
     assert!(
         client
             .find_all(Locator::Css("[data-testid=patient-row] button"))

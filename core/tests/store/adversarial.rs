@@ -162,6 +162,25 @@ impl World {
             .collect()
     }
 
+    /// Every change to `patient` the server holds, opened with the team key: what a member who
+    /// holds that key can rebuild the record from.
+    fn changes_of(&self, patient: PatientId) -> Vec<Vec<u8>> {
+        let roster = doorstep_core::sync::roster::VerifiedRoster::verify(
+            TEAM,
+            &self.admin.admin_public_key().unwrap(),
+            &self.roster,
+        );
+        self.log
+            .iter()
+            .filter(|stored| stored.unit.header.doc == patient)
+            .map(|stored| {
+                open_unit(&stored.unit, &roster, |e| Some(team_key(self, e)))
+                    .unwrap()
+                    .to_vec()
+            })
+            .collect()
+    }
+
     /// An honest sync: roster, upload, pull everything.
     pub(super) fn sync(&mut self, device: &Honest) -> doorstep_core::store::PullOutcome {
         let session = &device.session;
@@ -810,21 +829,7 @@ fn attack_7_a_modified_device_enrolled_as_a_healthcare_assistant_cannot_take_a_c
     world.sync(&bea);
     // Hal holds the team key: he rebuilds Nell's record from the log and writes, as himself and
     // in his own role, what only a registered clinician may: a set entered in error, Scale 2.
-    let roster = doorstep_core::sync::roster::VerifiedRoster::verify(
-        TEAM,
-        &world.admin.admin_public_key().unwrap(),
-        &world.roster,
-    );
-    let plains: Vec<Vec<u8>> = world
-        .log
-        .iter()
-        .filter(|stored| stored.unit.header.doc == patient_id)
-        .map(|stored| {
-            open_unit(&stored.unit, &roster, |e| Some(team_key(&world, e)))
-                .unwrap()
-                .to_vec()
-        })
-        .collect();
+    let plains = world.changes_of(patient_id);
     // Each forgery builds on the record as Bea holds it, with Hal's changes so far.
     let hal_actor = actor_of(hal.device);
     let forge = |before: &[&[u8]], change: &dyn Fn(&mut RecordDoc)| {
@@ -911,21 +916,7 @@ fn attack_8_a_member_the_restriction_does_not_name_cannot_lift_it_for_the_team()
     let restricted = doorstep_core::store::Access::BannerOnly { may_decide: false };
     assert_eq!(bea.session.access(patient_id).unwrap(), restricted);
     // Mallory holds the team key and a nurse's role, but is not named: her lift is refused.
-    let roster = doorstep_core::sync::roster::VerifiedRoster::verify(
-        TEAM,
-        &world.admin.admin_public_key().unwrap(),
-        &world.roster,
-    );
-    let plains: Vec<Vec<u8>> = world
-        .log
-        .iter()
-        .filter(|stored| stored.unit.header.doc == patient_id)
-        .map(|stored| {
-            open_unit(&stored.unit, &roster, |e| Some(team_key(&world, e)))
-                .unwrap()
-                .to_vec()
-        })
-        .collect();
+    let plains = world.changes_of(patient_id);
     let mut doc = RecordDoc::load(
         actor_of(mallory.device),
         None,

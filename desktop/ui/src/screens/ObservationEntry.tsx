@@ -64,6 +64,7 @@ export function ObservationEntry({
   useEffect(() => {
     if (saved) setSaveMs(Math.round(performance.now() - saveStarted.current));
   }, [saved]);
+  const [cancelling, setCancelling] = useState(false);
   const parsed = parseForm(form);
   const entered = enteredCount(parsed.vitals);
   const takenRead = takenAt ? fromUkInput(takenAt) : null;
@@ -214,7 +215,13 @@ export function ObservationEntry({
           value={takenAt}
           max={ukInputNow(new Date())}
           onChange={(event) => setTakenAt(event.target.value)}
+          aria-describedby="taken-at-read"
         />
+        {/* The input shows the date in the device's order (12/03 may read as 12 March): the date
+            in words says which day was meant. */}
+        <p className="hint" id="taken-at-read" data-testid="taken-at-read">
+          {takenIso ? `Taken ${dateTime(takenIso)}` : "Taken now, when you save"}
+        </p>
         {takenError && (
           <p className="field-error" role="alert">
             {takenError}
@@ -348,14 +355,34 @@ export function ObservationEntry({
               {saving ? "Saving…" : entered < 7 ? "Save incomplete set" : "Save set"}
             </button>
           )}
-          <button
-            onClick={() => {
-              api.discardDraft().catch(() => undefined);
-              onDone();
-            }}
-          >
-            Cancel
-          </button>
+          {cancelling ? (
+            <div className="confirm-cancel" role="alert" data-testid="confirm-cancel">
+              <p>Discard the {entered} value{entered === 1 ? "" : "s"} typed? They are not saved anywhere else.</p>
+              <button
+                className="danger"
+                onClick={() => {
+                  api.discardDraft().catch(() => undefined);
+                  onDone();
+                }}
+              >
+                Discard them
+              </button>
+              <button onClick={() => setCancelling(false)}>Keep typing</button>
+            </div>
+          ) : (
+            <button
+              onClick={() => {
+                if (entered > 0) {
+                  setCancelling(true);
+                  return;
+                }
+                api.discardDraft().catch(() => undefined);
+                onDone();
+              }}
+            >
+              Cancel
+            </button>
+          )}
         </aside>
       </div>
     </main>

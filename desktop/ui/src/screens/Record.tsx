@@ -66,8 +66,82 @@ const CONFLICT_NAMES: Record<string, string> = {
   allergy_status: "allergy status",
 };
 
-/** Fields where a new value can be typed in place of the recorded ones. */
-const ENTERABLE = new Set(["care_plan", "given", "family"]);
+/** Fields where a new value can be entered in place of the recorded ones (the SpO₂ scale and the
+ * pregnancy status are decided again in their own sections). The core checks each value's shape. */
+const ENTERABLE = new Set(["care_plan", "given", "family", "nhs_number", "birth_date", "sex", "address", "gp_practice"]);
+
+/** The form for a new value of `field`, and the value it makes (null until it is complete). */
+function NewValue({ field, name, onSave }: { field: string; name: string; onSave: (value: unknown) => void }) {
+  const [text, setText] = useState("");
+  const [lines, setLines] = useState("");
+  const [town, setTown] = useState("");
+  const [postcode, setPostcode] = useState("");
+  const [ods, setOds] = useState("");
+  const id = `new-${field}`;
+  let value: unknown = null;
+  let inputs;
+  switch (field) {
+    case "care_plan":
+      value = text.trim() ? text : null;
+      inputs = <textarea id={id} value={text} onChange={(event) => setText(event.target.value)} />;
+      break;
+    case "birth_date":
+      value = text || null;
+      inputs = <input id={id} type="date" value={text} onChange={(event) => setText(event.target.value)} />;
+      break;
+    case "sex":
+      value = text || null;
+      inputs = (
+        <select id={id} value={text} onChange={(event) => setText(event.target.value)}>
+          <option value="">Choose…</option>
+          <option value="female">Female</option>
+          <option value="male">Male</option>
+          <option value="other">Other</option>
+          <option value="unknown">Unknown</option>
+        </select>
+      );
+      break;
+    case "address": {
+      const split = lines
+        .split("\n")
+        .map((line) => line.trim())
+        .filter(Boolean);
+      value = split.length > 0 && town.trim() && postcode.trim() ? { lines: split, town: town.trim(), postcode: postcode.trim() } : null;
+      inputs = (
+        <>
+          <textarea id={id} value={lines} onChange={(event) => setLines(event.target.value)} placeholder="One line each" />
+          <label htmlFor={`${id}-town`}>Town</label>
+          <input id={`${id}-town`} value={town} onChange={(event) => setTown(event.target.value)} />
+          <label htmlFor={`${id}-postcode`}>Postcode</label>
+          <input id={`${id}-postcode`} value={postcode} onChange={(event) => setPostcode(event.target.value)} />
+        </>
+      );
+      break;
+    }
+    case "gp_practice":
+      value = ods.trim() && text.trim() ? { ods_code: ods.trim(), name: text.trim() } : null;
+      inputs = (
+        <>
+          <input id={id} value={text} onChange={(event) => setText(event.target.value)} placeholder="Practice name" />
+          <label htmlFor={`${id}-ods`}>ODS code</label>
+          <input id={`${id}-ods`} value={ods} onChange={(event) => setOds(event.target.value)} />
+        </>
+      );
+      break;
+    default:
+      value = text.trim() ? text.trim() : null;
+      inputs = <input id={id} value={text} onChange={(event) => setText(event.target.value)} />;
+  }
+  return (
+    <div className="new-value">
+      <label htmlFor={id}>Or enter the right {name}</label>
+      {inputs}
+      <button disabled={value === null} onClick={() => value !== null && onSave(value)} data-testid={`save-new-${field}`}>
+        Save this {name}
+      </button>
+    </div>
+  );
+}
 
 /** A conflict, its values side by side, and the clinician's choice (or a new value). */
 function ConflictCard({
@@ -83,7 +157,6 @@ function ConflictCard({
   may: May;
   onResolve: (choice: { keep: unknown } | { value: unknown }) => void;
 }) {
-  const [typed, setTyped] = useState("");
   const name = CONFLICT_NAMES[field] ?? field.replace(/_/g, " ");
   return (
     <div className="conflict" data-testid={`conflict-${field}`}>
@@ -108,17 +181,7 @@ function ConflictCard({
         })}
       </div>
       {may.resolve_conflict && ENTERABLE.has(field) && (
-        <>
-          <label htmlFor={`new-${field}`}>Or enter the right {name}</label>
-          {field === "care_plan" ? (
-            <textarea id={`new-${field}`} value={typed} onChange={(event) => setTyped(event.target.value)} />
-          ) : (
-            <input id={`new-${field}`} value={typed} onChange={(event) => setTyped(event.target.value)} />
-          )}
-          <button disabled={!typed.trim()} onClick={() => onResolve({ value: typed })}>
-            Save this {name}
-          </button>
-        </>
+        <NewValue field={field} name={name} onSave={(value) => onResolve({ value })} />
       )}
       {!may.resolve_conflict && <p className="hint">A registered nurse, midwife or paramedic settles this.</p>}
     </div>
@@ -238,6 +301,32 @@ export function RecordScreen({
   if (!record) {
     return <main className="page">{error && <p className="error" role="alert">{error}</p>}</main>;
   }
+  // Fixed at the foot of the screen: the outcome of a button far down the record is seen where
+  // the clinician is looking, not at the top of the page.
+  const outcome = (saved || error) && (
+    <div className="toast" data-testid="toast">
+      {saved && (
+        <p className="saved" role="status">
+          {saved}
+        </p>
+      )}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      <button
+        className="small"
+        onClick={() => {
+          setSaved(null);
+          setError(null);
+        }}
+      >
+        Dismiss
+      </button>
+    </div>
+  );
+
   const restrictionSection = (
     <RestrictionSection
       record={record}
@@ -265,16 +354,7 @@ export function RecordScreen({
         <RestrictedNotice record={record} may={may} onEmergency={(reason) => void openInEmergency(reason)}>
           {record.access.may_decide && restrictionSection}
         </RestrictedNotice>
-        {saved && (
-          <p className="saved" role="status">
-            {saved}
-          </p>
-        )}
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        {outcome}
         <div className="actions-row">
           <button onClick={onClose}>Back to caseload</button>
         </div>
@@ -343,31 +423,7 @@ export function RecordScreen({
         </button>
         <button onClick={onClose}>Back to caseload</button>
       </div>
-      {(saved || error) && (
-        // Fixed at the foot of the screen: the outcome of a button far down the record is seen
-        // where the clinician is looking, not at the top of the page.
-        <div className="toast" data-testid="toast">
-          {saved && (
-            <p className="saved" role="status">
-              {saved}
-            </p>
-          )}
-          {error && (
-            <p className="error" role="alert">
-              {error}
-            </p>
-          )}
-          <button
-            className="small"
-            onClick={() => {
-              setSaved(null);
-              setError(null);
-            }}
-          >
-            Dismiss
-          </button>
-        </div>
-      )}
+      {outcome}
 
       <section aria-labelledby="obs-title">
         <h2 id="obs-title">Observations</h2>
@@ -542,7 +598,8 @@ export function RecordScreen({
         <h2 id="maternity-title">Pregnancy status</h2>
         <p data-testid="maternity-status">{maternityText(record)}</p>
         <p className="hint">NEWS2 is not used in pregnancy or in the weeks after birth: the maternity early warning chart is.</p>
-        <div className="segmented" role="radiogroup" aria-label="Pregnancy status">
+        {!may.amend_record && <p className="hint">A registered nurse, midwife or paramedic records it.</p>}
+        <div className="segmented" role="radiogroup" aria-label="Pregnancy status" hidden={!may.amend_record}>
           {(
             [
               ["pregnant", "Pregnant"],
