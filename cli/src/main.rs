@@ -4,6 +4,7 @@
 //! computed here. Output meant for scripts (`--json`, `--jsonl`) is a stable contract, described in
 //! the README and tested in `cli/tests/`.
 
+mod fhir_cmd;
 mod news2_cmd;
 mod output;
 mod protocol_file;
@@ -74,6 +75,9 @@ enum Command {
     Note(record_cmd::NoteCommand),
     /// Record an escalation: who was called about a patient, when, and what they said.
     Escalate(record_cmd::EscalateArgs),
+    /// FHIR R4 UK Core: `fhir export` writes a patient's observations and NEWS2 as a Bundle.
+    #[command(subcommand)]
+    Fhir(fhir_cmd::FhirCommand),
     /// The device's audit trail; `audit verify` checks it.
     Audit {
         #[command(subcommand)]
@@ -130,6 +134,9 @@ fn main() -> ExitCode {
         Command::Escalate(args) => record_cmd::with_session(dir, user, |session| {
             record_cmd::escalate(session, args, &out)
         }),
+        Command::Fhir(command) => {
+            record_cmd::with_session(dir, user, |session| fhir_cmd::fhir(session, command))
+        }
         Command::Admin(args) => sync_cmd::admin(args, &out),
         Command::Enrol(args) => sync_cmd::enrol(dir, args, &out),
         Command::Status => sync_cmd::status(dir, user, &out),

@@ -1,0 +1,109 @@
+//! `doorstep fhir export` through the real binary: a UK Core Bundle with the patient, the vitals
+//! and a NEWS2 total for a complete set; none for a partial one; the export audited.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+const PIN: &str = "246810";
+const COMPLETE: &str = r#"{"respiration_rate": 26, "spo2": 93, "on_oxygen": false, "systolic_bp": 95, "pulse": 120, "consciousness": "A", "temperature": 38.6}"#;
+const PARTIAL: &str = r#"{"respiration_rate": 18, "pulse": 80}"#;
+
+fn run(dir: &Path, args: &[&str]) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_doorstep"))
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("--json")
+        .args(args)
+        .env("DOORSTEP_PIN", PIN)
+        .env_remove("DOORSTEP_DATA_DIR")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn coded<'a>(bundle: &'a Value, code: &str) -> Vec<&'a Value> {
+    bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| &entry["resource"])
+        .filter(|resource| {
+            resource["code"]["coding"]
+                .as_array()
+                .is_some_and(|codings| codings.iter().any(|c| c["code"] == code))
+        })
+        .collect()
+}
+
+#[test]
+fn a_patients_sets_go_out_as_a_uk_core_bundle_with_a_total_only_when_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(
+        d,
+        &["init", "--user-name", "Nell Nightingale", "--role", "nurse"],
+    );
+    let patient = run(
+        d,
+        &[
+            "patient",
+            "add",
+            "--nhs-number",
+            "999 100 0100",
+            "--given",
+            "Una",
+            "--family",
+            "Usher",
+            "--birth-date",
+            "1940-01-02",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    run(
+        d,
+        &["obs", "add", "--patient", &patient, "--vitals", COMPLETE],
+    );
+    run(
+        d,
+        &["obs", "add", "--patient", &patient, "--vitals", PARTIAL],
+    );
+
+    let bundle = run(d, &["fhir", "export", "--patient", &patient]);
+    assert_eq!(bundle["resourceType"], "Bundle");
+    assert_eq!(bundle["type"], "collection");
+    let first = &bundle["entry"][0]["resource"];
+    assert_eq!(first["resourceType"], "Patient");
+    assert_eq!(first["identifier"][0]["value"], "9991000100");
+    let totals = coded(&bundle, "1104051000000101");
+    assert_eq!(totals.len(), 1, "the complete set's total only");
+    assert_eq!(totals[0]["valueQuantity"]["value"], 10.0);
+    assert_eq!(totals[0]["valueQuantity"]["code"], "{ScoreOf}");
+    assert_eq!(totals[0]["performer"][0]["display"], "a nurse");
+    assert_eq!(
+        coded(&bundle, "9279-1").len(),
+        2,
+        "both sets' respiration rates"
+    );
+
+    let audit = run(d, &["audit"]);
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|entry| entry["action"] == "export"),
+        "the export is audited"
+    );
+}

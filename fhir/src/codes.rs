@@ -1,0 +1,128 @@
+//! The code systems, codes, units and profiles of UK Core that Doorstep emits (CLINICAL.md, "FHIR
+//! R4 / UK Core"; the UK Core NEWS2 example bundle `UKCore-Bundle-NEWS2Observations-Example`).
+
+pub const SNOMED: &str = "http://snomed.info/sct";
+pub const LOINC: &str = "http://loinc.org";
+pub const UCUM: &str = "http://unitsofmeasure.org";
+pub const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+pub const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
+/// Doorstep's own identifiers for what it records (random UUIDs: no patient information).
+pub const DOORSTEP_ID: &str = "https://tools.ietf.org/html/rfc4122";
+
+const PROFILE_BASE: &str = "https://fhir.hl7.org.uk/StructureDefinition/";
+
+pub fn profile(name: &str) -> String {
+    format!("{PROFILE_BASE}{name}")
+}
+
+/// One vital sign as UK Core codes it: the LOINC code its profile fixes, the SNOMED CT concept
+/// beside it, and the UCUM unit.
+#[derive(Debug)]
+pub struct VitalCode {
+    pub profile: &'static str,
+    pub loinc: (&'static str, &'static str),
+    pub snomed: (&'static str, &'static str),
+    /// UCUM code and its human unit.
+    pub unit: (&'static str, &'static str),
+}
+
+pub const RESPIRATORY_RATE: VitalCode = VitalCode {
+    profile: "UKCore-Observation-VitalSigns",
+    loinc: ("9279-1", "Respiratory rate"),
+    snomed: ("86290005", "Respiratory rate"),
+    unit: ("/min", "breaths per minute"),
+};
+
+pub const OXYGEN_SATURATION: VitalCode = VitalCode {
+    profile: "UKCore-Observation-VitalSigns",
+    loinc: ("2708-6", "Oxygen saturation in Arterial blood"),
+    snomed: ("103228002", "Hemoglobin saturation with oxygen"),
+    unit: ("%", "percent"),
+};
+
+/// Pulse oximetry: LOINC's code for how Doorstep's SpO2 is measured, alongside 2708-6.
+pub const PULSE_OXIMETRY_LOINC: (&str, &str) = (
+    "59408-5",
+    "Oxygen saturation in Arterial blood by Pulse oximetry",
+);
+
+pub const HEART_RATE: VitalCode = VitalCode {
+    profile: "UKCore-Observation-VitalSigns",
+    loinc: ("8867-4", "Heart rate"),
+    snomed: ("364075005", "Heart rate"),
+    unit: ("/min", "beats per minute"),
+};
+
+pub const BODY_TEMPERATURE: VitalCode = VitalCode {
+    profile: "UKCore-Observation-VitalSigns",
+    loinc: ("8310-5", "Body temperature"),
+    snomed: ("386725007", "Body temperature"),
+    unit: ("Cel", "degrees Celsius"),
+};
+
+/// The blood pressure panel; systolic is its component.
+pub const BLOOD_PRESSURE: VitalCode = VitalCode {
+    profile: "UKCore-Observation-VitalSigns",
+    loinc: ("85354-9", "Blood pressure panel with all children optional"),
+    snomed: ("75367002", "Blood pressure"),
+    unit: ("mm[Hg]", "millimetre of mercury"),
+};
+
+pub const SYSTOLIC: VitalCode = VitalCode {
+    profile: "UKCore-Observation-VitalSigns",
+    loinc: ("8480-6", "Systolic blood pressure"),
+    snomed: ("271649006", "Systolic blood pressure"),
+    unit: ("mm[Hg]", "millimetre of mercury"),
+};
+
+pub const ACVPU: (&str, &str) = (
+    "1104441000000107",
+    "ACVPU (Alert Confusion Voice Pain Unresponsive) scale score",
+);
+pub const ACVPU_ALERT: (&str, &str) = ("248234008", "Mentally alert");
+pub const ACVPU_CONFUSION: (&str, &str) = ("130987000", "Acute confusion");
+pub const ACVPU_VOICE: (&str, &str) = ("300202002", "Responds to voice");
+pub const ACVPU_PAIN: (&str, &str) = ("450847001", "Responds to pain");
+pub const ACVPU_UNRESPONSIVE: (&str, &str) = ("422768004", "Unresponsive");
+
+pub const ROOM_AIR: (&str, &str) = ("722742002", "Breathing room air");
+pub const ON_OXYGEN: (&str, &str) = ("371825009", "Patient on oxygen");
+
+pub const NEWS2_TOTAL: (&str, &str) = (
+    "1104051000000101",
+    "Royal College of Physicians NEWS2 (National Early Warning Score 2) total score",
+);
+pub const SCORE_UNIT: (&str, &str) = ("{ScoreOf}", "ScoreOf");
+
+pub const SUB_RESPIRATION: (&str, &str) = (
+    "1104301000000104",
+    "Royal College of Physicians NEWS2 (National Early Warning Score 2) - respiration rate score",
+);
+pub const SUB_SPO2_SCALE_1: (&str, &str) = (
+    "1104311000000102",
+    "Royal College of Physicians NEWS2 (National Early Warning Score 2) - oxygen saturation scale 1 score",
+);
+pub const SUB_SPO2_SCALE_2: (&str, &str) = (
+    "1104321000000108",
+    "Royal College of Physicians NEWS2 (National Early Warning Score 2) - oxygen saturation scale 2 score",
+);
+pub const SUB_AIR_OR_OXYGEN: (&str, &str) = (
+    "1104331000000105",
+    "Royal College of Physicians NEWS2 (National Early Warning Score 2) - air or oxygen score",
+);
+pub const SUB_SYSTOLIC: (&str, &str) = (
+    "1104341000000101",
+    "Royal College of Physicians NEWS2 (National Early Warning Score 2) - systolic blood pressure score",
+);
+pub const SUB_PULSE: (&str, &str) = (
+    "1104351000000103",
+    "Royal College of Physicians NEWS2 (National Early Warning Score 2) - pulse score",
+);
+pub const SUB_CONSCIOUSNESS: (&str, &str) = (
+    "1104361000000100",
+    "Royal College of Physicians NEWS2 (National Early Warning Score 2) - consciousness score",
+);
+pub const SUB_TEMPERATURE: (&str, &str) = (
+    "1104371000000107",
+    "Royal College of Physicians NEWS2 (National Early Warning Score 2) - temperature score",
+);

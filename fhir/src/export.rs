@@ -1,0 +1,343 @@
+//! Observations and NEWS2 out to the electronic patient record, as UK Core: per set, one
+//! Observation per vital sign, ACVPU and inspired oxygen, and — only for a complete set where
+//! NEWS2 applies — the total with its seven sub-scores, derived from those vitals. A partial set
+//! exports its vitals and never a total; a set entered in error exports with that status.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use doorstep_core::news2::Parameter;
+use doorstep_core::observation::{Author, ObservationSet};
+use doorstep_core::patient::Sex;
+use doorstep_core::store::{ObservationEntry, PatientRecord};
+use doorstep_core::{Acvpu, DeviceId, Spo2Scale};
+use serde_json::Map;
+use uuid::Uuid;
+
+use crate::codes::{self, VitalCode};
+use crate::types::{
+    Bundle, BundleEntry, CodeableConcept, Coding, HumanName, Identifier, Meta, Observation,
+    ObservationComponent, Patient, Quantity, Reference, Resource,
+};
+
+/// What to export and how to name who took each set.
+#[derive(Debug, Default)]
+pub struct ExportOptions {
+    /// Only sets taken at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// The name shown for each author's device (the team's roster); otherwise their role.
+    pub names: HashMap<DeviceId, String>,
+}
+
+/// The patient and their observation sets as a UK Core `collection` Bundle. The same record and
+/// options give the same bundle, byte for byte: every id derives from the set's own.
+pub fn observations_bundle(record: &PatientRecord, options: &ExportOptions) -> Bundle {
+    let patient_url = urn(record.id.as_uuid());
+    let mut entry = vec![BundleEntry {
+        full_url: Some(patient_url.clone()),
+        resource: Resource::Patient(patient(record)),
+    }];
+    for observation in record.observations.iter().filter(|entry| {
+        options
+            .since
+            .is_none_or(|since| entry.set.taken_at() >= since)
+    }) {
+        entry.extend(set_entries(observation, &patient_url, options));
+    }
+    Bundle {
+        resource_type: "Bundle".to_owned(),
+        bundle_type: "collection".to_owned(),
+        timestamp: None,
+        entry,
+    }
+}
+
+fn patient(record: &PatientRecord) -> Patient {
+    Patient {
+        id: Some(record.id.to_string()),
+        meta: Some(Meta {
+            profile: vec![codes::profile("UKCore-Patient")],
+        }),
+        identifier: vec![Identifier {
+            system: codes::NHS_NUMBER.to_owned(),
+            value: record.nhs_number.as_digits(),
+        }],
+        name: vec![HumanName {
+            family: Some(record.family.clone()),
+            given: vec![record.given.clone()],
+        }],
+        gender: Some(
+            match record.sex {
+                Sex::Female => "female",
+                Sex::Male => "male",
+                Sex::Other => "other",
+                Sex::Unknown => "unknown",
+            }
+            .to_owned(),
+        ),
+        birth_date: Some(record.birth_date.format("%Y-%m-%d").to_string()),
+        extra: Map::new(),
+    }
+}
+
+/// Each resource a set makes, numbered so that its id derives from the set's id.
+#[derive(Clone, Copy)]
+enum Part {
+    RespiratoryRate = 1,
+    OxygenSaturation,
+    InspiredOxygen,
+    BloodPressure,
+    HeartRate,
+    Consciousness,
+    Temperature,
+    News2Total,
+}
+
+fn part_id(set: &ObservationSet, part: Part) -> Uuid {
+    // Distinct per part of one set; across sets, random ids collide with negligible chance.
+    Uuid::from_u128(set.id().as_uuid().as_u128() ^ part as u128)
+}
+
+fn urn(id: Uuid) -> String {
+    format!("urn:uuid:{id}")
+}
+
+fn performer(author: &Author, names: &HashMap<DeviceId, String>) -> Reference {
+    let role = author.role.key().replace('-', " ");
+    Reference {
+        reference: None,
+        display: Some(match names.get(&author.device) {
+            Some(name) => format!("{name} ({role})"),
+            None => format!("a {role}"),
+        }),
+    }
+}
+
+fn quantity(value: f64, (code, unit): (&str, &str)) -> Quantity {
+    Quantity {
+        value,
+        unit: unit.to_owned(),
+        system: codes::UCUM.to_owned(),
+        code: code.to_owned(),
+    }
+}
+
+fn category(code: &str, display: &str) -> Vec<CodeableConcept> {
+    vec![CodeableConcept::of(vec![Coding::new(
+        codes::OBSERVATION_CATEGORY,
+        code,
+        display,
+    )])]
+}
+
+fn vital_code(vital: &VitalCode) -> CodeableConcept {
+    CodeableConcept::of(vec![
+        Coding::new(codes::LOINC, vital.loinc.0, vital.loinc.1),
+        Coding::new(codes::SNOMED, vital.snomed.0, vital.snomed.1),
+    ])
+}
+
+fn set_entries(
+    entry: &ObservationEntry,
+    patient_url: &str,
+    options: &ExportOptions,
+) -> Vec<BundleEntry> {
+    let set = &entry.set;
+    let status = if entry.entered_in_error.is_some() {
+        "entered-in-error"
+    } else {
+        "final"
+    };
+    let base = |part: Part, profile: &str, code: CodeableConcept| Observation {
+        id: Some(part_id(set, part).to_string()),
+        meta: Some(Meta {
+            profile: vec![codes::profile(profile)],
+        }),
+        identifier: vec![Identifier {
+            system: codes::DOORSTEP_ID.to_owned(),
+            value: part_id(set, part).to_string(),
+        }],
+        status: status.to_owned(),
+        category: Vec::new(),
+        code,
+        subject: Some(Reference {
+            reference: Some(patient_url.to_owned()),
+            display: None,
+        }),
+        effective_date_time: Some(set.taken_at().to_rfc3339_opts(SecondsFormat::Secs, true)),
+        performer: vec![performer(set.author(), &options.names)],
+        value_quantity: None,
+        value_codeable_concept: None,
+        derived_from: Vec::new(),
+        component: Vec::new(),
+        extra: Map::new(),
+    };
+    let vital = |part: Part, code: &VitalCode, value: f64| Observation {
+        category: category("vital-signs", "Vital Signs"),
+        value_quantity: Some(quantity(value, code.unit)),
+        ..base(part, code.profile, vital_code(code))
+    };
+
+    let vitals = set.vitals();
+    let mut made: Vec<(Part, Observation)> = Vec::new();
+    if let Some(rate) = vitals.respiration_rate {
+        made.push((
+            Part::RespiratoryRate,
+            vital(
+                Part::RespiratoryRate,
+                &codes::RESPIRATORY_RATE,
+                f64::from(rate),
+            ),
+        ));
+    }
+    if let Some(spo2) = vitals.spo2 {
+        let mut observation = vital(
+            Part::OxygenSaturation,
+            &codes::OXYGEN_SATURATION,
+            f64::from(spo2),
+        );
+        observation.code.coding.insert(
+            1,
+            Coding::new(
+                codes::LOINC,
+                codes::PULSE_OXIMETRY_LOINC.0,
+                codes::PULSE_OXIMETRY_LOINC.1,
+            ),
+        );
+        made.push((Part::OxygenSaturation, observation));
+    }
+    if let Some(on_oxygen) = vitals.on_oxygen {
+        let (code, display) = if on_oxygen {
+            codes::ON_OXYGEN
+        } else {
+            codes::ROOM_AIR
+        };
+        made.push((
+            Part::InspiredOxygen,
+            base(
+                Part::InspiredOxygen,
+                "UKCore-Observation-InspiredOxygen",
+                CodeableConcept::of(vec![Coding::new(codes::SNOMED, code, display)]),
+            ),
+        ));
+    }
+    if let Some(systolic) = vitals.systolic_bp {
+        let mut panel = base(
+            Part::BloodPressure,
+            codes::BLOOD_PRESSURE.profile,
+            vital_code(&codes::BLOOD_PRESSURE),
+        );
+        panel.category = category("vital-signs", "Vital Signs");
+        panel.component.push(ObservationComponent {
+            code: vital_code(&codes::SYSTOLIC),
+            value_quantity: Some(quantity(f64::from(systolic), codes::SYSTOLIC.unit)),
+            extra: Map::new(),
+        });
+        made.push((Part::BloodPressure, panel));
+    }
+    if let Some(pulse) = vitals.pulse {
+        made.push((
+            Part::HeartRate,
+            vital(Part::HeartRate, &codes::HEART_RATE, f64::from(pulse)),
+        ));
+    }
+    if let Some(level) = vitals.consciousness {
+        let (code, display) = match level {
+            Acvpu::Alert => codes::ACVPU_ALERT,
+            Acvpu::NewConfusion => codes::ACVPU_CONFUSION,
+            Acvpu::Voice => codes::ACVPU_VOICE,
+            Acvpu::Pain => codes::ACVPU_PAIN,
+            Acvpu::Unresponsive => codes::ACVPU_UNRESPONSIVE,
+        };
+        let mut observation = base(
+            Part::Consciousness,
+            "UKCore-Observation-ACVPU",
+            CodeableConcept::of(vec![Coding::new(
+                codes::SNOMED,
+                codes::ACVPU.0,
+                codes::ACVPU.1,
+            )]),
+        );
+        observation.value_codeable_concept = Some(CodeableConcept::of(vec![Coding::new(
+            codes::SNOMED,
+            code,
+            display,
+        )]));
+        made.push((Part::Consciousness, observation));
+    }
+    if let Some(temperature) = vitals.temperature {
+        made.push((
+            Part::Temperature,
+            vital(
+                Part::Temperature,
+                &codes::BODY_TEMPERATURE,
+                temperature.celsius(),
+            ),
+        ));
+    }
+
+    // The total only where the core scored a complete set: a partial set's points are a floor,
+    // never a score, and a set NEWS2 does not apply to (a child, pregnancy) has none at all.
+    let total = set
+        .news2()
+        .and_then(|result| result.total().map(|total| (result, total)));
+    let mut entries: Vec<BundleEntry> = made
+        .iter()
+        .map(|(part, observation)| BundleEntry {
+            full_url: Some(urn(part_id(set, *part))),
+            resource: Resource::Observation(Box::new(observation.clone())),
+        })
+        .collect();
+    if let Some((result, total)) = total {
+        let mut score = base(
+            Part::News2Total,
+            "UKCore-Observation-EarlyWarningTotalScore",
+            CodeableConcept::of(vec![Coding::new(
+                codes::SNOMED,
+                codes::NEWS2_TOTAL.0,
+                codes::NEWS2_TOTAL.1,
+            )]),
+        );
+        score.category = category("survey", "Survey");
+        score.value_quantity = Some(quantity(f64::from(total), codes::SCORE_UNIT));
+        score.derived_from = made
+            .iter()
+            .map(|(part, _)| Reference {
+                reference: Some(urn(part_id(set, *part))),
+                display: None,
+            })
+            .collect();
+        score.component = result
+            .scores
+            .iter()
+            .map(|(parameter, points)| {
+                let (code, display) = sub_score_code(*parameter, result.scale);
+                ObservationComponent {
+                    code: CodeableConcept::of(vec![Coding::new(codes::SNOMED, code, display)]),
+                    value_quantity: Some(quantity(f64::from(*points), codes::SCORE_UNIT)),
+                    extra: Map::new(),
+                }
+            })
+            .collect();
+        entries.push(BundleEntry {
+            full_url: Some(urn(part_id(set, Part::News2Total))),
+            resource: Resource::Observation(Box::new(score)),
+        });
+    }
+    entries
+}
+
+fn sub_score_code(parameter: Parameter, scale: Spo2Scale) -> (&'static str, &'static str) {
+    match parameter {
+        Parameter::RespirationRate => codes::SUB_RESPIRATION,
+        Parameter::Spo2 => match scale {
+            Spo2Scale::Scale1 => codes::SUB_SPO2_SCALE_1,
+            Spo2Scale::Scale2 => codes::SUB_SPO2_SCALE_2,
+        },
+        Parameter::AirOrOxygen => codes::SUB_AIR_OR_OXYGEN,
+        Parameter::SystolicBp => codes::SUB_SYSTOLIC,
+        Parameter::Pulse => codes::SUB_PULSE,
+        Parameter::Consciousness => codes::SUB_CONSCIOUSNESS,
+        Parameter::Temperature => codes::SUB_TEMPERATURE,
+    }
+}

@@ -1,0 +1,243 @@
+//! The FHIR R4 data types and resources Doorstep exchanges, written by hand: the R4 crates in the
+//! registry cost gigabytes of memory and minutes per build. Only the elements Doorstep reads or
+//! writes are typed; others are kept in `extra` so that nothing received is silently dropped when
+//! a resource passes through.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A code from a code system (`system` + `code`), with its display text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Coding {
+    pub system: String,
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+}
+
+impl Coding {
+    pub fn new(system: &str, code: &str, display: &str) -> Self {
+        Self {
+            system: system.to_owned(),
+            code: code.to_owned(),
+            display: Some(display.to_owned()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CodeableConcept {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coding: Vec<Coding>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl CodeableConcept {
+    pub fn of(coding: Vec<Coding>) -> Self {
+        Self { coding, text: None }
+    }
+
+    /// Whether any of its codings is `code` in `system`.
+    pub fn has(&self, system: &str, code: &str) -> bool {
+        self.coding
+            .iter()
+            .any(|coding| coding.system == system && coding.code == code)
+    }
+}
+
+/// A measured amount in a UCUM unit.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quantity {
+    pub value: f64,
+    pub unit: String,
+    pub system: String,
+    pub code: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reference {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identifier {
+    pub system: String,
+    pub value: String,
+}
+
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HumanName {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub given: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profile: Vec<String>,
+}
+
+/// A resource's human-readable summary (`text`): `status` and XHTML `div`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Narrative {
+    pub status: String,
+    pub div: String,
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Patient {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identifier: Vec<Identifier>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub name: Vec<HumanName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One part of an observation: a panel's systolic value, a score's sub-score.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservationComponent {
+    pub code: CodeableConcept,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_quantity: Option<Quantity>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Observation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identifier: Vec<Identifier>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub category: Vec<CodeableConcept>,
+    pub code: CodeableConcept,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_date_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub performer: Vec<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_quantity: Option<Quantity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_codeable_concept: Option<CodeableConcept>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub derived_from: Vec<Reference>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub component: Vec<ObservationComponent>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A resource in a bundle, by its `resourceType`. Types Doorstep does not read are kept whole.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "resourceType")]
+pub enum Resource {
+    Patient(Patient),
+    Observation(Box<Observation>),
+    #[serde(untagged)]
+    Other(Map<String, Value>),
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_url: Option<String>,
+    pub resource: Resource,
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bundle {
+    #[serde(default = "bundle_type")]
+    pub resource_type: String,
+    #[serde(rename = "type")]
+    pub bundle_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entry: Vec<BundleEntry>,
+}
+
+fn bundle_type() -> String {
+    "Bundle".to_owned()
+}
+
+impl Bundle {
+    /// The observations in the bundle, in order.
+    pub fn observations(&self) -> impl Iterator<Item = &Observation> {
+        self.entry.iter().filter_map(|entry| match &entry.resource {
+            Resource::Observation(observation) => Some(observation.as_ref()),
+            _ => None,
+        })
+    }
+}
+
+/// Patient data stays out of logs and panics: these print what they are, not what they hold.
+macro_rules! redacted_debug {
+    ($($name:ident),*) => {
+        $(impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        })*
+    };
+}
+
+redacted_debug!(
+    Quantity,
+    Identifier,
+    HumanName,
+    Narrative,
+    Patient,
+    Observation,
+    ObservationComponent,
+    Resource,
+    BundleEntry,
+    Bundle
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_elements_and_resources_survive_a_round_trip() {
+        let text = r#"{"resourceType": "Bundle", "type": "collection", "entry": [
+            {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Observation", "status": "final",
+              "code": {"coding": [{"system": "http://loinc.org", "code": "9279-1"}]},
+              "interpretation": [{"text": "high"}]}},
+            {"resource": {"resourceType": "Encounter", "status": "finished"}}
+        ]}"#;
+        let bundle: Bundle = serde_json::from_str(text).unwrap();
+        let observation = bundle.observations().next().unwrap();
+        assert!(observation.code.has("http://loinc.org", "9279-1"));
+        assert!(observation.extra.contains_key("interpretation"));
+        assert!(matches!(bundle.entry[1].resource, Resource::Other(_)));
+        let again: Bundle = serde_json::from_value(serde_json::to_value(&bundle).unwrap()).unwrap();
+        assert_eq!(again, bundle);
+    }
+}

@@ -1,0 +1,306 @@
+//! Observations and NEWS2 out as UK Core: every fixed value the profiles ask for, a total only
+//! for a complete set where NEWS2 applies, entered-in-error carried through.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use doorstep_core::news2::ResponseProtocol;
+use doorstep_core::observation::{Author, ObservationSet, Role, Scoring};
+use doorstep_core::patient::{Address, Demographics, GpPractice, Sex};
+use doorstep_core::store::{EnteredInError, NewPatient, PatientRecord, RecordDoc, Recorded};
+use doorstep_core::{
+    DeviceId, NhsNumber, ObservationId, PatientId, Spo2Scale, UserId, VitalsInput,
+};
+use doorstep_fhir::codes;
+use doorstep_fhir::types::{Observation, Resource};
+use doorstep_fhir::{Bundle, ExportOptions, observations_bundle};
+
+const COMPLETE: &str = r#"{"respiration_rate": 26, "spo2": 93, "on_oxygen": false, "systolic_bp": 95, "pulse": 120, "consciousness": "A", "temperature": 38.6}"#;
+const PARTIAL: &str = r#"{"respiration_rate": 26, "spo2": 93, "pulse": 120}"#;
+
+fn author() -> Author {
+    Author {
+        user: UserId::from_u128(7),
+        role: Role::Nurse,
+        device: DeviceId::from_u128(9),
+    }
+}
+
+fn at(minutes: i64) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-30T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+        + Duration::minutes(minutes)
+}
+
+fn set(id: u128, vitals: &str, minutes: i64) -> ObservationSet {
+    let input: VitalsInput = serde_json::from_str(vitals).unwrap();
+    ObservationSet::record(
+        ObservationId::from_u128(id),
+        at(minutes),
+        author(),
+        input.validate().unwrap(),
+        Spo2Scale::Scale1,
+        &Scoring::applies(&ResponseProtocol::default()),
+    )
+}
+
+/// A record with `sets`; `born` decides whether NEWS2 applies. Sets listed in `in_error` are
+/// marked entered in error.
+fn record(born: NaiveDate, sets: &[ObservationSet], in_error: &[u128]) -> PatientRecord {
+    let patient = PatientId::from_u128(1);
+    let new = NewPatient::with_demographics(Demographics {
+        nhs_number: NhsNumber::parse("999 100 0100").unwrap(),
+        given: "Una".to_owned(),
+        family: "Usher".to_owned(),
+        birth_date: born,
+        sex: Sex::Female,
+        address: Address {
+            lines: vec!["1 Lantern Row".to_owned()],
+            town: "Ambridge".to_owned(),
+            postcode: "ZZ99 3AB".to_owned(),
+        },
+        gp_practice: GpPractice {
+            ods_code: "Y90001".to_owned(),
+            name: "Lantern Row Surgery".to_owned(),
+        },
+        contacts: Vec::new(),
+    });
+    let recorded = Recorded {
+        by: author(),
+        at: at(-60),
+    };
+    let mut doc = RecordDoc::create(
+        automerge::ActorId::from(&[9u8; 16][..]),
+        &new,
+        recorded,
+        &ResponseProtocol::default(),
+    )
+    .unwrap();
+    for observation in sets {
+        doc.add_observation(observation).unwrap();
+    }
+    for id in in_error {
+        doc.mark_observation_entered_in_error(
+            ObservationId::from_u128(*id),
+            &EnteredInError {
+                by: author(),
+                at: at(120),
+                reason: "wrong patient".to_owned(),
+            },
+        )
+        .unwrap();
+    }
+    doc.read(patient).unwrap()
+}
+
+fn adult() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1940, 1, 2).unwrap()
+}
+
+fn observations(bundle: &Bundle) -> Vec<&Observation> {
+    bundle.observations().collect()
+}
+
+fn find<'a>(bundle: &'a Bundle, system: &str, code: &str) -> &'a Observation {
+    bundle
+        .observations()
+        .find(|o| o.code.has(system, code))
+        .unwrap_or_else(|| panic!("no observation coded {code}"))
+}
+
+#[test]
+fn each_vital_sign_carries_its_profiles_fixed_codes_and_unit() {
+    let bundle = observations_bundle(
+        &record(adult(), &[set(100, COMPLETE, 0)], &[]),
+        &ExportOptions::default(),
+    );
+    // (LOINC, SNOMED, UCUM unit, value)
+    let table = [
+        ("9279-1", "86290005", "/min", 26.0),
+        ("2708-6", "103228002", "%", 93.0),
+        ("8867-4", "364075005", "/min", 120.0),
+        ("8310-5", "386725007", "Cel", 38.6),
+    ];
+    for (loinc, snomed, unit, value) in table {
+        let observation = find(&bundle, codes::LOINC, loinc);
+        assert!(observation.code.has(codes::SNOMED, snomed), "{loinc}");
+        assert_eq!(observation.status, "final");
+        assert!(observation.category[0].has(codes::OBSERVATION_CATEGORY, "vital-signs"));
+        let quantity = observation.value_quantity.as_ref().unwrap();
+        assert_eq!(
+            (quantity.code.as_str(), quantity.value),
+            (unit, value),
+            "{loinc}"
+        );
+        assert_eq!(quantity.system, codes::UCUM);
+        assert_eq!(
+            observation.effective_date_time.as_deref(),
+            Some("2026-11-30T09:00:00Z")
+        );
+        assert_eq!(
+            observation.meta.as_ref().unwrap().profile,
+            vec!["https://fhir.hl7.org.uk/StructureDefinition/UKCore-Observation-VitalSigns"]
+        );
+    }
+    assert!(
+        find(&bundle, codes::LOINC, "2708-6")
+            .code
+            .has(codes::LOINC, "59408-5")
+    );
+    // Systolic as a component of the blood pressure panel.
+    let panel = find(&bundle, codes::LOINC, "85354-9");
+    assert!(panel.value_quantity.is_none());
+    let systolic = &panel.component[0];
+    assert!(systolic.code.has(codes::LOINC, "8480-6"));
+    let value = systolic.value_quantity.as_ref().unwrap();
+    assert_eq!((value.code.as_str(), value.value), ("mm[Hg]", 95.0));
+    // ACVPU and inspired oxygen as their own observations.
+    let acvpu = find(&bundle, codes::SNOMED, "1104441000000107");
+    assert!(
+        acvpu
+            .value_codeable_concept
+            .as_ref()
+            .unwrap()
+            .has(codes::SNOMED, "248234008")
+    );
+    find(&bundle, codes::SNOMED, "722742002");
+    // Every observation is about the patient in the bundle.
+    let patient_url = bundle.entry[0].full_url.clone();
+    assert!(
+        observations(&bundle)
+            .iter()
+            .all(|o| o.subject.as_ref().unwrap().reference == patient_url)
+    );
+}
+
+#[test]
+fn a_complete_set_exports_the_news2_total_with_seven_sub_scores_derived_from_its_vitals() {
+    let bundle = observations_bundle(
+        &record(adult(), &[set(100, COMPLETE, 0)], &[]),
+        &ExportOptions::default(),
+    );
+    let total = find(&bundle, codes::SNOMED, "1104051000000101");
+    assert!(total.category[0].has(codes::OBSERVATION_CATEGORY, "survey"));
+    let value = total.value_quantity.as_ref().unwrap();
+    // RR 26 (3), SpO2 93 (2), air (0), BP 95 (2), pulse 120 (2), alert (0), 38.6 (1) = 10.
+    assert_eq!((value.value, value.code.as_str()), (10.0, "{ScoreOf}"));
+    let sub: Vec<(&str, f64)> = total
+        .component
+        .iter()
+        .map(|c| {
+            (
+                c.code.coding[0].code.as_str(),
+                c.value_quantity.as_ref().unwrap().value,
+            )
+        })
+        .collect();
+    assert_eq!(sub.len(), 7);
+    for expected in [
+        ("1104301000000104", 3.0),
+        ("1104311000000102", 2.0),
+        ("1104331000000105", 0.0),
+        ("1104341000000101", 2.0),
+        ("1104351000000103", 2.0),
+        ("1104361000000100", 0.0),
+        ("1104371000000107", 1.0),
+    ] {
+        assert!(sub.contains(&expected), "{expected:?} in {sub:?}");
+    }
+    assert_eq!(total.derived_from.len(), 7);
+    let urls: Vec<Option<String>> = bundle.entry.iter().map(|e| e.full_url.clone()).collect();
+    assert!(
+        total
+            .derived_from
+            .iter()
+            .all(|r| urls.contains(&r.reference))
+    );
+    assert_eq!(
+        total.meta.as_ref().unwrap().profile,
+        vec![
+            "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Observation-EarlyWarningTotalScore"
+        ]
+    );
+}
+
+#[test]
+fn a_partial_set_exports_its_vitals_and_never_a_total() {
+    let bundle = observations_bundle(
+        &record(adult(), &[set(100, PARTIAL, 0)], &[]),
+        &ExportOptions::default(),
+    );
+    assert_eq!(observations(&bundle).len(), 3);
+    assert!(
+        !observations(&bundle)
+            .iter()
+            .any(|o| o.code.has(codes::SNOMED, "1104051000000101"))
+    );
+}
+
+#[test]
+fn no_total_where_news2_does_not_apply() {
+    let child = NaiveDate::from_ymd_opt(2019, 5, 5).unwrap();
+    let bundle = observations_bundle(
+        &record(child, &[set(100, COMPLETE, 0)], &[]),
+        &ExportOptions::default(),
+    );
+    assert_eq!(observations(&bundle).len(), 7, "the vitals still go");
+    assert!(
+        !observations(&bundle)
+            .iter()
+            .any(|o| o.code.has(codes::SNOMED, "1104051000000101"))
+    );
+}
+
+#[test]
+fn a_set_entered_in_error_exports_with_that_status_and_since_filters_by_time_taken() {
+    let record = record(
+        adult(),
+        &[set(100, COMPLETE, 0), set(200, COMPLETE, 30)],
+        &[100],
+    );
+    let bundle = observations_bundle(&record, &ExportOptions::default());
+    let statuses: Vec<&str> = observations(&bundle)
+        .iter()
+        .map(|o| o.status.as_str())
+        .collect();
+    assert_eq!(statuses.len(), 16);
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == "entered-in-error")
+            .count(),
+        8,
+        "every part of the set, the total included"
+    );
+    let since = ExportOptions {
+        since: Some(at(15)),
+        ..ExportOptions::default()
+    };
+    let later = observations_bundle(&record, &since);
+    assert_eq!(observations(&later).len(), 8);
+    assert!(observations(&later).iter().all(|o| o.status == "final"));
+}
+
+#[test]
+fn the_patient_is_identified_by_nhs_number_and_the_bundle_is_the_same_every_time() {
+    let record = record(adult(), &[set(100, COMPLETE, 0)], &[]);
+    let bundle = observations_bundle(&record, &ExportOptions::default());
+    let Resource::Patient(patient) = &bundle.entry[0].resource else {
+        panic!("the patient comes first");
+    };
+    assert_eq!(
+        patient.identifier[0].system,
+        "https://fhir.nhs.uk/Id/nhs-number"
+    );
+    assert_eq!(patient.identifier[0].value, "9991000100");
+    assert_eq!(patient.birth_date.as_deref(), Some("1940-01-02"));
+    assert_eq!(patient.gender.as_deref(), Some("female"));
+    let json = serde_json::to_string(&bundle).unwrap();
+    assert_eq!(
+        json,
+        serde_json::to_string(&observations_bundle(&record, &ExportOptions::default())).unwrap()
+    );
+    assert!(json.contains(r#""resourceType":"Bundle""#));
+    assert!(json.contains(r#""type":"collection""#));
+}
