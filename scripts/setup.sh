@@ -54,6 +54,14 @@ if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --locked --quiet
 fi
 
+# The official FHIR R4 JSON schema, with which doorstep-fhir's tests validate what it exports.
+(
+  cd "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/fhir/schema"
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+)
+
 # The desktop app embeds its built UI, so the UI is built before any cargo build of the workspace.
 doorstep_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 (

