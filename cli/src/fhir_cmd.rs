@@ -5,10 +5,12 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use clap::Subcommand;
+use clap::{Args, Subcommand, ValueEnum};
 use doorstep_core::PatientId;
 use doorstep_core::store::Session;
-use doorstep_fhir::{ExportOptions, observations_bundle};
+use doorstep_fhir::{
+    ExportOptions, HandoverOptions, handover_document, handover_text, observations_bundle,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum FhirCommand {
@@ -24,15 +26,64 @@ pub enum FhirCommand {
     },
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum HandoverFormat {
+    /// A FHIR document (Bundle of type document, a Composition first).
+    Fhir,
+    /// The same headings as words, to read aloud or print.
+    Text,
+}
+
+#[derive(Debug, Args)]
+pub struct HandoverArgs {
+    #[arg(long)]
+    patient: PatientId,
+    /// Who receives the patient ("ED majors, Borsetshire General").
+    #[arg(long)]
+    to: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: HandoverFormat,
+}
+
+/// The team's names for its devices' users, to say who took each set.
+fn names(
+    session: &Session,
+) -> anyhow::Result<std::collections::HashMap<doorstep_core::DeviceId, String>> {
+    Ok(session
+        .team_members()?
+        .into_iter()
+        .map(|member| (member.device, member.user))
+        .collect())
+}
+
+/// `doorstep handover`: the record's essentials for whoever takes the patient on, audited as an
+/// export.
+pub fn handover(session: &Session, args: &HandoverArgs) -> anyhow::Result<ExitCode> {
+    let record = session.export_record(args.patient)?;
+    let user = session.user();
+    let options = HandoverOptions {
+        by: format!("{} ({})", user.name, user.role.key().replace('-', " ")),
+        to: args.to.clone(),
+        at: Utc::now(),
+        names: names(session)?,
+        medicines_review_days: session.protocol()?.medicines_review_days,
+    };
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        HandoverFormat::Fhir => {
+            serde_json::to_writer_pretty(&mut stdout, &handover_document(&record, &options))?;
+            writeln!(stdout)?;
+        }
+        HandoverFormat::Text => write!(stdout, "{}", handover_text(&record, &options))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn fhir(session: &Session, command: &FhirCommand) -> anyhow::Result<ExitCode> {
     match command {
         FhirCommand::Export { patient, since } => {
             let record = session.export_record(*patient)?;
-            let names = session
-                .team_members()?
-                .into_iter()
-                .map(|member| (member.device, member.user))
-                .collect();
+            let names = names(session)?;
             let bundle = observations_bundle(
                 &record,
                 &ExportOptions {

@@ -78,6 +78,9 @@ enum Command {
     /// FHIR R4 UK Core: `fhir export` writes a patient's observations and NEWS2 as a Bundle.
     #[command(subcommand)]
     Fhir(fhir_cmd::FhirCommand),
+    /// A transfer of care: the record's essentials under UK Core headings, as words (SBAR order)
+    /// or a FHIR document.
+    Handover(fhir_cmd::HandoverArgs),
     /// The device's audit trail; `audit verify` checks it.
     Audit {
         #[command(subcommand)]
@@ -136,6 +139,9 @@ fn main() -> ExitCode {
         }),
         Command::Fhir(command) => {
             record_cmd::with_session(dir, user, |session| fhir_cmd::fhir(session, command))
+        }
+        Command::Handover(args) => {
+            record_cmd::with_session(dir, user, |session| fhir_cmd::handover(session, args))
         }
         Command::Admin(args) => sync_cmd::admin(args, &out),
         Command::Enrol(args) => sync_cmd::enrol(dir, args, &out),

@@ -13,6 +13,10 @@ const COMPLETE: &str = r#"{"respiration_rate": 26, "spo2": 93, "on_oxygen": fals
 const PARTIAL: &str = r#"{"respiration_rate": 18, "pulse": 80}"#;
 
 fn run(dir: &Path, args: &[&str]) -> Value {
+    serde_json::from_str(&run_text(dir, args)).unwrap()
+}
+
+fn run_text(dir: &Path, args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_doorstep"))
         .arg("--data-dir")
         .arg(dir)
@@ -28,7 +32,7 @@ fn run(dir: &Path, args: &[&str]) -> Value {
         "{args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).unwrap()
+    String::from_utf8(output.stdout).unwrap()
 }
 
 fn coded<'a>(bundle: &'a Value, code: &str) -> Vec<&'a Value> {
@@ -97,13 +101,37 @@ fn a_patients_sets_go_out_as_a_uk_core_bundle_with_a_total_only_when_complete() 
         "both sets' respiration rates"
     );
 
+    let words = run_text(d, &["handover", "--patient", &patient, "--to", "ED majors"]);
+    for expected in [
+        "HANDOVER",
+        "USHER, Una",
+        "ALLERGIES NOT RECORDED",
+        "NEWS2 10 (HIGH)",
+        "INCOMPLETE SET: no NEWS2 total",
+        "ED majors",
+        "Nell Nightingale (nurse)",
+    ] {
+        assert!(
+            words.contains(expected),
+            "{expected} missing from:\n{words}"
+        );
+    }
+    let document = run(d, &["handover", "--patient", &patient, "--format", "fhir"]);
+    assert_eq!(document["type"], "document");
+    assert_eq!(
+        document["entry"][0]["resource"]["resourceType"],
+        "Composition"
+    );
+
     let audit = run(d, &["audit"]);
     assert!(
         audit
             .as_array()
             .unwrap()
             .iter()
-            .any(|entry| entry["action"] == "export"),
-        "the export is audited"
+            .filter(|entry| entry["action"] == "export")
+            .count()
+            == 3,
+        "the export and both handovers are audited"
     );
 }

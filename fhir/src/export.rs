@@ -47,6 +47,7 @@ pub fn observations_bundle(record: &PatientRecord, options: &ExportOptions) -> B
     Bundle {
         resource_type: "Bundle".to_owned(),
         bundle_type: "collection".to_owned(),
+        identifier: None,
         timestamp: None,
         entry,
     }

@@ -177,6 +177,8 @@ pub struct Bundle {
     #[serde(rename = "type")]
     pub bundle_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<Identifier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entry: Vec<BundleEntry>,

