@@ -68,6 +68,13 @@ pub const BLOOD_PRESSURE: VitalCode = VitalCode {
     unit: ("mm[Hg]", "millimetre of mercury"),
 };
 
+pub const DIASTOLIC: VitalCode = VitalCode {
+    profile: "UKCore-Observation-VitalSigns",
+    loinc: ("8462-4", "Diastolic blood pressure"),
+    snomed: ("271650006", "Diastolic blood pressure"),
+    unit: ("mm[Hg]", "millimetre of mercury"),
+};
+
 pub const SYSTOLIC: VitalCode = VitalCode {
     profile: "UKCore-Observation-VitalSigns",
     loinc: ("8480-6", "Systolic blood pressure"),

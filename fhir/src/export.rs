@@ -11,7 +11,7 @@ use doorstep_core::observation::{Author, ObservationSet};
 use doorstep_core::patient::Sex;
 use doorstep_core::store::{ObservationEntry, PatientRecord};
 use doorstep_core::{Acvpu, DeviceId, Spo2Scale};
-use serde_json::Map;
+use serde_json::{Map, Number};
 use uuid::Uuid;
 
 use crate::codes::{self, VitalCode};
@@ -19,6 +19,10 @@ use crate::types::{
     Bundle, BundleEntry, CodeableConcept, Coding, HumanName, Identifier, Meta, Observation,
     ObservationComponent, Patient, Quantity, Reference, Resource,
 };
+
+/// Said of a total the core worked out after the set was taken, never shown at the bedside.
+pub const SCORED_ON_READING: &str =
+    "NEWS2 worked out by Doorstep when the record was read, not shown when the set was taken";
 
 /// What to export and how to name who took each set.
 #[derive(Debug, Default)]
@@ -37,11 +41,18 @@ pub fn observations_bundle(record: &PatientRecord, options: &ExportOptions) -> B
         full_url: Some(patient_url.clone()),
         resource: Resource::Patient(patient(record)),
     }];
-    for observation in record.observations.iter().filter(|entry| {
-        options
-            .since
-            .is_none_or(|since| entry.set.taken_at() >= since)
-    }) {
+    // A set taken earlier but marked in error since goes again, so that the receiving record
+    // does not keep it as final.
+    let wanted = |entry: &&ObservationEntry| {
+        options.since.is_none_or(|since| {
+            entry.set.taken_at() >= since
+                || entry
+                    .entered_in_error
+                    .as_ref()
+                    .is_some_and(|mark| mark.at >= since)
+        })
+    };
+    for observation in record.observations.iter().filter(wanted) {
         entry.extend(set_entries(observation, &patient_url, options));
     }
     Bundle {
@@ -114,9 +125,9 @@ fn performer(author: &Author, names: &HashMap<DeviceId, String>) -> Reference {
     }
 }
 
-fn quantity(value: f64, (code, unit): (&str, &str)) -> Quantity {
+fn quantity(value: impl Into<Number>, (code, unit): (&str, &str)) -> Quantity {
     Quantity {
-        value,
+        value: value.into(),
         unit: unit.to_owned(),
         system: codes::UCUM.to_owned(),
         code: code.to_owned(),
@@ -149,9 +160,11 @@ fn set_entries(
     } else {
         "final"
     };
+    let in_error = entry.entered_in_error.is_some();
     let base = |part: Part, profile: &str, code: CodeableConcept| Observation {
         id: Some(part_id(set, part).to_string()),
-        meta: Some(Meta {
+        // The UK Core profiles require status final: an entry withdrawn claims none of them.
+        meta: (!in_error).then(|| Meta {
             profile: vec![codes::profile(profile)],
         }),
         identifier: vec![Identifier {
@@ -173,7 +186,7 @@ fn set_entries(
         component: Vec::new(),
         extra: Map::new(),
     };
-    let vital = |part: Part, code: &VitalCode, value: f64| Observation {
+    let vital = |part: Part, code: &VitalCode, value: Number| Observation {
         category: category("vital-signs", "Vital Signs"),
         value_quantity: Some(quantity(value, code.unit)),
         ..base(part, code.profile, vital_code(code))
@@ -187,7 +200,7 @@ fn set_entries(
             vital(
                 Part::RespiratoryRate,
                 &codes::RESPIRATORY_RATE,
-                f64::from(rate),
+                Number::from(rate),
             ),
         ));
     }
@@ -195,7 +208,7 @@ fn set_entries(
         let mut observation = vital(
             Part::OxygenSaturation,
             &codes::OXYGEN_SATURATION,
-            f64::from(spo2),
+            Number::from(spo2),
         );
         observation.code.coding.insert(
             1,
@@ -231,15 +244,30 @@ fn set_entries(
         panel.category = category("vital-signs", "Vital Signs");
         panel.component.push(ObservationComponent {
             code: vital_code(&codes::SYSTOLIC),
-            value_quantity: Some(quantity(f64::from(systolic), codes::SYSTOLIC.unit)),
+            value_quantity: Some(quantity(systolic, codes::SYSTOLIC.unit)),
             extra: Map::new(),
+        });
+        // The R4 blood pressure profile asks for both parts: NEWS2 takes no diastolic.
+        let mut absent = Map::new();
+        absent.insert(
+            "dataAbsentReason".to_owned(),
+            serde_json::json!({"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                "code": "not-performed",
+                "display": "Not Performed",
+            }]}),
+        );
+        panel.component.push(ObservationComponent {
+            code: vital_code(&codes::DIASTOLIC),
+            value_quantity: None,
+            extra: absent,
         });
         made.push((Part::BloodPressure, panel));
     }
     if let Some(pulse) = vitals.pulse {
         made.push((
             Part::HeartRate,
-            vital(Part::HeartRate, &codes::HEART_RATE, f64::from(pulse)),
+            vital(Part::HeartRate, &codes::HEART_RATE, Number::from(pulse)),
         ));
     }
     if let Some(level) = vitals.consciousness {
@@ -266,14 +294,14 @@ fn set_entries(
         )]));
         made.push((Part::Consciousness, observation));
     }
-    if let Some(temperature) = vitals.temperature {
+    // To the tenth of a degree, as it was read; the core only holds finite temperatures.
+    if let Some(celsius) = vitals
+        .temperature
+        .and_then(|t| Number::from_f64(f64::from(t.tenths()) / 10.0))
+    {
         made.push((
             Part::Temperature,
-            vital(
-                Part::Temperature,
-                &codes::BODY_TEMPERATURE,
-                temperature.celsius(),
-            ),
+            vital(Part::Temperature, &codes::BODY_TEMPERATURE, celsius),
         ));
     }
 
@@ -300,7 +328,16 @@ fn set_entries(
             )]),
         );
         score.category = category("survey", "Survey");
-        score.value_quantity = Some(quantity(f64::from(total), codes::SCORE_UNIT));
+        if set.scored_on_reading() {
+            // Nobody saw this score when the set was taken: the core scored it later, when the
+            // record showed NEWS2 applies. The performer took the vitals, not the score.
+            score.performer.clear();
+            score.extra.insert(
+                "note".to_owned(),
+                serde_json::json!([{"text": SCORED_ON_READING}]),
+            );
+        }
+        score.value_quantity = Some(quantity(total, codes::SCORE_UNIT));
         score.derived_from = made
             .iter()
             .map(|(part, _)| Reference {
@@ -315,7 +352,7 @@ fn set_entries(
                 let (code, display) = sub_score_code(*parameter, result.scale);
                 ObservationComponent {
                     code: CodeableConcept::of(vec![Coding::new(codes::SNOMED, code, display)]),
-                    value_quantity: Some(quantity(f64::from(*points), codes::SCORE_UNIT)),
+                    value_quantity: Some(quantity(*points, codes::SCORE_UNIT)),
                     extra: Map::new(),
                 }
             })

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use doorstep_core::DeviceId;
+use doorstep_core::news2::Outcome;
 use doorstep_core::store::{AllergyStatus, EntryStatus, PatientRecord};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -22,7 +23,6 @@ pub const TREND_SETS: usize = 5;
 const HEADINGS: &str = "https://fhir.hl7.org.uk/CodeSystem/UKCore-RecordStandardHeadings";
 
 /// Who hands over, to whom, when, and how authors are named.
-#[derive(Debug)]
 pub struct HandoverOptions {
     /// The person completing the record, as they are to be named ("Nell Nightingale (nurse)").
     pub by: String,
@@ -35,22 +35,30 @@ pub struct HandoverOptions {
     pub medicines_review_days: u16,
 }
 
-/// One heading's lines.
+impl std::fmt::Debug for HandoverOptions {
+    // Names of staff and where the patient goes stay out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HandoverOptions({}, <redacted>)", self.at)
+    }
+}
+
+/// One heading's lines: the record-standard heading (`code`, and its `display` as the code system
+/// words it) and the title a reader sees.
 struct Section {
     code: &'static str,
+    display: &'static str,
     title: &'static str,
     lines: Vec<String>,
 }
 
 fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
     let mut out = Vec::new();
-    let age = options
-        .at
-        .date_naive()
+    let age = doorstep_core::news2::uk_date(options.at)
         .years_since(record.birth_date)
         .unwrap_or(0);
     out.push(Section {
         code: "patient-demographics",
+        display: "Patient demographics",
         title: "Patient demographics",
         lines: vec![
             format!("{}, {}", record.family.to_uppercase(), record.given),
@@ -65,6 +73,7 @@ fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
     if let Some(to) = &options.to {
         out.push(Section {
             code: "person-receiving-handover",
+            display: "Person receiving handover",
             title: "Person receiving handover",
             lines: vec![to.clone()],
         });
@@ -85,15 +94,15 @@ fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
         .collect();
     if allergies.is_empty() {
         allergies.push(match &record.allergy_status {
-            AllergyStatus::NoKnownAllergies { at, .. } => format!(
-                "No known allergies (asked and confirmed {})",
-                at.format("%-d %b %Y")
-            ),
+            AllergyStatus::NoKnownAllergies { at, .. } => {
+                format!("No known allergies (asked and confirmed {})", day(*at))
+            }
             _ => "ALLERGIES NOT RECORDED: ask before giving anything".to_owned(),
         });
     }
     out.push(Section {
         code: "allergies-and-adverse-reaction",
+        display: "Allergies and adverse reaction",
         title: "Allergies and adverse reactions",
         lines: allergies,
     });
@@ -104,11 +113,29 @@ fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
         .filter(|entry| entry.status == EntryStatus::Active)
         .map(|entry| format!("{}: {}", entry.flag.kind.label(), entry.flag.detail))
         .collect();
+    if !record.conflicts.is_empty() {
+        let fields: Vec<String> = record
+            .conflicts
+            .iter()
+            .map(|conflict| conflict.field.replace('_', " "))
+            .collect();
+        alerts.insert(
+            0,
+            format!(
+                "CONFLICTING VALUES on the record ({}): devices recorded different values; check with the patient before relying on them",
+                fields.join(", ")
+            ),
+        );
+    }
+    if let Some(review) = record.spo2_scale_review {
+        alerts.push(format!("SpO2 scale: {}", review.message()));
+    }
     if alerts.is_empty() {
         alerts.push("None recorded".to_owned());
     }
     out.push(Section {
         code: "safety-alerts",
+        display: "Safety alerts",
         title: "Safety alerts",
         lines: alerts,
     });
@@ -129,7 +156,7 @@ fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
             lines.push(format!(
                 "From {} as of {}{stale}",
                 snapshot.source,
-                snapshot.as_of.format("%-d %b %Y")
+                day(snapshot.as_of)
             ));
             lines
         }
@@ -137,6 +164,7 @@ fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
     };
     out.push(Section {
         code: "medications-and-medical-devices",
+        display: "Medications and medical devices",
         title: "Medications",
         lines: medications,
     });
@@ -147,12 +175,14 @@ fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
     };
     out.push(Section {
         code: "problems-and-issues",
+        display: "Problems and issues",
         title: "Problems and issues",
         lines: problems,
     });
 
     out.push(Section {
         code: "observations",
+        display: "Observations",
         title: "Observations and NEWS2 trend",
         lines: trend(record, options),
     });
@@ -178,6 +208,7 @@ fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
         .collect();
     out.push(Section {
         code: "past-actions",
+        display: "Past actions",
         title: "Escalations",
         lines: if escalations.is_empty() {
             vec!["None recorded".to_owned()]
@@ -200,12 +231,14 @@ fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
     }
     out.push(Section {
         code: "plan-and-requested-actions",
+        display: "Plan and requested actions",
         title: "Plan and requested actions",
         lines: plan,
     });
 
     out.push(Section {
         code: "person-completing-record",
+        display: "Person completing record",
         title: "Person completing record",
         lines: vec![format!("{}, {}", options.by, local(options.at))],
     });
@@ -224,52 +257,84 @@ fn current_sets(
 }
 
 fn trend(record: &PatientRecord, options: &HandoverOptions) -> Vec<String> {
-    let lines: Vec<String> = current_sets(record)
-        .take(TREND_SETS)
-        .map(|entry| {
-            let set = &entry.set;
-            let v = set.vitals();
-            let field = |value: Option<String>| value.unwrap_or_else(|| "—".to_owned());
-            let score = match (set.news2(), set.not_applicable()) {
-                (_, Some(not_applicable)) => {
-                    format!("NEWS2 not used: {}", not_applicable.reason.message())
-                }
-                (Some(result), None) => match (result.total(), result.risk()) {
-                    (Some(total), Some(risk)) => {
-                        format!("NEWS2 {total} ({})", risk.word().to_uppercase())
-                    }
-                    _ => "INCOMPLETE SET: no NEWS2 total".to_owned(),
-                },
-                (None, None) => "no NEWS2".to_owned(),
-            };
-            let author = set.author();
-            let who = options
-                .names
-                .get(&author.device)
-                .cloned()
-                .unwrap_or_else(|| format!("a {}", author.role.key().replace('-', " ")));
-            format!(
-                "{}: {score}. RR {}, SpO2 {}% {}, BP {}, pulse {}, {}, temp {} (by {who})",
-                local(set.taken_at()),
-                field(v.respiration_rate.map(|n| n.to_string())),
-                field(v.spo2.map(|n| n.to_string())),
-                match v.on_oxygen {
-                    Some(true) => "on oxygen",
-                    Some(false) => "on air",
-                    None => "air/oxygen —",
-                },
-                field(v.systolic_bp.map(|n| format!("{n} systolic"))),
-                field(v.pulse.map(|n| n.to_string())),
-                field(v.consciousness.map(|c| format!("ACVPU {}", c.letter()))),
-                field(v.temperature.map(|t| format!("{:.1}°C", t.celsius()))),
-            )
-        })
-        .collect();
-    if lines.is_empty() {
-        vec!["No observations recorded".to_owned()]
-    } else {
-        lines
+    let mut lines: Vec<String> = Vec::new();
+    if record.spo2_scale() == doorstep_core::Spo2Scale::Scale2 {
+        lines.push(
+            "SpO2 scored on Scale 2 (target 88–92%), as the record's clinical decision says"
+                .to_owned(),
+        );
     }
+    lines.extend(current_sets(record).take(TREND_SETS).map(|entry| {
+        let set = &entry.set;
+        let v = set.vitals();
+        let field = |value: Option<String>| value.unwrap_or_else(|| "—".to_owned());
+        let score = match (set.news2(), set.not_applicable()) {
+            (_, Some(not_applicable)) => {
+                format!("NEWS2 not used: {}", not_applicable.reason.message())
+            }
+            (Some(result), None) => match &result.outcome {
+                Outcome::Complete { total, risk, .. } => format!(
+                    "NEWS2 {total} ({}){}",
+                    risk.word().to_uppercase(),
+                    if set.scored_on_reading() {
+                        ", worked out when the record was read, not shown when the set was taken"
+                    } else {
+                        ""
+                    }
+                ),
+                Outcome::Partial {
+                    missing,
+                    minimum_risk,
+                    ..
+                } => {
+                    let missing: Vec<&str> = missing.iter().map(|field| field.label()).collect();
+                    format!(
+                        "INCOMPLETE SET: no NEWS2 total{}; not recorded: {}",
+                        minimum_risk
+                            .map(|risk| format!(
+                                ", already at least {} risk",
+                                risk.word().to_uppercase()
+                            ))
+                            .unwrap_or_default(),
+                        missing.join(", ")
+                    )
+                }
+            },
+            (None, None) => "no NEWS2".to_owned(),
+        };
+        let author = set.author();
+        let who = options
+            .names
+            .get(&author.device)
+            .cloned()
+            .unwrap_or_else(|| format!("a {}", author.role.key().replace('-', " ")));
+        format!(
+            "{}: {score}. RR {}, SpO2 {} {}, BP {}, pulse {}, {}, temp {} (by {who})",
+            local(set.taken_at()),
+            field(v.respiration_rate.map(|n| n.to_string())),
+            field(v.spo2.map(|n| format!("{n}%"))),
+            match v.on_oxygen {
+                Some(true) => "on oxygen",
+                Some(false) => "on air",
+                None => "air/oxygen —",
+            },
+            field(v.systolic_bp.map(|n| format!("{n} systolic"))),
+            field(v.pulse.map(|n| n.to_string())),
+            field(v.consciousness.map(|c| format!("ACVPU {}", c.letter()))),
+            field(v.temperature.map(|t| format!("{:.1}°C", t.celsius()))),
+        )
+    }));
+    if current_sets(record).next().is_none() {
+        lines.push("No observations recorded".to_owned());
+    }
+    lines
+}
+
+/// A date as the UK reads it.
+fn day(at: DateTime<Utc>) -> String {
+    doorstep_core::news2::uk_date(at)
+        .format("%-d %b %Y")
+        .to_string()
 }
 
 /// A time as the UK reads it (GMT or BST), with the zone named.
@@ -366,7 +431,7 @@ pub fn handover_document(record: &PatientRecord, options: &HandoverOptions) -> B
         .map(|section| {
             let mut value = json!({
                 "title": section.title,
-                "code": {"coding": [{"system": HEADINGS, "code": section.code, "display": section.title}]},
+                "code": {"coding": [{"system": HEADINGS, "code": section.code, "display": section.display}]},
                 "text": {"status": "generated", "div": xhtml(&section.lines)},
             });
             match section.code {

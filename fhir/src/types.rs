@@ -49,7 +49,8 @@ impl CodeableConcept {
 /// A measured amount in a UCUM unit.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quantity {
-    pub value: f64,
+    /// A FHIR decimal: its digits are its precision, so a count is written 26, not 26.0.
+    pub value: serde_json::Number,
     pub unit: String,
     pub system: String,
     pub code: String,
@@ -81,13 +82,6 @@ pub struct HumanName {
 pub struct Meta {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profile: Vec<String>,
-}
-
-/// A resource's human-readable summary (`text`): `status` and XHTML `div`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-pub struct Narrative {
-    pub status: String,
-    pub div: String,
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -172,7 +166,7 @@ pub struct BundleEntry {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Bundle {
-    #[serde(default = "bundle_type")]
+    #[serde(default = "bundle_resource_type")]
     pub resource_type: String,
     #[serde(rename = "type")]
     pub bundle_type: String,
@@ -184,7 +178,7 @@ pub struct Bundle {
     pub entry: Vec<BundleEntry>,
 }
 
-fn bundle_type() -> String {
+fn bundle_resource_type() -> String {
     "Bundle".to_owned()
 }
 
@@ -213,7 +207,6 @@ redacted_debug!(
     Quantity,
     Identifier,
     HumanName,
-    Narrative,
     Patient,
     Observation,
     ObservationComponent,

@@ -42,7 +42,7 @@ fn each_vital_sign_carries_its_profiles_fixed_codes_and_unit() {
         assert!(observation.category[0].has(codes::OBSERVATION_CATEGORY, "vital-signs"));
         let quantity = observation.value_quantity.as_ref().unwrap();
         assert_eq!(
-            (quantity.code.as_str(), quantity.value),
+            (quantity.code.as_str(), quantity.value.as_f64().unwrap()),
             (unit, value),
             "{loinc}"
         );
@@ -67,7 +67,14 @@ fn each_vital_sign_carries_its_profiles_fixed_codes_and_unit() {
     let systolic = &panel.component[0];
     assert!(systolic.code.has(codes::LOINC, "8480-6"));
     let value = systolic.value_quantity.as_ref().unwrap();
-    assert_eq!((value.code.as_str(), value.value), ("mm[Hg]", 95.0));
+    assert_eq!(
+        (value.code.as_str(), value.value.as_f64().unwrap()),
+        ("mm[Hg]", 95.0)
+    );
+    // The profile's other part, absent with its reason: NEWS2 takes no diastolic.
+    assert!(panel.component[1].code.has(codes::LOINC, "8462-4"));
+    assert!(panel.component[1].value_quantity.is_none());
+    assert!(panel.component[1].extra.contains_key("dataAbsentReason"));
     // ACVPU and inspired oxygen as their own observations.
     let acvpu = find(&bundle, codes::SNOMED, "1104441000000107");
     assert!(
@@ -97,14 +104,17 @@ fn a_complete_set_exports_the_news2_total_with_seven_sub_scores_derived_from_its
     assert!(total.category[0].has(codes::OBSERVATION_CATEGORY, "survey"));
     let value = total.value_quantity.as_ref().unwrap();
     // RR 26 (3), SpO2 93 (2), air (0), BP 95 (2), pulse 120 (2), alert (0), 38.6 (1) = 10.
-    assert_eq!((value.value, value.code.as_str()), (10.0, "{ScoreOf}"));
+    assert_eq!(
+        (value.value.as_f64().unwrap(), value.code.as_str()),
+        (10.0, "{ScoreOf}")
+    );
     let sub: Vec<(&str, f64)> = total
         .component
         .iter()
         .map(|c| {
             (
                 c.code.coding[0].code.as_str(),
-                c.value_quantity.as_ref().unwrap().value,
+                c.value_quantity.as_ref().unwrap().value.as_f64().unwrap(),
             )
         })
         .collect();
@@ -134,6 +144,37 @@ fn a_complete_set_exports_the_news2_total_with_seven_sub_scores_derived_from_its
             "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Observation-EarlyWarningTotalScore"
         ]
     );
+}
+
+#[test]
+fn a_total_the_core_worked_out_later_says_so_and_names_no_performer() {
+    // Recorded as a child's (no score), then the date of birth corrected to an adult's: the core
+    // scores it when the record is read. Nobody saw that score at the bedside.
+    let input: doorstep_core::VitalsInput = serde_json::from_str(COMPLETE).unwrap();
+    let protocol = doorstep_core::news2::ResponseProtocol::default();
+    let unscored = doorstep_core::observation::ObservationSet::record(
+        doorstep_core::ObservationId::from_u128(100),
+        at(0),
+        common::author(),
+        input.validate().unwrap(),
+        doorstep_core::Spo2Scale::Scale1,
+        &doorstep_core::observation::Scoring {
+            not_applicable: Some(doorstep_core::news2::NotApplicable::because(
+                doorstep_core::news2::NotApplicableReason::Under16,
+            )),
+            ..doorstep_core::observation::Scoring::applies(&protocol)
+        },
+    );
+    let bundle = observations_bundle(
+        &record(adult(), &[unscored], &[]),
+        &ExportOptions::default(),
+    );
+    let total = find(&bundle, codes::SNOMED, "1104051000000101");
+    assert!(total.performer.is_empty());
+    let note = total.extra["note"][0]["text"].as_str().unwrap();
+    assert_eq!(note, doorstep_fhir::export::SCORED_ON_READING);
+    // The vitals keep who took them.
+    assert!(!find(&bundle, codes::LOINC, "9279-1").performer.is_empty());
 }
 
 #[test]
@@ -186,13 +227,30 @@ fn a_set_entered_in_error_exports_with_that_status_and_since_filters_by_time_tak
         8,
         "every part of the set, the total included"
     );
-    let since = ExportOptions {
-        since: Some(at(15)),
+    // Withdrawn parts claim no UK Core profile (they require status final).
+    assert!(
+        observations(&bundle)
+            .iter()
+            .filter(|o| o.status == "entered-in-error")
+            .all(|o| o.meta.is_none())
+    );
+    // Since 09:15: the later set, and the earlier one again because it was marked in error
+    // since, so that the receiving record does not keep it as final.
+    let since = |minutes| ExportOptions {
+        since: Some(at(minutes)),
         ..ExportOptions::default()
     };
-    let later = observations_bundle(&record, &since);
-    assert_eq!(observations(&later).len(), 8);
-    assert!(observations(&later).iter().all(|o| o.status == "final"));
+    let later = observations_bundle(&record, &since(15));
+    assert_eq!(observations(&later).len(), 16);
+    assert_eq!(
+        observations(&later)
+            .iter()
+            .filter(|o| o.status == "entered-in-error")
+            .count(),
+        8
+    );
+    // After the mark, nothing new.
+    assert!(observations(&observations_bundle(&record, &since(150))).is_empty());
 }
 
 #[test]
@@ -242,4 +300,8 @@ fn the_patient_is_identified_by_nhs_number_and_the_bundle_is_the_same_every_time
     );
     assert!(json.contains(r#""resourceType":"Bundle""#));
     assert!(json.contains(r#""type":"collection""#));
+    // Counts are whole numbers and temperature keeps its one decimal: the digits are the
+    // precision a FHIR decimal carries.
+    assert!(json.contains(r#""value":26,"#), "{json}");
+    assert!(json.contains(r#""value":38.6,"#));
 }

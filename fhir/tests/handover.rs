@@ -72,7 +72,8 @@ fn the_words_carry_identity_alerts_the_trend_and_the_plan() {
         "NHS number 999 100 0100",
         "Penicillin: anaphylaxis (severe)",
         "DNACPR",
-        "INCOMPLETE SET: no NEWS2 total",
+        "INCOMPLETE SET: no NEWS2 total, already at least",
+        "not recorded: air or oxygen, systolic blood pressure",
         "NEWS2 10 (HIGH)",
         "Daily visits",
         "ED majors, Borsetshire General",
@@ -182,4 +183,18 @@ fn an_old_medicines_list_is_handed_over_as_out_of_date() {
     let text = handover_text(&record, &options());
     assert!(text.contains("Apixaban 5 mg tablets"), "{text}");
     assert!(text.contains("OUT OF DATE"), "{text}");
+}
+
+#[test]
+fn conflicting_values_are_handed_over_as_an_alert() {
+    let mut record = patient();
+    record.conflicts.push(doorstep_core::store::Conflict {
+        field: "birth_date".to_owned(),
+        values: Vec::new(),
+    });
+    let text = handover_text(&record, &options());
+    assert!(
+        text.contains("CONFLICTING VALUES on the record (birth date)"),
+        "{text}"
+    );
 }
