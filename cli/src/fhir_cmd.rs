@@ -59,7 +59,11 @@ fn names(
 /// `doorstep handover`: the record's essentials for whoever takes the patient on, audited as an
 /// export.
 pub fn handover(session: &Session, args: &HandoverArgs) -> anyhow::Result<ExitCode> {
-    let record = session.export_record(args.patient)?;
+    let purpose = match &args.to {
+        Some(to) => format!("handover to {to}"),
+        None => "handover".to_owned(),
+    };
+    let record = session.export_record_for(args.patient, &purpose)?;
     let user = session.user();
     let options = HandoverOptions {
         by: format!("{} ({})", user.name, user.role.key().replace('-', " ")),
@@ -82,7 +86,7 @@ pub fn handover(session: &Session, args: &HandoverArgs) -> anyhow::Result<ExitCo
 pub fn fhir(session: &Session, command: &FhirCommand) -> anyhow::Result<ExitCode> {
     match command {
         FhirCommand::Export { patient, since } => {
-            let record = session.export_record(*patient)?;
+            let record = session.export_record_for(*patient, "FHIR export")?;
             let names = names(session)?;
             let bundle = observations_bundle(
                 &record,

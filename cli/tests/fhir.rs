@@ -130,8 +130,9 @@ fn a_patients_sets_go_out_as_a_uk_core_bundle_with_a_total_only_when_complete() 
             .unwrap()
             .iter()
             .filter(|entry| entry["action"] == "export")
-            .count()
-            == 3,
-        "the export and both handovers are audited"
+            .map(|entry| entry["reason"].as_str().unwrap_or_default())
+            .collect::<Vec<_>>()
+            == ["FHIR export", "handover to ED majors", "handover"],
+        "the export and both handovers are audited, each with what it was for"
     );
 }

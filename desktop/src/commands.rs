@@ -331,6 +331,43 @@ pub async fn record(state: AppStateRef<'_>, patient: String) -> CommandResult<Va
     .await
 }
 
+/// The handover for whoever takes the patient on: the words to read aloud or print, and the same
+/// as a FHIR document. Audited as an export, with to whom.
+#[tauri::command]
+pub async fn handover(
+    state: AppStateRef<'_>,
+    patient: String,
+    to: Option<String>,
+) -> CommandResult<Value> {
+    with_session(&state, move |session, protocol| {
+        let to = to
+            .map(|to| to.trim().to_owned())
+            .filter(|to| !to.is_empty());
+        let purpose = match &to {
+            Some(to) => format!("handover to {to}"),
+            None => "handover".to_owned(),
+        };
+        let record = session.export_record_for(patient_id(&patient)?, &purpose)?;
+        let user = session.user();
+        let options = doorstep_fhir::HandoverOptions {
+            by: format!("{} ({})", user.name, user.role.key().replace('-', " ")),
+            to,
+            at: chrono::Utc::now(),
+            names: session
+                .team_members()?
+                .into_iter()
+                .map(|member| (member.device, member.user))
+                .collect(),
+            medicines_review_days: protocol.medicines_review_days,
+        };
+        Ok(json!({
+            "text": doorstep_fhir::handover_text(&record, &options),
+            "document": doorstep_fhir::handover_document(&record, &options),
+        }))
+    })
+    .await
+}
+
 /// The team's registered clinicians a restriction may name, this user first.
 #[tauri::command]
 pub async fn restriction_candidates(state: AppStateRef<'_>) -> CommandResult<Vec<Value>> {

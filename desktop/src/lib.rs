@@ -42,6 +42,7 @@ pub fn run(data_dir: Option<PathBuf>) -> Result<(), tauri::Error> {
             commands::record,
             commands::emergency_access,
             commands::restriction_candidates,
+            commands::handover,
             commands::restrict_record,
             commands::lift_restriction,
             commands::preview_observation,

@@ -900,6 +900,27 @@ async fn day() {
         .unwrap();
     screen(&desktop, &client, "chart").await;
 
+    step("a handover for the ambulance crew");
+    tap(&client, "[data-testid=handover-open]").await;
+    type_into(&client, "#handover-to", "Ambulance crew, call sign 4711").await;
+    tap(&client, "[data-testid=handover-prepare]").await;
+    let handover = text(&client, "[data-testid=handover-text]").await;
+    for expected in [
+        "HANDOVER",
+        "NHS 999",
+        "DNACPR",
+        "NEWS2 10 (HIGH)",
+        "Ambulance crew, call sign 4711",
+        "Nell Nightingale (nurse)",
+    ] {
+        assert!(
+            handover.contains(expected),
+            "{expected} missing from the handover:\n{handover}"
+        );
+    }
+    screen(&desktop, &client, "handover").await;
+    click_text(&client, "[data-testid=handover-dialog] button", "Close").await;
+
     step("entered-in-error");
     // Entered-in-error, with a reason.
     click_text(&client, "[data-testid=obs-row] button", "Entered in error").await;

@@ -554,6 +554,14 @@ impl Session {
         self.read_audited(patient, AuditAction::Export, None)
     }
 
+    /// Opens a record for export, audited with what it is for ("FHIR export", "handover to ED
+    /// majors"), so the organisation's review can tell one from another.
+    pub fn export_record_for(&self, patient: PatientId, purpose: &str) -> Result<PatientRecord> {
+        self.permit(Action::ReadRecords)?;
+        let purpose = required_reason(purpose)?;
+        self.read_audited(patient, AuditAction::Export, Some(purpose))
+    }
+
     /// Opens a record outside the user's legitimate relationship; a reason is required and the
     /// access is flagged in the audit trail for review.
     /// A restricted record is then open to this user for [`EMERGENCY_ACCESS_MINUTES`] or until the

@@ -298,6 +298,8 @@ export const api = {
   restrictRecord: (patient: string, reason: RestrictionReason, clinicians: NamedClinician[]) =>
     invoke<void>("restrict_record", { patient, reason, clinicians }),
   liftRestriction: (patient: string) => invoke<void>("lift_restriction", { patient }),
+  handover: (patient: string, to: string | null) =>
+    invoke<{ text: string; document: unknown }>("handover", { patient, to }),
   preview: (patient: string, vitals: Vitals, takenAt: string | null) =>
     invoke<Preview>("preview_observation", { patient, vitals, takenAt }),
   recordObservation: (patient: string, vitals: Vitals, takenAt: string | null, confirmUnusual: string[] = []) =>

@@ -10,6 +10,7 @@ import { EscalationDialog, serviceLabel } from "../components/EscalationDialog";
 import { NotApplicableNotice, SetBadge } from "../components/News2Badge";
 import { ObsChart } from "../components/ObsChart";
 import { ReasonDialog } from "../components/ReasonDialog";
+import { HandoverDialog } from "../components/Handover";
 import { RestrictedNotice, RestrictionSection } from "../components/Restriction";
 import { ago, authorName, dateTime, longDate } from "../logic/format";
 
@@ -234,6 +235,7 @@ export function RecordScreen({
   const [scaleChoice, setScaleChoice] = useState<1 | 2 | null>(null);
   const [scaleNote, setScaleNote] = useState("");
   const [emergencyReason, setEmergencyReason] = useState<string | null>(null);
+  const [handingOver, setHandingOver] = useState(false);
 
   const load = useCallback(async () => {
     try {
@@ -421,8 +423,12 @@ export function RecordScreen({
         >
           Record observations
         </button>
+        <button onClick={() => setHandingOver(true)} data-testid="handover-open">
+          Handover
+        </button>
         <button onClick={onClose}>Back to caseload</button>
       </div>
+      {handingOver && <HandoverDialog patient={patient} onClose={() => setHandingOver(false)} onError={onError} />}
       {outcome}
 
       <section aria-labelledby="obs-title">
