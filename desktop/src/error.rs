@@ -102,7 +102,7 @@ impl From<StoreError> for CommandError {
             StoreError::NotOnTheTeam => "bad-input",
             StoreError::NotYourNote => "not-permitted",
             StoreError::AllergiesOnRecord => "allergies-on-record",
-            StoreError::InvalidValue { .. } => "bad-input",
+            StoreError::InvalidValue { .. } | StoreError::EmptySet => "bad-input",
             StoreError::MaternityDateRequired { .. }
             | StoreError::DeliveryInFuture
             | StoreError::ExpectedDeliveryOutOfRange(_) => "bad-input",

@@ -70,6 +70,8 @@ pub enum StoreError {
         "that field holds no conflicting values now (another clinician may have resolved it): reopen the record"
     )]
     NoConflict,
+    #[error("the set holds no vital sign: record at least one to save it")]
+    EmptySet,
     #[error("{field} must be {expected}")]
     InvalidValue {
         field: &'static str,

@@ -682,6 +682,11 @@ impl Session {
     ) -> Result<ObservationSet> {
         self.permit(Action::RecordObservation)?;
         let vitals = input.validate()?;
+        // A set with nothing in it records no observation: saved, it would sit in the chart and
+        // the caseload as "observed" with nothing to show.
+        if vitals == crate::vitals::VitalSigns::default() {
+            return Err(StoreError::EmptySet);
+        }
         let unusual: Vec<Field> = crate::unusual::unusual_values(&vitals)
             .into_iter()
             .map(|unusual| unusual.field)

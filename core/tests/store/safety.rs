@@ -850,3 +850,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_set_with_no_vital_signs_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = new_device(dir.path());
+    let patient = session
+        .add_patient(&patient(valid_serial(5900), "Ezra", "Empty"))
+        .unwrap();
+    let empty: doorstep_core::vitals::VitalsInput = serde_json::from_str("{}").unwrap();
+    let refusal = session
+        .record_observation(patient, &empty, None)
+        .unwrap_err();
+    assert!(matches!(refusal, StoreError::EmptySet));
+    assert!(
+        session
+            .open_record(patient)
+            .unwrap()
+            .observations
+            .is_empty()
+    );
+}
