@@ -66,7 +66,7 @@ pub fn handover(session: &Session, args: &HandoverArgs) -> anyhow::Result<ExitCo
     let record = session.export_record_for(args.patient, &purpose)?;
     let user = session.user();
     let options = HandoverOptions {
-        by: format!("{} ({})", user.name, user.role.key().replace('-', " ")),
+        by: format!("{} ({})", user.name, user.role.words()),
         to: args.to.clone(),
         at: Utc::now(),
         names: names(session)?,

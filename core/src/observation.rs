@@ -28,6 +28,17 @@ impl Role {
         Role::Administrator,
     ];
 
+    /// The role as a sentence says it ("healthcare assistant").
+    pub fn words(self) -> &'static str {
+        match self {
+            Role::Nurse => "nurse",
+            Role::Midwife => "midwife",
+            Role::Paramedic => "paramedic",
+            Role::HealthcareAssistant => "healthcare assistant",
+            Role::Administrator => "administrator",
+        }
+    }
+
     pub fn key(self) -> &'static str {
         match self {
             Role::Nurse => "nurse",

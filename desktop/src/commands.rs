@@ -350,7 +350,7 @@ pub async fn handover(
         let record = session.export_record_for(patient_id(&patient)?, &purpose)?;
         let user = session.user();
         let options = doorstep_fhir::HandoverOptions {
-            by: format!("{} ({})", user.name, user.role.key().replace('-', " ")),
+            by: format!("{} ({})", user.name, user.role.words()),
             to,
             at: chrono::Utc::now(),
             names: session

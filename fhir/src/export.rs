@@ -115,7 +115,7 @@ fn urn(id: Uuid) -> String {
 }
 
 fn performer(author: &Author, names: &HashMap<DeviceId, String>) -> Reference {
-    let role = author.role.key().replace('-', " ");
+    let role = author.role.words();
     Reference {
         reference: None,
         display: Some(match names.get(&author.device) {

@@ -307,7 +307,7 @@ fn trend(record: &PatientRecord, options: &HandoverOptions) -> Vec<String> {
             .names
             .get(&author.device)
             .cloned()
-            .unwrap_or_else(|| format!("a {}", author.role.key().replace('-', " ")));
+            .unwrap_or_else(|| format!("a {}", author.role.words()));
         format!(
             "{}: {score}. RR {}, SpO2 {} {}, BP {}, pulse {}, {}, temp {} (by {who})",
             local(set.taken_at()),
