@@ -1,9 +1,11 @@
-//! `doorstep fhir`: FHIR R4 UK Core out of the device store (the `doorstep-fhir` crate does the
-//! conversion; this reads the record, audited as an export, and writes the file).
+//! `doorstep fhir`: FHIR R4 UK Core in and out of the device store (the `doorstep-fhir` crate
+//! does the conversion; this reads the record, audited as an export, and writes the file, or
+//! reads a file and imports it in one transaction).
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 use doorstep_core::PatientId;
@@ -11,6 +13,9 @@ use doorstep_core::store::Session;
 use doorstep_fhir::{
     ExportOptions, HandoverOptions, handover_document, handover_text, observations_bundle,
 };
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::output::Output;
 
 #[derive(Debug, Subcommand)]
 pub enum FhirCommand {
@@ -23,6 +28,18 @@ pub enum FhirCommand {
         /// Only sets taken at or after this time (RFC 3339, e.g. 2026-11-30T08:00:00Z).
         #[arg(long)]
         since: Option<DateTime<Utc>>,
+    },
+    /// Imports a Bundle (collection, searchset, transaction or document) of UK Core Patient,
+    /// AllergyIntolerance, MedicationStatement, Condition and Flag resources from the GP record
+    /// or the shared care record. Patients are matched by NHS number; the whole file is checked
+    /// first and applied in one transaction, so a bad file changes nothing. Prints counts of
+    /// what changed and which entries were left out.
+    Import {
+        file: std::path::PathBuf,
+        /// Where the file came from, for the audit trail and the lists' source (default: the
+        /// bundle's Organization).
+        #[arg(long)]
+        source: Option<String>,
     },
 }
 
@@ -83,8 +100,9 @@ pub fn handover(session: &Session, args: &HandoverArgs) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn fhir(session: &Session, command: &FhirCommand) -> anyhow::Result<ExitCode> {
+pub fn fhir(session: &Session, command: &FhirCommand, out: &Output) -> anyhow::Result<ExitCode> {
     match command {
+        FhirCommand::Import { file, source } => import(session, file, source.as_deref(), out),
         FhirCommand::Export { patient, since } => {
             let record = session.export_record_for(*patient, "FHIR export")?;
             let names = names(session)?;
@@ -101,4 +119,57 @@ pub fn fhir(session: &Session, command: &FhirCommand) -> anyhow::Result<ExitCode
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn import(
+    session: &Session,
+    file: &std::path::Path,
+    source: Option<&str>,
+    out: &Output,
+) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("could not read {}", file.display()))?;
+    let plan = doorstep_fhir::read_bundle(&text)?;
+    let bar = ProgressBar::new(plan.records.len() as u64);
+    if out.is_json() || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} patients")
+            .context("progress bar template")?
+            .progress_chars("=> "),
+    );
+    bar.set_message("Importing");
+    let report = doorstep_fhir::apply(session, &plan, source, |done| {
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    let outcome = &report.outcome;
+    out.print(&serde_json::to_value(&report)?, || {
+        let mut text = format!(
+            "Imported {} patients: {} new, {} updated, {} unchanged. Allergies and alerts: {} added, {} updated, {} kept as recorded here. Medicines and problem lists: {} replaced, {} older than the list held and not applied.",
+            plan.records.len(),
+            outcome.patients_created,
+            outcome.patients_updated,
+            outcome.patients_unchanged,
+            outcome.entries_added,
+            outcome.entries_updated,
+            outcome.entries_kept,
+            outcome.snapshots_replaced,
+            outcome.snapshots_stale,
+        );
+        if !report.demographics_differ_entries.is_empty() {
+            text.push_str(&format!(
+                "\nCheck the details of the patients in entries {:?}: name, sex, address or GP practice differ from the record on this device (the record was not changed).",
+                report.demographics_differ_entries
+            ));
+        }
+        for skipped in &report.skipped {
+            text.push_str(&format!(
+                "\nEntry {} ({}) not imported: {}.",
+                skipped.entry, skipped.resource, skipped.reason
+            ));
+        }
+        text
+    })
 }

@@ -75,7 +75,8 @@ enum Command {
     Note(record_cmd::NoteCommand),
     /// Record an escalation: who was called about a patient, when, and what they said.
     Escalate(record_cmd::EscalateArgs),
-    /// FHIR R4 UK Core: `fhir export` writes a patient's observations and NEWS2 as a Bundle.
+    /// FHIR R4 UK Core: `fhir export` writes a patient's record and NEWS2 as a Bundle; `fhir
+    /// import` brings in allergies, alerts, medicines and problems from the GP or shared record.
     #[command(subcommand)]
     Fhir(fhir_cmd::FhirCommand),
     /// A transfer of care: the record's essentials under UK Core headings, as words (SBAR order)
@@ -138,7 +139,7 @@ fn main() -> ExitCode {
             record_cmd::escalate(session, args, &out)
         }),
         Command::Fhir(command) => {
-            record_cmd::with_session(dir, user, |session| fhir_cmd::fhir(session, command))
+            record_cmd::with_session(dir, user, |session| fhir_cmd::fhir(session, command, &out))
         }
         Command::Handover(args) => {
             record_cmd::with_session(dir, user, |session| fhir_cmd::handover(session, args))

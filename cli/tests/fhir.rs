@@ -136,3 +136,72 @@ fn a_patients_sets_go_out_as_a_uk_core_bundle_with_a_total_only_when_complete() 
         "the export and both handovers are audited, each with what it was for"
     );
 }
+
+/// The FHIR crate's GP record fixture: two patients, their allergies, alerts, medicines and
+/// problems, an alert kind Doorstep does not show and an Encounter.
+const GP_RECORD: &str = include_str!("../../fhir/tests/fixtures/gp-record.json");
+
+fn failing(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_doorstep"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("DOORSTEP_PIN", PIN)
+        .env_remove("DOORSTEP_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{args:?} succeeded");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn fhir_import_brings_in_a_gp_record_once_and_a_bad_file_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(
+        d,
+        &[
+            "init",
+            "--user-name",
+            "Ivy Integration",
+            "--role",
+            "integration",
+        ],
+    );
+    let file = d.join("gp-record.json");
+    std::fs::write(&file, GP_RECORD).unwrap();
+    let bad = d.join("bad.json");
+    std::fs::write(&bad, GP_RECORD.replace("\"9991000100\"", "\"9991000101\"")).unwrap();
+
+    let error = failing(d, &["fhir", "import", bad.to_str().unwrap()]);
+    assert!(
+        error.contains("entry 2 (Patient), Patient.identifier (NHS number)"),
+        "{error}"
+    );
+    assert!(!error.contains("Usher"), "{error}");
+
+    let report = run(d, &["fhir", "import", file.to_str().unwrap()]);
+    assert_eq!(report["patients_created"], 2, "{report}");
+    assert_eq!(report["entries_added"], 4);
+    assert_eq!(report["skipped"].as_array().unwrap().len(), 2);
+    let again = run(
+        d,
+        &[
+            "fhir",
+            "import",
+            file.to_str().unwrap(),
+            "--source",
+            "GP Connect",
+        ],
+    );
+    assert_eq!(again["patients_unchanged"], 2, "{again}");
+
+    // The integration service brings records in; it does not read them.
+    for command in [&["patient", "list"][..], &["audit"][..]] {
+        let refused = failing(d, command);
+        assert!(
+            refused.contains("as an integration service you may not see patient records"),
+            "{refused}"
+        );
+    }
+}

@@ -17,15 +17,20 @@ pub enum Role {
     Paramedic,
     HealthcareAssistant,
     Administrator,
+    /// An organisation's integration device: it imports records from the GP and shared care
+    /// record systems and syncs them to its team, end-to-end encrypted like any other device. It
+    /// cannot read or change what clinicians record.
+    Integration,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Nurse,
         Role::Midwife,
         Role::Paramedic,
         Role::HealthcareAssistant,
         Role::Administrator,
+        Role::Integration,
     ];
 
     /// The role as a sentence says it ("healthcare assistant").
@@ -36,6 +41,7 @@ impl Role {
             Role::Paramedic => "paramedic",
             Role::HealthcareAssistant => "healthcare assistant",
             Role::Administrator => "administrator",
+            Role::Integration => "integration service",
         }
     }
 
@@ -46,6 +52,7 @@ impl Role {
             Role::Paramedic => "paramedic",
             Role::HealthcareAssistant => "healthcare-assistant",
             Role::Administrator => "administrator",
+            Role::Integration => "integration",
         }
     }
 }
@@ -62,7 +69,9 @@ impl std::str::FromStr for Role {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role; use nurse, midwife, paramedic, healthcare-assistant or administrator")]
+#[error(
+    "unknown role; use nurse, midwife, paramedic, healthcare-assistant, administrator or integration"
+)]
 pub struct UnknownRole;
 
 /// Who made an entry: the person, their role at the time, and the device they used.

@@ -103,6 +103,21 @@ pub enum AllergySeverity {
     Mild,
     Moderate,
     Severe,
+    /// The source system recorded the allergy without a severity: shown as not recorded, never
+    /// guessed.
+    #[serde(rename = "not-recorded")]
+    NotRecorded,
+}
+
+impl AllergySeverity {
+    pub fn words(self) -> &'static str {
+        match self {
+            AllergySeverity::Mild => "mild",
+            AllergySeverity::Moderate => "moderate",
+            AllergySeverity::Severe => "severe",
+            AllergySeverity::NotRecorded => "severity not recorded",
+        }
+    }
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +125,22 @@ pub struct Allergy {
     pub substance: String,
     pub reaction: String,
     pub severity: AllergySeverity,
+}
+
+impl Allergy {
+    /// "Penicillin: anaphylaxis (severe)", saying what the source left out.
+    pub fn describe(&self) -> String {
+        let reaction = if self.reaction.trim().is_empty() {
+            "reaction not recorded"
+        } else {
+            self.reaction.trim()
+        };
+        format!(
+            "{}: {reaction} ({})",
+            self.substance.trim(),
+            self.severity.words()
+        )
+    }
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

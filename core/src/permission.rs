@@ -7,12 +7,13 @@
 //! whole history, are checked for their authors' roles only; the SpO2 scale decision is checked
 //! for its role again when read.
 //!
-//! | action | nurse, midwife, paramedic | healthcare assistant | administrator |
-//! |---|---|---|---|
-//! | read the caseload and records, record observations, write notes, record an escalation | yes | yes | no |
-//! | decide the SpO2 scale, mark entries in error, resolve conflicts, edit the care plan, record allergies, alerts, pregnancy, demographics, register patients, emergency access | yes | no | no |
-//! | add a user (not an administrator) | yes | no | yes |
-//! | add an administrator | no | no | yes |
+//! | action | nurse, midwife, paramedic | healthcare assistant | administrator | integration |
+//! |---|---|---|---|---|
+//! | read the caseload and records, record observations, write notes, record an escalation | yes | yes | no | no |
+//! | decide the SpO2 scale, mark entries in error, resolve conflicts, edit the care plan, record allergies, alerts, pregnancy, demographics, emergency access, restrict a record | yes | no | no | no |
+//! | register patients, import records (allergies, alerts, medicines, problems) from a FHIR bundle | yes | no | no | yes |
+//! | add a user (not an administrator or integration service) | yes | no | yes | no |
+//! | add an administrator or an integration service | no | no | yes | no |
 
 use crate::observation::Role;
 
@@ -33,6 +34,9 @@ pub enum Action {
     RegisterPatient,
     EmergencyAccess,
     RestrictRecord,
+    /// Bring in allergies, alerts, medicines and problems from another system; also what a value
+    /// in those lists records when it arrives by sync, whoever made it.
+    ImportRecords,
     AddUser {
         role: Role,
     },
@@ -54,9 +58,13 @@ impl Action {
             Action::RegisterPatient => "register patients",
             Action::EmergencyAccess => "use emergency access",
             Action::RestrictRecord => "restrict a record or lift a restriction",
+            Action::ImportRecords => "import records from another system",
             Action::AddUser {
                 role: Role::Administrator,
             } => "add an administrator",
+            Action::AddUser {
+                role: Role::Integration,
+            } => "add an integration service",
             Action::AddUser { .. } => "add users",
         }
     }
@@ -69,8 +77,11 @@ impl Action {
             | Action::WriteNote
             | Action::Escalate => "clinical staff",
             Action::AddUser {
-                role: Role::Administrator,
+                role: Role::Administrator | Role::Integration,
             } => "an administrator",
+            Action::RegisterPatient | Action::ImportRecords => {
+                "a registered nurse, midwife or paramedic, or the organisation's integration service"
+            }
             Action::AddUser { .. } => {
                 "a registered nurse, midwife or paramedic, or an administrator"
             }
@@ -91,17 +102,19 @@ impl Role {
             Action::ReadRecords
             | Action::RecordObservation
             | Action::WriteNote
-            | Action::Escalate => self != Role::Administrator,
+            | Action::Escalate => !matches!(self, Role::Administrator | Role::Integration),
             Action::DecideSpo2Scale
             | Action::MarkEnteredInError
             | Action::ResolveConflict
             | Action::EditCarePlan
             | Action::AmendRecord
-            | Action::RegisterPatient
             | Action::EmergencyAccess
             | Action::RestrictRecord => self.is_registered_clinician(),
+            Action::RegisterPatient | Action::ImportRecords => {
+                self.is_registered_clinician() || self == Role::Integration
+            }
             Action::AddUser {
-                role: Role::Administrator,
+                role: Role::Administrator | Role::Integration,
             } => self == Role::Administrator,
             Action::AddUser { .. } => self.is_registered_clinician() || self == Role::Administrator,
         }
@@ -132,6 +145,7 @@ fn article(role: Role) -> &'static str {
         Role::Paramedic => "a paramedic",
         Role::HealthcareAssistant => "a healthcare assistant",
         Role::Administrator => "an administrator",
+        Role::Integration => "an integration service",
     }
 }
 
@@ -139,16 +153,16 @@ fn article(role: Role) -> &'static str {
 mod tests {
     use super::*;
 
-    const CLINICAL_DECISIONS: [Action; 8] = [
+    const CLINICAL_DECISIONS: [Action; 7] = [
         Action::DecideSpo2Scale,
         Action::MarkEnteredInError,
         Action::ResolveConflict,
         Action::EditCarePlan,
         Action::AmendRecord,
-        Action::RegisterPatient,
         Action::EmergencyAccess,
         Action::RestrictRecord,
     ];
+    const BRING_IN: [Action; 2] = [Action::RegisterPatient, Action::ImportRecords];
     const CARE: [Action; 4] = [
         Action::ReadRecords,
         Action::RecordObservation,
@@ -158,23 +172,28 @@ mod tests {
 
     #[test]
     fn the_table_holds_for_every_role_and_action() {
-        // (role, clinical decisions, care, add a non-admin user, add an administrator)
+        // (role, clinical decisions, care, register and import, add a clinical user, add an
+        // administrator or integration service)
         let table = [
-            (Role::Nurse, true, true, true, false),
-            (Role::Midwife, true, true, true, false),
-            (Role::Paramedic, true, true, true, false),
-            (Role::HealthcareAssistant, false, true, false, false),
-            (Role::Administrator, false, false, true, true),
+            (Role::Nurse, true, true, true, true, false),
+            (Role::Midwife, true, true, true, true, false),
+            (Role::Paramedic, true, true, true, true, false),
+            (Role::HealthcareAssistant, false, true, false, false, false),
+            (Role::Administrator, false, false, false, true, true),
+            (Role::Integration, false, false, true, false, false),
         ];
-        for (role, decides, cares, adds_staff, adds_admin) in table {
+        for (role, decides, cares, brings_in, adds_staff, adds_admin) in table {
             for action in CLINICAL_DECISIONS {
                 assert_eq!(role.may(action), decides, "{role:?} {action:?}");
+            }
+            for action in BRING_IN {
+                assert_eq!(role.may(action), brings_in, "{role:?} {action:?}");
             }
             for action in CARE {
                 assert_eq!(role.may(action), cares, "{role:?} {action:?}");
             }
             for added in Role::ALL {
-                let expected = if added == Role::Administrator {
+                let expected = if matches!(added, Role::Administrator | Role::Integration) {
                     adds_admin
                 } else {
                     adds_staff

@@ -6,6 +6,25 @@ pub const LOINC: &str = "http://loinc.org";
 pub const UCUM: &str = "http://unitsofmeasure.org";
 pub const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
 pub const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
+/// Organisation Data Service codes: GP practices and trusts.
+pub const ODS_CODE: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
+pub const ALLERGY_CLINICAL: &str =
+    "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
+pub const ALLERGY_VERIFICATION: &str =
+    "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification";
+pub const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+pub const CONDITION_VERIFICATION: &str =
+    "http://terminology.hl7.org/CodeSystem/condition-ver-status";
+pub const CONDITION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
+/// The core extension (an R5 element) for when a condition was asserted: the problem list's
+/// as-of time, so that an older list is never taken for a newer one.
+pub const CONDITION_ASSERTED_DATE: &str =
+    "http://hl7.org/fhir/StructureDefinition/condition-assertedDate";
+/// SNOMED CT 304253006 |Not for resuscitation (finding)|: how GP systems code a DNACPR decision.
+pub const NOT_FOR_RESUSCITATION: (&str, &str) = ("304253006", "Not for resuscitation");
+/// Doorstep's alert kinds. UK Core leaves Flag.code to local value sets; the kinds other than
+/// DNACPR carry this code and the text the clinician wrote.
+pub const ALERT_KIND: &str = "https://doorstep.invalid/CodeSystem/alert-kind";
 /// Doorstep's own identifiers for what it records (random UUIDs: no patient information).
 pub const DOORSTEP_ID: &str = "https://tools.ietf.org/html/rfc4122";
 

@@ -1,7 +1,9 @@
 //! Observations and NEWS2 out to the electronic patient record, as UK Core: per set, one
 //! Observation per vital sign, ACVPU and inspired oxygen, and — only for a complete set where
 //! NEWS2 applies — the total with its seven sub-scores, derived from those vitals. A partial set
-//! exports its vitals and never a total; a set entered in error exports with that status.
+//! exports its vitals and never a total; a set entered in error exports with that status. The
+//! record's allergies, alerts, medicines and problems go with them ([`crate::lists`]), so that the
+//! bundle imports back as it left.
 
 use std::collections::HashMap;
 
@@ -16,8 +18,8 @@ use uuid::Uuid;
 
 use crate::codes::{self, VitalCode};
 use crate::types::{
-    Bundle, BundleEntry, CodeableConcept, Coding, HumanName, Identifier, Meta, Observation,
-    ObservationComponent, Patient, Quantity, Reference, Resource,
+    Address, Bundle, BundleEntry, CodeableConcept, Coding, HumanName, Identifier, Meta,
+    Observation, ObservationComponent, Patient, Quantity, Reference, Resource,
 };
 
 /// Said of a total the core worked out after the set was taken, never shown at the bedside.
@@ -52,6 +54,7 @@ pub fn observations_bundle(record: &PatientRecord, options: &ExportOptions) -> B
                     .is_some_and(|mark| mark.at >= since)
         })
     };
+    entry.extend(crate::lists::list_entries(record, &patient_url));
     for observation in record.observations.iter().filter(wanted) {
         entry.extend(set_entries(observation, &patient_url, options));
     }
@@ -64,7 +67,10 @@ pub fn observations_bundle(record: &PatientRecord, options: &ExportOptions) -> B
     }
 }
 
-fn patient(record: &PatientRecord) -> Patient {
+pub(crate) fn patient(record: &PatientRecord) -> Patient {
+    let demographics = record.demographics();
+    let address = &demographics.address;
+    let practice = &demographics.gp_practice;
     Patient {
         id: Some(record.id.to_string()),
         meta: Some(Meta {
@@ -75,8 +81,10 @@ fn patient(record: &PatientRecord) -> Patient {
             value: record.nhs_number.as_digits(),
         }],
         name: vec![HumanName {
+            name_use: Some("official".to_owned()),
             family: Some(record.family.clone()),
             given: vec![record.given.clone()],
+            ..HumanName::default()
         }],
         gender: Some(
             match record.sex {
@@ -88,8 +96,37 @@ fn patient(record: &PatientRecord) -> Patient {
             .to_owned(),
         ),
         birth_date: Some(record.birth_date.format("%Y-%m-%d").to_string()),
+        address: if address.lines.is_empty()
+            && address.town.is_empty()
+            && address.postcode.is_empty()
+        {
+            Vec::new()
+        } else {
+            vec![Address {
+                address_use: Some("home".to_owned()),
+                line: address.lines.clone(),
+                city: non_empty(&address.town),
+                postal_code: non_empty(&address.postcode),
+            }]
+        },
+        general_practitioner: if practice.ods_code.is_empty() && practice.name.is_empty() {
+            Vec::new()
+        } else {
+            vec![Reference {
+                identifier: non_empty(&practice.ods_code).map(|code| Identifier {
+                    system: codes::ODS_CODE.to_owned(),
+                    value: code,
+                }),
+                display: non_empty(&practice.name),
+                ..Reference::default()
+            }]
+        },
         extra: Map::new(),
     }
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    (!text.trim().is_empty()).then(|| text.trim().to_owned())
 }
 
 /// Each resource a set makes, numbered so that its id derives from the set's id.
@@ -110,18 +147,18 @@ fn part_id(set: &ObservationSet, part: Part) -> Uuid {
     Uuid::from_u128(set.id().as_uuid().as_u128() ^ part as u128)
 }
 
-fn urn(id: Uuid) -> String {
+pub(crate) fn urn(id: Uuid) -> String {
     format!("urn:uuid:{id}")
 }
 
 fn performer(author: &Author, names: &HashMap<DeviceId, String>) -> Reference {
     let role = author.role.words();
     Reference {
-        reference: None,
         display: Some(match names.get(&author.device) {
             Some(name) => format!("{name} ({role})"),
             None => format!("a {role}"),
         }),
+        ..Reference::default()
     }
 }
 
@@ -174,10 +211,7 @@ fn set_entries(
         status: status.to_owned(),
         category: Vec::new(),
         code,
-        subject: Some(Reference {
-            reference: Some(patient_url.to_owned()),
-            display: None,
-        }),
+        subject: Some(Reference::to(patient_url)),
         effective_date_time: Some(set.taken_at().to_rfc3339_opts(SecondsFormat::Secs, true)),
         performer: vec![performer(set.author(), &options.names)],
         value_quantity: None,
@@ -340,10 +374,7 @@ fn set_entries(
         score.value_quantity = Some(quantity(total, codes::SCORE_UNIT));
         score.derived_from = made
             .iter()
-            .map(|(part, _)| Reference {
-                reference: Some(urn(part_id(set, *part))),
-                display: None,
-            })
+            .map(|(part, _)| Reference::to(&urn(part_id(set, *part))))
             .collect();
         score.component = result
             .scores

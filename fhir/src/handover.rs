@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::codes;
 use crate::export::{ExportOptions, observations_bundle};
-use crate::types::{Bundle, BundleEntry, Identifier, Resource};
+use crate::types::{Bundle, BundleEntry, HumanName, Identifier, Practitioner, Resource};
 
 /// The sets the trend shows, newest first.
 pub const TREND_SETS: usize = 5;
@@ -83,14 +83,7 @@ fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
         .allergies
         .iter()
         .filter(|entry| entry.status == EntryStatus::Active)
-        .map(|entry| {
-            format!(
-                "{}: {} ({})",
-                entry.allergy.substance,
-                entry.allergy.reaction,
-                severity_word(entry.allergy.severity)
-            )
-        })
+        .map(|entry| entry.allergy.describe())
         .collect();
     if allergies.is_empty() {
         allergies.push(match &record.allergy_status {
@@ -353,14 +346,6 @@ fn sex_word(record: &PatientRecord) -> &'static str {
     }
 }
 
-fn severity_word(severity: doorstep_core::patient::AllergySeverity) -> &'static str {
-    match severity {
-        doorstep_core::patient::AllergySeverity::Mild => "mild",
-        doorstep_core::patient::AllergySeverity::Moderate => "moderate",
-        doorstep_core::patient::AllergySeverity::Severe => "severe",
-    }
-}
-
 /// The handover as words to read aloud or print: each heading, then its lines.
 pub fn handover_text(record: &PatientRecord, options: &HandoverOptions) -> String {
     let mut text = format!(
@@ -416,13 +401,26 @@ pub fn handover_document(record: &PatientRecord, options: &HandoverOptions) -> B
         .first()
         .and_then(|entry| entry.full_url.clone())
         .unwrap_or_default();
-    let observation_urls: Vec<Value> = observations
-        .entry
-        .iter()
-        .skip(1)
-        .filter_map(|entry| entry.full_url.as_ref())
-        .map(|url| json!({ "reference": url }))
-        .collect();
+    // Each section lists the resources that say what it says in words.
+    let section_of = |resource: &Resource| match resource {
+        Resource::Observation(_) => Some("observations"),
+        Resource::AllergyIntolerance(_) => Some("allergies-and-adverse-reaction"),
+        Resource::Flag(_) => Some("safety-alerts"),
+        Resource::MedicationStatement(_) => Some("medications-and-medical-devices"),
+        Resource::Condition(_) => Some("problems-and-issues"),
+        _ => None,
+    };
+    let section_entries = |code: &str| -> Vec<Value> {
+        observations
+            .entry
+            .iter()
+            .filter(|entry| section_of(&entry.resource) == Some(code))
+            .filter_map(|entry| entry.full_url.as_ref())
+            .map(|url| json!({ "reference": url }))
+            .collect()
+    };
+    let practitioner_id = Uuid::new_v4();
+    let practitioner_url = format!("urn:uuid:{practitioner_id}");
 
     let document_id = Uuid::new_v4();
     let composition_id = Uuid::new_v4();
@@ -434,14 +432,13 @@ pub fn handover_document(record: &PatientRecord, options: &HandoverOptions) -> B
                 "code": {"coding": [{"system": HEADINGS, "code": section.code, "display": section.display}]},
                 "text": {"status": "generated", "div": xhtml(&section.lines)},
             });
-            match section.code {
-                "observations" if !observation_urls.is_empty() => {
-                    value["entry"] = Value::Array(observation_urls.clone());
-                }
-                "patient-demographics" => {
-                    value["entry"] = json!([{ "reference": patient_url }]);
-                }
-                _ => {}
+            let entries = match section.code {
+                "patient-demographics" => vec![json!({ "reference": patient_url })],
+                "person-completing-record" => vec![json!({ "reference": practitioner_url })],
+                code => section_entries(code),
+            };
+            if !entries.is_empty() {
+                value["entry"] = Value::Array(entries);
             }
             value
         })
@@ -455,7 +452,7 @@ pub fn handover_document(record: &PatientRecord, options: &HandoverOptions) -> B
         "type": {"coding": [{"system": codes::LOINC, "code": "18761-7", "display": "Transfer summary note"}]},
         "subject": {"reference": patient_url},
         "date": at,
-        "author": [{"display": options.by}],
+        "author": [{"reference": practitioner_url, "display": options.by}],
         "title": format!("Handover: {}, {}", record.family.to_uppercase(), record.given),
         "section": sections,
     });
@@ -468,6 +465,20 @@ pub fn handover_document(record: &PatientRecord, options: &HandoverOptions) -> B
         resource: Resource::Other(composition),
     }];
     entry.extend(observations.entry);
+    entry.push(BundleEntry {
+        full_url: Some(practitioner_url.clone()),
+        resource: Resource::Practitioner(Box::new(Practitioner {
+            id: Some(practitioner_id.to_string()),
+            meta: Some(crate::types::Meta {
+                profile: vec![codes::profile("UKCore-Practitioner")],
+            }),
+            name: vec![HumanName {
+                text: Some(options.by.clone()),
+                ..HumanName::default()
+            }],
+            extra: Map::new(),
+        })),
+    });
     Bundle {
         resource_type: "Bundle".to_owned(),
         bundle_type: "document".to_owned(),

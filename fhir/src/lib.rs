@@ -5,12 +5,17 @@
 //! - [`codes`]: the UK Core, SNOMED CT, LOINC and UCUM codes Doorstep emits.
 //! - [`export`]: observations and NEWS2 out, as a `collection` Bundle.
 //! - [`handover`]: a transfer of care, as words to read aloud and as a FHIR document.
+//! - [`lists`]: allergies, alerts, medicines and problems out, so that they import back as they left.
+//! - [`import`]: bundles from the GP record and the shared care record in, checked whole first.
 
 pub mod codes;
 pub mod export;
 pub mod handover;
+pub mod import;
+pub mod lists;
 pub mod types;
 
 pub use export::{ExportOptions, observations_bundle};
 pub use handover::{HandoverOptions, handover_document, handover_text};
+pub use import::{ApplyError, ImportError, ImportPlan, ImportReport, apply, read_bundle};
 pub use types::Bundle;

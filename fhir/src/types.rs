@@ -61,10 +61,21 @@ pub struct Reference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<Identifier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display: Option<String>,
 }
 
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+impl Reference {
+    pub fn to(url: &str) -> Self {
+        Self {
+            reference: Some(url.to_owned()),
+            ..Self::default()
+        }
+    }
+}
+
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Identifier {
     pub system: String,
     pub value: String,
@@ -73,9 +84,39 @@ pub struct Identifier {
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HumanName {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "use")]
+    pub name_use: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub given: Vec<String>,
+}
+
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Address {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "use")]
+    pub address_use: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+}
+
+/// A FHIR extension with the one value type Doorstep writes (a dateTime); others are kept whole.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Extension {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_date_time: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -99,9 +140,154 @@ pub struct Patient {
     pub gender: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub birth_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub address: Vec<Address>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub general_practitioner: Vec<Reference>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+/// Elements every resource Doorstep reads for import has: its id and profile, and what else it
+/// carries kept whole.
+macro_rules! resource {
+    ($(#[$attr:meta])* $name:ident { $($(#[$field_attr:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$attr])*
+        #[derive(Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub id: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub meta: Option<Meta>,
+            $($(#[$field_attr])* pub $field: $ty,)*
+            #[serde(flatten)]
+            pub extra: Map<String, Value>,
+        }
+    };
+}
+
+resource!(
+    /// UK Core AllergyIntolerance: the substance, how the patient reacts, and its status.
+    AllergyIntolerance {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        identifier: Vec<Identifier>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        clinical_status: Option<CodeableConcept>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verification_status: Option<CodeableConcept>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<CodeableConcept>,
+        patient: Reference,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recorded_date: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reaction: Vec<AllergyReaction>,
+    }
+);
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllergyReaction {
+    #[serde(default)]
+    pub manifestation: Vec<CodeableConcept>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+resource!(
+    /// UK Core MedicationStatement: one medicine the patient takes, as a source asserts it.
+    MedicationStatement {
+        status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        medication_codeable_concept: Option<CodeableConcept>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        medication_reference: Option<Reference>,
+        subject: Reference,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        date_asserted: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        information_source: Option<Reference>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        dosage: Vec<Dosage>,
+    }
+);
+
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dosage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<CodeableConcept>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+resource!(
+    /// A medicine a MedicationStatement may point at instead of naming it.
+    Medication {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<CodeableConcept>,
+    }
+);
+
+resource!(
+    /// UK Core Condition: a problem on the patient's problem list.
+    Condition {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extension: Vec<Extension>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        clinical_status: Option<CodeableConcept>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verification_status: Option<CodeableConcept>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        category: Vec<CodeableConcept>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<CodeableConcept>,
+        subject: Reference,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        asserter: Option<Reference>,
+    }
+);
+
+resource!(
+    /// UK Core Flag: an alert a clinician must see before acting (DNACPR, safeguarding).
+    Flag {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        identifier: Vec<Identifier>,
+        status: String,
+        code: CodeableConcept,
+        subject: Reference,
+    }
+);
+
+resource!(
+    /// UK Core Organization: a GP practice or the source of an import.
+    Organization {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        identifier: Vec<Identifier>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    }
+);
+
+resource!(
+    /// UK Core Practitioner: the person completing a handover.
+    Practitioner {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        name: Vec<HumanName>,
+    }
+);
 
 /// One part of an observation: a panel's systolic value, a score's sub-score.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -151,6 +337,13 @@ pub struct Observation {
 pub enum Resource {
     Patient(Patient),
     Observation(Box<Observation>),
+    AllergyIntolerance(Box<AllergyIntolerance>),
+    MedicationStatement(Box<MedicationStatement>),
+    Medication(Box<Medication>),
+    Condition(Box<Condition>),
+    Flag(Box<Flag>),
+    Organization(Box<Organization>),
+    Practitioner(Box<Practitioner>),
     #[serde(untagged)]
     Other(Map<String, Value>),
 }
@@ -207,6 +400,17 @@ redacted_debug!(
     Quantity,
     Identifier,
     HumanName,
+    Address,
+    AllergyIntolerance,
+    AllergyReaction,
+    MedicationStatement,
+    Dosage,
+    Timing,
+    Medication,
+    Condition,
+    Flag,
+    Organization,
+    Practitioner,
     Patient,
     Observation,
     ObservationComponent,

@@ -42,7 +42,7 @@ fn patient() -> PatientRecord {
         at: at(-60),
     };
     record.allergies.push(AllergyEntry {
-        id: EntryId::from_u128(1),
+        id: EntryId::from_u128(0xa11e_0001_0000_0000),
         allergy: Allergy {
             substance: "Penicillin".to_owned(),
             reaction: "anaphylaxis".to_owned(),
@@ -50,15 +50,17 @@ fn patient() -> PatientRecord {
         },
         recorded,
         status: EntryStatus::Active,
+        source: None,
     });
     record.flags.push(FlagEntry {
-        id: EntryId::from_u128(2),
+        id: EntryId::from_u128(0xf1a9_0002_0000_0000),
         flag: Flag {
             kind: FlagKind::Dnacpr,
             detail: "not for CPR; wishes to stay at home".to_owned(),
         },
         recorded,
         status: EntryStatus::Active,
+        source: None,
     });
     record.care_plan = "Daily visits; repeat NEWS2 at each visit".to_owned();
     record
@@ -153,6 +155,38 @@ fn the_document_is_a_composition_under_uk_core_headings_and_valid_fhir() {
             .iter()
             .all(|e| urls.contains(&e["reference"].as_str().unwrap().to_owned()))
     );
+    // Allergies and alerts are their sections' entries; the author is a Practitioner.
+    let resource_at = |section: &str| -> Vec<String> {
+        let section = composition["section"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["code"]["coding"][0]["code"] == section)
+            .unwrap();
+        section["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|reference| {
+                let url = reference["reference"].as_str().unwrap();
+                let entry = bundle
+                    .entry
+                    .iter()
+                    .find(|e| e.full_url.as_deref() == Some(url))
+                    .unwrap();
+                serde_json::to_value(&entry.resource).unwrap()["resourceType"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(
+        resource_at("allergies-and-adverse-reaction"),
+        ["AllergyIntolerance"]
+    );
+    assert_eq!(resource_at("safety-alerts"), ["Flag"]);
+    assert_eq!(resource_at("person-completing-record"), ["Practitioner"]);
     if let Some(errors) = schema_errors(&bundle) {
         panic!("invalid FHIR R4: {errors}");
     }

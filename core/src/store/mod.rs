@@ -11,6 +11,7 @@ mod db;
 mod device;
 mod draft;
 mod error;
+mod import;
 mod persist;
 mod record;
 mod restriction;
@@ -23,11 +24,12 @@ pub use audit::{AuditAction, AuditBreak, AuditEntry, AuditEvent};
 pub use device::{Device, MIN_PIN_LEN, UnlockPolicy, UserInfo};
 pub use draft::Draft;
 pub use error::StoreError;
+pub use import::{ImportOutcome, Imported, RecordImport};
 pub use record::{
     AllergyEntry, AllergyStatus, Conflict, DemographicField, EnteredInError, EntryContainer,
     EntryStatus, Escalation, EscalationEntry, EscalationService, FlagEntry, MaternityEntry,
     NewPatient, NoteEntry, ObservationEntry, PatientRecord, RecordDoc, Recorded, Resolution,
-    Resolved, ScaleDecision, ScaleReview, Snapshot, UnknownService,
+    Resolved, ScaleDecision, ScaleReview, Snapshot, SourceIdentifier, UnknownService,
 };
 pub use restriction::{
     Access, EMERGENCY_ACCESS_MINUTES, NamedClinician, Restriction, RestrictionDecision,

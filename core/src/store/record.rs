@@ -88,6 +88,9 @@ pub struct AllergyEntry {
     pub allergy: Allergy,
     pub recorded: Recorded,
     pub status: EntryStatus,
+    /// The entry's identifier in the system it was imported from; `None` for entries made here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceIdentifier>,
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +100,16 @@ pub struct FlagEntry {
     pub flag: Flag,
     pub recorded: Recorded,
     pub status: EntryStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceIdentifier>,
+}
+
+/// An entry's identifier in another system (a FHIR `Identifier`): imports of the same entry find
+/// it again by this, on any device, because the entry's id is derived from it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SourceIdentifier {
+    pub system: String,
+    pub value: String,
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -641,13 +654,12 @@ pub(super) fn action_at(path: &str) -> Option<Action> {
         ["care_plan_version"] | ["care_plan_edited"] => Some(Action::EditCarePlan),
         ["spo2_scale_decision"] => Some(Action::DecideSpo2Scale),
         ["restriction"] => Some(Action::RestrictRecord),
-        ["demographics", ..]
-        | ["allergies", ..]
-        | ["flags", ..]
-        | ["allergy_status"]
-        | ["maternity"]
-        | ["medications"]
-        | ["problems"] => Some(Action::AmendRecord),
+        // The lists an import brings in: a registered clinician amends them, an integration
+        // device imports them.
+        ["allergies", ..] | ["flags", ..] | ["medications"] | ["problems"] => {
+            Some(Action::ImportRecords)
+        }
+        ["demographics", ..] | ["allergy_status"] | ["maternity"] => Some(Action::AmendRecord),
         _ => None,
     }
 }
@@ -987,6 +999,7 @@ impl RecordDoc {
             allergy: allergy.clone(),
             recorded,
             status: EntryStatus::Active,
+            source: None,
         };
         self.put_entry("allergies", id, &entry)?;
         Ok(id)
@@ -999,6 +1012,7 @@ impl RecordDoc {
             flag: flag.clone(),
             recorded,
             status: EntryStatus::Active,
+            source: None,
         };
         self.put_entry("flags", id, &entry)?;
         Ok(id)
@@ -1445,6 +1459,55 @@ impl RecordDoc {
         status: EntryStatus,
         recorded: Recorded,
     ) -> Result<()> {
+        self.put_entry_status(container, id, status, recorded)?;
+        self.commit("change entry status", recorded.at);
+        Ok(())
+    }
+
+    /// Writes an imported allergy or flag under its id: a new entry, or the entry's content
+    /// replaced in place (its status register kept). Not committed: an import commits once.
+    pub(super) fn put_imported_entry<T: Serialize>(
+        &mut self,
+        container: EntryContainer,
+        id: EntryId,
+        entry: &T,
+    ) -> Result<()> {
+        let map = self.map(container.key())?;
+        match self.child_map(&map, &id.to_string())? {
+            Some(item) => {
+                self.doc
+                    .put(&item, "entry", to_json(entry)?)
+                    .map_err(record_error)?;
+                Ok(())
+            }
+            None => self.put_entry(container.key(), id, entry),
+        }
+    }
+
+    /// Replaces the medicines or problems snapshot. Not committed: an import commits once.
+    pub(super) fn put_snapshot<T: Serialize>(
+        &mut self,
+        list: SnapshotList,
+        snapshot: &Snapshot<T>,
+    ) -> Result<()> {
+        self.doc
+            .put(ROOT, list.key(), to_json(snapshot)?)
+            .map_err(record_error)?;
+        Ok(())
+    }
+
+    /// Commits what an import wrote as one change.
+    pub(super) fn commit_import(&mut self, at: DateTime<Utc>) {
+        self.commit("import", at);
+    }
+
+    pub(super) fn put_entry_status(
+        &mut self,
+        container: EntryContainer,
+        id: EntryId,
+        status: EntryStatus,
+        recorded: Recorded,
+    ) -> Result<()> {
         let map = self.map(container.key())?;
         let item = self
             .child_map(&map, &id.to_string())?
@@ -1457,7 +1520,6 @@ impl RecordDoc {
         self.doc
             .put(&item, "status", to_json(&register)?)
             .map_err(record_error)?;
-        self.commit("change entry status", recorded.at);
         Ok(())
     }
 
@@ -1813,6 +1875,22 @@ impl EntryContainer {
         match self {
             EntryContainer::Allergies => "allergies",
             EntryContainer::Flags => "flags",
+        }
+    }
+}
+
+/// The lists a source system sends whole, as a snapshot at a point in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SnapshotList {
+    Medications,
+    Problems,
+}
+
+impl SnapshotList {
+    fn key(self) -> &'static str {
+        match self {
+            SnapshotList::Medications => "medications",
+            SnapshotList::Problems => "problems",
         }
     }
 }

@@ -110,7 +110,7 @@ impl Context<'_> {
         self.unlocked.as_ref().ok_or(StoreError::Locked)
     }
 
-    fn summaries(&mut self) -> Result<&mut HashMap<PatientId, PatientSummary>> {
+    pub(super) fn summaries(&mut self) -> Result<&mut HashMap<PatientId, PatientSummary>> {
         self.unlocked
             .as_mut()
             .map(|u| &mut u.summaries)

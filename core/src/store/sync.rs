@@ -23,6 +23,7 @@ use super::summary::PatientSummary;
 use crate::crypto::{self, DataKey};
 use crate::ids::{DeviceId, PatientId};
 use crate::news2::ResponseProtocol;
+use crate::permission::Action;
 use crate::sync::enrolment::{AcceptedGrant, EnrolmentCode};
 use crate::sync::keys::{self, AgreementKey, SigningKey};
 use crate::sync::roster::VerifiedRoster;
@@ -200,6 +201,8 @@ fn check_authorship(
     header: &UnitHeader,
     roster: &VerifiedRoster,
 ) -> Result<Option<Refusal>> {
+    // A unit that makes the record registers the patient: its demographics are the registration.
+    let creates_record = before.is_empty();
     for (path, claimed) in doc.new_value_authors(before)? {
         let Some(claimed) = claimed else {
             continue;
@@ -213,7 +216,13 @@ fn check_authorship(
                     && roster
                         .author_at(header.author, header.epoch)
                         .is_some_and(|member| member.role == claimed.role)
-                    && super::record::action_at(&path).is_none_or(|action| claimed.role.may(action))
+                    && super::record::action_at(&path).is_none_or(|action| {
+                        claimed.role.may(action)
+                            || (creates_record
+                                && action == Action::AmendRecord
+                                && path.starts_with("/demographics/")
+                                && claimed.role.may(Action::RegisterPatient))
+                    })
                     // A restricted record's restriction is changed only by someone it lets decide,
                     // as the roster names the author's device.
                     && (path != "/restriction"

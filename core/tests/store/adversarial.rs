@@ -90,14 +90,18 @@ impl World {
     }
 
     pub(super) fn honest(&mut self, user: &str) -> Honest {
-        let (code, grant, lockbox) = self.code(user, Role::Nurse);
+        self.honest_as(user, Role::Nurse)
+    }
+
+    pub(super) fn honest_as(&mut self, user: &str, role: Role) -> Honest {
+        let (code, grant, lockbox) = self.code(user, role);
         let accepted = self.accept(&code, &grant, &lockbox);
         let dir = tempfile::tempdir().unwrap();
         let policy = UnlockPolicy {
             pin_kdf: PinKdf::FAST_FOR_TESTS,
             ..UnlockPolicy::default()
         };
-        let session = Device::create(dir.path(), user, Role::Nurse, PIN, policy).unwrap();
+        let session = Device::create(dir.path(), user, role, PIN, policy).unwrap();
         let endorsement = session.join_team("sim://server", &code, &accepted).unwrap();
         self.roster
             .enrolments
@@ -1008,4 +1012,82 @@ fn enrolling_a_store_whose_user_has_another_role_is_refused() {
         Err(StoreError::RoleDiffersFromEnrolment { enrolled: "nurse" })
     ));
     assert_eq!(session.sync_status().unwrap().team, None);
+}
+
+#[test]
+fn an_integration_device_s_import_reaches_the_team_and_nothing_clinical_from_it_does() {
+    use doorstep_core::store::{EntryStatus, Imported, RecordImport, Snapshot, SourceIdentifier};
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    let feed = world.honest_as("GP feed", Role::Integration);
+    let import = RecordImport {
+        demographics: demographics(valid_serial(81), "Yolanda", "Yeats"),
+        allergies: vec![Imported {
+            id: doorstep_core::EntryId::random(),
+            source: Some(SourceIdentifier {
+                system: "https://gp.example/Id/allergy".to_owned(),
+                value: "A-1".to_owned(),
+            }),
+            item: Allergy {
+                substance: "Penicillin".to_owned(),
+                reaction: "anaphylaxis".to_owned(),
+                severity: AllergySeverity::Severe,
+            },
+            status: EntryStatus::Active,
+        }],
+        flags: Vec::new(),
+        medications: Some(Snapshot {
+            source: "Lantern Row Surgery".to_owned(),
+            as_of: chrono::Utc::now(),
+            items: vec![doorstep_core::patient::Medication {
+                name: "Bisoprolol 5mg tablets".to_owned(),
+                dose: "5 mg".to_owned(),
+                frequency: "once daily".to_owned(),
+            }],
+        }),
+        problems: None,
+    };
+    let outcome = feed
+        .session
+        .import_records(&[import], "Lantern Row Surgery", |_| {})
+        .unwrap();
+    assert_eq!(outcome.patients_created, 1);
+    world.sync(&feed);
+    let pulled = world.sync(&nell);
+    assert_eq!(pulled.forged, 0, "{pulled:?}");
+    let patient_id = nell.session.patients().unwrap()[0].id;
+    let record = nell.session.open_record(patient_id).unwrap();
+    assert_eq!(record.allergies.len(), 1);
+    assert_eq!(record.medications.unwrap().items.len(), 1);
+
+    // A modified integration device writing what only care staff write is refused.
+    let mut rogue = world.hostile_granted("Rogue feed", Role::Integration, Role::Integration);
+    let plains = world.changes_of(patient_id);
+    let mut doc = RecordDoc::load(
+        actor_of(rogue.device),
+        None,
+        plains.iter().map(Vec::as_slice),
+    )
+    .unwrap();
+    let heads = doc.heads();
+    doc.add_note(
+        doorstep_core::NoteId::random(),
+        "seen today, all well",
+        Recorded {
+            by: rogue.author(Role::Integration),
+            at: chrono::Utc::now(),
+        },
+    )
+    .unwrap();
+    let unit = rogue.unit(patient_id, UnitKind::Changes, &doc.changes_after(&heads));
+    world.append(&[unit]);
+    let outcome = world.sync(&nell);
+    assert_eq!((outcome.forged, outcome.applied), (1, 0), "{outcome:?}");
+    assert!(
+        nell.session
+            .open_record(patient_id)
+            .unwrap()
+            .notes
+            .is_empty()
+    );
 }

@@ -1,0 +1,362 @@
+//! Records brought in from another system (the GP record, the shared care record) as one action
+//! over many patients: matched by NHS number, applied in one transaction, never removing what a
+//! clinician entered.
+//!
+//! | list | how an import changes it |
+//! |---|---|
+//! | allergies, alerts | merged by the entry's id (derived by the caller from the source's identifier): a new entry is added; an imported entry whose content changed at the source is updated in place; an entry made on a device keeps its content; a status moves only forward (active → resolved → entered in error), so an import never reopens what a clinician closed |
+//! | medicines, problems | the source's snapshot replaces the one held when it is newer; an older snapshot is kept out and counted as stale |
+//! | demographics | used to register a patient not yet on the device; for a patient already held they are compared, never written: a different date of birth refuses the whole import (wrong patient), any other difference is reported to check |
+
+use chrono::Utc;
+use serde::Serialize;
+
+use super::audit::{self, AuditAction};
+use super::error::{Result, StoreError};
+use super::persist;
+use super::record::{
+    AllergyEntry, EntryContainer, EntryStatus, FlagEntry, NewPatient, PatientRecord, RecordDoc,
+    Recorded, Snapshot, SnapshotList, SourceIdentifier,
+};
+use super::session::Session;
+use super::summary::PatientSummary;
+use crate::ids::{EntryId, PatientId};
+use crate::nhs_number::NhsNumber;
+use crate::patient::{Allergy, Demographics, Flag, Medication};
+use crate::permission::Action;
+
+/// An allergy or alert as the source holds it, under the id every device derives from the
+/// source's identifier, so that imports on two devices meet in one entry.
+#[derive(Clone)]
+pub struct Imported<T> {
+    pub id: EntryId,
+    /// The source's identifier; `None` for an entry that was made in Doorstep and comes back.
+    pub source: Option<SourceIdentifier>,
+    pub item: T,
+    pub status: EntryStatus,
+}
+
+/// One patient's record as a source system sends it.
+#[derive(Clone)]
+pub struct RecordImport {
+    pub demographics: Demographics,
+    pub allergies: Vec<Imported<Allergy>>,
+    pub flags: Vec<Imported<Flag>>,
+    /// `None`: the source sent no medicines list (not the same as an empty one).
+    pub medications: Option<Snapshot<Medication>>,
+    pub problems: Option<Snapshot<String>>,
+}
+
+impl<T> std::fmt::Debug for Imported<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Imported({}, <redacted>)", self.id)
+    }
+}
+
+impl std::fmt::Debug for RecordImport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecordImport(<redacted>)")
+    }
+}
+
+/// What an import did, in counts: no patient data.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ImportOutcome {
+    pub patients_created: usize,
+    pub patients_updated: usize,
+    pub patients_unchanged: usize,
+    pub entries_added: usize,
+    pub entries_updated: usize,
+    /// Entries whose content or status the source would have changed but that a device's entry
+    /// or a clinician's later decision keeps.
+    pub entries_kept: usize,
+    pub snapshots_replaced: usize,
+    /// Medicines or problems lists older than the one held: not applied.
+    pub snapshots_stale: usize,
+    /// Positions (in the import) of patients whose name, sex, address or GP practice differ from
+    /// the record held: the record is not changed; someone should check which is right.
+    pub demographics_differ: Vec<usize>,
+}
+
+#[derive(Default)]
+struct Changes {
+    any: bool,
+}
+
+impl Session {
+    /// Applies `records` in one transaction: everything or nothing. `source` says where they came
+    /// from ("Lantern Surgery GP record") for the audit trail. `progress` is told how many
+    /// patients are done.
+    pub fn import_records(
+        &self,
+        records: &[RecordImport],
+        source: &str,
+        mut progress: impl FnMut(usize),
+    ) -> Result<ImportOutcome> {
+        self.permit(Action::ImportRecords)?;
+        let protocol = self.protocol()?;
+        let recorded = Recorded {
+            by: self.author(),
+            at: Utc::now(),
+        };
+        let reason = format!("imported from {}", source.trim());
+        let mut outcome = ImportOutcome::default();
+        let mut context = self.context()?;
+        let mut summaries = Vec::new();
+        {
+            let (connection, unlocked) = context.parts()?;
+            let key = &unlocked.key;
+            let held: std::collections::HashMap<NhsNumber, &PatientSummary> = unlocked
+                .summaries
+                .values()
+                .map(|summary| (summary.nhs_number, summary))
+                .collect();
+            let transaction = connection.transaction()?;
+            for (position, import) in records.iter().enumerate() {
+                let nhs_number = import.demographics.nhs_number;
+                let (patient, mut doc, created) = match held.get(&nhs_number) {
+                    Some(summary) => {
+                        let loaded =
+                            persist::load_doc(&transaction, key, summary.id, self.actor())?;
+                        (summary.id, loaded, false)
+                    }
+                    None => {
+                        let id = PatientId::random();
+                        let new = NewPatient::with_demographics(import.demographics.clone());
+                        let doc = RecordDoc::create(self.actor(), &new, recorded, &protocol)?;
+                        (
+                            id,
+                            persist::LoadedDoc {
+                                doc,
+                                state: persist::DocState::default(),
+                            },
+                            true,
+                        )
+                    }
+                };
+                let record = doc.doc.read(patient)?;
+                if !created {
+                    if record.birth_date != import.demographics.birth_date {
+                        return Err(StoreError::ImportMismatch {
+                            record: position + 1,
+                            field: "date of birth",
+                        });
+                    }
+                    if differs(&record, &import.demographics) {
+                        outcome.demographics_differ.push(position + 1);
+                    }
+                }
+                let changes = apply(&mut doc.doc, &record, import, recorded, &mut outcome)?;
+                if created {
+                    persist::insert_doc(&transaction, key, patient, &mut doc.doc)?;
+                    outcome.patients_created += 1;
+                } else if changes.any {
+                    persist::append_changes(&transaction, key, patient, &mut doc)?;
+                    outcome.patients_updated += 1;
+                } else {
+                    outcome.patients_unchanged += 1;
+                }
+                if created || changes.any {
+                    persist::mark_dirty(&transaction, patient)?;
+                    let summary = PatientSummary::of(&doc.doc.read(patient)?);
+                    persist::write_summary(&transaction, key, &summary)?;
+                    let action = if created {
+                        AuditAction::CreateRecord
+                    } else {
+                        AuditAction::ImportRecord
+                    };
+                    audit::append(
+                        &transaction,
+                        key,
+                        self.event(action, Some(patient), Some(reason.clone())),
+                    )?;
+                    summaries.push(summary);
+                }
+                progress(position + 1);
+            }
+            transaction.commit()?;
+        }
+        let cache = context.summaries()?;
+        for summary in summaries {
+            cache.insert(summary.id, summary);
+        }
+        Ok(outcome)
+    }
+}
+
+/// Whether the held record names the patient differently from the source (the date of birth is
+/// checked apart: it refuses the import).
+fn differs(record: &PatientRecord, source: &Demographics) -> bool {
+    let held = record.demographics();
+    held.given != source.given
+        || held.family != source.family
+        || held.sex != source.sex
+        || held.address != source.address
+        || held.gp_practice != source.gp_practice
+}
+
+/// Writes what `import` changes in `doc` (read as `record`) and commits it as one change.
+fn apply(
+    doc: &mut RecordDoc,
+    record: &PatientRecord,
+    import: &RecordImport,
+    recorded: Recorded,
+    outcome: &mut ImportOutcome,
+) -> Result<Changes> {
+    let mut changes = Changes::default();
+    for allergy in &import.allergies {
+        let held = record
+            .allergies
+            .iter()
+            .find(|entry| entry.id == allergy.id)
+            .map(|entry| (&entry.allergy, entry.status, entry.source.is_some()));
+        let entry = AllergyEntry {
+            id: allergy.id,
+            allergy: allergy.item.clone(),
+            recorded,
+            status: EntryStatus::Active,
+            source: allergy.source.clone(),
+        };
+        merge_entry(
+            doc,
+            EntryContainer::Allergies,
+            allergy,
+            held,
+            &entry,
+            recorded,
+            &mut changes,
+            outcome,
+        )?;
+    }
+    for flag in &import.flags {
+        let held = record
+            .flags
+            .iter()
+            .find(|entry| entry.id == flag.id)
+            .map(|entry| (&entry.flag, entry.status, entry.source.is_some()));
+        let entry = FlagEntry {
+            id: flag.id,
+            flag: flag.item.clone(),
+            recorded,
+            status: EntryStatus::Active,
+            source: flag.source.clone(),
+        };
+        merge_entry(
+            doc,
+            EntryContainer::Flags,
+            flag,
+            held,
+            &entry,
+            recorded,
+            &mut changes,
+            outcome,
+        )?;
+    }
+    if let Some(snapshot) = &import.medications {
+        replace_snapshot(
+            doc,
+            SnapshotList::Medications,
+            record.medications.as_ref(),
+            snapshot,
+            &mut changes,
+            outcome,
+        )?;
+    }
+    if let Some(snapshot) = &import.problems {
+        replace_snapshot(
+            doc,
+            SnapshotList::Problems,
+            record.problems.as_ref(),
+            snapshot,
+            &mut changes,
+            outcome,
+        )?;
+    }
+    if changes.any {
+        doc.commit_import(recorded.at);
+    }
+    Ok(changes)
+}
+
+/// How far along an entry's life a status is: an import moves it only forward.
+fn stage(status: EntryStatus) -> u8 {
+    match status {
+        EntryStatus::Active => 0,
+        EntryStatus::Resolved => 1,
+        EntryStatus::EnteredInError => 2,
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // one call site per list; a struct would only rename them
+fn merge_entry<T: PartialEq, E: Serialize>(
+    doc: &mut RecordDoc,
+    container: EntryContainer,
+    import: &Imported<T>,
+    held: Option<(&T, EntryStatus, bool)>,
+    entry: &E,
+    recorded: Recorded,
+    changes: &mut Changes,
+    outcome: &mut ImportOutcome,
+) -> Result<()> {
+    match held {
+        None => {
+            // Nothing to correct: an entry the source withdrew and this record never held.
+            if import.status == EntryStatus::EnteredInError {
+                return Ok(());
+            }
+            doc.put_imported_entry(container, import.id, entry)?;
+            if import.status != EntryStatus::Active {
+                doc.put_entry_status(container, import.id, import.status, recorded)?;
+            }
+            outcome.entries_added += 1;
+            changes.any = true;
+        }
+        Some((item, status, imported)) => {
+            let mut touched = false;
+            let mut kept = false;
+            if *item != import.item {
+                if imported {
+                    doc.put_imported_entry(container, import.id, entry)?;
+                    touched = true;
+                } else {
+                    kept = true;
+                }
+            }
+            if import.status != status {
+                if stage(import.status) > stage(status) {
+                    doc.put_entry_status(container, import.id, import.status, recorded)?;
+                    touched = true;
+                } else {
+                    kept = true;
+                }
+            }
+            if touched {
+                outcome.entries_updated += 1;
+                changes.any = true;
+            } else if kept {
+                outcome.entries_kept += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn replace_snapshot<T: PartialEq + Serialize>(
+    doc: &mut RecordDoc,
+    list: SnapshotList,
+    held: Option<&Snapshot<T>>,
+    snapshot: &Snapshot<T>,
+    changes: &mut Changes,
+    outcome: &mut ImportOutcome,
+) -> Result<()> {
+    match held {
+        Some(held) if held.as_of > snapshot.as_of => outcome.snapshots_stale += 1,
+        Some(held) if held == snapshot => {}
+        _ => {
+            doc.put_snapshot(list, snapshot)?;
+            outcome.snapshots_replaced += 1;
+            changes.any = true;
+        }
+    }
+    Ok(())
+}
