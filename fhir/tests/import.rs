@@ -457,3 +457,107 @@ fn a_healthcare_assistant_may_not_import() {
         ApplyError::Store(StoreError::NotPermitted(_))
     ));
 }
+
+mod merge {
+    //! Property: whatever a source sends, in whatever order, an import never removes or reopens
+    //! what is on the record, a list held is never replaced by an older one, and the same file
+    //! twice changes nothing the second time.
+
+    use super::*;
+    use doorstep_core::crypto::PinKdf;
+    use proptest::prelude::*;
+
+    const STATUSES: [&str; 3] = ["active", "resolved", "entered-in-error"];
+
+    /// One file from the source: per allergy identifier, whether it is sent and with what
+    /// status and reaction; the hour its medicines list was true.
+    #[derive(Clone, Debug)]
+    struct SourceFile {
+        allergies: Vec<Option<(usize, usize)>>,
+        hour: u32,
+    }
+
+    fn file() -> impl Strategy<Value = SourceFile> {
+        (
+            prop::collection::vec(prop::option::of((0..3usize, 0..2usize)), 3),
+            0..24u32,
+        )
+            .prop_map(|(allergies, hour)| SourceFile { allergies, hour })
+    }
+
+    fn bundle(file: &SourceFile) -> String {
+        let mut value: Value = serde_json::from_str(GP_RECORD).unwrap();
+        value["timestamp"] = json!(format!("2026-11-28T{:02}:00:00Z", file.hour));
+        let entries = value["entry"].as_array_mut().unwrap();
+        entries.retain(|entry| entry["resource"]["resourceType"] != "AllergyIntolerance");
+        for (index, sent) in file.allergies.iter().enumerate() {
+            let Some((status, reaction)) = sent else {
+                continue;
+            };
+            let verification = if *status == 2 {
+                "entered-in-error"
+            } else {
+                "confirmed"
+            };
+            let manifestation = ["rash", "wheeze"][*reaction];
+            let mut resource = json!({
+                "resourceType": "AllergyIntolerance",
+                "identifier": [{ "system": "https://gp.example/Id/allergy", "value": format!("P-{index}") }],
+                "verificationStatus": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": verification }] },
+                "code": { "text": format!("Substance {index}") },
+                "patient": { "reference": "Patient/p1" },
+                "reaction": [{ "manifestation": [{ "text": manifestation }] }]
+            });
+            if *status < 2 {
+                resource["clinicalStatus"] = json!({ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": STATUSES[*status] }] });
+            }
+            entries.push(json!({ "resource": resource }));
+        }
+        value.to_string()
+    }
+
+    fn stage(status: EntryStatus) -> u8 {
+        match status {
+            EntryStatus::Active => 0,
+            EntryStatus::Resolved => 1,
+            EntryStatus::EnteredInError => 2,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn imports_never_remove_reopen_or_go_back_in_time(files in prop::collection::vec(file(), 1..5)) {
+            let dir = tempfile::tempdir().unwrap();
+            let policy = UnlockPolicy { pin_kdf: PinKdf::FAST_FOR_TESTS, ..UnlockPolicy::default() };
+            let session = Device::create(dir.path(), "Nell Nightingale", Role::Nurse, PIN, policy).unwrap();
+            import(&session, &bundle(&files[0]));
+            let una = find(&session, "9991000100");
+            let own = session.add_allergy(una.id, &Allergy {
+                substance: "Latex".to_owned(),
+                reaction: "rash".to_owned(),
+                severity: AllergySeverity::Mild,
+            }).unwrap();
+            let mut latest_hour = files[0].hour;
+            for file in &files[1..] {
+                let before = find(&session, "9991000100");
+                let text = bundle(file);
+                import(&session, &text);
+                let after = find(&session, "9991000100");
+                for entry in &before.allergies {
+                    let now = after.allergies.iter().find(|e| e.id == entry.id);
+                    prop_assert!(now.is_some(), "an entry was removed");
+                    prop_assert!(stage(now.unwrap().status) >= stage(entry.status), "a status went back");
+                }
+                prop_assert!(after.allergies.iter().any(|e| e.id == own && e.allergy.substance == "Latex"));
+                latest_hour = latest_hour.max(file.hour);
+                let held = after.medications.as_ref().unwrap().as_of;
+                prop_assert_eq!(held.format("%H").to_string(), format!("{latest_hour:02}"));
+                let again = import(&session, &text);
+                prop_assert_eq!(again.outcome.patients_updated, 0);
+                prop_assert_eq!(find(&session, "9991000100"), after);
+            }
+        }
+    }
+}
