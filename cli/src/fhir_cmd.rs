@@ -147,7 +147,7 @@ fn import(
     let outcome = &report.outcome;
     out.print(&serde_json::to_value(&report)?, || {
         let mut text = format!(
-            "Imported {} patients: {} new, {} updated, {} unchanged. Allergies and alerts: {} added, {} updated, {} kept as recorded here. Medicines and problem lists: {} replaced, {} older than the list held and not applied.",
+            "Imported {} patients: {} new, {} updated, {} unchanged. Allergies and alerts: {} added, {} updated, {} kept as recorded here. Medicines and problem lists: {} taken in (none was held, or this one is newer), {} older than the list held and not applied.",
             plan.records.len(),
             outcome.patients_created,
             outcome.patients_updated,
@@ -155,7 +155,7 @@ fn import(
             outcome.entries_added,
             outcome.entries_updated,
             outcome.entries_kept,
-            outcome.snapshots_replaced,
+            outcome.snapshots_applied,
             outcome.snapshots_stale,
         );
         if !report.demographics_differ_entries.is_empty() {

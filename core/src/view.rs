@@ -157,6 +157,12 @@ pub fn record_json(
     value["medications_out_of_date"] =
         json!(record.medications_out_of_date(now, protocol.medicines_review_days));
     value["medicines_review_days"] = json!(protocol.medicines_review_days);
+    // What the allergy is, in words that say what the source left out ("reaction not recorded").
+    if let Some(allergies) = value["allergies"].as_array_mut() {
+        for (shown, entry) in allergies.iter_mut().zip(&record.allergies) {
+            shown["description"] = json!(entry.allergy.describe());
+        }
+    }
     Ok(value)
 }
 

@@ -57,6 +57,7 @@ pub struct MayView {
     amend_record: bool,
     emergency_access: bool,
     restrict_record: bool,
+    import_records: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -81,6 +82,7 @@ fn user_view(user: &doorstep_core::store::UserInfo) -> UserView {
             amend_record: user.role.may(Action::AmendRecord),
             emergency_access: user.role.may(Action::EmergencyAccess),
             restrict_record: user.role.may(Action::RestrictRecord),
+            import_records: user.role.may(Action::ImportRecords),
         },
     }
 }
@@ -331,6 +333,25 @@ pub async fn record(state: AppStateRef<'_>, patient: String) -> CommandResult<Va
     .await
 }
 
+fn handover_options(
+    session: &Session,
+    protocol: &doorstep_core::news2::ResponseProtocol,
+    to: Option<String>,
+) -> CommandResult<doorstep_fhir::HandoverOptions> {
+    let user = session.user();
+    Ok(doorstep_fhir::HandoverOptions {
+        by: format!("{} ({})", user.name, user.role.words()),
+        to,
+        at: chrono::Utc::now(),
+        names: session
+            .team_members()?
+            .into_iter()
+            .map(|member| (member.device, member.user))
+            .collect(),
+        medicines_review_days: protocol.medicines_review_days,
+    })
+}
+
 /// The handover for whoever takes the patient on: the words to read aloud or print, and the same
 /// as a FHIR document. Audited as an export, with to whom.
 #[tauri::command]
@@ -348,22 +369,84 @@ pub async fn handover(
             None => "handover".to_owned(),
         };
         let record = session.export_record_for(patient_id(&patient)?, &purpose)?;
-        let user = session.user();
-        let options = doorstep_fhir::HandoverOptions {
-            by: format!("{} ({})", user.name, user.role.words()),
-            to,
-            at: chrono::Utc::now(),
-            names: session
-                .team_members()?
-                .into_iter()
-                .map(|member| (member.device, member.user))
-                .collect(),
-            medicines_review_days: protocol.medicines_review_days,
-        };
+        let options = handover_options(session, protocol, to)?;
         Ok(json!({
             "text": doorstep_fhir::handover_text(&record, &options),
             "document": doorstep_fhir::handover_document(&record, &options),
         }))
+    })
+    .await
+}
+
+/// Saves the handover as a FHIR document file for the receiving system, in the organisation's
+/// export folder (`DOORSTEP_EXPORT_DIR`, else the user's downloads folder, under `Doorstep`). The
+/// file name carries the time and a random id, never the patient. Audited as an export.
+#[tauri::command]
+pub async fn save_handover(
+    app: tauri::AppHandle,
+    state: AppStateRef<'_>,
+    patient: String,
+    to: Option<String>,
+) -> CommandResult<Value> {
+    let folder = match std::env::var_os("DOORSTEP_EXPORT_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => tauri::Manager::path(&app)
+            .download_dir()
+            .map_err(|_| {
+                CommandError::new(
+                    "no-export-folder",
+                    "this device has no downloads folder: ask your administrator to set DOORSTEP_EXPORT_DIR",
+                )
+            })?
+            .join("Doorstep"),
+    };
+    with_session(&state, move |session, protocol| {
+        let to = to
+            .map(|to| to.trim().to_owned())
+            .filter(|to| !to.is_empty());
+        let purpose = match &to {
+            Some(to) => format!("handover saved as a FHIR file for {to}"),
+            None => "handover saved as a FHIR file".to_owned(),
+        };
+        let record = session.export_record_for(patient_id(&patient)?, &purpose)?;
+        let document = doorstep_fhir::handover_document(&record, &handover_options(session, protocol, to)?);
+        let now = chrono::Utc::now();
+        let name = format!(
+            "handover-{}-{}.json",
+            now.format("%Y%m%d-%H%M%S"),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let write = || -> std::io::Result<std::path::PathBuf> {
+            std::fs::create_dir_all(&folder)?;
+            let path = folder.join(name);
+            let bytes = serde_json::to_vec_pretty(&document).map_err(std::io::Error::other)?;
+            std::fs::write(&path, bytes)?;
+            Ok(path)
+        };
+        let path = write().map_err(|_| {
+            CommandError::new(
+                "export-write-failed",
+                "the handover file could not be saved: check the export folder exists and has space",
+            )
+        })?;
+        Ok(json!({ "path": path.display().to_string() }))
+    })
+    .await
+}
+
+/// Imports a FHIR bundle (the text of a file the user chose): checked whole, applied in one
+/// transaction by the core. Returns what changed and what was left out.
+#[tauri::command]
+pub async fn import_fhir(state: AppStateRef<'_>, text: String) -> CommandResult<Value> {
+    with_session(&state, move |session, _| {
+        let plan = doorstep_fhir::read_bundle(&text)
+            .map_err(|error| CommandError::new("import-refused", error.to_string()))?;
+        let report =
+            doorstep_fhir::apply(session, &plan, None, |_| {}).map_err(|error| match error {
+                doorstep_fhir::ApplyError::Store(store) => CommandError::from(store),
+                wrong => CommandError::new("import-refused", wrong.to_string()),
+            })?;
+        Ok(json!({ "patients": plan.records.len(), "report": report }))
     })
     .await
 }

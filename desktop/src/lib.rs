@@ -43,6 +43,8 @@ pub fn run(data_dir: Option<PathBuf>) -> Result<(), tauri::Error> {
             commands::emergency_access,
             commands::restriction_candidates,
             commands::handover,
+            commands::save_handover,
+            commands::import_fhir,
             commands::restrict_record,
             commands::lift_restriction,
             commands::preview_observation,

@@ -166,7 +166,7 @@ fn import_then_export_then_import_changes_nothing() {
     assert_eq!(report.outcome.patients_updated, 0);
     assert_eq!(report.outcome.entries_added, 0);
     assert_eq!(report.outcome.entries_updated, 0);
-    assert_eq!(report.outcome.snapshots_replaced, 0);
+    assert_eq!(report.outcome.snapshots_applied, 0);
     assert_eq!(report.outcome.snapshots_stale, 0);
     assert!(report.demographics_differ_entries.is_empty());
     assert_eq!(session.open_record(una.id).unwrap(), before);
@@ -346,7 +346,7 @@ fn a_newer_list_replaces_an_older_one_never_the_reverse_and_other_names_are_repo
         report.outcome.snapshots_stale, 2,
         "medicines and problems, older"
     );
-    assert_eq!(report.outcome.snapshots_replaced, 0);
+    assert_eq!(report.outcome.snapshots_applied, 0);
     assert_eq!(
         find(&session, "9991000100").medications.unwrap().items[0].dose,
         "5 mg"
@@ -359,7 +359,7 @@ fn a_newer_list_replaces_an_older_one_never_the_reverse_and_other_names_are_repo
     });
     let report = import(&session, &newer);
     assert_eq!(
-        report.outcome.snapshots_replaced, 2,
+        report.outcome.snapshots_applied, 2,
         "medicines and problems, newer"
     );
     assert_eq!(report.demographics_differ_entries, vec![2]);

@@ -80,6 +80,9 @@ pub struct Desktop {
     driver: Child,
     pub webdriver_url: String,
     pub app: PathBuf,
+    /// Where the app saves files the user exports (`DOORSTEP_EXPORT_DIR`), beside the data
+    /// directory.
+    pub export_dir: PathBuf,
 }
 
 impl Desktop {
@@ -108,6 +111,7 @@ impl Desktop {
                 }
             }
         };
+        let export_dir = data_dir.with_extension("exports");
         let port = free_port()?;
         let native_port = free_port()?;
         // Its own process group: tauri-driver starts WebKitWebDriver, which starts the app, and
@@ -123,6 +127,7 @@ impl Desktop {
             .arg(native)
             .env("DISPLAY", format!(":{display}"))
             .env("DOORSTEP_DATA_DIR", data_dir)
+            .env("DOORSTEP_EXPORT_DIR", &export_dir)
             // Software rendering: there is no GPU under Xvfb.
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env("LIBGL_ALWAYS_SOFTWARE", "1")
@@ -137,6 +142,7 @@ impl Desktop {
             driver,
             webdriver_url: format!("http://127.0.0.1:{port}"),
             app,
+            export_dir,
         };
         wait_for_port(port, "tauri-driver", &mut desktop.driver)?;
         Ok(desktop)

@@ -919,6 +919,27 @@ async fn day() {
         );
     }
     screen(&desktop, &client, "handover").await;
+    // Saved as a FHIR document for the receiving system, named without the patient's details.
+    tap(&client, "[data-testid=handover-save]").await;
+    let saved = text(&client, "[data-testid=handover-saved]").await;
+    let files: Vec<PathBuf> = std::fs::read_dir(&desktop.export_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{saved}");
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(saved.contains(&name), "{saved}");
+    assert!(
+        name.starts_with("handover-") && !name.contains("999"),
+        "{name}"
+    );
+    let document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    assert_eq!(document["type"], "document");
+    assert_eq!(
+        document["entry"][0]["resource"]["resourceType"],
+        "Composition"
+    );
     click_text(&client, "[data-testid=handover-dialog] button", "Close").await;
 
     step("entered-in-error");
@@ -1238,6 +1259,39 @@ async fn day() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+
+    step("a GP record imported from a FHIR file");
+    tap(&client, ".brand").await;
+    type_into(&client, "#search", "").await;
+    wait_for_rows(&client, 42, "the caseload before the import").await;
+    let gp_record =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fhir/tests/fixtures/gp-record.json");
+    find(&client, "[data-testid=fhir-import-file]")
+        .await
+        .send_keys(&gp_record.canonicalize().unwrap().display().to_string())
+        .await
+        .unwrap();
+    let counts = text(&client, "[data-testid=import-counts]").await;
+    assert!(counts.contains("2 patients: 2 new"), "{counts}");
+    let skipped = text(&client, "[data-testid=import-skipped]").await;
+    assert!(skipped.contains("Entry 14 (Encounter)"), "{skipped}");
+    screen(&desktop, &client, "fhir-import").await;
+    click_text(&client, "[data-testid=import-result] button", "Close").await;
+    wait_for_rows(&client, 44, "the imported patients are listed").await;
+    type_into(&client, "#search", "Usher").await;
+    wait_for_rows(&client, 1, "search finds the imported patient").await;
+    tap(&client, ".patient-open").await;
+    let banner = text(&client, "[data-testid=banner-alerts]").await;
+    assert!(
+        banner.contains("Elastoplast: reaction not recorded (severity not recorded)"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("Penicillin: Anaphylaxis (severe)"),
+        "{banner}"
+    );
+    click_text(&client, ".brand", "Doorstep").await;
+    type_into(&client, "#search", "").await;
 
     step("settings, and the caseload on a portrait tablet");
     click_text(&client, ".topbar button", "Settings").await;

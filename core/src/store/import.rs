@@ -70,7 +70,8 @@ pub struct ImportOutcome {
     /// Entries whose content or status the source would have changed but that a device's entry
     /// or a clinician's later decision keeps.
     pub entries_kept: usize,
-    pub snapshots_replaced: usize,
+    /// Medicines or problems lists taken in: none was held, or the source's is newer.
+    pub snapshots_applied: usize,
     /// Medicines or problems lists older than the one held: not applied.
     pub snapshots_stale: usize,
     /// Positions (in the import) of patients whose name, sex, address or GP practice differ from
@@ -354,7 +355,7 @@ fn replace_snapshot<T: PartialEq + Serialize>(
         Some(held) if held == snapshot => {}
         _ => {
             doc.put_snapshot(list, snapshot)?;
-            outcome.snapshots_replaced += 1;
+            outcome.snapshots_applied += 1;
             changes.any = true;
         }
     }

@@ -194,6 +194,7 @@ export function App() {
       )}
       {screen.name === "caseload" && (
         <Caseload
+          may={user.may}
           onOpen={(patient) => setScreen({ name: "record", patient })}
           onError={onError}
         />

@@ -34,8 +34,26 @@ export type May = {
   amend_record: boolean;
   emergency_access: boolean;
   restrict_record: boolean;
+  import_records: boolean;
 };
 export type User = { id: string; name: string; role: string; may: May };
+
+/** What an import of a FHIR file did, counted by the core; entries are numbered from 1. */
+export type ImportResult = {
+  patients: number;
+  report: {
+    patients_created: number;
+    patients_updated: number;
+    patients_unchanged: number;
+    entries_added: number;
+    entries_updated: number;
+    entries_kept: number;
+    snapshots_applied: number;
+    snapshots_stale: number;
+    demographics_differ_entries: number[];
+    skipped: { entry: number; resource: string; reason: string }[];
+  };
+};
 export type DeviceView = { set_up: boolean; users: User[]; unlocked: User | null };
 
 export type NotApplicableReason = "under-16" | "pregnant" | "postnatal";
@@ -198,7 +216,8 @@ export type PatientRecord = {
   gp_practice: { ods_code: string; name: string } | null;
   contacts: { name: string; relationship: string; phone: string }[];
   conflicts: { field: string; values: unknown[] }[];
-  allergies: Entry<{ substance: string; reaction: string; severity: string }>[];
+  /** `description` is the core's words for the allergy, saying what the source left out. */
+  allergies: Entry<{ substance: string; reaction: string; severity: string; description: string }>[];
   flags: Entry<{ kind: FlagKind; detail: string }>[];
   spo2_scale_decision: unknown | null;
   medications: { source: string; as_of: string; items: { name: string; dose: string; frequency: string }[] } | null;
@@ -300,6 +319,8 @@ export const api = {
   liftRestriction: (patient: string) => invoke<void>("lift_restriction", { patient }),
   handover: (patient: string, to: string | null) =>
     invoke<{ text: string; document: unknown }>("handover", { patient, to }),
+  saveHandover: (patient: string, to: string | null) => invoke<{ path: string }>("save_handover", { patient, to }),
+  importFhir: (text: string) => invoke<ImportResult>("import_fhir", { text }),
   preview: (patient: string, vitals: Vitals, takenAt: string | null) =>
     invoke<Preview>("preview_observation", { patient, vitals, takenAt }),
   recordObservation: (patient: string, vitals: Vitals, takenAt: string | null, confirmUnusual: string[] = []) =>

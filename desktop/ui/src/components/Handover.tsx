@@ -1,6 +1,7 @@
 // The handover for whoever takes the patient on (an ambulance crew, the emergency department):
 // the core writes it under UK Core record-standard headings; here it is shown to read aloud, and
-// printed on its own. The FHIR document the core makes with it is kept for the receiving system.
+// printed on its own. The same handover is saved as a FHIR document file for the receiving system,
+// named by time and a random id, never by the patient.
 import { useState } from "react";
 import { api, type CommandError } from "../api";
 
@@ -16,6 +17,18 @@ export function HandoverDialog({
   const [to, setTo] = useState("");
   const [text, setText] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState<string | null>(null);
+
+  const save = async () => {
+    setBusy(true);
+    try {
+      setSaved((await api.saveHandover(patient, to.trim() || null)).path);
+    } catch (failure) {
+      onError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
 
   const prepare = async () => {
     setBusy(true);
@@ -72,8 +85,16 @@ export function HandoverDialog({
             <pre className="handover-text handover-print" data-testid="handover-text" tabIndex={0}>
               {text}
             </pre>
+            {saved && (
+              <p className="hint" role="status" data-testid="handover-saved">
+                FHIR document saved: {saved}
+              </p>
+            )}
             <div className="actions">
               <button onClick={onClose}>Close</button>
+              <button onClick={() => void save()} disabled={busy} data-testid="handover-save">
+                {busy ? "Saving…" : "Save FHIR file"}
+              </button>
               <button className="primary" onClick={() => window.print()}>
                 Print
               </button>

@@ -56,7 +56,7 @@ export function PatientBanner({ record, emergency }: { record: PatientRecord; em
       <div className="alerts" data-testid="banner-alerts">
         {allergies.map((allergy) => (
           <p key={allergy.id} className="alert alert-allergy">
-            <strong>ALLERGY</strong> {allergy.substance}: {allergy.reaction} ({allergy.severity})
+            <strong>ALLERGY</strong> {allergy.description}
           </p>
         ))}
         {status.status === "no-known-allergies" && (

@@ -3,7 +3,8 @@
 // on request. A record restricted to named clinicians shows others its banner only: no score, no
 // due time; emergency access is offered on its record screen, not here.
 import { useEffect, useState } from "react";
-import { api, type CommandError, type Summary } from "../api";
+import { api, type CommandError, type May, type Summary } from "../api";
+import { FhirImport } from "../components/FhirImport";
 import { News2Badge, NotApplicableBadge } from "../components/News2Badge";
 import { FLAG_LABELS, ageInYears, ago, dueText, longDate, nhsNumber } from "../logic/format";
 
@@ -27,9 +28,11 @@ function DueChip({ row, now }: { row: Summary; now: Date }) {
 }
 
 export function Caseload({
+  may,
   onOpen,
   onError,
 }: {
+  may: May;
   onOpen: (patient: string) => void;
   onError: (error: unknown) => CommandError;
 }) {
@@ -56,6 +59,7 @@ export function Caseload({
   const now = new Date();
 
   useEffect(() => {
+    if (!may.read_records) return;
     let live = true;
     const timer = window.setTimeout(() => {
       api
@@ -67,7 +71,19 @@ export function Caseload({
       live = false;
       window.clearTimeout(timer);
     };
-  }, [query, byRisk, synced, onError]);
+  }, [query, byRisk, synced, onError, may.read_records]);
+
+  // The organisation's integration service brings records in for the team and sees none of them.
+  if (!may.read_records) {
+    return (
+      <main className="page caseload">
+        <p className="empty" data-testid="import-only">
+          This user imports records for the team from the GP record and the shared care record. It cannot see them.
+        </p>
+        {may.import_records && <FhirImport onImported={() => setSynced((n) => n + 1)} onError={onError} />}
+      </main>
+    );
+  }
 
   return (
     <main className="page caseload">
@@ -90,6 +106,7 @@ export function Caseload({
             By name
           </button>
         </div>
+        {may.import_records && <FhirImport onImported={() => setSynced((n) => n + 1)} onError={onError} />}
       </div>
       {rows === null ? null : rows.length === 0 ? (
         <p className="empty">{query ? "No patient on this device matches." : "No patients on this device yet."}</p>
