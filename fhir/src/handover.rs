@@ -10,12 +10,16 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use doorstep_core::DeviceId;
 use doorstep_core::news2::Outcome;
 use doorstep_core::store::{AllergyStatus, EntryStatus, PatientRecord};
-use serde_json::{Map, Value, json};
+use serde_json::Map;
 use uuid::Uuid;
 
 use crate::codes;
 use crate::export::{ExportOptions, observations_bundle};
-use crate::types::{Bundle, BundleEntry, HumanName, Identifier, Practitioner, Resource};
+use crate::types::{
+    Bundle, BundleEntry, CodeableConcept, Coding, Composition, HumanName, Identifier, Meta,
+    Narrative, Practitioner, Provenance, ProvenanceAgent, Reference, Resource,
+    Section as FhirSection,
+};
 
 /// The sets the trend shows, newest first.
 pub const TREND_SETS: usize = 5;
@@ -410,13 +414,13 @@ pub fn handover_document(record: &PatientRecord, options: &HandoverOptions) -> B
         Resource::Condition(_) => Some("problems-and-issues"),
         _ => None,
     };
-    let section_entries = |code: &str| -> Vec<Value> {
+    let section_entries = |code: &str| -> Vec<Reference> {
         observations
             .entry
             .iter()
             .filter(|entry| section_of(&entry.resource) == Some(code))
-            .filter_map(|entry| entry.full_url.as_ref())
-            .map(|url| json!({ "reference": url }))
+            .filter_map(|entry| entry.full_url.as_deref())
+            .map(Reference::to)
             .collect()
     };
     let practitioner_id = Uuid::new_v4();
@@ -424,47 +428,83 @@ pub fn handover_document(record: &PatientRecord, options: &HandoverOptions) -> B
 
     let document_id = Uuid::new_v4();
     let composition_id = Uuid::new_v4();
-    let sections: Vec<Value> = sections(record, options)
+    let composition_url = format!("urn:uuid:{composition_id}");
+    let sections: Vec<FhirSection> = sections(record, options)
         .into_iter()
-        .map(|section| {
-            let mut value = json!({
-                "title": section.title,
-                "code": {"coding": [{"system": HEADINGS, "code": section.code, "display": section.display}]},
-                "text": {"status": "generated", "div": xhtml(&section.lines)},
-            });
-            let entries = match section.code {
-                "patient-demographics" => vec![json!({ "reference": patient_url })],
-                "person-completing-record" => vec![json!({ "reference": practitioner_url })],
+        .map(|section| FhirSection {
+            title: Some(section.title.to_owned()),
+            code: Some(CodeableConcept::of(vec![Coding::new(
+                HEADINGS,
+                section.code,
+                section.display,
+            )])),
+            text: Some(Narrative {
+                status: "generated".to_owned(),
+                div: xhtml(&section.lines),
+            }),
+            entry: match section.code {
+                "patient-demographics" => vec![Reference::to(&patient_url)],
+                "person-completing-record" => vec![Reference::to(&practitioner_url)],
                 code => section_entries(code),
-            };
-            if !entries.is_empty() {
-                value["entry"] = Value::Array(entries);
-            }
-            value
+            },
+            extra: Map::new(),
         })
         .collect();
     let at = options.at.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let composition = json!({
-        "resourceType": "Composition",
-        "id": composition_id.to_string(),
-        "meta": {"profile": [codes::profile("UKCore-Composition")]},
-        "status": "final",
-        "type": {"coding": [{"system": codes::LOINC, "code": "18761-7", "display": "Transfer summary note"}]},
-        "subject": {"reference": patient_url},
-        "date": at,
-        "author": [{"reference": practitioner_url, "display": options.by}],
-        "title": format!("Handover: {}, {}", record.family.to_uppercase(), record.given),
-        "section": sections,
-    });
-    let composition = match composition {
-        Value::Object(map) => map,
-        _ => Map::new(),
+    let author = Reference {
+        reference: Some(practitioner_url.clone()),
+        display: Some(options.by.clone()),
+        ..Reference::default()
+    };
+    let composition = Composition {
+        id: Some(composition_id.to_string()),
+        meta: Some(Meta {
+            profile: vec![codes::profile("UKCore-Composition")],
+        }),
+        status: "final".to_owned(),
+        composition_type: CodeableConcept::of(vec![Coding::new(
+            codes::LOINC,
+            "18761-7",
+            "Transfer summary note",
+        )]),
+        subject: Some(Reference::to(&patient_url)),
+        date: at.clone(),
+        author: vec![author.clone()],
+        title: format!(
+            "Handover: {}, {}",
+            record.family.to_uppercase(),
+            record.given
+        ),
+        section: sections,
+        extra: Map::new(),
     };
     let mut entry = vec![BundleEntry {
-        full_url: Some(format!("urn:uuid:{composition_id}")),
-        resource: Resource::Other(composition),
+        full_url: Some(composition_url.clone()),
+        resource: Resource::Composition(Box::new(composition)),
     }];
     entry.extend(observations.entry);
+    // Who wrote the document, when: a receiving system records it against the Composition.
+    entry.push(BundleEntry {
+        full_url: Some(format!("urn:uuid:{}", Uuid::new_v4())),
+        resource: Resource::Provenance(Box::new(Provenance {
+            id: None,
+            meta: Some(Meta {
+                profile: vec![codes::profile("UKCore-Provenance")],
+            }),
+            target: vec![Reference::to(&composition_url)],
+            recorded: at.clone(),
+            agent: vec![ProvenanceAgent {
+                agent_type: Some(CodeableConcept::of(vec![Coding::new(
+                    "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                    "author",
+                    "Author",
+                )])),
+                who: author,
+                extra: Map::new(),
+            }],
+            extra: Map::new(),
+        })),
+    });
     entry.push(BundleEntry {
         full_url: Some(practitioner_url.clone()),
         resource: Resource::Practitioner(Box::new(Practitioner {

@@ -319,6 +319,11 @@ impl<'a> Reader<'a> {
                     reason: "observations are recorded on a device, not imported",
                 }),
                 Resource::Practitioner(_) => {}
+                Resource::Composition(_) | Resource::Provenance(_) => skipped.push(Skipped {
+                    entry: number,
+                    resource: resource_type(&entry.resource).unwrap_or("unknown").to_owned(),
+                    reason: "a document's own parts are not imported; its allergies, alerts, medicines and problems are",
+                }),
                 Resource::Other(other) => skipped.push(Skipped {
                     entry: number,
                     resource: other
@@ -860,6 +865,8 @@ fn resource_type(resource: &Resource) -> Option<&str> {
         Resource::Flag(_) => "Flag",
         Resource::Organization(_) => "Organization",
         Resource::Practitioner(_) => "Practitioner",
+        Resource::Composition(_) => "Composition",
+        Resource::Provenance(_) => "Provenance",
         Resource::Other(other) => other.get("resourceType")?.as_str()?,
     })
 }
@@ -875,6 +882,8 @@ fn resource_id(resource: &Resource) -> Option<&str> {
         Resource::Flag(flag) => flag.id.as_deref(),
         Resource::Organization(organization) => organization.id.as_deref(),
         Resource::Practitioner(practitioner) => practitioner.id.as_deref(),
+        Resource::Composition(composition) => composition.id.as_deref(),
+        Resource::Provenance(provenance) => provenance.id.as_deref(),
         Resource::Other(other) => other.get("id")?.as_str(),
     }
 }
@@ -947,6 +956,8 @@ fn check_choices(number: usize, raw: &Value) -> Result<(), ImportError> {
         "Flag" => typed::<Flag>(number, k, k, value).map(drop),
         "Organization" => typed::<crate::types::Organization>(number, k, k, value).map(drop),
         "Practitioner" => typed::<crate::types::Practitioner>(number, k, k, value).map(drop),
+        "Composition" => typed::<crate::types::Composition>(number, k, k, value).map(drop),
+        "Provenance" => typed::<crate::types::Provenance>(number, k, k, value).map(drop),
         _ => Ok(()),
     }
 }

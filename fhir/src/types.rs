@@ -282,6 +282,62 @@ resource!(
 );
 
 resource!(
+    /// UK Core Composition: a document's table of contents, first in a `document` Bundle.
+    Composition {
+        status: String,
+        #[serde(rename = "type")]
+        composition_type: CodeableConcept,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subject: Option<Reference>,
+        date: String,
+        author: Vec<Reference>,
+        title: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        section: Vec<Section>,
+    }
+);
+
+/// A Composition section: its heading, its words for a reader, and the resources behind them.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<CodeableConcept>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Narrative>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entry: Vec<Reference>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Human-readable XHTML, as a FHIR narrative.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Narrative {
+    pub status: String,
+    pub div: String,
+}
+
+resource!(
+    /// UK Core Provenance: who made a resource, when, and on whose behalf.
+    Provenance {
+        target: Vec<Reference>,
+        recorded: String,
+        agent: Vec<ProvenanceAgent>,
+    }
+);
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvenanceAgent {
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub agent_type: Option<CodeableConcept>,
+    pub who: Reference,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+resource!(
     /// UK Core Practitioner: the person completing a handover.
     Practitioner {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -344,6 +400,8 @@ pub enum Resource {
     Flag(Box<Flag>),
     Organization(Box<Organization>),
     Practitioner(Box<Practitioner>),
+    Composition(Box<Composition>),
+    Provenance(Box<Provenance>),
     #[serde(untagged)]
     Other(Map<String, Value>),
 }
@@ -411,6 +469,11 @@ redacted_debug!(
     Flag,
     Organization,
     Practitioner,
+    Composition,
+    Section,
+    Narrative,
+    Provenance,
+    ProvenanceAgent,
     Patient,
     Observation,
     ObservationComponent,

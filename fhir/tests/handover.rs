@@ -106,9 +106,11 @@ fn the_document_is_a_composition_under_uk_core_headings_and_valid_fhir() {
     let bundle = handover_document(&patient(), &options());
     assert_eq!(bundle.bundle_type, "document");
     assert!(bundle.identifier.is_some() && bundle.timestamp.is_some());
-    let Resource::Other(composition) = &bundle.entry[0].resource else {
-        panic!("the Composition comes first");
-    };
+    assert!(
+        matches!(bundle.entry[0].resource, Resource::Composition(_)),
+        "the Composition comes first"
+    );
+    let composition = serde_json::to_value(&bundle.entry[0].resource).unwrap();
     assert_eq!(composition["resourceType"], "Composition");
     assert_eq!(composition["status"], "final");
     let codes: Vec<&str> = composition["section"]
@@ -187,6 +189,19 @@ fn the_document_is_a_composition_under_uk_core_headings_and_valid_fhir() {
     );
     assert_eq!(resource_at("safety-alerts"), ["Flag"]);
     assert_eq!(resource_at("person-completing-record"), ["Practitioner"]);
+    // Who wrote it and when, against the Composition.
+    let provenance = bundle
+        .entry
+        .iter()
+        .find_map(|e| match &e.resource {
+            Resource::Provenance(provenance) => Some(provenance),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        provenance.target[0].reference, bundle.entry[0].full_url,
+        "the Provenance is of the Composition"
+    );
     if let Some(errors) = schema_errors(&bundle) {
         panic!("invalid FHIR R4: {errors}");
     }
