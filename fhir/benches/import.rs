@@ -30,7 +30,7 @@ fn patient_entries(serial: u32) -> Vec<Value> {
             "resourceType": "Patient",
             "identifier": [{ "system": "https://fhir.nhs.uk/Id/nhs-number", "value": nhs }],
             "name": [{ "use": "official", "family": format!("Family{serial}"), "given": ["Given"] }],
-            "gender": if serial % 2 == 0 { "female" } else { "male" },
+            "gender": if serial.is_multiple_of(2) { "female" } else { "male" },
             "birthDate": format!("19{:02}-0{}-1{}", 30 + serial % 60, 1 + serial % 9, serial % 10),
             "address": [{ "use": "home", "line": [format!("{serial} Lantern Row")], "city": "Ambridge", "postalCode": "ZZ99 3AB" }],
             "generalPractitioner": [{ "identifier": { "system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "Y90001" }, "display": "Lantern Row Surgery" }]
