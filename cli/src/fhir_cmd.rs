@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 use doorstep_core::PatientId;
-use doorstep_core::store::Session;
+use doorstep_core::store::{NewPatients, Session};
 use doorstep_fhir::{
     ExportOptions, HandoverOptions, handover_document, handover_text, observations_bundle,
 };
@@ -40,6 +40,10 @@ pub enum FhirCommand {
         /// bundle's Organization).
         #[arg(long)]
         source: Option<String>,
+        /// Update only patients already on this device; report the others. For a feed that
+        /// covers more people than the team cares for (a whole practice list).
+        #[arg(long)]
+        existing_only: bool,
     },
 }
 
@@ -102,7 +106,18 @@ pub fn handover(session: &Session, args: &HandoverArgs) -> anyhow::Result<ExitCo
 
 pub fn fhir(session: &Session, command: &FhirCommand, out: &Output) -> anyhow::Result<ExitCode> {
     match command {
-        FhirCommand::Import { file, source } => import(session, file, source.as_deref(), out),
+        FhirCommand::Import {
+            file,
+            source,
+            existing_only,
+        } => {
+            let new_patients = if *existing_only {
+                NewPatients::LeaveOut
+            } else {
+                NewPatients::Register
+            };
+            import(session, file, source.as_deref(), new_patients, out)
+        }
         FhirCommand::Export { patient, since } => {
             let record = session.export_record_for(*patient, "FHIR export")?;
             let names = names(session)?;
@@ -125,10 +140,12 @@ fn import(
     session: &Session,
     file: &std::path::Path,
     source: Option<&str>,
+    new_patients: NewPatients,
     out: &Output,
 ) -> anyhow::Result<ExitCode> {
+    // The file's name is the user's, and may name a patient: it stays out of the message.
     let text = std::fs::read_to_string(file)
-        .with_context(|| format!("could not read {}", file.display()))?;
+        .map_err(|error| anyhow::anyhow!("could not read the file: {}", error.kind()))?;
     let plan = doorstep_fhir::read_bundle(&text)?;
     let bar = ProgressBar::new(plan.records.len() as u64);
     if out.is_json() || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -140,14 +157,21 @@ fn import(
             .progress_chars("=> "),
     );
     bar.set_message("Importing");
-    let report = doorstep_fhir::apply(session, &plan, source, |done| {
+    let report = doorstep_fhir::apply(session, &plan, source, new_patients, |done| {
         bar.set_position(done as u64);
     })?;
     bar.finish_and_clear();
     let outcome = &report.outcome;
+    let list = |entries: &[usize]| {
+        entries
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     out.print(&serde_json::to_value(&report)?, || {
         let mut text = format!(
-            "Imported {} patients: {} new, {} updated, {} unchanged. Allergies and alerts: {} added, {} updated, {} kept as recorded here. Medicines and problem lists: {} taken in (none was held, or this one is newer), {} older than the list held and not applied.",
+            "Imported {} patients: {} new, {} updated, {} unchanged.\nAllergies and alerts: {} added, {} updated, {} left as they are on this device (recorded here, or closed here or by an earlier import).\nMedicines and problem lists: {} updated from this file, {} older than the list already held and not used.",
             plan.records.len(),
             outcome.patients_created,
             outcome.patients_updated,
@@ -158,10 +182,28 @@ fn import(
             outcome.snapshots_applied,
             outcome.snapshots_stale,
         );
+        if outcome.no_known_allergies_recorded > 0 {
+            text.push_str(&format!(
+                "\n\"No known allergies\" recorded for {} patients.",
+                outcome.no_known_allergies_recorded
+            ));
+        }
+        if !report.refused_entries.is_empty() {
+            text.push_str(&format!(
+                "\nNOT IMPORTED, entries {}: the NHS number is held on this device for a patient with another date of birth or first name. Check with the source which patient this is.",
+                list(&report.refused_entries)
+            ));
+        }
         if !report.demographics_differ_entries.is_empty() {
             text.push_str(&format!(
-                "\nCheck the details of the patients in entries {:?}: name, sex, address or GP practice differ from the record on this device (the record was not changed).",
-                report.demographics_differ_entries
+                "\nCheck the patients in entries {}: name, sex, address or GP practice differ from the record on this device (the record was not changed).",
+                list(&report.demographics_differ_entries)
+            ));
+        }
+        if !report.not_held_entries.is_empty() {
+            text.push_str(&format!(
+                "\n{} patients not on this device were left out (--existing-only).",
+                report.not_held_entries.len()
             ));
         }
         for skipped in &report.skipped {

@@ -182,8 +182,8 @@ fn fhir_import_brings_in_a_gp_record_once_and_a_bad_file_changes_nothing() {
 
     let report = run(d, &["fhir", "import", file.to_str().unwrap()]);
     assert_eq!(report["patients_created"], 2, "{report}");
-    assert_eq!(report["entries_added"], 4);
-    assert_eq!(report["skipped"].as_array().unwrap().len(), 2);
+    assert_eq!(report["entries_added"], 5);
+    assert_eq!(report["skipped"].as_array().unwrap().len(), 1);
     let again = run(
         d,
         &[

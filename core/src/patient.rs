@@ -148,6 +148,56 @@ pub struct Medication {
     pub name: String,
     pub dose: String,
     pub frequency: String,
+    /// Taken now, or on the list but not taken now: a suspended medicine must not read as current.
+    #[serde(default, skip_serializing_if = "MedicationStatus::is_active")]
+    pub status: MedicationStatus,
+}
+
+impl Medication {
+    /// "Bisoprolol 5mg tablets, 5 mg, once daily", with its status where it is not simply taken
+    /// now ("ON HOLD: not taken now").
+    pub fn describe(&self) -> String {
+        let mut text = self.name.trim().to_owned();
+        for part in [&self.dose, &self.frequency] {
+            if !part.trim().is_empty() {
+                text.push_str(", ");
+                text.push_str(part.trim());
+            }
+        }
+        if let Some(words) = self.status.words() {
+            text.push_str(&format!(" ({words})"));
+        }
+        text
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MedicationStatus {
+    #[default]
+    Active,
+    /// Suspended for now (metformin held during an acute kidney injury).
+    OnHold,
+    /// Prescribed, not yet started.
+    NotStarted,
+    /// The source does not know whether it is taken.
+    Unknown,
+}
+
+impl MedicationStatus {
+    pub fn is_active(&self) -> bool {
+        *self == MedicationStatus::Active
+    }
+
+    /// Words beside the medicine where it is not simply taken now.
+    pub fn words(self) -> Option<&'static str> {
+        match self {
+            MedicationStatus::Active => None,
+            MedicationStatus::OnHold => Some("ON HOLD: not taken now"),
+            MedicationStatus::NotStarted => Some("not started yet"),
+            MedicationStatus::Unknown => Some("not known whether taken: ask the patient"),
+        }
+    }
 }
 
 /// Alerts a clinician must see before acting.
@@ -161,6 +211,9 @@ pub enum FlagKind {
     EndOfLifeWishes,
     Safeguarding,
     ChildProtection,
+    /// Any other alert the source system holds (a staff-safety marker, a reasonable adjustment),
+    /// shown in its own words: an alert Doorstep has no kind for is still an alert.
+    Other,
 }
 
 impl FlagKind {
@@ -179,6 +232,7 @@ impl FlagKind {
             FlagKind::EndOfLifeWishes => "End-of-life wishes",
             FlagKind::Safeguarding => "Safeguarding",
             FlagKind::ChildProtection => "Child protection",
+            FlagKind::Other => "Alert",
         }
     }
 }

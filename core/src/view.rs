@@ -157,8 +157,24 @@ pub fn record_json(
     value["medications_out_of_date"] =
         json!(record.medications_out_of_date(now, protocol.medicines_review_days));
     value["medicines_review_days"] = json!(protocol.medicines_review_days);
+    // Each medicine in words, with its status where it is not simply taken now.
+    // (`get_mut`, not indexing: indexing a null `medications` would turn it into an object.)
+    if let (Some(items), Some(snapshot)) = (
+        value
+            .get_mut("medications")
+            .and_then(|medications| medications.get_mut("items"))
+            .and_then(serde_json::Value::as_array_mut),
+        record.medications.as_ref(),
+    ) {
+        for (shown, item) in items.iter_mut().zip(&snapshot.items) {
+            shown["description"] = json!(item.describe());
+        }
+    }
     // What the allergy is, in words that say what the source left out ("reaction not recorded").
-    if let Some(allergies) = value["allergies"].as_array_mut() {
+    if let Some(allergies) = value
+        .get_mut("allergies")
+        .and_then(serde_json::Value::as_array_mut)
+    {
         for (shown, entry) in allergies.iter_mut().zip(&record.allergies) {
             shown["description"] = json!(entry.allergy.describe());
         }
@@ -204,4 +220,75 @@ pub fn summary_json(summary: &PatientSummary, rank: &Rank, now: DateTime<Utc>) -
         "allergies": summary.allergies,
         "conflicts": summary.has_conflicts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{DeviceId, PatientId, UserId};
+    use crate::nhs_number::NhsNumber;
+    use crate::observation::{Author, Role};
+    use crate::patient::{Address, Demographics, GpPractice, Medication, MedicationStatus, Sex};
+    use crate::store::{NewPatient, RecordDoc, Recorded, Snapshot};
+
+    fn record(medications: Option<Snapshot<Medication>>) -> PatientRecord {
+        let mut new = NewPatient::with_demographics(Demographics {
+            nhs_number: NhsNumber::parse("999 100 0100").unwrap(),
+            given: "Una".to_owned(),
+            family: "Usher".to_owned(),
+            birth_date: chrono::NaiveDate::from_ymd_opt(1940, 1, 2).unwrap(),
+            sex: Sex::Female,
+            address: Address {
+                lines: Vec::new(),
+                town: String::new(),
+                postcode: String::new(),
+            },
+            gp_practice: GpPractice {
+                ods_code: String::new(),
+                name: String::new(),
+            },
+            contacts: Vec::new(),
+        });
+        new.medications = medications;
+        let by = Author {
+            user: UserId::from_u128(1),
+            role: Role::Nurse,
+            device: DeviceId::from_u128(2),
+        };
+        let recorded = Recorded { by, at: Utc::now() };
+        RecordDoc::create(
+            automerge::ActorId::from(&[2u8; 16][..]),
+            &new,
+            recorded,
+            &ResponseProtocol::default(),
+        )
+        .unwrap()
+        .read(PatientId::from_u128(3))
+        .unwrap()
+    }
+
+    #[test]
+    fn no_medicines_list_stays_absent_and_each_medicine_is_described() {
+        let protocol = ResponseProtocol::default();
+        let absent = record_json(&record(None), &protocol).unwrap();
+        assert!(absent["medications"].is_null(), "{}", absent["medications"]);
+        let listed = record_json(
+            &record(Some(Snapshot {
+                source: "Lantern Row Surgery".to_owned(),
+                as_of: Utc::now(),
+                items: vec![Medication {
+                    name: "Metformin 500mg tablets".to_owned(),
+                    dose: "500 mg".to_owned(),
+                    frequency: "twice daily".to_owned(),
+                    status: MedicationStatus::OnHold,
+                }],
+            })),
+            &protocol,
+        )
+        .unwrap();
+        assert_eq!(
+            listed["medications"]["items"][0]["description"],
+            "Metformin 500mg tablets, 500 mg, twice daily (ON HOLD: not taken now)"
+        );
+    }
 }

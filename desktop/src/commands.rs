@@ -417,10 +417,18 @@ pub async fn save_handover(
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
         let write = || -> std::io::Result<std::path::PathBuf> {
+            use std::io::Write as _;
             std::fs::create_dir_all(&folder)?;
             let path = folder.join(name);
             let bytes = serde_json::to_vec_pretty(&document).map_err(std::io::Error::other)?;
-            std::fs::write(&path, bytes)?;
+            // A new file only this user can read: the document is the patient's record.
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&path)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
             Ok(path)
         };
         let path = write().map_err(|_| {
@@ -435,18 +443,49 @@ pub async fn save_handover(
 }
 
 /// Imports a FHIR bundle (the text of a file the user chose): checked whole, applied in one
-/// transaction by the core. Returns what changed and what was left out.
+/// transaction by the core, then synced. Returns what changed and what was left out, naming the
+/// patients it refers to as the file names them (the user is importing them).
 #[tauri::command]
-pub async fn import_fhir(state: AppStateRef<'_>, text: String) -> CommandResult<Value> {
-    with_session(&state, move |session, _| {
+pub async fn import_fhir(
+    app: AppHandle,
+    state: AppStateRef<'_>,
+    text: String,
+) -> CommandResult<Value> {
+    changing(&app, &state, move |session, _| {
         let plan = doorstep_fhir::read_bundle(&text)
             .map_err(|error| CommandError::new("import-refused", error.to_string()))?;
-        let report =
-            doorstep_fhir::apply(session, &plan, None, |_| {}).map_err(|error| match error {
-                doorstep_fhir::ApplyError::Store(store) => CommandError::from(store),
-                wrong => CommandError::new("import-refused", wrong.to_string()),
-            })?;
-        Ok(json!({ "patients": plan.records.len(), "report": report }))
+        let doorstep_fhir::ApplyError::Store(store) = match doorstep_fhir::apply(
+            session,
+            &plan,
+            None,
+            doorstep_core::store::NewPatients::Register,
+            |_| {},
+        ) {
+            Ok(report) => {
+                let named = |entries: &[usize]| -> Vec<Value> {
+                    entries
+                        .iter()
+                        .filter_map(|entry| {
+                            let at = plan.patient_entries.iter().position(|e| e == entry)?;
+                            let demographics = &plan.records.get(at)?.demographics;
+                            Some(json!({
+                                "entry": entry,
+                                "name": demographics.display_name(),
+                                "nhs_number": demographics.nhs_number.to_string(),
+                            }))
+                        })
+                        .collect()
+                };
+                return Ok(json!({
+                    "patients": plan.records.len(),
+                    "refused": named(&report.refused_entries),
+                    "differ": named(&report.demographics_differ_entries),
+                    "report": report,
+                }));
+            }
+            Err(error) => error,
+        };
+        Err(CommandError::from(store))
     })
     .await
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use doorstep_core::NhsNumber;
 use doorstep_core::crypto::PinKdf;
 use doorstep_core::observation::Role;
-use doorstep_core::store::{Device, Session, UnlockPolicy};
+use doorstep_core::store::{Device, NewPatients, Session, UnlockPolicy};
 use doorstep_fhir::{apply, read_bundle};
 use serde_json::{Value, json};
 
@@ -128,12 +128,13 @@ fn main() {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let session = device(dir.path());
         let started = Instant::now();
-        let report = apply(&session, &plan, None, |_| {}).expect("imports");
+        let report = apply(&session, &plan, None, NewPatients::Register, |_| {}).expect("imports");
         firsts.push(started.elapsed());
         assert_eq!(report.outcome.patients_created, PATIENTS as usize);
 
         let started = Instant::now();
-        let report = apply(&session, &plan, None, |_| {}).expect("imports again");
+        let report =
+            apply(&session, &plan, None, NewPatients::Register, |_| {}).expect("imports again");
         agains.push(started.elapsed());
         assert_eq!(report.outcome.patients_unchanged, PATIENTS as usize);
     }

@@ -22,6 +22,10 @@ pub const CONDITION_ASSERTED_DATE: &str =
     "http://hl7.org/fhir/StructureDefinition/condition-assertedDate";
 /// SNOMED CT 304253006 |Not for resuscitation (finding)|: how GP systems code a DNACPR decision.
 pub const NOT_FOR_RESUSCITATION: (&str, &str) = ("304253006", "Not for resuscitation");
+/// SNOMED CT 716186003 |No known allergy (situation)|: UK Core records "no known allergies" as
+/// an AllergyIntolerance with this code (UK Core AllergyIntolerance guidance, "Handling of 'No
+/// known allergies'").
+pub const NO_KNOWN_ALLERGY: (&str, &str) = ("716186003", "No known allergy");
 /// Doorstep's alert kinds. UK Core leaves Flag.code to local value sets; the kinds other than
 /// DNACPR carry this code and the text the clinician wrote.
 pub const ALERT_KIND: &str = "https://doorstep.invalid/CodeSystem/alert-kind";

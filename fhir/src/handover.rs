@@ -138,12 +138,12 @@ fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
     });
 
     let medications = match &record.medications {
-        Some(snapshot) if !snapshot.items.is_empty() => {
-            let mut lines: Vec<String> = snapshot
-                .items
-                .iter()
-                .map(|item| format!("{} {}, {}", item.name, item.dose, item.frequency))
-                .collect();
+        Some(snapshot) => {
+            let mut lines: Vec<String> =
+                snapshot.items.iter().map(|item| item.describe()).collect();
+            if lines.is_empty() {
+                lines.push("No current medicines".to_owned());
+            }
             let stale = if record.medications_out_of_date(options.at, options.medicines_review_days)
             {
                 ": OUT OF DATE, check with the patient and the GP record"
@@ -157,7 +157,9 @@ fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
             ));
             lines
         }
-        _ => vec!["No medicines list on the record".to_owned()],
+        None => vec![
+            "No medicines list on the record: ask the patient and check the GP record".to_owned(),
+        ],
     };
     out.push(Section {
         code: "medications-and-medical-devices",
@@ -167,8 +169,19 @@ fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
     });
 
     let problems = match &record.problems {
-        Some(snapshot) if !snapshot.items.is_empty() => snapshot.items.clone(),
-        _ => vec!["None recorded".to_owned()],
+        Some(snapshot) => {
+            let mut lines = snapshot.items.clone();
+            if lines.is_empty() {
+                lines.push("No current problems".to_owned());
+            }
+            lines.push(format!(
+                "From {} as of {}",
+                snapshot.source,
+                day(snapshot.as_of)
+            ));
+            lines
+        }
+        None => vec!["No problem list on the record".to_owned()],
     };
     out.push(Section {
         code: "problems-and-issues",

@@ -12,11 +12,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use doorstep_core::patient::{
     Address, Allergy, AllergySeverity, Demographics, Flag as CoreFlag, FlagKind, GpPractice,
-    Medication as CoreMedication, Sex,
+    Medication as CoreMedication, MedicationStatus, Sex,
 };
 use doorstep_core::store::{
-    EntryStatus, ImportOutcome, Imported, RecordImport, Session, Snapshot, SourceIdentifier,
-    StoreError,
+    CLOCK_SKEW_TOLERANCE_MINUTES, EntryStatus, ImportOutcome, Imported, NewPatients, RecordImport,
+    Session, Snapshot, SourceIdentifier, StoreError,
 };
 use doorstep_core::{EntryId, NhsNumber};
 use serde::Serialize;
@@ -37,6 +37,10 @@ pub enum ImportError {
     NotJson { line: usize, column: usize },
     #[error("the file is not a FHIR Bundle: {0}")]
     NotABundle(&'static str),
+    #[error(
+        "the file is larger than {MAX_FILE_MIB} MiB: ask the source for it in parts (one practice or team at a time)"
+    )]
+    TooLarge,
     #[error(
         "entry {entry} ({resource}), {field}: {problem}. Nothing was imported; correct the file at its source and import it again"
     )]
@@ -68,22 +72,28 @@ pub struct Skipped {
     pub reason: &'static str,
 }
 
-/// What an import did, with what it left out.
+/// Files larger than this are refused before they are parsed: a caseload's feed is a few MiB
+/// (1,000 patients with their lists: 3.6 MB), and a device must not run out of memory on one.
+pub const MAX_FILE_MIB: usize = 64;
+
+/// What an import did, with what it left out. Patients are named by their Bundle entry (from 1).
 #[derive(Debug, Serialize)]
 pub struct ImportReport {
     #[serde(flatten)]
     pub outcome: ImportOutcome,
-    /// Bundle entries of Patients whose details differ from the record held (not changed).
+    /// Patients whose family name, sex, address or GP practice differ from the record held
+    /// (the record is not changed).
     pub demographics_differ_entries: Vec<usize>,
+    /// Patients refused: their NHS number is held for someone else (another date of birth or
+    /// first given name). Nothing of theirs was applied.
+    pub refused_entries: Vec<usize>,
+    /// Patients not on this device, left out of an import for patients held.
+    pub not_held_entries: Vec<usize>,
     pub skipped: Vec<Skipped>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    #[error(
-        "entry {entry} (Patient): its NHS number is that of a patient on this device whose {field} is different. Nothing was imported; check with the source which patient this is"
-    )]
-    WrongPatient { entry: usize, field: &'static str },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -93,26 +103,24 @@ pub fn apply(
     session: &Session,
     plan: &ImportPlan,
     source: Option<&str>,
+    new_patients: NewPatients,
     progress: impl FnMut(usize),
 ) -> Result<ImportReport, ApplyError> {
     let source = source.unwrap_or(&plan.source);
-    let entry_of = |record: usize| plan.patient_entries.get(record - 1).copied().unwrap_or(0);
-    match session.import_records(&plan.records, source, progress) {
-        Ok(outcome) => Ok(ImportReport {
-            demographics_differ_entries: outcome
-                .demographics_differ
-                .iter()
-                .map(|record| entry_of(*record))
-                .collect(),
-            outcome,
-            skipped: plan.skipped.clone(),
-        }),
-        Err(StoreError::ImportMismatch { record, field }) => Err(ApplyError::WrongPatient {
-            entry: entry_of(record),
-            field,
-        }),
-        Err(error) => Err(error.into()),
-    }
+    let entries = |records: &[usize]| -> Vec<usize> {
+        records
+            .iter()
+            .filter_map(|record| plan.patient_entries.get(record - 1).copied())
+            .collect()
+    };
+    let outcome = session.import_records(&plan.records, source, new_patients, progress)?;
+    Ok(ImportReport {
+        demographics_differ_entries: entries(&outcome.demographics_differ),
+        refused_entries: entries(&outcome.refused),
+        not_held_entries: entries(&outcome.not_held),
+        outcome,
+        skipped: plan.skipped.clone(),
+    })
 }
 
 /// Bundle types that carry resources as they are (a `history` or `message` bundle does not).
@@ -120,6 +128,9 @@ const BUNDLE_TYPES: [&str; 4] = ["collection", "searchset", "transaction", "docu
 
 /// Reads and checks a FHIR JSON bundle. Nothing is written.
 pub fn read_bundle(text: &str) -> Result<ImportPlan, ImportError> {
+    if text.len() > MAX_FILE_MIB * 1024 * 1024 {
+        return Err(ImportError::TooLarge);
+    }
     let value: Value = serde_json::from_str(text).map_err(|error| ImportError::NotJson {
         line: error.line(),
         column: error.column(),
@@ -130,27 +141,40 @@ pub fn read_bundle(text: &str) -> Result<ImportPlan, ImportError> {
     let bundle_type = value
         .get("type")
         .and_then(Value::as_str)
-        .unwrap_or_default();
-    if !BUNDLE_TYPES.contains(&bundle_type) {
+        .unwrap_or_default()
+        .to_owned();
+    if !BUNDLE_TYPES.contains(&bundle_type.as_str()) {
         return Err(ImportError::NotABundle(
             "Bundle.type must be collection, searchset, transaction or document",
         ));
     }
-    let raw_entries = match value.get("entry") {
-        None => Vec::new(),
-        Some(Value::Array(entries)) => entries.clone(),
+    match value.get("entry") {
+        None => {}
+        Some(Value::Array(entries)) => {
+            for (index, raw) in entries.iter().enumerate() {
+                check_choices(index + 1, raw)?;
+            }
+        }
         Some(_) => return Err(ImportError::NotABundle("Bundle.entry is not a list")),
-    };
-    for (index, raw) in raw_entries.iter().enumerate() {
-        check_choices(index + 1, raw)?;
     }
+    // A transaction carries changes, and a page of a search part of the result: neither holds a
+    // patient's whole medicines or problem list, and taking it for one would drop the rest.
+    let next_page = value
+        .get("link")
+        .and_then(Value::as_array)
+        .is_some_and(|links| {
+            links
+                .iter()
+                .any(|link| link.get("relation").and_then(Value::as_str) == Some("next"))
+        });
+    let whole_lists = bundle_type != "transaction" && !next_page;
     let bundle: Bundle = typed(0, "Bundle", "Bundle", value)?;
     let timestamp = match &bundle.timestamp {
         Some(text) => Some(instant(0, "Bundle", "Bundle.timestamp", text)?),
         None => None,
     };
-    let mut reader = Reader::new(&bundle);
-    reader.read(timestamp)
+    let reader = Reader::new(&bundle)?;
+    reader.read(timestamp, whole_lists)
 }
 
 /// Entry numbers of the bundle by every name a reference may use for them.
@@ -159,12 +183,16 @@ struct Reader<'a> {
     names: HashMap<String, usize>,
 }
 
-/// A medicine or problem with when and by whom its source asserted it.
+/// A medicine or problem with who asserted it.
 struct ListItem<T> {
     item: T,
-    asserted: Option<DateTime<Utc>>,
     source: Option<String>,
 }
+
+/// A list entry read: the item when it belongs on the list, and when the source asserted it
+/// (which dates the list either way).
+type MedicineRead = (Option<ListItem<CoreMedication>>, Option<DateTime<Utc>>);
+type ProblemRead = (Option<ListItem<String>>, Option<DateTime<Utc>>);
 
 /// A patient being assembled from the entries that refer to them.
 struct Assembling {
@@ -176,37 +204,73 @@ struct Assembling {
     /// medicines is an empty list, not a missing one).
     medicines_listed: bool,
     problems_listed: bool,
+    /// The latest time any of the list's entries was asserted, stopped ones included: a list
+    /// that stops a medicine is as new as the stopping.
+    medicines_asserted: Option<DateTime<Utc>>,
+    problems_asserted: Option<DateTime<Utc>>,
 }
 
+#[derive(Clone, Copy)]
+enum List {
+    Medicines,
+    Problems,
+}
+
+impl Assembling {
+    fn asserted(&mut self, at: Option<DateTime<Utc>>, list: List) {
+        let latest = match list {
+            List::Medicines => &mut self.medicines_asserted,
+            List::Problems => &mut self.problems_asserted,
+        };
+        *latest = (*latest).max(at);
+    }
+}
+
+const PART_OF_A_LIST: &str = "a transaction, or one page of a search, is not a whole medicines or problem list: the lists held are kept; import the whole list";
+
 impl<'a> Reader<'a> {
-    fn new(bundle: &'a Bundle) -> Self {
+    /// Names every entry by its full URL and by `Type/id`. Two entries answering to one name
+    /// refuse the file: a reference to it could attach an allergy to the wrong patient.
+    fn new(bundle: &'a Bundle) -> Result<Self, ImportError> {
         let mut names = HashMap::new();
         for (index, entry) in bundle.entry.iter().enumerate() {
-            if let Some(url) = &entry.full_url {
-                names.insert(url.clone(), index + 1);
-            }
-            if let (Some(kind), Some(id)) =
-                (resource_type(&entry.resource), resource_id(&entry.resource))
-            {
-                names.insert(format!("{kind}/{id}"), index + 1);
+            let number = index + 1;
+            let kind = resource_type(&entry.resource);
+            let relative = match (kind, resource_id(&entry.resource)) {
+                (Some(kind), Some(id)) => Some(format!("{kind}/{id}")),
+                _ => None,
+            };
+            for name in entry.full_url.iter().cloned().chain(relative) {
+                if let Some(first) = names.insert(name, number)
+                    && first != number
+                {
+                    return Err(entry_error(
+                        number,
+                        kind.unwrap_or("unknown"),
+                        "fullUrl or id",
+                        &format!(
+                            "the same name as entry {first}; a reference to it could mean either"
+                        ),
+                    ));
+                }
             }
         }
-        Self { bundle, names }
+        Ok(Self { bundle, names })
     }
 
-    /// The entry a reference points at, by full URL or by `Type/id` (also at the end of a URL).
+    /// The entry a reference points at: exactly by full URL, or a relative `Type/id` by the
+    /// entry's own `Type/id`. An absolute URL names a resource on that server, never one here
+    /// that happens to share its id.
     fn resolve(&self, reference: &Reference) -> Option<usize> {
         let target = reference.reference.as_deref()?;
-        if let Some(found) = self.names.get(target) {
-            return Some(*found);
-        }
-        let mut parts = target.rsplit('/');
-        let id = parts.next()?;
-        let kind = parts.next()?;
-        self.names.get(&format!("{kind}/{id}")).copied()
+        self.names.get(target).copied()
     }
 
-    fn read(&mut self, timestamp: Option<DateTime<Utc>>) -> Result<ImportPlan, ImportError> {
+    fn read(
+        &self,
+        timestamp: Option<DateTime<Utc>>,
+        whole_lists: bool,
+    ) -> Result<ImportPlan, ImportError> {
         let mut patients: Vec<Assembling> = Vec::new();
         let mut by_entry: HashMap<usize, usize> = HashMap::new();
         let mut skipped = Vec::new();
@@ -233,11 +297,14 @@ impl<'a> Reader<'a> {
                         flags: Vec::new(),
                         medications: None,
                         problems: None,
+                        no_known_allergies: false,
                     },
                     medications: Vec::new(),
                     problems: Vec::new(),
                     medicines_listed: false,
                     problems_listed: false,
+                    medicines_asserted: None,
+                    problems_asserted: None,
                 });
             }
         }
@@ -271,21 +338,17 @@ impl<'a> Reader<'a> {
                         "AllergyIntolerance.patient",
                         &allergy.patient,
                     )?;
-                    patients[at]
-                        .record
-                        .allergies
-                        .push(allergy_of(number, allergy)?);
+                    match allergy_of(number, allergy)? {
+                        AllergyRead::Allergy(allergy) => patients[at].record.allergies.push(allergy),
+                        AllergyRead::NoKnownAllergies => {
+                            patients[at].record.no_known_allergies = true;
+                        }
+                        AllergyRead::Withdrawn => {}
+                    }
                 }
                 Resource::Flag(flag) => {
                     let at = patient_of(self, number, "Flag", "Flag.subject", &flag.subject)?;
-                    match alert_of(number, flag)? {
-                        Some(alert) => patients[at].record.flags.push(alert),
-                        None => skipped.push(Skipped {
-                            entry: number,
-                            resource: "Flag".to_owned(),
-                            reason: "an alert of a kind Doorstep does not show (it shows DNACPR, ReSPECT, end-of-life wishes, safeguarding and child protection)",
-                        }),
-                    }
+                    patients[at].record.flags.push(alert_of(number, flag)?);
                 }
                 Resource::MedicationStatement(statement) => {
                     let at = patient_of(
@@ -295,8 +358,18 @@ impl<'a> Reader<'a> {
                         "MedicationStatement.subject",
                         &statement.subject,
                     )?;
+                    if !whole_lists {
+                        skipped.push(Skipped {
+                            entry: number,
+                            resource: "MedicationStatement".to_owned(),
+                            reason: PART_OF_A_LIST,
+                        });
+                        continue;
+                    }
                     patients[at].medicines_listed = true;
-                    if let Some(medicine) = self.medicine_of(number, statement)? {
+                    let (medicine, asserted) = self.medicine_of(number, statement)?;
+                    patients[at].asserted(asserted, List::Medicines);
+                    if let Some(medicine) = medicine {
                         patients[at].medications.push(medicine);
                     }
                 }
@@ -308,15 +381,25 @@ impl<'a> Reader<'a> {
                         "Condition.subject",
                         &condition.subject,
                     )?;
+                    if !whole_lists {
+                        skipped.push(Skipped {
+                            entry: number,
+                            resource: "Condition".to_owned(),
+                            reason: PART_OF_A_LIST,
+                        });
+                        continue;
+                    }
                     patients[at].problems_listed = true;
-                    if let Some(problem) = problem_of(number, condition)? {
+                    let (problem, asserted) = problem_of(number, condition)?;
+                    patients[at].asserted(asserted, List::Problems);
+                    if let Some(problem) = problem {
                         patients[at].problems.push(problem);
                     }
                 }
                 Resource::Observation(_) => skipped.push(Skipped {
                     entry: number,
                     resource: "Observation".to_owned(),
-                    reason: "observations are recorded on a device, not imported",
+                    reason: "observations are not imported: Doorstep records its own at the visit; check the source for anything coded as an observation",
                 }),
                 Resource::Practitioner(_) => {}
                 Resource::Composition(_) | Resource::Provenance(_) => skipped.push(Skipped {
@@ -342,7 +425,7 @@ impl<'a> Reader<'a> {
             if patient.medicines_listed {
                 let as_of = as_of(
                     timestamp,
-                    &patient.medications,
+                    patient.medicines_asserted,
                     patient.entry,
                     "MedicationStatement.dateAsserted",
                 )?;
@@ -359,7 +442,7 @@ impl<'a> Reader<'a> {
             if patient.problems_listed {
                 let as_of = as_of(
                     timestamp,
-                    &patient.problems,
+                    patient.problems_asserted,
                     patient.entry,
                     "Condition extension condition-assertedDate",
                 )?;
@@ -496,13 +579,26 @@ impl<'a> Reader<'a> {
         &self,
         number: usize,
         statement: &MedicationStatement,
-    ) -> Result<Option<ListItem<CoreMedication>>, ImportError> {
+    ) -> Result<MedicineRead, ImportError> {
         let kind = "MedicationStatement";
-        // Only what the patient is taking goes on the list; stopped, completed and withdrawn
-        // statements say it is not.
-        if !matches!(statement.status.as_str(), "active" | "intended" | "on-hold") {
-            return Ok(None);
-        }
+        let asserted = match &statement.date_asserted {
+            Some(text) => Some(instant(
+                number,
+                kind,
+                "MedicationStatement.dateAsserted",
+                text,
+            )?),
+            None => None,
+        };
+        // On the list: what the patient takes, has on hold, is to start, or may take. Stopped,
+        // completed and withdrawn statements say it is not taken (and still date the list).
+        let status = match statement.status.as_str() {
+            "active" => MedicationStatus::Active,
+            "on-hold" => MedicationStatus::OnHold,
+            "intended" => MedicationStatus::NotStarted,
+            "unknown" => MedicationStatus::Unknown,
+            _ => return Ok((None, asserted)),
+        };
         let concept = match (
             &statement.medication_codeable_concept,
             &statement.medication_reference,
@@ -533,28 +629,22 @@ impl<'a> Reader<'a> {
             .and_then(|timing| timing.code.as_ref())
             .and_then(words)
             .unwrap_or_default();
-        let asserted = match &statement.date_asserted {
-            Some(text) => Some(instant(
-                number,
-                kind,
-                "MedicationStatement.dateAsserted",
-                text,
-            )?),
-            None => None,
-        };
         let source = statement
             .information_source
             .as_ref()
             .and_then(|source| source.display.clone());
-        Ok(Some(ListItem {
-            item: CoreMedication {
-                name,
-                dose,
-                frequency,
-            },
+        Ok((
+            Some(ListItem {
+                item: CoreMedication {
+                    name,
+                    dose,
+                    frequency,
+                    status,
+                },
+                source,
+            }),
             asserted,
-            source,
-        }))
+        ))
     }
 
     /// Where the file came from: the Organization it carries (the GP practice or the shared
@@ -571,12 +661,14 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn allergy_of(
-    number: usize,
-    allergy: &AllergyIntolerance,
-) -> Result<Imported<Allergy>, ImportError> {
+/// The allergy an AllergyIntolerance records, or that the patient has no known allergy (SNOMED CT 716186003, which UK Core uses for it): that is an allergy status, and
+/// shown as an allergy it would read as one.
+fn allergy_of(number: usize, allergy: &AllergyIntolerance) -> Result<AllergyRead, ImportError> {
     let kind = "AllergyIntolerance";
-    let (id, source) = identity(number, kind, &allergy.identifier)?;
+    let no_known_allergy = allergy
+        .code
+        .as_ref()
+        .is_some_and(|code| code.has(codes::SNOMED, codes::NO_KNOWN_ALLERGY.0));
     let verification = allergy
         .verification_status
         .as_ref()
@@ -591,6 +683,14 @@ fn allergy_of(
         (Some("refuted"), _) | (_, Some("inactive" | "resolved")) => EntryStatus::Resolved,
         _ => EntryStatus::Active,
     };
+    if no_known_allergy {
+        return Ok(if status == EntryStatus::Active {
+            AllergyRead::NoKnownAllergies
+        } else {
+            AllergyRead::Withdrawn
+        });
+    }
+    let (id, source) = identity(number, kind, &allergy.identifier)?;
     let substance = allergy.code.as_ref().and_then(words).ok_or_else(|| {
         entry_error(
             number,
@@ -599,25 +699,33 @@ fn allergy_of(
             "names no substance (text or a coding's display)",
         )
     })?;
-    let reaction = allergy.reaction.first();
-    let manifestations: Vec<String> = reaction
-        .map(|reaction| reaction.manifestation.iter().filter_map(words).collect())
-        .unwrap_or_default();
-    let severity = match reaction.and_then(|reaction| reaction.severity.as_deref()) {
-        Some("mild") => AllergySeverity::Mild,
-        Some("moderate") => AllergySeverity::Moderate,
-        Some("severe") => AllergySeverity::Severe,
-        None => AllergySeverity::NotRecorded,
-        Some(_) => {
-            return Err(entry_error(
-                number,
-                kind,
-                "AllergyIntolerance.reaction.severity",
-                "not one of mild, moderate, severe",
-            ));
+    // Every reaction the source knows, and the worst severity of any: a later anaphylaxis must
+    // not hide behind an earlier rash.
+    let mut manifestations: Vec<String> = Vec::new();
+    let mut severity = AllergySeverity::NotRecorded;
+    for reaction in &allergy.reaction {
+        for manifestation in reaction.manifestation.iter().filter_map(words) {
+            if !manifestations.contains(&manifestation) {
+                manifestations.push(manifestation);
+            }
         }
-    };
-    Ok(Imported {
+        let this = match reaction.severity.as_deref() {
+            Some("mild") => AllergySeverity::Mild,
+            Some("moderate") => AllergySeverity::Moderate,
+            Some("severe") => AllergySeverity::Severe,
+            None => AllergySeverity::NotRecorded,
+            Some(_) => {
+                return Err(entry_error(
+                    number,
+                    kind,
+                    "AllergyIntolerance.reaction.severity",
+                    "not one of mild, moderate, severe",
+                ));
+            }
+        };
+        severity = worse(severity, this);
+    }
+    Ok(AllergyRead::Allergy(Imported {
         id,
         source,
         item: Allergy {
@@ -626,11 +734,31 @@ fn allergy_of(
             severity,
         },
         status,
-    })
+    }))
+}
+
+/// What an AllergyIntolerance says.
+enum AllergyRead {
+    Allergy(Imported<Allergy>),
+    NoKnownAllergies,
+    /// A "no known allergy" the source withdrew: nothing to record.
+    Withdrawn,
+}
+
+fn worse(a: AllergySeverity, b: AllergySeverity) -> AllergySeverity {
+    let rank = |severity| match severity {
+        AllergySeverity::NotRecorded => 0,
+        AllergySeverity::Mild => 1,
+        AllergySeverity::Moderate => 2,
+        AllergySeverity::Severe => 3,
+    };
+    if rank(b) > rank(a) { b } else { a }
 }
 
 /// The alert a Flag raises, or `None` for a kind Doorstep does not show.
-fn alert_of(number: usize, flag: &Flag) -> Result<Option<Imported<CoreFlag>>, ImportError> {
+/// The alert a Flag raises. A kind Doorstep has no name for is still an alert: shown as "Alert"
+/// in the source's words, never dropped.
+fn alert_of(number: usize, flag: &Flag) -> Result<Imported<CoreFlag>, ImportError> {
     let kind = "Flag";
     let (id, source) = identity(number, kind, &flag.identifier)?;
     let status = match flag.status.as_str() {
@@ -662,11 +790,9 @@ fn alert_of(number: usize, flag: &Flag) -> Result<Option<Imported<CoreFlag>>, Im
         flag.code
             .has(codes::SNOMED, codes::NOT_FOR_RESUSCITATION.0)
             .then_some(FlagKind::Dnacpr)
-    });
-    let Some(alert_kind) = alert_kind else {
-        return Ok(None);
-    };
-    Ok(Some(Imported {
+    })
+    .unwrap_or(FlagKind::Other);
+    Ok(Imported {
         id,
         source,
         item: CoreFlag {
@@ -684,14 +810,20 @@ fn alert_of(number: usize, flag: &Flag) -> Result<Option<Imported<CoreFlag>>, Im
                 .unwrap_or_default(),
         },
         status,
-    }))
+    })
 }
 
-fn problem_of(
-    number: usize,
-    condition: &Condition,
-) -> Result<Option<ListItem<String>>, ImportError> {
+fn problem_of(number: usize, condition: &Condition) -> Result<ProblemRead, ImportError> {
     let kind = "Condition";
+    let asserted = match condition
+        .extension
+        .iter()
+        .find(|extension| extension.url == codes::CONDITION_ASSERTED_DATE)
+        .and_then(|extension| extension.value_date_time.as_deref())
+    {
+        Some(text) => Some(instant(number, kind, "Condition assertedDate", text)?),
+        None => None,
+    };
     let clinical = condition
         .clinical_status
         .as_ref()
@@ -704,7 +836,7 @@ fn problem_of(
     let current = matches!(clinical, Some("active" | "recurrence" | "relapse"));
     let withdrawn = matches!(verification, Some("entered-in-error" | "refuted"));
     if !current || withdrawn {
-        return Ok(None);
+        return Ok((None, asserted));
     }
     let problem = condition.code.as_ref().and_then(words).ok_or_else(|| {
         entry_error(
@@ -714,24 +846,17 @@ fn problem_of(
             "names no problem (text or a coding's display)",
         )
     })?;
-    let asserted = match condition
-        .extension
-        .iter()
-        .find(|extension| extension.url == codes::CONDITION_ASSERTED_DATE)
-        .and_then(|extension| extension.value_date_time.as_deref())
-    {
-        Some(text) => Some(instant(number, kind, "Condition assertedDate", text)?),
-        None => None,
-    };
     let source = condition
         .asserter
         .as_ref()
         .and_then(|asserter| asserter.display.clone());
-    Ok(Some(ListItem {
-        item: problem,
+    Ok((
+        Some(ListItem {
+            item: problem,
+            source,
+        }),
         asserted,
-        source,
-    }))
+    ))
 }
 
 /// The entry's id on every device, from its first identifier: Doorstep's own id comes back as
@@ -757,42 +882,39 @@ fn identity(
     {
         return Ok((id, None));
     }
-    let digest = ring::digest::digest(
-        &ring::digest::SHA256,
-        format!("{}|{}", identifier.system, identifier.value).as_bytes(),
-    );
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest.as_ref()[..16]);
-    // A name-based UUID (RFC 9562 version 8): never taken for a random one.
-    bytes[6] = (bytes[6] & 0x0f) | 0x80;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    Ok((
-        EntryId::from_u128(u128::from_be_bytes(bytes)),
-        Some(SourceIdentifier {
-            system: identifier.system.clone(),
-            value: identifier.value.clone(),
-        }),
-    ))
+    let source = SourceIdentifier {
+        system: identifier.system.clone(),
+        value: identifier.value.clone(),
+    };
+    Ok((source.entry_id(), Some(source)))
 }
 
 /// When a list was true: the bundle's timestamp when it has one (the moment the source
-/// assembled it), else the latest time the list's entries were asserted.
-fn as_of<T>(
+/// assembled it), else the latest time any of its entries was asserted. A time in the future
+/// (a source's clock gone wrong) would hold every later list out as older: refused.
+fn as_of(
     timestamp: Option<DateTime<Utc>>,
-    items: &[ListItem<T>],
+    asserted: Option<DateTime<Utc>>,
     patient_entry: usize,
     field: &str,
 ) -> Result<DateTime<Utc>, ImportError> {
-    timestamp
-        .or_else(|| items.iter().filter_map(|item| item.asserted).max())
-        .ok_or_else(|| {
-            entry_error(
-                patient_entry,
-                "Patient",
-                &format!("Bundle.timestamp or {field}"),
-                "missing: without the time the list was true, an older list could replace a newer one",
-            )
-        })
+    let as_of = timestamp.or(asserted).ok_or_else(|| {
+        entry_error(
+            patient_entry,
+            "Patient",
+            &format!("Bundle.timestamp or {field}"),
+            "missing: without the time the list was true, an older list could replace a newer one",
+        )
+    })?;
+    if as_of > Utc::now() + chrono::Duration::minutes(CLOCK_SKEW_TOLERANCE_MINUTES) {
+        return Err(entry_error(
+            patient_entry,
+            "Patient",
+            &format!("Bundle.timestamp or {field}"),
+            "in the future: the source's clock is wrong, and a list dated ahead would hold back every true one",
+        ));
+    }
+    Ok(as_of)
 }
 
 /// The list's own source when all its entries name the same one, else the file's.

@@ -3,7 +3,7 @@
 //! identifier, each medicine and problem its list's source and as-of time.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use doorstep_core::patient::{AllergySeverity, FlagKind};
+use doorstep_core::patient::{AllergySeverity, FlagKind, MedicationStatus};
 use doorstep_core::store::{AllergyEntry, EntryStatus, FlagEntry, PatientRecord, Snapshot};
 use doorstep_core::{EntryId, PatientId};
 use serde_json::Map;
@@ -39,7 +39,13 @@ pub fn list_entries(record: &PatientRecord, patient_url: &str) -> Vec<BundleEntr
             let statement = MedicationStatement {
                 id: None,
                 meta: Some(profile("UKCore-MedicationStatement")),
-                status: "active".to_owned(),
+                status: match medication.status {
+                    MedicationStatus::Active => "active",
+                    MedicationStatus::OnHold => "on-hold",
+                    MedicationStatus::NotStarted => "intended",
+                    MedicationStatus::Unknown => "unknown",
+                }
+                .to_owned(),
                 medication_codeable_concept: Some(text(&medication.name)),
                 medication_reference: None,
                 subject: Reference::to(patient_url),
@@ -188,6 +194,7 @@ pub(crate) fn alert_code(kind: FlagKind) -> &'static str {
         FlagKind::EndOfLifeWishes => "end-of-life-wishes",
         FlagKind::Safeguarding => "safeguarding",
         FlagKind::ChildProtection => "child-protection",
+        FlagKind::Other => "other",
     }
 }
 

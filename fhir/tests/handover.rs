@@ -227,6 +227,7 @@ fn an_old_medicines_list_is_handed_over_as_out_of_date() {
             name: "Apixaban 5 mg tablets".to_owned(),
             dose: "5 mg".to_owned(),
             frequency: "twice daily".to_owned(),
+            status: Default::default(),
         }],
     });
     let text = handover_text(&record, &options());

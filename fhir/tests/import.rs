@@ -8,7 +8,8 @@ mod common;
 use doorstep_core::observation::Role;
 use doorstep_core::patient::{Allergy, AllergySeverity, FlagKind};
 use doorstep_core::store::{
-    Device, EntryContainer, EntryStatus, PatientRecord, Session, StoreError, UnlockPolicy,
+    Device, EntryContainer, EntryStatus, NewPatients, PatientRecord, Session, StoreError,
+    UnlockPolicy,
 };
 use doorstep_core::{NhsNumber, PatientId};
 use doorstep_fhir::import::Skipped;
@@ -25,7 +26,14 @@ fn device(dir: &std::path::Path, role: Role) -> Session {
 }
 
 fn import(session: &Session, text: &str) -> doorstep_fhir::ImportReport {
-    apply(session, &read_bundle(text).unwrap(), None, |_| {}).unwrap()
+    apply(
+        session,
+        &read_bundle(text).unwrap(),
+        None,
+        NewPatients::Register,
+        |_| {},
+    )
+    .unwrap()
 }
 
 fn find(session: &Session, nhs: &str) -> PatientRecord {
@@ -57,21 +65,17 @@ fn a_gp_record_bundle_makes_each_patients_allergies_alerts_medicines_and_problem
     let session = device(dir.path(), Role::Nurse);
     let report = import(&session, GP_RECORD);
     assert_eq!(report.outcome.patients_created, 2);
-    assert_eq!(report.outcome.entries_added, 4, "two allergies, two alerts");
+    assert_eq!(
+        report.outcome.entries_added, 5,
+        "two allergies, three alerts"
+    );
     assert_eq!(
         report.skipped,
-        vec![
-            Skipped {
-                entry: 7,
-                resource: "Flag".to_owned(),
-                reason: "an alert of a kind Doorstep does not show (it shows DNACPR, ReSPECT, end-of-life wishes, safeguarding and child protection)",
-            },
-            Skipped {
-                entry: 14,
-                resource: "Encounter".to_owned(),
-                reason: "a resource Doorstep does not import",
-            },
-        ]
+        vec![Skipped {
+            entry: 14,
+            resource: "Encounter".to_owned(),
+            reason: "a resource Doorstep does not import",
+        }]
     );
 
     let una = find(&session, "9991000100");
@@ -95,6 +99,13 @@ fn a_gp_record_bundle_makes_each_patients_allergies_alerts_medicines_and_problem
             .contains(&"Elastoplast: reaction not recorded (severity not recorded)".to_owned())
     );
     assert!(una.allergies.iter().all(|entry| entry.source.is_some()));
+    // An alert of a kind Doorstep has no name for is still shown, in the source's words.
+    let other = una
+        .flags
+        .iter()
+        .find(|entry| entry.flag.kind == FlagKind::Other)
+        .unwrap();
+    assert_eq!(other.flag.detail, "Hearing impaired");
     let dnacpr = una
         .flags
         .iter()
@@ -266,10 +277,34 @@ fn a_bad_file_changes_nothing_and_names_the_entry_and_field_not_the_patient() {
         ),
         (
             edited(|value| {
-                let copy = value["entry"][1].clone();
+                let mut copy = value["entry"][1].clone();
+                copy["fullUrl"] = json!("urn:uuid:5b9a1c6e-0d6c-4f58-9a67-3f3ad0f1a0ff");
+                copy["resource"]["id"] = json!("p1-again");
                 value["entry"].as_array_mut().unwrap().push(copy);
             }),
             "entry 15 (Patient), Patient.identifier (NHS number): the same NHS number as entry 2",
+            "",
+        ),
+        (
+            edited(|value| {
+                let copy = value["entry"][1].clone();
+                value["entry"].as_array_mut().unwrap().push(copy);
+            }),
+            "entry 15 (Patient), fullUrl or id: the same name as entry 2",
+            "",
+        ),
+        (
+            // A reference to a Patient on another server is not this bundle's Patient/p1.
+            edited(|value| {
+                entry(value, 5)["subject"] =
+                    json!({"reference": "https://elsewhere.example/fhir/Patient/p1"});
+            }),
+            "entry 6 (Flag), Flag.subject: refers to no Patient in this bundle",
+            "",
+        ),
+        (
+            edited(|value| value["timestamp"] = json!("2099-01-01T00:00:00Z")),
+            "entry 2 (Patient), Bundle.timestamp or MedicationStatement.dateAsserted: in the future",
             "",
         ),
         (
@@ -305,31 +340,60 @@ fn a_bad_file_changes_nothing_and_names_the_entry_and_field_not_the_patient() {
 }
 
 #[test]
-fn an_nhs_number_held_for_a_different_date_of_birth_refuses_the_whole_file() {
+fn an_nhs_number_held_for_another_patient_refuses_that_patient_and_the_rest_applies() {
     let dir = tempfile::tempdir().unwrap();
     let session = device(dir.path(), Role::Nurse);
-    let other = edited(|value| {
-        value["entry"].as_array_mut().unwrap().truncate(3);
+    // Held: someone else under Una's NHS number (another date of birth), and Victor's twin under
+    // his (the same date of birth, another first name).
+    let held = edited(|value| {
         entry(value, 1)["birthDate"] = json!("1977-01-02");
+        entry(value, 2)["name"][0]["given"] = json!(["Vernon"]);
+        let entries = value["entry"].as_array_mut().unwrap();
+        entries.truncate(3);
     });
-    import(&session, &other);
-    let held = session.patients().unwrap().len();
+    import(&session, &held);
     let audit = session.audit_entries().unwrap().len();
-    let error = apply(&session, &read_bundle(GP_RECORD).unwrap(), None, |_| {}).unwrap_err();
-    assert!(matches!(
-        error,
-        ApplyError::WrongPatient {
-            entry: 2,
-            field: "date of birth"
-        }
-    ));
-    assert_eq!(
-        session.patients().unwrap().len(),
-        held,
-        "Victor not added either"
-    );
-    assert_eq!(session.audit_entries().unwrap().len(), audit);
+    let report = import(&session, GP_RECORD);
+    assert_eq!(report.refused_entries, vec![2, 3]);
+    assert_eq!(report.outcome.patients_updated, 0);
     assert!(find(&session, "9991000100").allergies.is_empty());
+    assert!(find(&session, "9992000201").flags.is_empty());
+    // Each refusal is audited, saying only that the details do not match.
+    let audited: Vec<_> = session.audit_entries().unwrap()[audit..]
+        .iter()
+        .filter_map(|entry| entry.reason.clone())
+        .collect();
+    assert_eq!(audited.len(), 2, "{audited:?}");
+    assert!(
+        audited
+            .iter()
+            .all(|reason| reason.contains("refused, the details do not match"))
+    );
+    assert!(
+        audited
+            .iter()
+            .all(|reason| !reason.contains("1977") && !reason.contains("Vernon"))
+    );
+}
+
+#[test]
+fn an_import_for_patients_held_leaves_others_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = device(dir.path(), Role::Nurse);
+    let una_only = edited(|value| value["entry"].as_array_mut().unwrap().truncate(2));
+    import(&session, &una_only);
+    let report = apply(
+        &session,
+        &read_bundle(GP_RECORD).unwrap(),
+        None,
+        NewPatients::LeaveOut,
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(report.not_held_entries, vec![3]);
+    assert_eq!(report.outcome.patients_created, 0);
+    assert_eq!(session.patients().unwrap().len(), 1);
+    assert_eq!(find(&session, "9991000100").allergies.len(), 2);
 }
 
 #[test]
@@ -420,6 +484,116 @@ fn what_a_clinician_entered_or_decided_is_never_undone_by_an_import() {
     assert_eq!(status("Penicillin"), EntryStatus::Resolved);
     assert_eq!(status("Elastoplast"), EntryStatus::EnteredInError);
     assert!(una.allergies.iter().any(|entry| entry.id == latex));
+
+    // Latex was recorded here: a file naming it by Doorstep's identifier (an EPR echoing an
+    // export back, or a forged file) may not close it.
+    let before = find(&session, "9991000100");
+    let mut echoed: Value =
+        serde_json::to_value(observations_bundle(&before, &ExportOptions::default())).unwrap();
+    for entry in echoed["entry"].as_array_mut().unwrap() {
+        let resource = &mut entry["resource"];
+        if resource["code"]["text"] == "Latex" {
+            resource["verificationStatus"]["coding"][0]["code"] = json!("entered-in-error");
+            resource.as_object_mut().unwrap().remove("clinicalStatus");
+        }
+    }
+    let report = import(&session, &echoed.to_string());
+    assert_eq!(report.outcome.entries_updated, 0);
+    let latex_now = find(&session, "9991000100")
+        .allergies
+        .into_iter()
+        .find(|entry| entry.id == latex)
+        .unwrap();
+    assert_eq!(latex_now.status, EntryStatus::Active);
+}
+
+#[test]
+fn what_the_source_says_of_medicines_allergies_and_no_known_allergies_is_shown_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = device(dir.path(), Role::Nurse);
+    let text = edited(|value| {
+        // Bisoprolol on hold; a second, worse reaction to penicillin; Victor has no known
+        // allergy, coded as UK Core codes it.
+        entry(value, 7)["status"] = json!("on-hold");
+        entry(value, 3)["reaction"].as_array_mut().unwrap().insert(
+            0,
+            json!({ "manifestation": [{ "text": "Rash" }], "severity": "mild" }),
+        );
+        value["entry"].as_array_mut().unwrap().push(json!({ "resource": {
+            "resourceType": "AllergyIntolerance",
+            "clinicalStatus": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active" }] },
+            "code": { "coding": [{ "system": "http://snomed.info/sct", "code": "716186003", "display": "No known allergy" }] },
+            "patient": { "reference": "urn:uuid:5b9a1c6e-0d6c-4f58-9a67-3f3ad0f1a002" }
+        }}));
+    });
+    let report = import(&session, &text);
+    assert_eq!(report.outcome.no_known_allergies_recorded, 1);
+    let una = find(&session, "9991000100");
+    assert_eq!(
+        una.medications.unwrap().items[0].describe(),
+        "Bisoprolol 5mg tablets, 5 mg, once daily in the morning (ON HOLD: not taken now)"
+    );
+    let penicillin = una
+        .allergies
+        .iter()
+        .find(|entry| entry.allergy.substance == "Penicillin")
+        .unwrap();
+    assert_eq!(
+        penicillin.allergy.describe(),
+        "Penicillin: Rash, Anaphylaxis (severe)"
+    );
+    let victor = find(&session, "9992000201");
+    assert!(
+        victor.allergies.is_empty(),
+        "no known allergy is not an allergy"
+    );
+    assert!(matches!(
+        victor.allergy_status,
+        doorstep_core::store::AllergyStatus::NoKnownAllergies { .. }
+    ));
+}
+
+#[test]
+fn a_list_is_as_new_as_its_latest_entry_stopped_ones_included_and_never_from_a_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = device(dir.path(), Role::Nurse);
+    import(&session, GP_RECORD);
+    // Without a timestamp, the list's time is its latest statement's, the stopped one too:
+    // stopping bisoprolol on 1 December makes this list newer than the one held.
+    let stopped = edited(|value| {
+        value.as_object_mut().unwrap().remove("timestamp");
+        entry(value, 7)["status"] = json!("stopped");
+        entry(value, 7)["dateAsserted"] = json!("2026-12-01T10:00:00Z");
+        entry(value, 10)["extension"] = json!([{ "url": "http://hl7.org/fhir/StructureDefinition/condition-assertedDate", "valueDateTime": "2026-12-01T10:00:00Z" }]);
+    });
+    let report = import(&session, &stopped);
+    assert_eq!(report.outcome.snapshots_stale, 0);
+    let una = find(&session, "9991000100");
+    let medicines = una.medications.unwrap();
+    assert!(medicines.items.is_empty(), "the only medicine was stopped");
+    assert_eq!(medicines.as_of.to_rfc3339(), "2026-12-01T10:00:00+00:00");
+
+    // A transaction (or one page of a search) is not a whole list: the lists held stay.
+    let part = edited(|value| {
+        value["type"] = json!("transaction");
+        value["timestamp"] = json!("2026-12-02T10:00:00Z");
+    });
+    let report = import(&session, &part);
+    assert_eq!(
+        report
+            .skipped
+            .iter()
+            .filter(|skipped| skipped.reason.starts_with("a transaction, or one page"))
+            .count(),
+        4
+    );
+    assert!(
+        find(&session, "9991000100")
+            .medications
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
 #[test]
@@ -451,7 +625,14 @@ fn a_healthcare_assistant_may_not_import() {
     let device = Device::open(dir.path()).unwrap();
     let hal = device.find_user(Some("Hal Helper")).unwrap();
     let session = device.unlock(hal.id, PIN).unwrap();
-    let error = apply(&session, &read_bundle(GP_RECORD).unwrap(), None, |_| {}).unwrap_err();
+    let error = apply(
+        &session,
+        &read_bundle(GP_RECORD).unwrap(),
+        None,
+        NewPatients::Register,
+        |_| {},
+    )
+    .unwrap_err();
     assert!(matches!(
         error,
         ApplyError::Store(StoreError::NotPermitted(_))

@@ -44,10 +44,6 @@ pub enum StoreError {
     PatientNotFound,
     #[error("a patient with that NHS number is already on this device")]
     DuplicateNhsNumber,
-    #[error(
-        "patient {record} in the import has the NHS number of a patient on this device whose {field} is different: nothing was imported; check with the source which patient this is"
-    )]
-    ImportMismatch { record: usize, field: &'static str },
     #[error("no observation with that id on this device")]
     ObservationNotFound,
     #[error("no note with that id in this record")]

@@ -1,12 +1,13 @@
 //! Records brought in from another system (the GP record, the shared care record) as one action
-//! over many patients: matched by NHS number, applied in one transaction, never removing what a
-//! clinician entered.
+//! over many patients: matched by NHS number, applied in one transaction, never removing or
+//! undoing what a clinician entered.
 //!
 //! | list | how an import changes it |
 //! |---|---|
-//! | allergies, alerts | merged by the entry's id (derived by the caller from the source's identifier): a new entry is added; an imported entry whose content changed at the source is updated in place; an entry made on a device keeps its content; a status moves only forward (active → resolved → entered in error), so an import never reopens what a clinician closed |
+//! | allergies, alerts | merged by the entry's id, derived from the source's identifier ([`SourceIdentifier::entry_id`]): a new entry is added; an imported entry whose content changed at the source is updated in place; its status moves only forward (active → resolved → entered in error). An entry made on a device is never changed by an import, content or status |
+//! | "no known allergies" | recorded as the source asserted it, unless an allergy is active on the record |
 //! | medicines, problems | the source's snapshot replaces the one held when it is newer; an older snapshot is kept out and counted as stale |
-//! | demographics | used to register a patient not yet on the device; for a patient already held they are compared, never written: a different date of birth refuses the whole import (wrong patient), any other difference is reported to check |
+//! | demographics | used to register a patient not yet on the device (unless the import is for patients already held); for a patient held they are compared, never written: a different date of birth or first given name refuses that patient (the rest of the file applies), any other difference is reported to check |
 
 use chrono::Utc;
 use serde::Serialize;
@@ -15,13 +16,14 @@ use super::audit::{self, AuditAction};
 use super::error::{Result, StoreError};
 use super::persist;
 use super::record::{
-    AllergyEntry, EntryContainer, EntryStatus, FlagEntry, NewPatient, PatientRecord, RecordDoc,
-    Recorded, Snapshot, SnapshotList, SourceIdentifier,
+    AllergyEntry, AllergyStatus, EntryContainer, EntryStatus, FlagEntry, NewPatient, PatientRecord,
+    RecordDoc, Recorded, Snapshot, SnapshotList, SourceIdentifier,
 };
 use super::session::Session;
 use super::summary::PatientSummary;
 use crate::ids::{EntryId, PatientId};
 use crate::nhs_number::NhsNumber;
+use crate::observation::Role;
 use crate::patient::{Allergy, Demographics, Flag, Medication};
 use crate::permission::Action;
 
@@ -45,6 +47,8 @@ pub struct RecordImport {
     /// `None`: the source sent no medicines list (not the same as an empty one).
     pub medications: Option<Snapshot<Medication>>,
     pub problems: Option<Snapshot<String>>,
+    /// The source asserts the patient has no known allergies.
+    pub no_known_allergies: bool,
 }
 
 impl<T> std::fmt::Debug for Imported<T> {
@@ -74,12 +78,29 @@ pub struct ImportOutcome {
     pub snapshots_applied: usize,
     /// Medicines or problems lists older than the one held: not applied.
     pub snapshots_stale: usize,
-    /// Positions (in the import) of patients whose name, sex, address or GP practice differ from
-    /// the record held: the record is not changed; someone should check which is right.
+    /// "No known allergies" recorded as the source asserted it.
+    pub no_known_allergies_recorded: usize,
+    /// Positions (in the import, from 1) of patients whose family name, sex, address or GP
+    /// practice differ from the record held: the record is not changed; someone should check
+    /// which is right.
     pub demographics_differ: Vec<usize>,
+    /// Positions of patients refused: the NHS number is held for someone whose date of birth or
+    /// first given name differs. Nothing of theirs was applied; which detail differs is not said.
+    pub refused: Vec<usize>,
+    /// Positions of patients not on this device, left out of an import for patients held.
+    pub not_held: Vec<usize>,
 }
 
-#[derive(Default)]
+/// How an import treats patients not yet on the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewPatients {
+    /// Registered from the source's details: the file is the team's caseload or referrals.
+    Register,
+    /// Left out and reported: the file covers more people than the team cares for.
+    LeaveOut,
+}
+
+#[derive(Clone, Copy, Default)]
 struct Changes {
     any: bool,
 }
@@ -92,9 +113,11 @@ impl Session {
         &self,
         records: &[RecordImport],
         source: &str,
+        new_patients: NewPatients,
         mut progress: impl FnMut(usize),
     ) -> Result<ImportOutcome> {
         self.permit(Action::ImportRecords)?;
+        let importer = self.author().role;
         let protocol = self.protocol()?;
         let recorded = Recorded {
             by: self.author(),
@@ -116,6 +139,11 @@ impl Session {
             for (position, import) in records.iter().enumerate() {
                 let nhs_number = import.demographics.nhs_number;
                 let (patient, mut doc, created) = match held.get(&nhs_number) {
+                    None if new_patients == NewPatients::LeaveOut => {
+                        outcome.not_held.push(position + 1);
+                        progress(position + 1);
+                        continue;
+                    }
                     Some(summary) => {
                         let loaded =
                             persist::load_doc(&transaction, key, summary.id, self.actor())?;
@@ -137,17 +165,35 @@ impl Session {
                 };
                 let record = doc.doc.read(patient)?;
                 if !created {
-                    if record.birth_date != import.demographics.birth_date {
-                        return Err(StoreError::ImportMismatch {
-                            record: position + 1,
-                            field: "date of birth",
-                        });
+                    if !same_person(&record, &import.demographics) {
+                        // Audited: the attempt, not what differs.
+                        audit::append(
+                            &transaction,
+                            key,
+                            self.event(
+                                AuditAction::ImportRecord,
+                                Some(patient),
+                                Some(format!(
+                                    "{reason}: refused, the details do not match the patient held with this NHS number"
+                                )),
+                            ),
+                        )?;
+                        outcome.refused.push(position + 1);
+                        progress(position + 1);
+                        continue;
                     }
                     if differs(&record, &import.demographics) {
                         outcome.demographics_differ.push(position + 1);
                     }
                 }
-                let changes = apply(&mut doc.doc, &record, import, recorded, &mut outcome)?;
+                let changes = apply(
+                    &mut doc.doc,
+                    &record,
+                    import,
+                    recorded,
+                    importer,
+                    &mut outcome,
+                )?;
                 if created {
                     persist::insert_doc(&transaction, key, patient, &mut doc.doc)?;
                     outcome.patients_created += 1;
@@ -185,8 +231,20 @@ impl Session {
     }
 }
 
-/// Whether the held record names the patient differently from the source (the date of birth is
-/// checked apart: it refuses the import).
+/// Whether the source's patient is the one held with that NHS number: the same date of birth and
+/// the same first given name (twins share a date of birth; a family name changes on marriage).
+fn same_person(record: &PatientRecord, source: &Demographics) -> bool {
+    let first = |given: &str| {
+        given
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_lowercase()
+    };
+    record.birth_date == source.birth_date && first(&record.given) == first(&source.given)
+}
+
+/// Whether the held record's other details differ from the source's.
 fn differs(record: &PatientRecord, source: &Demographics) -> bool {
     let held = record.demographics();
     held.given != source.given
@@ -202,9 +260,17 @@ fn apply(
     record: &PatientRecord,
     import: &RecordImport,
     recorded: Recorded,
+    importer: Role,
     outcome: &mut ImportOutcome,
 ) -> Result<Changes> {
     let mut changes = Changes::default();
+    let mut merge = Merge {
+        doc,
+        recorded,
+        importer,
+        changes: &mut changes,
+        outcome,
+    };
     for allergy in &import.allergies {
         let held = record
             .allergies
@@ -218,16 +284,7 @@ fn apply(
             status: EntryStatus::Active,
             source: allergy.source.clone(),
         };
-        merge_entry(
-            doc,
-            EntryContainer::Allergies,
-            allergy,
-            held,
-            &entry,
-            recorded,
-            &mut changes,
-            outcome,
-        )?;
+        merge.entry(EntryContainer::Allergies, allergy, held, &entry)?;
     }
     for flag in &import.flags {
         let held = record
@@ -242,16 +299,26 @@ fn apply(
             status: EntryStatus::Active,
             source: flag.source.clone(),
         };
-        merge_entry(
-            doc,
-            EntryContainer::Flags,
-            flag,
-            held,
-            &entry,
-            recorded,
-            &mut changes,
-            outcome,
-        )?;
+        merge.entry(EntryContainer::Flags, flag, held, &entry)?;
+    }
+    let Merge {
+        doc,
+        changes,
+        outcome,
+        ..
+    } = merge;
+    if import.no_known_allergies {
+        // Read again: this import's own allergies count.
+        let active = doc.read(record.id)?.allergy_status;
+        match active {
+            AllergyStatus::NoKnownAllergies { .. } => {}
+            AllergyStatus::Recorded => outcome.entries_kept += 1,
+            AllergyStatus::NotRecorded => {
+                doc.put_no_known_allergies(recorded)?;
+                outcome.no_known_allergies_recorded += 1;
+                changes.any = true;
+            }
+        }
     }
     if let Some(snapshot) = &import.medications {
         replace_snapshot(
@@ -259,7 +326,7 @@ fn apply(
             SnapshotList::Medications,
             record.medications.as_ref(),
             snapshot,
-            &mut changes,
+            changes,
             outcome,
         )?;
     }
@@ -269,14 +336,14 @@ fn apply(
             SnapshotList::Problems,
             record.problems.as_ref(),
             snapshot,
-            &mut changes,
+            changes,
             outcome,
         )?;
     }
     if changes.any {
         doc.commit_import(recorded.at);
     }
-    Ok(changes)
+    Ok(*changes)
 }
 
 /// How far along an entry's life a status is: an import moves it only forward.
@@ -288,58 +355,94 @@ fn stage(status: EntryStatus) -> u8 {
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one call site per list; a struct would only rename them
-fn merge_entry<T: PartialEq, E: Serialize>(
-    doc: &mut RecordDoc,
-    container: EntryContainer,
-    import: &Imported<T>,
-    held: Option<(&T, EntryStatus, bool)>,
-    entry: &E,
+/// What merging one entry needs besides the entry.
+struct Merge<'a> {
+    doc: &'a mut RecordDoc,
     recorded: Recorded,
-    changes: &mut Changes,
-    outcome: &mut ImportOutcome,
-) -> Result<()> {
-    match held {
-        None => {
-            // Nothing to correct: an entry the source withdrew and this record never held.
-            if import.status == EntryStatus::EnteredInError {
-                return Ok(());
-            }
-            doc.put_imported_entry(container, import.id, entry)?;
-            if import.status != EntryStatus::Active {
-                doc.put_entry_status(container, import.id, import.status, recorded)?;
-            }
-            outcome.entries_added += 1;
-            changes.any = true;
+    importer: Role,
+    changes: &'a mut Changes,
+    outcome: &'a mut ImportOutcome,
+}
+
+impl Merge<'_> {
+    fn entry<T: PartialEq, E: Serialize>(
+        &mut self,
+        container: EntryContainer,
+        import: &Imported<T>,
+        held: Option<(&T, EntryStatus, bool)>,
+        entry: &E,
+    ) -> Result<()> {
+        // An imported entry lives under the id its identifier gives, or it is not the source's.
+        if import
+            .source
+            .as_ref()
+            .is_some_and(|source| source.entry_id() != import.id)
+        {
+            return Err(StoreError::InvalidValue {
+                field: "entry id",
+                expected: "the id derived from the entry's source identifier",
+            });
         }
-        Some((item, status, imported)) => {
-            let mut touched = false;
-            let mut kept = false;
-            if *item != import.item {
-                if imported {
-                    doc.put_imported_entry(container, import.id, entry)?;
-                    touched = true;
-                } else {
-                    kept = true;
+        match held {
+            None => {
+                // Nothing to correct: an entry the source withdrew and this record never held.
+                // An integration device brings in only the source's own entries.
+                if import.status == EntryStatus::EnteredInError
+                    || (import.source.is_none() && self.importer == Role::Integration)
+                {
+                    if import.source.is_none() {
+                        self.outcome.entries_kept += 1;
+                    }
+                    return Ok(());
+                }
+                self.doc.put_imported_entry(container, import.id, entry)?;
+                if import.status != EntryStatus::Active {
+                    self.doc.put_entry_status(
+                        container,
+                        import.id,
+                        import.status,
+                        self.recorded,
+                    )?;
+                }
+                self.outcome.entries_added += 1;
+                self.changes.any = true;
+            }
+            // An entry made on a device is the clinician's: an import never changes it.
+            Some((item, status, false)) => {
+                if *item != import.item || status != import.status {
+                    self.outcome.entries_kept += 1;
                 }
             }
-            if import.status != status {
-                if stage(import.status) > stage(status) {
-                    doc.put_entry_status(container, import.id, import.status, recorded)?;
+            Some((item, status, true)) => {
+                let mut touched = false;
+                if *item != import.item {
+                    self.doc.put_imported_entry(container, import.id, entry)?;
                     touched = true;
-                } else {
-                    kept = true;
+                }
+                let mut kept = false;
+                if import.status != status {
+                    if stage(import.status) > stage(status) {
+                        self.doc.put_entry_status(
+                            container,
+                            import.id,
+                            import.status,
+                            self.recorded,
+                        )?;
+                        touched = true;
+                    } else {
+                        kept = true;
+                    }
+                }
+                if touched {
+                    self.outcome.entries_updated += 1;
+                    self.changes.any = true;
+                } else if kept {
+                    self.outcome.entries_kept += 1;
                 }
             }
-            if touched {
-                outcome.entries_updated += 1;
-                changes.any = true;
-            } else if kept {
-                outcome.entries_kept += 1;
-            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 fn replace_snapshot<T: PartialEq + Serialize>(

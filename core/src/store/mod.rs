@@ -24,7 +24,7 @@ pub use audit::{AuditAction, AuditBreak, AuditEntry, AuditEvent};
 pub use device::{Device, MIN_PIN_LEN, UnlockPolicy, UserInfo};
 pub use draft::Draft;
 pub use error::StoreError;
-pub use import::{ImportOutcome, Imported, RecordImport};
+pub use import::{ImportOutcome, Imported, NewPatients, RecordImport};
 pub use record::{
     AllergyEntry, AllergyStatus, Conflict, DemographicField, EnteredInError, EntryContainer,
     EntryStatus, Escalation, EscalationEntry, EscalationService, FlagEntry, MaternityEntry,

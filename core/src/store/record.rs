@@ -112,6 +112,24 @@ pub struct SourceIdentifier {
     pub value: String,
 }
 
+impl SourceIdentifier {
+    /// The id every device gives the entry with this identifier: SHA-256 of `system|value` as a
+    /// name-based UUID (RFC 9562 version 8), never equal to an id a device drew at random
+    /// (version 4). A device checks an imported entry arriving by sync against it, so an import
+    /// can only ever write entries of its own.
+    pub fn entry_id(&self) -> EntryId {
+        let digest = ring::digest::digest(
+            &ring::digest::SHA256,
+            format!("{}|{}", self.system, self.value).as_bytes(),
+        );
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest.as_ref()[..16]);
+        bytes[6] = (bytes[6] & 0x0f) | 0x80;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        EntryId::from_u128(u128::from_be_bytes(bytes))
+    }
+}
+
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObservationEntry {
     #[serde(flatten)]
@@ -654,12 +672,12 @@ pub(super) fn action_at(path: &str) -> Option<Action> {
         ["care_plan_version"] | ["care_plan_edited"] => Some(Action::EditCarePlan),
         ["spo2_scale_decision"] => Some(Action::DecideSpo2Scale),
         ["restriction"] => Some(Action::RestrictRecord),
-        // The lists an import brings in: a registered clinician amends them, an integration
-        // device imports them.
-        ["allergies", ..] | ["flags", ..] | ["medications"] | ["problems"] => {
+        // What an import brings in: a registered clinician records it, an integration device
+        // imports it (its own entries only: `sync::check_authorship`).
+        ["allergies", ..] | ["flags", ..] | ["allergy_status"] | ["medications"] | ["problems"] => {
             Some(Action::ImportRecords)
         }
-        ["demographics", ..] | ["allergy_status"] | ["maternity"] => Some(Action::AmendRecord),
+        ["demographics", ..] | ["maternity"] => Some(Action::AmendRecord),
         _ => None,
     }
 }
@@ -1494,6 +1512,35 @@ impl RecordDoc {
             .put(ROOT, list.key(), to_json(snapshot)?)
             .map_err(record_error)?;
         Ok(())
+    }
+
+    /// Whether the allergy or alert `id` in `container` is an imported one: it carries a source
+    /// identifier whose derived id is its own. An integration device may write only these.
+    pub(super) fn is_imported_entry(&self, container: &str, id: &str) -> bool {
+        let Ok(map) = self.map(container) else {
+            return false;
+        };
+        let Ok(Some(item)) = self.child_map(&map, id) else {
+            return false;
+        };
+        let Ok(Some((value, _))) = self.doc.get(&item, "entry") else {
+            return false;
+        };
+        #[derive(Deserialize)]
+        struct Sourced {
+            source: Option<SourceIdentifier>,
+        }
+        value
+            .as_str()
+            .and_then(|text| serde_json::from_str::<Sourced>(text).ok())
+            .and_then(|entry| entry.source)
+            .is_some_and(|source| source.entry_id().to_string() == id)
+    }
+
+    /// Records "no known allergies" as the source asserted it. Not committed: an import commits
+    /// once.
+    pub(super) fn put_no_known_allergies(&mut self, recorded: Recorded) -> Result<()> {
+        self.put_register(&ROOT, "allergy_status", &NO_KNOWN_ALLERGIES, recorded)
     }
 
     /// Commits what an import wrote as one change.

@@ -23,6 +23,7 @@ use super::summary::PatientSummary;
 use crate::crypto::{self, DataKey};
 use crate::ids::{DeviceId, PatientId};
 use crate::news2::ResponseProtocol;
+use crate::observation::Role;
 use crate::permission::Action;
 use crate::sync::enrolment::{AcceptedGrant, EnrolmentCode};
 use crate::sync::keys::{self, AgreementKey, SigningKey};
@@ -203,6 +204,33 @@ fn check_authorship(
 ) -> Result<Option<Refusal>> {
     // A unit that makes the record registers the patient: its demographics are the registration.
     let creates_record = before.is_empty();
+    // What a value records, checked against its author's role as the author's own session would
+    // have; a registration's demographics come from a role that may register patients.
+    let role_may = |path: &str, role: Role, registering: bool| {
+        super::record::action_at(path).is_none_or(|action| {
+            role.may(action)
+                || (registering
+                    && action == Action::AmendRecord
+                    && path.starts_with("/demographics/")
+                    && role.may(Action::RegisterPatient))
+        })
+    };
+    // An integration device writes only the source's own allergies and alerts: never an entry
+    // a clinician made, whose id no source identifier gives.
+    let integration_may = |path: &str, role: Role| {
+        role != Role::Integration
+            || match path
+                .trim_start_matches('/')
+                .split('/')
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
+                [container @ ("allergies" | "flags"), id, _] => {
+                    doc.is_imported_entry(container, id)
+                }
+                _ => true,
+            }
+    };
     for (path, claimed) in doc.new_value_authors(before)? {
         let Some(claimed) = claimed else {
             continue;
@@ -216,13 +244,8 @@ fn check_authorship(
                     && roster
                         .author_at(header.author, header.epoch)
                         .is_some_and(|member| member.role == claimed.role)
-                    && super::record::action_at(&path).is_none_or(|action| {
-                        claimed.role.may(action)
-                            || (creates_record
-                                && action == Action::AmendRecord
-                                && path.starts_with("/demographics/")
-                                && claimed.role.may(Action::RegisterPatient))
-                    })
+                    && role_may(&path, claimed.role, creates_record)
+                    && integration_may(&path, claimed.role)
                     // A restricted record's restriction is changed only by someone it lets decide,
                     // as the roster names the author's device.
                     && (path != "/restriction"
@@ -234,11 +257,16 @@ fn check_authorship(
                                 })
                         }))
             }
-            UnitKind::Snapshot => match roster.known(claimed.device) {
-                Some(member) => member.role == claimed.role,
-                // Revoked before the admin kept former members' details.
-                None => roster.is_revoked(claimed.device),
-            },
+            // A snapshot carries the record's whole history, so it may not say which value
+            // registered the patient: demographics pass from a role that may register.
+            UnitKind::Snapshot => {
+                (match roster.known(claimed.device) {
+                    Some(member) => member.role == claimed.role,
+                    // Revoked before the admin kept former members' details.
+                    None => roster.is_revoked(claimed.device),
+                }) && role_may(&path, claimed.role, true)
+                    && integration_may(&path, claimed.role)
+            }
             UnitKind::Audit => false,
         };
         if !allowed {

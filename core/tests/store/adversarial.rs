@@ -1020,14 +1020,15 @@ fn an_integration_device_s_import_reaches_the_team_and_nothing_clinical_from_it_
     let mut world = World::new();
     let nell = world.honest("Nell");
     let feed = world.honest_as("GP feed", Role::Integration);
+    let source = SourceIdentifier {
+        system: "https://gp.example/Id/allergy".to_owned(),
+        value: "A-1".to_owned(),
+    };
     let import = RecordImport {
         demographics: demographics(valid_serial(81), "Yolanda", "Yeats"),
         allergies: vec![Imported {
-            id: doorstep_core::EntryId::random(),
-            source: Some(SourceIdentifier {
-                system: "https://gp.example/Id/allergy".to_owned(),
-                value: "A-1".to_owned(),
-            }),
+            id: source.entry_id(),
+            source: Some(source.clone()),
             item: Allergy {
                 substance: "Penicillin".to_owned(),
                 reaction: "anaphylaxis".to_owned(),
@@ -1043,22 +1044,57 @@ fn an_integration_device_s_import_reaches_the_team_and_nothing_clinical_from_it_
                 name: "Bisoprolol 5mg tablets".to_owned(),
                 dose: "5 mg".to_owned(),
                 frequency: "once daily".to_owned(),
+                status: Default::default(),
             }],
         }),
         problems: None,
+        no_known_allergies: false,
     };
+    let mut told_none = import.clone();
+    told_none.demographics = demographics(valid_serial(82), "Zac", "Zeller");
+    told_none.allergies.clear();
+    told_none.medications = None;
+    told_none.no_known_allergies = true;
     let outcome = feed
         .session
-        .import_records(&[import], "Lantern Row Surgery", |_| {})
+        .import_records(
+            &[import, told_none],
+            "Lantern Row Surgery",
+            doorstep_core::store::NewPatients::Register,
+            |_| {},
+        )
         .unwrap();
-    assert_eq!(outcome.patients_created, 1);
+    assert_eq!(outcome.patients_created, 2);
+    assert_eq!(outcome.no_known_allergies_recorded, 1);
     world.sync(&feed);
     let pulled = world.sync(&nell);
     assert_eq!(pulled.forged, 0, "{pulled:?}");
-    let patient_id = nell.session.patients().unwrap()[0].id;
+    let held = nell.session.patients().unwrap();
+    let id_of = |family: &str| held.iter().find(|p| p.family == family).unwrap().id;
+    let patient_id = id_of("Yeats");
     let record = nell.session.open_record(patient_id).unwrap();
     assert_eq!(record.allergies.len(), 1);
     assert_eq!(record.medications.unwrap().items.len(), 1);
+    assert!(matches!(
+        nell.session
+            .open_record(id_of("Zeller"))
+            .unwrap()
+            .allergy_status,
+        doorstep_core::store::AllergyStatus::NoKnownAllergies { .. }
+    ));
+    // Nell records an allergy of her own.
+    let latex = nell
+        .session
+        .add_allergy(
+            patient_id,
+            &Allergy {
+                substance: "Latex".to_owned(),
+                reaction: "rash".to_owned(),
+                severity: AllergySeverity::Mild,
+            },
+        )
+        .unwrap();
+    world.sync(&nell);
 
     // A modified integration device writing what only care staff write is refused.
     let mut rogue = world.hostile_granted("Rogue feed", Role::Integration, Role::Integration);
@@ -1090,4 +1126,31 @@ fn an_integration_device_s_import_reaches_the_team_and_nothing_clinical_from_it_
             .notes
             .is_empty()
     );
+
+    // Nor may it close the allergy Nell recorded, even in its own name (built on the record as
+    // Nell holds it: without the refused note).
+    let mut doc = RecordDoc::load(
+        actor_of(rogue.device),
+        None,
+        plains.iter().map(Vec::as_slice),
+    )
+    .unwrap();
+    let heads = doc.heads();
+    doc.set_entry_status(
+        doorstep_core::store::EntryContainer::Allergies,
+        latex,
+        EntryStatus::EnteredInError,
+        Recorded {
+            by: rogue.author(Role::Integration),
+            at: chrono::Utc::now(),
+        },
+    )
+    .unwrap();
+    let unit = rogue.unit(patient_id, UnitKind::Changes, &doc.changes_after(&heads));
+    world.append(&[unit]);
+    let outcome = world.sync(&nell);
+    assert_eq!((outcome.forged, outcome.applied), (1, 0), "{outcome:?}");
+    let record = nell.session.open_record(patient_id).unwrap();
+    let latex_entry = record.allergies.iter().find(|e| e.id == latex).unwrap();
+    assert_eq!(latex_entry.status, EntryStatus::Active);
 }

@@ -39,8 +39,13 @@ export type May = {
 export type User = { id: string; name: string; role: string; may: May };
 
 /** What an import of a FHIR file did, counted by the core; entries are numbered from 1. */
+export type ImportedPatient = { entry: number; name: string; nhs_number: string };
 export type ImportResult = {
   patients: number;
+  /** Refused: the NHS number is held for another patient. Named as the file names them. */
+  refused: ImportedPatient[];
+  /** Details differ from the record held (not changed). */
+  differ: ImportedPatient[];
   report: {
     patients_created: number;
     patients_updated: number;
@@ -50,7 +55,10 @@ export type ImportResult = {
     entries_kept: number;
     snapshots_applied: number;
     snapshots_stale: number;
+    no_known_allergies_recorded: number;
     demographics_differ_entries: number[];
+    refused_entries: number[];
+    not_held_entries: number[];
     skipped: { entry: number; resource: string; reason: string }[];
   };
 };
@@ -88,7 +96,8 @@ export type Restriction = {
   disputed: boolean;
 };
 
-export type FlagKind = "dnacpr" | "respect" | "end-of-life-wishes" | "safeguarding" | "child-protection";
+export type FlagKind = "dnacpr" | "respect" | "end-of-life-wishes" | "safeguarding" | "child-protection" | "other";
+export type MedicationStatus = "active" | "on-hold" | "not-started" | "unknown";
 
 export type Summary = {
   id: string;
@@ -220,7 +229,12 @@ export type PatientRecord = {
   allergies: Entry<{ substance: string; reaction: string; severity: string; description: string }>[];
   flags: Entry<{ kind: FlagKind; detail: string }>[];
   spo2_scale_decision: unknown | null;
-  medications: { source: string; as_of: string; items: { name: string; dose: string; frequency: string }[] } | null;
+  /** `description` is the core's words for each medicine, with its status where not simply taken now. */
+  medications: {
+    source: string;
+    as_of: string;
+    items: { name: string; dose: string; frequency: string; status?: MedicationStatus; description: string }[];
+  } | null;
   problems: { source: string; as_of: string; items: string[] } | null;
   care_plan: string;
   care_plan_edited: Recorded | null;

@@ -4,6 +4,7 @@
 // it, with the entries it left out and the patients whose details differ from the record held.
 import { useRef, useState } from "react";
 import { api, type CommandError, type ImportResult } from "../api";
+import { nhsNumber } from "../logic/format";
 
 export function FhirImport({ onImported, onError }: { onImported: () => void; onError: (error: unknown) => CommandError }) {
   const input = useRef<HTMLInputElement>(null);
@@ -87,24 +88,50 @@ function ImportSummary({ result }: { result: ImportResult }) {
   const r = result.report;
   return (
     <>
+      {result.refused.length > 0 && (
+        <div className="warning" role="alert" data-testid="import-refused">
+          <p>
+            <strong>Not imported:</strong> the NHS number is held on this device for a patient with another date of birth
+            or first name. Check with the source which patient this is.
+          </p>
+          <ul>
+            {result.refused.map((patient) => (
+              <li key={patient.entry}>
+                {patient.name}, NHS {nhsNumber(patient.nhs_number)} (entry {patient.entry})
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       <ul data-testid="import-counts">
         <li>
           {result.patients} patients: {r.patients_created} new, {r.patients_updated} updated, {r.patients_unchanged} unchanged
         </li>
         <li>
           Allergies and alerts: {r.entries_added} added, {r.entries_updated} updated
-          {r.entries_kept > 0 && `, ${r.entries_kept} kept as recorded on this device`}
+          {r.entries_kept > 0 &&
+            `, ${r.entries_kept} left as they are on this device (recorded here, or closed here or by an earlier import)`}
         </li>
+        {r.no_known_allergies_recorded > 0 && <li>“No known allergies” recorded for {r.no_known_allergies_recorded}</li>}
         <li>
-          Medicines and problem lists: {r.snapshots_applied} taken in (none was held, or this one is newer)
-          {r.snapshots_stale > 0 && `, ${r.snapshots_stale} older than the list held and not applied`}
+          Medicines and problem lists: {r.snapshots_applied} updated from this file
+          {r.snapshots_stale > 0 && `, ${r.snapshots_stale} older than the list already held and not used`}
         </li>
       </ul>
-      {r.demographics_differ_entries.length > 0 && (
-        <p className="warning" data-testid="import-differ">
-          Check the patients in entries {r.demographics_differ_entries.join(", ")}: their name, sex, address or GP practice
-          differ from the record on this device. The record was not changed.
-        </p>
+      {result.differ.length > 0 && (
+        <div className="warning" data-testid="import-differ">
+          <p>
+            Check these patients: their name, sex, address or GP practice in the file differ from the record on this device.
+            The record was not changed.
+          </p>
+          <ul>
+            {result.differ.map((patient) => (
+              <li key={patient.entry}>
+                {patient.name}, NHS {nhsNumber(patient.nhs_number)}
+              </li>
+            ))}
+          </ul>
+        </div>
       )}
       {r.skipped.length > 0 && (
         <>

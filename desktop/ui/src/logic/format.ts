@@ -170,6 +170,7 @@ export const FLAG_LABELS: Record<FlagKind, string> = {
   "end-of-life-wishes": "End-of-life wishes",
   safeguarding: "Safeguarding",
   "child-protection": "Child protection",
+  other: "Alert",
 };
 
 /** "Bea Birchall (nurse)" when the team's roster names the device, else "a nurse". */

@@ -657,15 +657,19 @@ export function RecordScreen({
 
       <section aria-labelledby="meds-title">
         <h2 id="meds-title">Medications</h2>
-        {record.medications && record.medications.items.length > 0 ? (
+        {record.medications ? (
           <>
-            <ul>
-              {record.medications.items.map((item, i) => (
-                <li key={i}>
-                  <strong>{item.name}</strong> {item.dose}, {item.frequency}
-                </li>
-              ))}
-            </ul>
+            {record.medications.items.length > 0 ? (
+              <ul data-testid="medications">
+                {record.medications.items.map((item, i) => (
+                  <li key={i} className={item.status && item.status !== "active" ? "not-taken" : undefined}>
+                    {item.description}
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p>No current medicines.</p>
+            )}
             <p className="hint">
               From {record.medications.source}, {dateTime(record.medications.as_of)}
             </p>
@@ -677,20 +681,29 @@ export function RecordScreen({
             )}
           </>
         ) : (
-          <p className="empty">No medications recorded.</p>
+          <p className="empty">No medicines list on this record: ask the patient and check the GP record.</p>
         )}
       </section>
 
       <section aria-labelledby="problems-title">
         <h2 id="problems-title">Problems</h2>
-        {record.problems && record.problems.items.length > 0 ? (
-          <ul>
-            {record.problems.items.map((item, i) => (
-              <li key={i}>{item}</li>
-            ))}
-          </ul>
+        {record.problems ? (
+          <>
+            {record.problems.items.length > 0 ? (
+              <ul>
+                {record.problems.items.map((item, i) => (
+                  <li key={i}>{item}</li>
+                ))}
+              </ul>
+            ) : (
+              <p>No current problems.</p>
+            )}
+            <p className="hint">
+              From {record.problems.source}, {dateTime(record.problems.as_of)}
+            </p>
+          </>
         ) : (
-          <p className="empty">No problems recorded.</p>
+          <p className="empty">No problem list on this record.</p>
         )}
       </section>
 
