@@ -227,7 +227,7 @@ pub fn open(key: &DataKey, row: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>
 /// Secure Enclave, the OS keyring. Shells implement it; [`SoftwareKeySealer`] is the portable one.
 pub trait KeySealer: Send + Sync {
     /// Stable name stored beside the sealed key, so the right sealer is asked to open it.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
     fn seal(&self, secret: &[u8]) -> Result<Vec<u8>, CryptoError>;
     fn unseal(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
     /// Destroys the sealing key (a wipe): nothing it sealed can be opened again.

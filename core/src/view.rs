@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::news2::{ClinicalRisk, Guidance, News2Result, Outcome, ResponseProtocol, Setting};
 use crate::observation::ObservationSet;
-use crate::store::{EscalationService, PatientRecord, PatientSummary, Rank};
+use crate::store::{EscalationService, PatientRecord, PatientSummary, Rank, Session, StoreError};
 use crate::vitals::VitalsError;
 
 /// One scored set: total, risk, parameter scores, the guidance it triggers, and for a partial set
@@ -220,6 +220,125 @@ pub fn summary_json(summary: &PatientSummary, rank: &Rank, now: DateTime<Utc>) -
         "allergies": summary.allergies,
         "conflicts": summary.has_conflicts,
     })
+}
+
+/// A record as every shell shows it to this user: opened (audited as a view) where they may
+/// open it, else its banner only; with how current it is, similar names on the device, what this
+/// user may see, the restriction as far as they may know it, and the team's names for authors.
+pub fn record_view_json(
+    session: &Session,
+    patient: crate::ids::PatientId,
+    protocol: &ResponseProtocol,
+) -> Result<Value, StoreError> {
+    let opened = if session.access(patient)?.may_open() {
+        match session.open_record(patient) {
+            // The record itself decides: a summary may not know of its restriction yet.
+            Err(StoreError::Restricted) => None,
+            opened => Some(opened?),
+        }
+    } else {
+        None
+    };
+    match opened {
+        Some(record) => shown_record_json(session, protocol, &record),
+        None => {
+            let mut view = shown_record_json(session, protocol, &session.banner(patient)?)?;
+            view["access"] = json!(crate::store::Access::BannerOnly { may_decide: false });
+            view["restriction"] = Value::Null;
+            Ok(view)
+        }
+    }
+}
+
+/// A record already opened (emergency access opens one) as [`record_view_json`] shows it.
+pub fn shown_record_json(
+    session: &Session,
+    protocol: &ResponseProtocol,
+    record: &PatientRecord,
+) -> Result<Value, StoreError> {
+    let mut value = record_json(record, protocol).map_err(|_| StoreError::Tampered {
+        what: "record view",
+    })?;
+    let status = session.sync_status()?;
+    value["sync"] = json!({
+        "last_sync": status.last_sync,
+        "unsynced_changes": session.has_unsynced_changes(record.id)?,
+        "enrolled": status.server.is_some(),
+    });
+    value["similar_name"] = json!(session.similar_names()?.contains(&record.id));
+    value["similar_to"] = json!(
+        session
+            .similar_to(record.id)?
+            .iter()
+            .map(|other| json!({
+                "given": other.given,
+                "family": other.family,
+                "birth_date": other.birth_date,
+            }))
+            .collect::<Vec<_>>()
+    );
+    let access = session.access(record.id)?;
+    value["access"] = json!(access);
+    // To those it does not name, a restriction says only that it exists: its reason ("sexual
+    // health") and who is named would tell what it hides.
+    let restriction = record.restriction.as_ref().filter(|_| access.may_open());
+    value["restriction"] = json!(restriction.map(|restriction| json!({
+        "reason": restriction.reason,
+        "words": restriction.reason.words(),
+        "clinicians": restriction.clinicians,
+        "by": restriction.recorded.by,
+        "at": restriction.recorded.at,
+        "disputed": restriction.disputed,
+    })));
+    // Entries carry the author's device; the team's roster names who uses it.
+    let mut authors = Map::new();
+    for member in session.team_members()? {
+        authors.insert(
+            member.device.to_string(),
+            json!({"name": member.user, "role": member.role.key()}),
+        );
+    }
+    value["authors"] = Value::Object(authors);
+    Ok(value)
+}
+
+/// The caseload as every shell lists it: everyone on the device, most urgent first (`by_risk`)
+/// or by name, or those matching `query` (name or NHS number, by name); each row with whether a
+/// similar name is on the device and what this user may see of the record.
+pub fn caseload_json(
+    session: &Session,
+    query: &str,
+    by_risk: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<Value>, StoreError> {
+    let query = query.trim();
+    let mut rows = session.ranked_caseload(now)?;
+    if !query.is_empty() {
+        let found: std::collections::HashSet<_> = session
+            .find(query)?
+            .iter()
+            .map(|summary| summary.id)
+            .collect();
+        rows.retain(|(summary, _)| found.contains(&summary.id));
+    }
+    if !by_risk || !query.is_empty() {
+        rows.sort_by(|(a, _), (b, _)| {
+            (a.family.to_lowercase(), a.given.to_lowercase(), a.id).cmp(&(
+                b.family.to_lowercase(),
+                b.given.to_lowercase(),
+                b.id,
+            ))
+        });
+    }
+    let similar = session.similar_names()?;
+    rows.iter()
+        .map(|(summary, rank)| {
+            let mut row = summary_json(summary, rank, now);
+            row["similar_name"] = json!(similar.contains(&summary.id));
+            row["access"] = json!(session.access(summary.id)?);
+            Ok(row)
+        })
+        .collect()
 }
 
 #[cfg(test)]

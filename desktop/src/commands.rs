@@ -9,8 +9,7 @@ use doorstep_core::news2::{self, ResponseProtocol};
 use doorstep_core::patient::MaternityStatus;
 use doorstep_core::permission::Action;
 use doorstep_core::store::{
-    Access, Device, Escalation, EscalationService, NamedClinician, Resolution, RestrictionReason,
-    Session, StoreError,
+    Device, Escalation, EscalationService, NamedClinician, Resolution, RestrictionReason, Session,
 };
 use doorstep_core::vitals::{Spo2Scale, VitalsInput};
 use doorstep_core::{ObservationId, PatientId, view};
@@ -222,87 +221,14 @@ pub async fn caseload(
     by_risk: bool,
 ) -> CommandResult<Vec<Value>> {
     with_session(&state, move |session, _| {
-        let query = query.unwrap_or_default();
-        let now = chrono::Utc::now();
-        let mut rows = session.ranked_caseload(now)?;
-        if !query.trim().is_empty() {
-            let found: std::collections::HashSet<_> = session
-                .find(query.trim())?
-                .iter()
-                .map(|summary| summary.id)
-                .collect();
-            rows.retain(|(summary, _)| found.contains(&summary.id));
-        }
-        if !by_risk || !query.trim().is_empty() {
-            rows.sort_by(|(a, _), (b, _)| {
-                (a.family.to_lowercase(), a.given.to_lowercase(), a.id).cmp(&(
-                    b.family.to_lowercase(),
-                    b.given.to_lowercase(),
-                    b.id,
-                ))
-            });
-        }
-        let similar = session.similar_names()?;
-        rows.iter()
-            .map(|(summary, rank)| {
-                let mut row = view::summary_json(summary, rank, now);
-                row["similar_name"] = json!(similar.contains(&summary.id));
-                row["access"] = json!(session.access(summary.id)?);
-                Ok(row)
-            })
-            .collect()
+        Ok(view::caseload_json(
+            session,
+            query.as_deref().unwrap_or_default(),
+            by_risk,
+            chrono::Utc::now(),
+        )?)
     })
     .await
-}
-
-fn record_view(
-    session: &Session,
-    protocol: &ResponseProtocol,
-    record: &doorstep_core::store::PatientRecord,
-) -> CommandResult<Value> {
-    let mut value = view::record_json(record, protocol)
-        .map_err(|_| CommandError::new("internal", "the record could not be shown"))?;
-    let status = session.sync_status()?;
-    value["sync"] = json!({
-        "last_sync": status.last_sync,
-        "unsynced_changes": session.has_unsynced_changes(record.id)?,
-        "enrolled": status.server.is_some(),
-    });
-    value["similar_name"] = json!(session.similar_names()?.contains(&record.id));
-    value["similar_to"] = json!(
-        session
-            .similar_to(record.id)?
-            .iter()
-            .map(|other| json!({
-                "given": other.given,
-                "family": other.family,
-                "birth_date": other.birth_date,
-            }))
-            .collect::<Vec<_>>()
-    );
-    let access = session.access(record.id)?;
-    value["access"] = json!(access);
-    // To those it does not name, a restriction says only that it exists: its reason ("sexual
-    // health") and who is named would tell what it hides.
-    let restriction = record.restriction.as_ref().filter(|_| access.may_open());
-    value["restriction"] = json!(restriction.map(|restriction| json!({
-        "reason": restriction.reason,
-        "words": restriction.reason.words(),
-        "clinicians": restriction.clinicians,
-        "by": restriction.recorded.by,
-        "at": restriction.recorded.at,
-        "disputed": restriction.disputed,
-    })));
-    // Entries carry the author's device; the team's roster names who uses it.
-    let mut authors = serde_json::Map::new();
-    for member in session.team_members()? {
-        authors.insert(
-            member.device.to_string(),
-            json!({"name": member.user, "role": member.role.key()}),
-        );
-    }
-    value["authors"] = Value::Object(authors);
-    Ok(value)
 }
 
 /// One record, opened (and audited) as a view; a record restricted to others shows its banner
@@ -310,25 +236,11 @@ fn record_view(
 #[tauri::command]
 pub async fn record(state: AppStateRef<'_>, patient: String) -> CommandResult<Value> {
     with_session(&state, move |session, protocol| {
-        let patient = patient_id(&patient)?;
-        let opened = if session.access(patient)?.may_open() {
-            match session.open_record(patient) {
-                // The record itself decides: a summary may not know of its restriction yet.
-                Err(StoreError::Restricted) => None,
-                opened => Some(opened?),
-            }
-        } else {
-            None
-        };
-        match opened {
-            Some(record) => record_view(session, protocol, &record),
-            None => {
-                let mut view = record_view(session, protocol, &session.banner(patient)?)?;
-                view["access"] = json!(Access::BannerOnly { may_decide: false });
-                view["restriction"] = Value::Null;
-                Ok(view)
-            }
-        }
+        Ok(view::record_view_json(
+            session,
+            patient_id(&patient)?,
+            protocol,
+        )?)
     })
     .await
 }
@@ -545,7 +457,7 @@ pub async fn emergency_access(
 ) -> CommandResult<Value> {
     changing(&app, &state, move |session, protocol| {
         let record = session.emergency_access(patient_id(&patient)?, &reason)?;
-        record_view(session, protocol, &record)
+        Ok(view::shown_record_json(session, protocol, &record)?)
     })
     .await
 }

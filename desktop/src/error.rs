@@ -79,34 +79,7 @@ impl From<StoreError> for CommandError {
                     ..Self::new("invalid-vitals", message)
                 };
             }
-            StoreError::NotInitialised => "not-set-up",
-            StoreError::Wiped => "wiped",
-            StoreError::Locked => "locked",
-            StoreError::UnknownUser | StoreError::ChooseUser => "unknown-user",
-            StoreError::PatientNotFound
-            | StoreError::ObservationNotFound
-            | StoreError::NoteNotFound => "not-found",
-            StoreError::ReasonRequired => "reason-required",
-            StoreError::AlreadyEnteredInError => "already-entered-in-error",
-            StoreError::Scale2WithoutDecision => "scale2-needs-decision",
-            StoreError::NotEnrolled => "not-enrolled",
-            StoreError::Revoked => "revoked",
-            StoreError::SyncRefused(_) => "refused",
-            StoreError::Untrusted(_) => "untrusted-server",
-            StoreError::PinTooShort => "pin-too-short",
-            StoreError::TakenInFuture { .. } => "time-in-future",
-            StoreError::OutcomeRequired => "outcome-required",
-            StoreError::NotPermitted(_) => "not-permitted",
-            StoreError::NoConflict => "no-conflict",
-            StoreError::Restricted => "restricted",
-            StoreError::NotOnTheTeam => "bad-input",
-            StoreError::NotYourNote => "not-permitted",
-            StoreError::AllergiesOnRecord => "allergies-on-record",
-            StoreError::InvalidValue { .. } | StoreError::EmptySet => "bad-input",
-            StoreError::MaternityDateRequired { .. }
-            | StoreError::DeliveryInFuture
-            | StoreError::ExpectedDeliveryOutOfRange(_) => "bad-input",
-            _ => "store",
+            other => other.code(),
         };
         Self::new(code, message)
     }
@@ -118,16 +91,7 @@ impl From<TransportError> for CommandError {
             TransportError::Store(store) => return Self::from(store),
             other => other,
         };
-        let code = match &error {
-            TransportError::Unreachable(_) => "offline",
-            TransportError::Revoked => "revoked",
-            TransportError::UnprovenRevocation | TransportError::RevocationClaimed(_) => {
-                "untrusted-server"
-            }
-            TransportError::Insecure(_) => "insecure",
-            TransportError::Refused { .. } => "refused",
-            _ => "sync",
-        };
+        let code = error.code();
         Self::new(code, error.to_string())
     }
 }

@@ -52,6 +52,23 @@ pub enum TransportError {
     Admin(#[from] doorstep_core::sync::admin::AdminError),
 }
 
+impl TransportError {
+    /// A stable code a shell branches on, as [`StoreError::code`] for the store's errors.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TransportError::Store(store) => store.code(),
+            TransportError::Unreachable(_) => "offline",
+            TransportError::Revoked => "revoked",
+            TransportError::UnprovenRevocation | TransportError::RevocationClaimed(_) => {
+                "untrusted-server"
+            }
+            TransportError::Insecure(_) => "insecure",
+            TransportError::Refused { .. } => "refused",
+            _ => "sync",
+        }
+    }
+}
+
 /// Who signs a request.
 #[derive(Debug)]
 pub(crate) enum Signer<'a> {

@@ -215,7 +215,7 @@ impl Device {
 
     /// Which sealer protects this device's keys: `software-v1` (a key file beside the database)
     /// or a platform key store's, such as `os-keyring-v1`. `doorstep status` shows it.
-    pub fn sealer_name(&self) -> &'static str {
+    pub fn sealer_name(&self) -> &str {
         self.shared.sealer.name()
     }
 

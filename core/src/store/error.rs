@@ -173,4 +173,46 @@ fn list_labels(fields: &[crate::vitals::Field]) -> String {
     }
 }
 
+impl StoreError {
+    /// A stable code a shell branches on (the desktop's commands, the mobile bindings), never
+    /// matching on message text.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::WrongPin { .. } => "wrong-pin",
+            StoreError::LockedOut { .. } => "locked-out",
+            StoreError::UnusualValues { .. } => "unusual-values",
+            StoreError::Vitals(_) => "invalid-vitals",
+            StoreError::NotInitialised => "not-set-up",
+            StoreError::Wiped => "wiped",
+            StoreError::Locked => "locked",
+            StoreError::UnknownUser | StoreError::ChooseUser => "unknown-user",
+            StoreError::PatientNotFound
+            | StoreError::ObservationNotFound
+            | StoreError::NoteNotFound => "not-found",
+            StoreError::ReasonRequired => "reason-required",
+            StoreError::AlreadyEnteredInError => "already-entered-in-error",
+            StoreError::Scale2WithoutDecision => "scale2-needs-decision",
+            StoreError::NotEnrolled => "not-enrolled",
+            StoreError::Revoked => "revoked",
+            StoreError::SyncRefused(_) => "refused",
+            StoreError::Untrusted(_) => "untrusted-server",
+            StoreError::PinTooShort => "pin-too-short",
+            StoreError::TakenInFuture { .. } => "time-in-future",
+            StoreError::OutcomeRequired => "outcome-required",
+            StoreError::NotPermitted(_) | StoreError::NotYourNote => "not-permitted",
+            StoreError::NoConflict => "no-conflict",
+            StoreError::Restricted => "restricted",
+            StoreError::AllergiesOnRecord => "allergies-on-record",
+            StoreError::DuplicateNhsNumber => "duplicate-nhs-number",
+            StoreError::NotOnTheTeam
+            | StoreError::InvalidValue { .. }
+            | StoreError::EmptySet
+            | StoreError::MaternityDateRequired { .. }
+            | StoreError::DeliveryInFuture
+            | StoreError::ExpectedDeliveryOutOfRange(_) => "bad-input",
+            _ => "store",
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

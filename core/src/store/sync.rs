@@ -551,7 +551,7 @@ pub struct SyncStatus {
     pub waiting: u64,
     /// What seals this device's keys: `os-keyring-v1` (the operating system's key store) or
     /// `software-v1` (a key file beside the database: the fallback where no store was available).
-    pub key_sealer: &'static str,
+    pub key_sealer: String,
     /// The NEWS2 response protocol in use: id, version and name.
     pub protocol: ProtocolInUse,
     /// This device's clock minus the sync server's at the last sync, in seconds.
@@ -759,7 +759,7 @@ impl Session {
             },
             clock_skew_seconds: state.as_ref().and_then(|s| s.clock_skew_seconds),
             waiting,
-            key_sealer: self.shared.sealer.name(),
+            key_sealer: self.shared.sealer.name().to_owned(),
             device_id: self.shared.device_id,
             user: self.user().name.clone(),
             team: state.as_ref().map(|s| s.team.clone()),
