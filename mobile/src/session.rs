@@ -74,6 +74,12 @@ impl MobileSession {
         User::from(self.session.user())
     }
 
+    /// This device's id as the organisation's roster knows it (for support, and revocation).
+    /// Reads the disk: call off the main thread.
+    pub fn device_id(&self) -> Result<String, MobileError> {
+        Ok(self.session.sync_status()?.device_id.to_string())
+    }
+
     /// Locks now: the key is zeroised; unlock again with the PIN. No disk.
     pub fn lock(&self) -> Result<(), MobileError> {
         Ok(self.session.lock()?)

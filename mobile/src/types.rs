@@ -77,7 +77,10 @@ impl CaseloadRow {
         let restricted = row["access"]["access"] == "banner-only";
         Self {
             id: text(&row["id"]).unwrap_or_default(),
-            nhs_number: text(&row["nhs_number"]).unwrap_or_default(),
+            nhs_number: text(&row["nhs_number"])
+                .and_then(|digits| doorstep_core::NhsNumber::parse(&digits).ok())
+                .map(|number| number.to_string())
+                .unwrap_or_default(),
             given: text(&row["given"]).unwrap_or_default(),
             family: text(&row["family"]).unwrap_or_default(),
             birth_date: text(&row["birth_date"]).unwrap_or_default(),

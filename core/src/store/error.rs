@@ -17,7 +17,7 @@ pub enum StoreError {
     #[error("too many wrong PINs: wait {seconds} seconds before trying again")]
     LockedOut { seconds: u64 },
     #[error(
-        "too many wrong PINs: this device's data has been wiped; enrol the device again to continue"
+        "this device's data has been wiped (too many wrong PINs, or the organisation withdrew the device); enrol the device again to continue"
     )]
     Wiped,
     #[error("the session is locked; unlock with your PIN to continue")]

@@ -1,0 +1,239 @@
+"""Host tests of doorstep-mobile through its generated Python bindings, against a real sync
+server on loopback. Driven by `tests/tests/mobile_python.rs`, which starts the server, issues the
+enrolment codes, revokes a device between phases, and passes everything in the environment:
+
+    phase "shift":   two devices enrol (one with a Python key store wrapping its data key), a
+                     shift is recorded on one and received on the other, wrong PINs back off.
+    phase "revoked": the revoked device's next sync wipes it.
+
+Prints one line per check and ends with "mobile: N checks passed".
+"""
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sys
+
+import doorstep_mobile as doorstep
+
+PIN = "246810"
+checks = 0
+
+
+def check(condition, what):
+    global checks
+    if not condition:
+        raise AssertionError(what)
+    checks += 1
+    print(f"ok - {what}")
+
+
+class HmacSealer(doorstep.KeySealer):
+    """A stand-in for Android Keystore: encrypt-then-MAC with a key the 'platform' keeps.
+    HMAC-SHA256 as the keystream and the tag (the standard library has no AES)."""
+
+    def __init__(self, key, log):
+        self.key = key
+        self.log = log
+
+    def name(self):
+        return "python-test-v1"
+
+    def _stream(self, nonce, length):
+        out = b""
+        counter = 0
+        while len(out) < length:
+            out += hmac.new(self.key, nonce + counter.to_bytes(4, "big"), hashlib.sha256).digest()
+            counter += 1
+        return out[:length]
+
+    def seal(self, secret):
+        self.log.append("seal")
+        nonce = secrets.token_bytes(16)
+        body = bytes(a ^ b for a, b in zip(secret, self._stream(nonce, len(secret))))
+        tag = hmac.new(self.key, nonce + body, hashlib.sha256).digest()
+        return nonce + body + tag
+
+    def unseal(self, sealed):
+        self.log.append("unseal")
+        nonce, body, tag = sealed[:16], sealed[16:-32], sealed[-32:]
+        if not hmac.compare_digest(tag, hmac.new(self.key, nonce + body, hashlib.sha256).digest()):
+            raise doorstep.KeySealerError.Failed("the sealed key was altered")
+        return bytes(a ^ b for a, b in zip(body, self._stream(nonce, len(body))))
+
+    def destroy(self):
+        self.log.append("destroy")
+
+
+class PythonKeyStore(doorstep.KeyStore):
+    """Keeps one sealing key per device, as a platform key store does."""
+
+    def __init__(self):
+        self.keys = {}
+        self.log = []
+
+    def create(self, device):
+        self.keys[device] = secrets.token_bytes(32)
+        return HmacSealer(self.keys[device], self.log)
+
+    def open(self, name, device):
+        if name != "python-test-v1" or device not in self.keys:
+            return None
+        return HmacSealer(self.keys[device], self.log)
+
+
+class Progress(doorstep.SyncListener):
+    def __init__(self):
+        self.seen = []
+
+    def on_progress(self, progress):
+        self.seen.append(progress)
+
+
+def new_patient(nhs, given, family, born):
+    return doorstep.NewPatient(
+        nhs_number=nhs, given=given, family=family, birth_date=born, sex="female",
+        address_lines=["1 Lantern Row"], town="Ambridge", postcode="ZZ99 3AB",
+        gp_ods_code="Y90001", gp_name="Lantern Row Surgery",
+    )
+
+
+COMPLETE = {"respiration_rate": 26, "spo2": 93, "on_oxygen": False, "systolic_bp": 95,
+            "pulse": 120, "consciousness": "A", "temperature": 38.6}
+
+
+def phase_shift(env):
+    server = env["DOORSTEP_SERVER"]
+    key_store = PythonKeyStore()
+    nell_store = doorstep.DeviceStore(env["NELL_DIR"], key_store)
+    check(not nell_store.is_set_up() and nell_store.users() == [], "a new store is not set up")
+    nell = nell_store.enrol(server, env["NELL_CODE"], PIN)
+    check(nell.user().name == "Nell Nightingale" and nell.user().role == "nurse",
+          "enrolled with the user and role the code names")
+    check("seal" in key_store.log, "the Python key store sealed the data key at enrolment")
+
+    bea_store = doorstep.DeviceStore(env["BEA_DIR"], None)
+    bea = bea_store.enrol(server, env["BEA_CODE"], PIN)
+    print(json.dumps({"bea_device": bea.device_id()}), flush=True)
+
+    # The shift on Nell's device: two patients, a complete set, a partial one, a note, a plan.
+    ada = nell.register_patient(new_patient("999 000 0050", "Ada", "Ashworth", "1938-04-12"))
+    bo = nell.register_patient(new_patient("999 000 0069", "Bo", "Bramley", "1944-09-30"))
+    try:
+        nell.register_patient(new_patient("999 123 4560", "No", "Number", "1950-01-01"))
+        check(False, "an invalid NHS number is refused")
+    except doorstep.MobileError.InvalidInput as error:
+        check(error.field == "nhs_number" and "999" not in error.message,
+              "an invalid NHS number is refused, naming the field and not the number")
+
+    preview = nell.preview_set(ada, json.dumps({"respiration_rate": 26, "spo2": 93}), None)
+    check(preview.partial and preview.news2_total is None and preview.risk is not None,
+          "a preview of two values is partial: no total, the risk the values force")
+    bad = nell.preview_set(ada, json.dumps({"respiration_rate": 400}), None)
+    check(bad.errors and bad.errors[0].startswith("respiration_rate"),
+          "a preview lists a refused value by its field")
+    saved = nell.save_set(ada, json.dumps(COMPLETE), None, [])
+    check(saved.news2_total == 10 and saved.risk == "high" and saved.response,
+          "a complete set is scored by the core: NEWS2 10, high, with the response to take")
+    nell.save_set(bo, json.dumps({"respiration_rate": 18, "pulse": 80}), None, [])
+    try:
+        nell.save_set(bo, json.dumps({"pulse": 32}), None, [])
+        check(False, "an unusual value must be confirmed")
+    except doorstep.MobileError.InvalidInput as error:
+        check(error.code == "unusual-values" and error.field == "pulse",
+              "an unusual value must be confirmed before it is saved")
+    nell.add_note(ada, "Chest sounds clear; daughter present. GP informed.")
+    nell.set_care_plan(ada, "Daily visits; repeat NEWS2 each visit.")
+
+    rows = nell.caseload("", True)
+    check([row.family for row in rows] == ["Ashworth", "Bramley"],
+          "the caseload lists the most urgent first")
+    check(rows[0].news2_total == 10 and rows[0].nhs_number == "999 000 0050",
+          "a caseload row carries the score and the NHS number grouped 3-3-4")
+    found = nell.caseload("bram", True)
+    check([row.family for row in found] == ["Bramley"], "search by name")
+    record = json.loads(nell.record(ada))
+    check(record["care_plan"].startswith("Daily visits") and len(record["notes"]) == 1,
+          "the record view carries the care plan and the note")
+
+    progress = Progress()
+    summary = nell.sync_once(progress)
+    check(summary.uploaded >= 2 and summary.forged == 0 and summary.keys_refused == 0,
+          "Nell's shift goes up")
+    check(any(p.is_UPLOADING() for p in progress.seen), "sync progress reaches the listener")
+
+    received = bea.sync_once(None)
+    check(received.downloaded >= 2, "Bea's device takes the shift in")
+    rows = bea.caseload("", True)
+    check([row.family for row in rows] == ["Ashworth", "Bramley"] and rows[0].news2_total == 10,
+          "the shift shows on Bea's device, scored the same")
+    bea_record = json.loads(bea.record(ada))
+    check(bea_record["notes"][0]["text"].startswith("Chest sounds clear"),
+          "with Nell's note")
+
+    # Entered in error on Bea's device, then back to Nell's.
+    set_id = bea_record["observations"][0]["id"]
+    bea.mark_set_entered_in_error(set_id, "wrong patient")
+    bea.sync_once(None)
+    nell.sync_once(None)
+    nell_record = json.loads(nell.record(ada))
+    check(nell_record["observations"][0]["entered_in_error"]["reason"] == "wrong patient",
+          "a set marked entered in error on one device is marked on the other")
+    actions = [entry.action for entry in nell.audit()]
+    check("record-observation" in actions and "view-record" in actions,
+          "the audit view lists what was done")
+
+    # Wrong PINs on Nell's device: attempts count down, then the device makes her wait.
+    nell.lock()
+    try:
+        nell.caseload("", True)
+        check(False, "a locked session refuses")
+    except doorstep.MobileError.Locked:
+        check(True, "a locked session refuses until unlocked")
+    user = nell_store.users()[0]
+    unsealed = key_store.log.count("unseal")
+    again = nell_store.unlock(user.id, PIN)
+    check(key_store.log.count("unseal") > unsealed, "unlock opens the data key through the Python key store")
+    again.lock()
+    left = []
+    locked_out = None
+    for _ in range(6):
+        try:
+            nell_store.unlock(user.id, "000000")
+        except doorstep.MobileError.WrongPin as error:
+            left.append(error.attempts_left)
+        except doorstep.MobileError.LockedOut as error:
+            locked_out = error.seconds
+            break
+    check(left == sorted(left, reverse=True) and len(left) >= 1,
+          f"each wrong PIN says how many attempts are left ({left})")
+    check(locked_out is not None and locked_out > 0,
+          f"then the device makes her wait ({locked_out} s)")
+    try:
+        nell_store.unlock(user.id, PIN)
+        check(False, "even the right PIN waits out the lock")
+    except doorstep.MobileError.LockedOut:
+        check(True, "even the right PIN waits out the lock")
+
+
+def phase_revoked(env):
+    bea_store = doorstep.DeviceStore(env["BEA_DIR"], None)
+    bea = bea_store.unlock(bea_store.users()[0].id, PIN)
+    try:
+        bea.sync_once(None)
+        check(False, "a revoked device is told so")
+    except doorstep.MobileError.Revoked:
+        check(True, "the revoked device is told so on its next sync")
+    check(not bea_store.is_set_up(), "and has wiped itself")
+    try:
+        bea_store.users()
+        check(False, "a wiped store says so")
+    except doorstep.MobileError.Wiped as error:
+        check("enrol the device again" in error.message, "a wiped store says to enrol again")
+
+
+if __name__ == "__main__":
+    {"shift": phase_shift, "revoked": phase_revoked}[sys.argv[1]](os.environ)
+    print(f"mobile: {checks} checks passed")
