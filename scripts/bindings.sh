@@ -3,18 +3,22 @@
 # (uniffi's library mode), with the uniffi-bindgen built from the same uniffi version:
 #   mobile/bindings/kotlin  mobile/bindings/swift  mobile/bindings/python (with the library beside
 #   it, so `import doorstep_mobile` works with that directory on PYTHONPATH).
-# `--release` builds and binds the optimised library (for the FFI benchmark).
+# `--release` builds and binds the optimised library (for the FFI benchmark); `--prebuilt` binds
+# the debug library a workspace build already made (scripts/test.sh), without building again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 profile=debug
 cargo_profile=()
-if [ "${1:-}" = "--release" ]; then
-  profile=release
-  cargo_profile=(--release)
-fi
+build=yes
+case "${1:-}" in
+  --release) profile=release; cargo_profile=(--release) ;;
+  --prebuilt) build=no ;;
+esac
 
-cargo build --locked -p doorstep-mobile "${cargo_profile[@]}"
+if [ "$build" = yes ]; then
+  cargo build --locked -p doorstep-mobile "${cargo_profile[@]}"
+fi
 
 case "$(uname -s)" in
   Darwin) library="target/$profile/libdoorstep_mobile.dylib" ;;

@@ -14,6 +14,10 @@ DOORSTEP_APT_PACKAGES=(build-essential pkg-config ca-certificates curl postgresq
 if ! command -v node >/dev/null 2>&1; then
   DOORSTEP_APT_PACKAGES+=(nodejs npm)
 fi
+# Python 3 runs the mobile library's host tests through its generated Python bindings.
+if ! command -v python3 >/dev/null 2>&1; then
+  DOORSTEP_APT_PACKAGES+=(python3)
+fi
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -12,6 +12,9 @@ status=0
 # every target of the workspace in one invocation resolves features once, exactly as `cargo test`
 # will, so the desktop's dependencies (tauri, tokio, ...) are compiled once, not twice.
 cargo build --workspace --all-targets --locked
+# The mobile library's Kotlin, Swift and Python bindings, from the library just built; the host
+# tests (tests/tests/mobile_python.rs) drive it through the Python ones.
+bash scripts/bindings.sh --prebuilt
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 
 # The UI's own unit tests (Vitest): entry validation, chart geometry, sync status words.

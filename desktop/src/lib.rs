@@ -18,6 +18,15 @@ use tauri::Manager;
 
 pub use error::CommandError;
 
+/// The entry point on Android and iOS: the app on the device store in the app's private data
+/// folder. (On desktop, `main.rs` calls [`run`] with the folder it is given.)
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn mobile_main() {
+    if let Err(error) = run(None) {
+        tracing::error!(%error, "the app could not start");
+    }
+}
+
 /// Runs the app on the device store in `data_dir`, or in the platform's app-data folder.
 pub fn run(data_dir: Option<PathBuf>) -> Result<(), tauri::Error> {
     doorstep_transport::install_crypto_provider();

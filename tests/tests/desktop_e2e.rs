@@ -1393,3 +1393,84 @@ async fn a_new_device_enrols_with_a_code_in_the_app() {
     .await
     .expect("the run finished within 10 minutes");
 }
+
+/// What a screen looks like on a phone held in one hand, or a tablet: anything wider than the
+/// window (it would need horizontal scrolling), and any target smaller than 44 × 44 px.
+async fn layout_faults(client: &Client) -> Vec<String> {
+    let found = client
+        .execute(
+            r#"
+            const faults = [];
+            const overflow = document.documentElement.scrollWidth - window.innerWidth;
+            if (overflow > 0) {
+              const wide = [...document.querySelectorAll('body *')]
+                .filter(el => el.getBoundingClientRect().right > window.innerWidth + 0.5)
+                .slice(-3)
+                .map(el => el.outerHTML.slice(0, 120));
+              faults.push(`the page is ${overflow}px wider than the window: ${wide.join(' | ')}`);
+            }
+            for (const el of document.querySelectorAll('button, a[href], select, textarea, input:not([type=file]), label.file-button, [role=radio]')) {
+              const box = el.getBoundingClientRect();
+              const style = getComputedStyle(el);
+              if (box.width === 0 || box.height === 0 || style.visibility === 'hidden') continue;
+              if (box.right > window.innerWidth + 1) faults.push(`cut off at the right: ${el.outerHTML.slice(0, 90)}`);
+              const small = (el.type === 'checkbox' || el.type === 'radio')
+                ? false
+                : box.height < 44 || box.width < 44;
+              if (small) faults.push(`${Math.round(box.width)}x${Math.round(box.height)} px: ${el.outerHTML.slice(0, 90)}`);
+            }
+            return faults;
+            "#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
+/// Checks a screen at the window's current size and photographs it.
+async fn laid_out(desktop: &Desktop, client: &Client, name: &str, size: (u32, u32)) {
+    let faults = layout_faults(client).await;
+    assert!(faults.is_empty(), "{name}:\n{}", faults.join("\n"));
+    screenshot_sized(desktop, name, size).await;
+    accessible(client, name).await;
+}
+
+/// The app on a phone held in one hand (390 × 844) and a tablet in landscape (1180 × 820): the
+/// caseload, a record and the observation form, nothing cut off, no horizontal scrolling, every
+/// target at least 44 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_and_tablet_layouts() {
+    let _window = ONE_WINDOW_AT_A_TIME.lock().await;
+    tokio::time::timeout(Duration::from_secs(300), async {
+        step("layouts: a device with 12 patients");
+        let world = World::new(12, false).await;
+        let desktop = Desktop::start(&world.device("app")).unwrap();
+        let client = connect(&desktop).await;
+        for (label, size) in [("phone", (390, 844)), ("tablet", (1180, 820))] {
+            step(&format!("layouts: {label} {size:?}"));
+            client.set_window_size(size.0, size.1).await.unwrap();
+            if label == "phone" {
+                find(&client, "#pin").await;
+                laid_out(&desktop, &client, "phone-unlock", size).await;
+                type_into(&client, "#pin", PIN).await;
+                click_text(&client, "button[type=submit]", "Unlock").await;
+            } else {
+                tap(&client, ".brand").await;
+            }
+            find(&client, "[data-testid=patient-row]").await;
+            laid_out(&desktop, &client, &format!("{label}-caseload"), size).await;
+            tap(&client, ".patient-open").await;
+            find(&client, "[data-testid=patient-banner]").await;
+            laid_out(&desktop, &client, &format!("{label}-record"), size).await;
+            tap(&client, "[data-testid=record-observations]").await;
+            find(&client, "#f-respiration_rate").await;
+            laid_out(&desktop, &client, &format!("{label}-observations"), size).await;
+            click_text(&client, "button", "Cancel").await;
+        }
+        client.close().await.unwrap();
+        assert_no_accessibility_violations();
+    })
+    .await
+    .expect("the layouts run finished within 5 minutes");
+}

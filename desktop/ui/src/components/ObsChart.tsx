@@ -11,6 +11,21 @@ import { dateTime, riskWord } from "../logic/format";
 const ROW_HEIGHT = 110;
 const LABEL_WIDTH = 150;
 const SCALE_WIDTH = 84;
+/** On a phone the labels and scale narrow, and the chart shows as many of the latest sets as fit. */
+const NARROW_LABEL_WIDTH = 100;
+const NARROW_SCALE_WIDTH = 64;
+const NARROW_BELOW = 600;
+
+/** The window's width, kept current as the device turns. */
+function useWindowWidth(): number {
+  const [width, setWidth] = useState(window.innerWidth);
+  useEffect(() => {
+    const resized = () => setWidth(window.innerWidth);
+    window.addEventListener("resize", resized);
+    return () => window.removeEventListener("resize", resized);
+  }, []);
+  return width;
+}
 
 /** "≤8", "12–20", "≥25", as printed on the paper chart's bands. */
 function bandLabel(low: number, high: number, parameter: string, lowest: boolean, highest: boolean): string {
@@ -72,15 +87,23 @@ export function ObsChart({
     api.chartBands(scale).then(setBands).catch(onError);
   }, [scale, onError]);
 
-  const shown = observations
+  const windowWidth = useWindowWidth();
+  const narrow = windowWidth < NARROW_BELOW;
+  const labelWidth = narrow ? NARROW_LABEL_WIDTH : LABEL_WIDTH;
+  const scaleWidth = narrow ? NARROW_SCALE_WIDTH : SCALE_WIDTH;
+  // The page's side padding (2 × 16 px) is not the chart's.
+  const fit = Math.max(2, Math.floor((windowWidth - 32 - labelWidth - scaleWidth) / COLUMN_WIDTH));
+  const columns = Math.min(MAX_COLUMNS, fit);
+  const current = observations
     .filter((o) => !o.entered_in_error)
-    .sort((a, b) => a.taken_at.localeCompare(b.taken_at))
-    .slice(-MAX_COLUMNS);
+    .sort((a, b) => a.taken_at.localeCompare(b.taken_at));
+  const shown = current.slice(-columns);
   if (!bands) return <div className="chart" aria-busy="true" />;
   if (shown.length === 0) return <p className="empty">No observations yet.</p>;
 
-  const plotWidth = Math.max(shown.length, 4) * COLUMN_WIDTH;
-  const width = LABEL_WIDTH + plotWidth + SCALE_WIDTH;
+  const minimumColumns = Math.min(4, columns);
+  const plotWidth = Math.max(shown.length, minimumColumns) * COLUMN_WIDTH;
+  const width = labelWidth + plotWidth + scaleWidth;
   const headerHeight = 40;
   const textRows = 4; // air/oxygen, consciousness, NEWS2 total, escalations
   /** The column an escalation belongs to: its set, else the last shown set taken before it. */
@@ -94,7 +117,7 @@ export function ObsChart({
     return column;
   };
   const height = headerHeight + bands.length * ROW_HEIGHT + textRows * 34;
-  const x = (i: number) => LABEL_WIDTH + columnX(i, Math.max(shown.length, 4), plotWidth);
+  const x = (i: number) => labelWidth + columnX(i, Math.max(shown.length, minimumColumns), plotWidth);
 
   return (
     <figure className="chart" data-testid="obs-chart">
@@ -123,7 +146,7 @@ export function ObsChart({
                 return (
                   <g key={`${band.low}-${band.high}`}>
                     <rect
-                      x={LABEL_WIDTH}
+                      x={labelWidth}
                       y={y1}
                       width={plotWidth}
                       height={y2 - y1}
@@ -138,7 +161,7 @@ export function ObsChart({
                   </g>
                 );
               })}
-              <rect x={LABEL_WIDTH} y={top} width={plotWidth} height={ROW_HEIGHT} className="row-frame" />
+              <rect x={labelWidth} y={top} width={plotWidth} height={ROW_HEIGHT} className="row-frame" />
               <text x={8} y={top + ROW_HEIGHT / 2} className="row-label">
                 {LABELS[parameter.parameter]}
               </text>
@@ -178,7 +201,7 @@ export function ObsChart({
           ];
           return rows.map(([label, read], r) => (
             <g key={label}>
-              <rect x={LABEL_WIDTH} y={top + r * 34} width={plotWidth} height={34} className="row-frame" />
+              <rect x={labelWidth} y={top + r * 34} width={plotWidth} height={34} className="row-frame" />
               <text x={8} y={top + r * 34 + 22} className="row-label">
                 {label}
               </text>
@@ -202,6 +225,11 @@ export function ObsChart({
         <figcaption data-testid="chart-no-bands">NEWS2 bands are not shown: NEWS2 is not used for this patient.</figcaption>
       ) : (
         bands.find((b) => b.note) && <figcaption>{bands.find((b) => b.note)?.note}</figcaption>
+      )}
+      {shown.length < Math.min(current.length, MAX_COLUMNS) && (
+        <figcaption data-testid="chart-latest">
+          The latest {shown.length} of {current.length} sets: turn the device or use a wider screen to see more.
+        </figcaption>
       )}
     </figure>
   );

@@ -463,24 +463,24 @@ export function RecordScreen({
                   <br />
                   <small>{authorName(o.author, record.authors)}</small>
                 </td>
-                <td>
+                <td data-label="NEWS2">
                   <SetBadge set={o} />
                 </td>
-                <td>
+                <td data-label="RR">
                   <VitalCell set={o} field="respiration_rate" />
                 </td>
-                <td>
+                <td data-label="SpO₂">
                   <VitalCell set={o} field="spo2" />
                 </td>
-                <td>{o.vitals.on_oxygen === undefined ? "–" : o.vitals.on_oxygen ? "O₂" : "Air"}</td>
-                <td>
+                <td data-label="O₂">{o.vitals.on_oxygen === undefined ? "–" : o.vitals.on_oxygen ? "O₂" : "Air"}</td>
+                <td data-label="BP">
                   <VitalCell set={o} field="systolic_bp" />
                 </td>
-                <td>
+                <td data-label="Pulse">
                   <VitalCell set={o} field="pulse" />
                 </td>
-                <td>{o.vitals.consciousness ?? "–"}</td>
-                <td>
+                <td data-label="ACVPU">{o.vitals.consciousness ?? "–"}</td>
+                <td data-label="Temp">
                   <VitalCell set={o} field="temperature" />
                 </td>
                 <td>
