@@ -15,6 +15,8 @@ import json
 import os
 import secrets
 import sys
+import threading
+import time
 
 import doorstep_mobile as doorstep
 
@@ -158,11 +160,29 @@ def phase_shift(env):
     check(record["care_plan"].startswith("Daily visits") and len(record["notes"]) == 1,
           "the record view carries the care plan and the note")
 
+    # Bea's device listens to the server's push stream on its own thread, as a shell does.
+    class Notified(doorstep.ChangeListener):
+        def __init__(self):
+            self.event = threading.Event()
+
+        def on_change(self, patient_id):
+            self.event.set()
+            return False
+
+    notified = Notified()
+    listening = threading.Thread(target=bea.listen, args=(notified,), daemon=True)
+    listening.start()
+    time.sleep(0.5)
+
     progress = Progress()
     summary = nell.sync_once(progress)
     check(summary.uploaded >= 2 and summary.forged == 0 and summary.keys_refused == 0,
           "Nell's shift goes up")
     check(any(p.is_UPLOADING() for p in progress.seen), "sync progress reaches the listener")
+
+    check(notified.event.wait(10), "Bea's device is told the team changed something")
+    listening.join(10)
+    check(not listening.is_alive(), "and stops listening when its listener says so")
 
     received = bea.sync_once(None)
     check(received.downloaded >= 2, "Bea's device takes the shift in")
