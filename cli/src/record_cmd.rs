@@ -439,15 +439,8 @@ pub fn patient(
                 family: family.trim().to_owned(),
                 birth_date: *birth_date,
                 sex: *sex,
-                address: Address {
-                    lines: Vec::new(),
-                    town: String::new(),
-                    postcode: String::new(),
-                },
-                gp_practice: GpPractice {
-                    ods_code: String::new(),
-                    name: String::new(),
-                },
+                address: Address::default(),
+                gp_practice: GpPractice::default(),
                 contacts: Vec::new(),
             }))?;
             out.print(&json!({"id": id}), || format!("Added patient {id}"))

@@ -19,14 +19,16 @@ pub enum Sex {
     Unknown,
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Default`: no address known.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
     pub lines: Vec<String>,
     pub town: String,
     pub postcode: String,
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Default`: no practice known.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GpPractice {
     /// ODS code of the practice.
     pub ods_code: String,

@@ -357,15 +357,8 @@ mod tests {
             family: "Usher".to_owned(),
             birth_date: chrono::NaiveDate::from_ymd_opt(1940, 1, 2).unwrap(),
             sex: Sex::Female,
-            address: Address {
-                lines: Vec::new(),
-                town: String::new(),
-                postcode: String::new(),
-            },
-            gp_practice: GpPractice {
-                ods_code: String::new(),
-                name: String::new(),
-            },
+            address: Address::default(),
+            gp_practice: GpPractice::default(),
             contacts: Vec::new(),
         });
         new.medications = medications;

@@ -91,7 +91,7 @@ fn user_view(user: &doorstep_core::store::UserInfo) -> UserView {
 pub async fn device(state: AppStateRef<'_>) -> CommandResult<DeviceView> {
     let state = Arc::clone(&state);
     blocking(move || {
-        let device = match Device::open_in(&state.data_dir, &doorstep_keystore::OsKeyStore) {
+        let device = match Device::open_in(&state.data_dir, crate::key_store()) {
             Ok(device) => device,
             Err(doorstep_core::store::StoreError::NotInitialised) => {
                 return Ok(DeviceView {
@@ -123,7 +123,7 @@ pub async fn unlock(
     let session = blocking({
         let state = Arc::clone(&state);
         move || {
-            let device = Device::open_in(&state.data_dir, &doorstep_keystore::OsKeyStore)?;
+            let device = Device::open_in(&state.data_dir, crate::key_store())?;
             let user = user
                 .parse()
                 .map_err(|_| CommandError::bad_input("choose a user"))?;
@@ -175,7 +175,7 @@ pub async fn enrol(
                 server.trim(),
                 code.trim(),
                 &pin,
-                &doorstep_keystore::OsKeyStore,
+                crate::key_store(),
             )?))
         }
     })

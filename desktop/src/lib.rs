@@ -18,6 +18,21 @@ use tauri::Manager;
 
 pub use error::CommandError;
 
+/// The key store that wraps the device's data key. On desktop the operating system's; on
+/// Android and iOS the `keyring` crate has no backend (it would fall back to memory and lose the
+/// key at the next start), so the software sealer until the platform key store is wired in
+/// through a Tauri plugin (the native apps use `doorstep-mobile`'s `KeyStore` hook).
+pub(crate) fn key_store() -> &'static dyn doorstep_core::crypto::KeyStore {
+    #[cfg(mobile)]
+    {
+        &doorstep_core::crypto::NoKeyStore
+    }
+    #[cfg(not(mobile))]
+    {
+        &doorstep_keystore::OsKeyStore
+    }
+}
+
 /// The entry point on Android and iOS: the app on the device store in the app's private data
 /// folder. (On desktop, `main.rs` calls [`run`] with the folder it is given.)
 #[cfg_attr(mobile, tauri::mobile_entry_point)]

@@ -545,10 +545,7 @@ impl<'a> Reader<'a> {
     /// points at in the bundle.
     fn practice(&self, patient: &Patient) -> GpPractice {
         let Some(reference) = patient.general_practitioner.first() else {
-            return GpPractice {
-                ods_code: String::new(),
-                name: String::new(),
-            };
+            return GpPractice::default();
         };
         let organization = self.resolve(reference).and_then(|entry| {
             match &self.bundle.entry.get(entry - 1)?.resource {

@@ -38,6 +38,10 @@ pub enum MobileError {
     /// No such patient, set or note on this device.
     #[error("{message}")]
     NotFound { message: String },
+    /// The platform key store could not open the device's key (the user must authenticate to
+    /// the device first, or the platform lost the key): nothing is wiped; try again.
+    #[error("{message}")]
+    KeyStoreUnavailable { message: String },
     /// The sync server could not be reached: the work stays on the device; sync later.
     #[error("{message}")]
     Offline { message: String },
@@ -65,6 +69,7 @@ impl From<StoreError> for MobileError {
             StoreError::Wiped => MobileError::Wiped { message },
             StoreError::Locked => MobileError::Locked { message },
             StoreError::Revoked => MobileError::Revoked { message },
+            StoreError::KeyStoreUnavailable => MobileError::KeyStoreUnavailable { message },
             StoreError::NotPermitted(_) | StoreError::NotYourNote => {
                 MobileError::NotPermitted { message }
             }
@@ -103,6 +108,13 @@ impl From<TransportError> for MobileError {
             },
             TransportError::Unreachable(_) => MobileError::Offline {
                 message: error.to_string(),
+            },
+            // The server's own words are not shown: it is not trusted (invariant 9).
+            TransportError::Refused { ref code, .. } => MobileError::Other {
+                code: error.code().to_owned(),
+                message: format!(
+                    "the sync server refused this request ({code}); your work stays on this device"
+                ),
             },
             other => MobileError::Other {
                 code: other.code().to_owned(),

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use doorstep_core::crypto::CryptoError;
 use zeroize::Zeroizing;
 
-/// Why a platform sealer failed. The core reports it as the key store being unavailable.
+/// Why a platform sealer failed. An `unseal` failure is never a wrong PIN: it cannot lead to a
+/// wipe. A key store that cannot open its sealer at all is reported as
+/// [`crate::MobileError::KeyStoreUnavailable`].
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum KeySealerError {
     #[error("the platform key store failed: {reason}")]
@@ -38,10 +40,15 @@ pub trait KeySealer: Send + Sync {
 /// Where the platform keeps one sealer per device.
 #[uniffi::export(with_foreign)]
 pub trait KeyStore: Send + Sync {
-    /// A new sealer for `device`; `None` when the platform cannot make one now.
-    fn create(&self, device: String) -> Option<Arc<dyn KeySealer>>;
+    /// A new sealer for `device`; `None` (or an error) when the platform cannot make one now:
+    /// the device then uses the software sealer, for good (`MobileSession::key_sealer` says so).
+    fn create(&self, device: String) -> Result<Option<Arc<dyn KeySealer>>, KeySealerError>;
     /// The sealer called `name` kept for `device`, if the platform still has it.
-    fn open(&self, name: String, device: String) -> Option<Arc<dyn KeySealer>>;
+    fn open(
+        &self,
+        name: String,
+        device: String,
+    ) -> Result<Option<Arc<dyn KeySealer>>, KeySealerError>;
 }
 
 /// A platform's key store as the core's.
@@ -49,12 +56,17 @@ pub(crate) struct CoreKeyStore(pub(crate) Arc<dyn KeyStore>);
 
 impl doorstep_core::crypto::KeyStore for CoreKeyStore {
     fn create(&self, device: &str) -> Option<Box<dyn doorstep_core::crypto::KeySealer>> {
-        let sealer = self.0.create(device.to_owned())?;
+        // An exception in the platform's code is the platform having no sealer now.
+        let sealer = self.0.create(device.to_owned()).ok().flatten()?;
         Some(Box::new(CoreSealer::new(sealer)))
     }
 
     fn open(&self, name: &str, device: &str) -> Option<Box<dyn doorstep_core::crypto::KeySealer>> {
-        let sealer = self.0.open(name.to_owned(), device.to_owned())?;
+        let sealer = self
+            .0
+            .open(name.to_owned(), device.to_owned())
+            .ok()
+            .flatten()?;
         Some(Box::new(CoreSealer::new(sealer)))
     }
 }

@@ -80,6 +80,13 @@ impl MobileSession {
         Ok(self.session.sync_status()?.device_id.to_string())
     }
 
+    /// What wraps this device's data key: the platform key store's sealer name, or
+    /// `software-v1` (a key file beside the database) where the platform had none when the
+    /// device was set up. Reads the disk: call off the main thread.
+    pub fn key_sealer(&self) -> Result<String, MobileError> {
+        Ok(self.session.sync_status()?.key_sealer)
+    }
+
     /// Locks now: the key is zeroised; unlock again with the PIN. No disk.
     pub fn lock(&self) -> Result<(), MobileError> {
         Ok(self.session.lock()?)

@@ -27,6 +27,9 @@ pub trait SyncListener: Send + Sync {
 pub trait ChangeListener: Send + Sync {
     /// `patient_id`: the record that changed, when the server could say.
     fn on_change(&self, patient_id: Option<String>) -> bool;
+    /// Asked at each keep-alive (every 15 s) while nothing changes; `false` stops listening
+    /// (the app went to the background, the user signed out).
+    fn keep_listening(&self) -> bool;
 }
 
 /// What a sync run did, in counts.
@@ -57,6 +60,8 @@ impl MobileSession {
         &self,
         listener: Option<Arc<dyn SyncListener>>,
     ) -> Result<SyncSummary, MobileError> {
+        // One run at a time on this device: a push notice and a pull to refresh do not overlap.
+        let _running = self.session.begin_sync()?;
         let report = doorstep_transport::sync(&self.session, |progress| {
             let Some(listener) = &listener else {
                 return;
@@ -85,10 +90,15 @@ impl MobileSession {
         })
     }
 
-    /// Listens to the server's push stream until `listener` returns `false` or the stream ends.
-    /// Blocks for as long as it listens: run it on its own background thread.
+    /// Listens to the server's push stream until `listener` returns `false` (on a change or at
+    /// a keep-alive), the session locks, or the stream ends. Blocks for as long as it listens:
+    /// run it on its own background thread.
     pub fn listen(&self, listener: Arc<dyn ChangeListener>) -> Result<(), MobileError> {
-        doorstep_transport::listen(&self.session, |notice| listener.on_change(notice.doc))?;
+        doorstep_transport::listen_while(
+            &self.session,
+            || !self.session.is_locked() && listener.keep_listening(),
+            |notice| listener.on_change(notice.doc),
+        )?;
         Ok(())
     }
 }

@@ -59,6 +59,7 @@ async fn the_mobile_api_works_through_its_python_bindings() {
     let result = tokio::task::spawn_blocking({
         let url = url.clone();
         let (nell, bea, example) = (dir("nell"), dir("bea"), dir("example"));
+        let keys = dir("platform-keys.json");
         move || {
             doorstep_transport::install_crypto_provider();
             let mut admin =
@@ -67,7 +68,7 @@ async fn the_mobile_api_works_through_its_python_bindings() {
             admin
                 .create_team(&admin_dir, ADMIN_PASSPHRASE, "north")
                 .unwrap();
-            let mut code = |user: &str| {
+            let code = |user: &str| {
                 admin
                     .enrolment_code("north", user, Role::Nurse)
                     .unwrap()
@@ -84,18 +85,19 @@ async fn the_mobile_api_works_through_its_python_bindings() {
                 ("NELL_CODE", nell_code.as_str()),
                 ("BEA_DIR", bea.as_str()),
                 ("BEA_CODE", bea_code.as_str()),
+                ("KEYS_FILE", keys.as_str()),
             ];
             let shift = python(&["mobile/tests/test_mobile.py", "shift"], &env);
             assert!(shift.contains("checks passed"), "{shift}");
-            let bea_device = shift
+            let nell_device = shift
                 .lines()
                 .find_map(|line| {
                     let value: serde_json::Value = serde_json::from_str(line).ok()?;
-                    value["bea_device"].as_str().map(str::to_owned)
+                    value["nell_device"].as_str().map(str::to_owned)
                 })
-                .expect("the shift phase names Bea's device");
+                .expect("the shift phase names Nell's device");
             admin
-                .revoke(&admin_dir, ADMIN_PASSPHRASE, bea_device.parse().unwrap())
+                .revoke(&admin_dir, ADMIN_PASSPHRASE, nell_device.parse().unwrap())
                 .unwrap();
             let revoked = python(&["mobile/tests/test_mobile.py", "revoked"], &env);
             assert!(revoked.contains("checks passed"), "{revoked}");

@@ -12,5 +12,6 @@ mod sync;
 pub use admin::{AdminClient, EnrolmentIssued};
 pub use client::{HttpClient, TransportError, install_crypto_provider};
 pub use sync::{
-    ChangeNotice, SNAPSHOT_AFTER_UNITS, SyncProgress, SyncReport, enrol, enrol_in, listen, sync,
+    ChangeNotice, SNAPSHOT_AFTER_UNITS, SyncProgress, SyncReport, enrol, enrol_in, listen,
+    listen_while, sync,
 };

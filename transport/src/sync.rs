@@ -292,6 +292,17 @@ pub struct ChangeNotice {
 /// `false` or the stream ends. The caller then runs [`sync`]: push never carries data.
 pub fn listen(
     session: &Session,
+    on_notice: impl FnMut(ChangeNotice) -> bool,
+) -> Result<(), TransportError> {
+    listen_while(session, || true, on_notice)
+}
+
+/// [`listen`], also asking `still_wanted` at each keep-alive the server sends (every 15 s) and
+/// stopping when it says no: a shell that locks or goes to the background ends the stream
+/// without waiting for a notice.
+pub fn listen_while(
+    session: &Session,
+    mut still_wanted: impl FnMut() -> bool,
     mut on_notice: impl FnMut(ChangeNotice) -> bool,
 ) -> Result<(), TransportError> {
     use std::io::BufRead;
@@ -300,6 +311,9 @@ pub fn listen(
     for line in std::io::BufReader::new(response).lines() {
         let Ok(line) = line else { break };
         let Some(data) = line.strip_prefix("data:") else {
+            if !still_wanted() {
+                break;
+            }
             continue;
         };
         let Ok(notice) = serde_json::from_str::<ChangeNotice>(data.trim()) else {

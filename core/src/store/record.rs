@@ -469,15 +469,8 @@ impl PatientRecord {
             family: self.family.clone(),
             birth_date: self.birth_date,
             sex: self.sex,
-            address: self.address.clone().unwrap_or(Address {
-                lines: Vec::new(),
-                town: String::new(),
-                postcode: String::new(),
-            }),
-            gp_practice: self.gp_practice.clone().unwrap_or(GpPractice {
-                ods_code: String::new(),
-                name: String::new(),
-            }),
+            address: self.address.clone().unwrap_or_default(),
+            gp_practice: self.gp_practice.clone().unwrap_or_default(),
             contacts: self.contacts.clone(),
         }
     }
