@@ -1409,6 +1409,15 @@ async fn layout_faults(client: &Client) -> Vec<String> {
                 .map(el => el.outerHTML.slice(0, 120));
               faults.push(`the page is ${overflow}px wider than the window: ${wide.join(' | ')}`);
             }
+            // The parts of a row or a banner never lie on top of each other (a score over a name).
+            for (const container of document.querySelectorAll('.patient-row, .banner')) {
+              const parts = [...container.children].map(el => [el, el.getBoundingClientRect()]);
+              for (let i = 0; i < parts.length; i++) for (let j = i + 1; j < parts.length; j++) {
+                const [a, ra] = parts[i], [b, rb] = parts[j];
+                if (ra.width && rb.width && ra.left < rb.right - 1 && rb.left < ra.right - 1 && ra.top < rb.bottom - 1 && rb.top < ra.bottom - 1)
+                  faults.push(`overlapping: ${a.className} and ${b.className} in ${container.className}`);
+              }
+            }
             for (const el of document.querySelectorAll('button, a[href], select, textarea, input:not([type=file]), label.file-button, [role=radio]')) {
               const box = el.getBoundingClientRect();
               const style = getComputedStyle(el);
