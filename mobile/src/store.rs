@@ -74,6 +74,14 @@ impl DeviceStore {
         Ok(MobileSession::new(session))
     }
 
+    /// Discards a store that cannot open again because the platform key store lost its key
+    /// (`unlock` and `users` report [`MobileError::KeyStoreUnavailable`] every time), so the
+    /// device can be enrolled afresh; what it held and had not synced is gone with the key.
+    /// Refused for a store that still opens. Disk: call off the main thread.
+    pub fn discard_unopenable(&self) -> Result<(), MobileError> {
+        Ok(Device::discard_unopenable(&self.dir, self.key_store())?)
+    }
+
     /// Unlocks as `user_id` with `pin`. A wrong PIN says how many attempts are left; after the
     /// organisation's limit the device wipes itself. Stretches the PIN (Argon2id, 64 MiB, about
     /// a second on a phone): call off the main thread.

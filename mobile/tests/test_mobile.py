@@ -258,6 +258,25 @@ def phase_shift(env):
     except doorstep.MobileError.LockedOut:
         check(True, "even the right PIN waits out the lock")
 
+    # A phone whose platform key store lost the device's key (a backup restored to a new phone):
+    # the store can never open; it says so without wiping, and can then be discarded.
+    cal_store = doorstep.DeviceStore(env["CAL_DIR"], PythonKeyStore(env["CAL_KEYS"]))
+    cal_store.enrol(server, env["CAL_CODE"], PIN).lock()
+    os.remove(env["CAL_KEYS"])
+    forgetful = doorstep.DeviceStore(env["CAL_DIR"], PythonKeyStore(env["CAL_KEYS"]))
+    try:
+        forgetful.users()
+        check(False, "a store whose key is gone says so")
+    except doorstep.MobileError.KeyStoreUnavailable:
+        check(True, "a store whose platform key is gone says so, and wipes nothing")
+    try:
+        bea_store.discard_unopenable()
+        check(False, "a store that still opens is not discarded")
+    except doorstep.MobileError.Other as error:
+        check(error.code == "still-opens", "a store that still opens is not discarded")
+    forgetful.discard_unopenable()
+    check(not forgetful.is_set_up(), "the unopenable store is discarded, ready to enrol afresh")
+
 
 def phase_revoked(env):
     key_store = PythonKeyStore(env["KEYS_FILE"])

@@ -60,6 +60,7 @@ async fn the_mobile_api_works_through_its_python_bindings() {
         let url = url.clone();
         let (nell, bea, example) = (dir("nell"), dir("bea"), dir("example"));
         let keys = dir("platform-keys.json");
+        let (cal, cal_keys) = (dir("cal"), dir("cal-keys.json"));
         move || {
             doorstep_transport::install_crypto_provider();
             let mut admin =
@@ -74,9 +75,10 @@ async fn the_mobile_api_works_through_its_python_bindings() {
                     .unwrap()
                     .code
             };
-            let (nell_code, bea_code, example_code) = (
+            let (nell_code, bea_code, cal_code, example_code) = (
                 code("Nell Nightingale"),
                 code("Bea Birchall"),
+                code("Cal Carter"),
                 code("Esme Example"),
             );
             let env = [
@@ -86,6 +88,9 @@ async fn the_mobile_api_works_through_its_python_bindings() {
                 ("BEA_DIR", bea.as_str()),
                 ("BEA_CODE", bea_code.as_str()),
                 ("KEYS_FILE", keys.as_str()),
+                ("CAL_DIR", cal.as_str()),
+                ("CAL_CODE", cal_code.as_str()),
+                ("CAL_KEYS", cal_keys.as_str()),
             ];
             let shift = python(&["mobile/tests/test_mobile.py", "shift"], &env);
             assert!(shift.contains("checks passed"), "{shift}");

@@ -528,25 +528,48 @@ impl Shared {
         let _ = connection.execute_batch(
             "DELETE FROM users; DELETE FROM summaries; DELETE FROM doc_chunks; DELETE FROM doc_snapshots; DELETE FROM audit; DELETE FROM drafts;",
         );
-        for file in [
-            SOFTWARE_SEALER_KEY_FILE.to_owned(),
-            db::DATABASE_FILE.to_owned(),
-            format!("{}-wal", db::DATABASE_FILE),
-            format!("{}-shm", db::DATABASE_FILE),
-            "sync.lock".to_owned(),
-        ] {
-            match std::fs::remove_file(self.dir.join(file)) {
-                Ok(()) => {}
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-                Err(error) => return Err(error.into()),
-            }
-        }
-        std::fs::write(
-            self.dir.join(WIPED_MARKER),
-            b"wiped after too many wrong PINs\n",
+        remove_store_files(
+            &self.dir,
+            b"wiped after too many wrong PINs or a revocation\n",
         )?;
         destroyed?;
         Ok(())
+    }
+}
+
+/// Deletes a store's files and leaves the marker that says it was wiped.
+fn remove_store_files(dir: &Path, why: &[u8]) -> Result<()> {
+    for file in [
+        SOFTWARE_SEALER_KEY_FILE.to_owned(),
+        db::DATABASE_FILE.to_owned(),
+        format!("{}-wal", db::DATABASE_FILE),
+        format!("{}-shm", db::DATABASE_FILE),
+        "sync.lock".to_owned(),
+    ] {
+        match std::fs::remove_file(dir.join(file)) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    std::fs::write(dir.join(WIPED_MARKER), why)?;
+    Ok(())
+}
+
+impl Device {
+    /// Discards a store that can never open again because the platform key store no longer
+    /// holds its key (Android `KeyPermanentlyInvalidated`, a backup restored to another phone),
+    /// so the device can be enrolled afresh. Refused for a store that still opens: that one
+    /// holds work a wipe would lose, and ends only by the user's PINs or the organisation.
+    pub fn discard_unopenable(dir: &Path, store: &dyn KeyStore) -> Result<()> {
+        match Device::open_in(dir, store) {
+            Ok(_) => Err(StoreError::StillOpens),
+            Err(StoreError::KeyStoreUnavailable) => remove_store_files(
+                dir,
+                b"discarded: the platform key store no longer held its key\n",
+            ),
+            Err(error) => Err(error),
+        }
     }
 }
 

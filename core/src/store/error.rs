@@ -23,6 +23,10 @@ pub enum StoreError {
     #[error("the session is locked; unlock with your PIN to continue")]
     Locked,
     #[error(
+        "this device's store still opens, so it is not discarded: unlock it with your PIN, or ask the organisation to revoke the device"
+    )]
+    StillOpens,
+    #[error(
         "this device's keys are sealed by the operating system's key store, which is not available to this user or session; unlock the desktop session (or log in as the device's user) and try again"
     )]
     KeyStoreUnavailable,
@@ -204,6 +208,8 @@ impl StoreError {
             StoreError::Restricted => "restricted",
             StoreError::AllergiesOnRecord => "allergies-on-record",
             StoreError::DuplicateNhsNumber => "duplicate-nhs-number",
+            StoreError::KeyStoreUnavailable => "key-store-unavailable",
+            StoreError::StillOpens => "still-opens",
             StoreError::NotOnTheTeam
             | StoreError::InvalidValue { .. }
             | StoreError::EmptySet
