@@ -445,7 +445,16 @@ pub struct PullQuery {
 }
 
 /// One page of a team's units in `stream` after `after`, oldest first.
-async fn page(app: &App, team: &str, stream: Stream, query: &PullQuery) -> ApiResult<PullResponse> {
+/// A page of a team's stream after the cursor. Units `reader` wrote itself are not sent back: the
+/// device holds them already (they were half of a shift's download); the cursor still moves past
+/// them.
+async fn page(
+    app: &App,
+    team: &str,
+    stream: Stream,
+    query: &PullQuery,
+    reader: Option<&str>,
+) -> ApiResult<PullResponse> {
     let limit = query
         .limit
         .unwrap_or(MAX_UNITS_PER_REQUEST)
@@ -454,14 +463,18 @@ async fn page(app: &App, team: &str, stream: Stream, query: &PullQuery) -> ApiRe
         .store
         .page(team.to_owned(), stream, query.after, limit + 1)
         .await?;
-    let mut units = Vec::with_capacity(rows.len());
-    for (seq, text) in rows {
-        let unit = serde_json::from_str(&text).map_err(ApiError::internal)?;
+    let more = rows.len() > limit;
+    let mut cursor = query.after;
+    let mut units = Vec::with_capacity(rows.len().min(limit));
+    for (seq, text) in rows.into_iter().take(limit) {
+        cursor = seq;
+        let unit: doorstep_core::sync::wire::Unit =
+            serde_json::from_str(&text).map_err(ApiError::internal)?;
+        if reader.is_some_and(|reader| unit.header.author.to_string() == reader) {
+            continue;
+        }
         units.push(StoredUnit { seq, unit });
     }
-    let more = units.len() > limit;
-    units.truncate(limit);
-    let cursor = units.last().map_or(query.after, |u| u.seq);
     Ok(PullResponse {
         units,
         cursor,
@@ -476,9 +489,15 @@ pub async fn pull(
     request: SignedRequest,
 ) -> ApiResult<Json<PullResponse>> {
     let device = auth::device(&app, &request.signature).await?;
-    page(&app, &device.team, Stream::Records, &query)
-        .await
-        .map(Json)
+    page(
+        &app,
+        &device.team,
+        Stream::Records,
+        &query,
+        Some(device.device.as_str()),
+    )
+    .await
+    .map(Json)
 }
 
 /// A team's audit units, for its organisation's administrator (who alone can open them with the
@@ -491,7 +510,9 @@ pub async fn admin_audit(
 ) -> ApiResult<Json<PullResponse>> {
     let org = auth::admin(&app, &request.signature).await?.org;
     owned_team(&app, &team, &org).await?;
-    page(&app, &team, Stream::Audit, &query).await.map(Json)
+    page(&app, &team, Stream::Audit, &query, None)
+        .await
+        .map(Json)
 }
 
 /// The organisation's devices, for its administrator.

@@ -393,9 +393,20 @@ fn attack_4_the_server_refuses_a_reused_counter_with_different_bytes() {
         matches!(refused, Err(SimError::Refused { status: 409, .. })),
         "{refused:?}"
     );
-    let page = device.pull(&client, &setup.server_url).unwrap();
+    // What the team sees (a device is not sent its own units back): the first bytes only.
+    let mut colleague =
+        SimDevice::enrol(&admin, &client, &setup.server_url, "north", "Reader").unwrap();
+    let page = colleague.pull(&client, &setup.server_url).unwrap();
     assert_eq!(page.units.len(), 1);
     assert_eq!(page.units[0].seq, first[0]);
+    assert!(
+        device
+            .pull(&client, &setup.server_url)
+            .unwrap()
+            .units
+            .is_empty(),
+        "the writer is not sent its own unit back"
+    );
     drop(setup.runtime);
 }
 
