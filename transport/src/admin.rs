@@ -125,8 +125,9 @@ impl AdminClient {
                     }) else {
                         continue;
                     };
-                    let entries: Vec<AuditEntry> = serde_json::from_slice(&plain)
-                        .map_err(|e| TransportError::Protocol(e.to_string()))?;
+                    let entries: Vec<AuditEntry> =
+                        doorstep_core::sync::audit_payload::decode(&plain)
+                            .map_err(|e| TransportError::Protocol(e.to_string()))?;
                     out.extend(entries.into_iter().map(|entry| (team.clone(), entry)));
                 }
                 after = page.cursor;

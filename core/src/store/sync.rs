@@ -910,8 +910,10 @@ impl Session {
                     kind: UnitKind::Audit,
                     covers: None,
                 };
-                let plain = serde_json::to_vec(&pending).map_err(|_| StoreError::Tampered {
-                    what: "audit entry",
+                let plain = crate::sync::audit_payload::encode(&pending).map_err(|_| {
+                    StoreError::Tampered {
+                        what: "audit entry",
+                    }
                 })?;
                 units.push(unit::seal_unit(&team_key, &signing, header, &plain)?);
             }

@@ -4,6 +4,7 @@
 //! client, or a platform's) moves the messages.
 
 pub mod admin;
+pub mod audit_payload;
 pub mod enrolment;
 pub mod keys;
 pub mod roster;
