@@ -68,9 +68,18 @@ mod tests {
         let written = entries(120);
         let encoded = encode(&written).unwrap();
         let plain = serde_json::to_vec(&written).unwrap();
-        assert!(encoded.len() * 3 < plain.len(), "{} vs {}", encoded.len(), plain.len());
+        assert!(
+            encoded.len() * 3 < plain.len(),
+            "{} vs {}",
+            encoded.len(),
+            plain.len()
+        );
         assert_eq!(decode(&encoded).unwrap(), written);
-        assert_eq!(decode(&plain).unwrap(), written, "units from before compression");
+        assert_eq!(
+            decode(&plain).unwrap(),
+            written,
+            "units from before compression"
+        );
         assert!(decode(b"\x1f\x8bnot gzip").is_err());
     }
 }
