@@ -7,15 +7,12 @@
 
 use std::time::Instant;
 
-use chrono::{Duration, TimeZone, Utc};
-use doorstep_core::observation::Role;
-use doorstep_core::vitals::VitalsInput;
+use chrono::{TimeZone, Utc};
 use doorstep_fixtures::{CaseloadSpec, caseload};
 use doorstep_sync_server::{App, start};
-use doorstep_transport::AdminClient;
+use doorstep_tests::team;
 
 const PIN: &str = "246810";
-const ADMIN_PASSPHRASE: &str = "ambridge admin passphrase";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -37,17 +34,8 @@ fn main() {
         .unwrap();
     let url = server.url();
 
-    let admin_dir = work.path().join("admin");
-    let mut admin = AdminClient::init(&admin_dir, ADMIN_PASSPHRASE, &url, "Bench Trust").unwrap();
-    admin
-        .create_team(&admin_dir, ADMIN_PASSPHRASE, "north")
-        .unwrap();
-    let code = |user: &str| {
-        admin
-            .enrolment_code("north", user, Role::Nurse)
-            .unwrap()
-            .code
-    };
+    let admin = team::organisation(&work.path().join("admin"), &url, "Bench Trust").unwrap();
+    let code = |user: &str| team::nurse_code(&admin, user).unwrap();
     let (code_a, code_b) = (code("Nurse A"), code("Nurse B"));
     let a = doorstep_transport::enrol(&work.path().join("a"), &url, &code_a, PIN).unwrap();
 
@@ -62,22 +50,7 @@ fn main() {
     .collect();
     let ids = a.import_patients(&shift, |_| {}).unwrap();
     doorstep_transport::sync(&a, |_| {}).unwrap();
-    let input = VitalsInput::from_json(
-        r#"{"respiration_rate": 20, "spo2": 95, "on_oxygen": false, "systolic_bp": 118, "pulse": 92, "consciousness": "A", "temperature": 37.8}"#,
-    )
-    .unwrap()
-    .0;
-    for (n, id) in ids.iter().enumerate() {
-        for visit in 0..3 {
-            let at = now + Duration::minutes((n * 20 + visit * 160) as i64);
-            a.record_observation(*id, &input, Some(at)).unwrap();
-        }
-        a.add_note(
-            *id,
-            "Visited; dressing renewed, observations stable, family updated on plan.",
-        )
-        .unwrap();
-    }
+    team::record_shift(&a, &ids, now).unwrap();
     let prepared = a.prepare_upload().unwrap();
     let (records, audit): (Vec<_>, Vec<_>) = prepared
         .request
@@ -144,10 +117,7 @@ fn main() {
     );
 
     // The same first download through an emulated 3G link.
-    let code_c = admin
-        .enrolment_code("north", "Nurse C", Role::Nurse)
-        .unwrap()
-        .code;
+    let code_c = code("Nurse C");
     let proxy = runtime
         .block_on(link::start(
             server.addr,

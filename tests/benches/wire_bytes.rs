@@ -20,16 +20,13 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::sync::{Arc, Mutex};
 
-use chrono::{Duration, TimeZone, Utc};
-use doorstep_core::observation::Role;
+use chrono::{TimeZone, Utc};
 use doorstep_core::sync::wire::{PullResponse, UnitKind, UploadRequest};
-use doorstep_core::vitals::VitalsInput;
 use doorstep_fixtures::{CaseloadSpec, caseload};
 use doorstep_sync_server::{App, start};
-use doorstep_transport::AdminClient;
+use doorstep_tests::team;
 
 const PIN: &str = "246810";
-const ADMIN_PASSPHRASE: &str = "ambridge admin passphrase";
 const SETS: f64 = 60.0;
 
 /// The bytes of one connection, each way, in order.
@@ -60,19 +57,12 @@ fn main() {
         .unwrap();
     let url = format!("http://{proxy}");
 
-    let admin_dir = work.path().join("admin");
-    let mut admin =
-        AdminClient::init(&admin_dir, ADMIN_PASSPHRASE, &server.url(), "Bench Trust").unwrap();
-    admin
-        .create_team(&admin_dir, ADMIN_PASSPHRASE, "north")
-        .unwrap();
-    let code = |user: &str| {
-        admin
-            .enrolment_code("north", user, Role::Nurse)
-            .unwrap()
-            .code
-    };
-    let (code_a, code_b) = (code("Nurse A"), code("Nurse B"));
+    let admin =
+        team::organisation(&work.path().join("admin"), &server.url(), "Bench Trust").unwrap();
+    let (code_a, code_b) = (
+        team::nurse_code(&admin, "Nurse A").unwrap(),
+        team::nurse_code(&admin, "Nurse B").unwrap(),
+    );
     let a = doorstep_transport::enrol(&work.path().join("a"), &url, &code_a, PIN).unwrap();
     let b = doorstep_transport::enrol(&work.path().join("b"), &url, &code_b, PIN).unwrap();
     // Both devices know the team before the shift: what follows is the shift alone.
@@ -90,22 +80,7 @@ fn main() {
     .map(|p| p.to_new_patient())
     .collect();
     let ids = a.import_patients(&patients, |_| {}).unwrap();
-    let input = VitalsInput::from_json(
-        r#"{"respiration_rate": 20, "spo2": 95, "on_oxygen": false, "systolic_bp": 118, "pulse": 92, "consciousness": "A", "temperature": 37.8}"#,
-    )
-    .unwrap()
-    .0;
-    for (n, id) in ids.iter().enumerate() {
-        for visit in 0..3 {
-            let at = now + Duration::minutes((n * 20 + visit * 160) as i64);
-            a.record_observation(*id, &input, Some(at)).unwrap();
-        }
-        a.add_note(
-            *id,
-            "Visited; dressing renewed, observations stable, family updated on plan.",
-        )
-        .unwrap();
-    }
+    team::record_shift(&a, &ids, now).unwrap();
     let a_device = a.sync_status().unwrap().device_id.to_string();
     let b_device = b.sync_status().unwrap().device_id.to_string();
     let up_report = doorstep_transport::sync(&a, |_| {}).unwrap();

@@ -7,8 +7,10 @@
 //! The library holds what several test suites share: a throwaway PostgreSQL cluster
 //! ([`postgres::Cluster`]) for the sync server's conformance suite and load benchmark, and a
 //! device reduced to what the server sees ([`sim_device::SimDevice`]), and the real desktop app
-//! under Xvfb and tauri-driver ([`desktop::Desktop`]).
+//! under Xvfb and tauri-driver ([`desktop::Desktop`]), and a test organisation with the shift the
+//! sync benchmarks measure ([`team`]).
 
 pub mod desktop;
 pub mod postgres;
 pub mod sim_device;
+pub mod team;

@@ -8,11 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use doorstep_core::observation::Role;
 use doorstep_sync_server::{App, start};
-use doorstep_transport::AdminClient;
-
-const ADMIN_PASSPHRASE: &str = "ambridge admin passphrase";
+use doorstep_tests::team::{self, ADMIN_PASSPHRASE};
 
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -62,19 +59,8 @@ async fn the_mobile_api_works_through_its_python_bindings() {
         let keys = dir("platform-keys.json");
         let (cal, cal_keys) = (dir("cal"), dir("cal-keys.json"));
         move || {
-            doorstep_transport::install_crypto_provider();
-            let mut admin =
-                AdminClient::init(&admin_dir, ADMIN_PASSPHRASE, &url, "Ambridge Community")
-                    .unwrap();
-            admin
-                .create_team(&admin_dir, ADMIN_PASSPHRASE, "north")
-                .unwrap();
-            let code = |user: &str| {
-                admin
-                    .enrolment_code("north", user, Role::Nurse)
-                    .unwrap()
-                    .code
-            };
+            let mut admin = team::organisation(&admin_dir, &url, "Ambridge Community").unwrap();
+            let code = |user: &str| team::nurse_code(&admin, user).unwrap();
             let (nell_code, bea_code, cal_code, example_code) = (
                 code("Nell Nightingale"),
                 code("Bea Birchall"),
