@@ -126,7 +126,7 @@ impl AdminClient {
                         continue;
                     };
                     let entries: Vec<AuditEntry> =
-                        doorstep_core::sync::audit_payload::decode(&plain)
+                        doorstep_core::sync::payload::audit::decode(&plain)
                             .map_err(|e| TransportError::Protocol(e.to_string()))?;
                     out.extend(entries.into_iter().map(|entry| (team.clone(), entry)));
                 }

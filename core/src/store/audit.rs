@@ -91,7 +91,8 @@ fn entry_row(seq: u64) -> String {
 
 const HEAD_ROW: &str = "audit/head";
 
-fn hash_of(entry: &AuditEntry) -> Result<String> {
+/// The hash the next entry links to.
+pub(crate) fn hash_of(entry: &AuditEntry) -> Result<String> {
     let bytes = serde_json::to_vec(entry).map_err(|_| StoreError::Tampered {
         what: "audit entry",
     })?;

@@ -20,6 +20,7 @@ mod summary;
 mod sync;
 
 pub use access::Candidate;
+pub(crate) use audit::hash_of as audit_hash;
 pub use audit::{AuditAction, AuditBreak, AuditEntry, AuditEvent};
 pub use device::{Device, MIN_PIN_LEN, UnlockPolicy, UserInfo};
 pub use draft::Draft;

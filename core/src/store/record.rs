@@ -821,6 +821,12 @@ impl RecordDoc {
         bytes
     }
 
+    /// The whole document without Automerge's own column compression: what a sync unit
+    /// compresses, against the sync dictionary, to about half of [`RecordDoc::save`].
+    pub fn save_uncompressed(&mut self) -> Vec<u8> {
+        self.doc.save_nocompress()
+    }
+
     /// The document's heads, as hex change hashes.
     pub fn heads(&mut self) -> Vec<String> {
         self.doc

@@ -27,6 +27,7 @@ use crate::observation::Role;
 use crate::permission::Action;
 use crate::sync::enrolment::{AcceptedGrant, EnrolmentCode};
 use crate::sync::keys::{self, AgreementKey, SigningKey};
+use crate::sync::payload;
 use crate::sync::roster::VerifiedRoster;
 use crate::sync::unit::{self, UnitError};
 use crate::sync::wire::{
@@ -156,6 +157,14 @@ fn replace_quarantine(connection: &Connection, key: &DataKey, units: &[StoredUni
             ])?;
     }
     Ok(())
+}
+
+/// A payload this device could not compress: nothing a user can fix, and nothing is lost (the
+/// changes stay on the device).
+fn unsendable() -> StoreError {
+    StoreError::Tampered {
+        what: "sync payload",
+    }
 }
 
 fn device_actor(device: DeviceId) -> ActorId {
@@ -847,6 +856,24 @@ impl Session {
         ])
     }
 
+    /// A record as sync units would carry it, for training the payload dictionary: the whole
+    /// document, the changes after `heads`, and its heads now.
+    #[cfg(test)]
+    pub(crate) fn training_sample(
+        &self,
+        patient: PatientId,
+        heads: &[String],
+    ) -> Result<(Vec<u8>, Vec<u8>, Vec<String>)> {
+        let mut context = self.background_context()?;
+        let (connection, unlocked) = context.parts()?;
+        let mut loaded = persist::load_doc(connection, &unlocked.key, patient, self.actor())?;
+        Ok((
+            loaded.doc.save_uncompressed(),
+            loaded.doc.changes_after(heads),
+            loaded.doc.heads(),
+        ))
+    }
+
     /// Seals every record's changes that the server has not seen into signed units.
     pub fn prepare_upload(&self) -> Result<PreparedUpload> {
         let dirty: Vec<PatientId> = {
@@ -871,7 +898,7 @@ impl Session {
                 // A record the server has never seen goes as one compressed document (Automerge's
                 // save format, DEFLATE on its columns): several times smaller than its changes.
                 let changes = if known.is_empty() {
-                    loaded.doc.save()
+                    loaded.doc.save_uncompressed()
                 } else {
                     loaded.doc.changes_after(&known)
                 };
@@ -890,7 +917,8 @@ impl Session {
                     kind: UnitKind::Changes,
                     covers: None,
                 };
-                units.push(unit::seal_unit(&team_key, &signing, header, &changes)?);
+                let payload = payload::compress(&changes).map_err(|_| unsendable())?;
+                units.push(unit::seal_unit(&team_key, &signing, header, &payload)?);
                 *state.since_snapshot.entry(patient).or_default() += 1;
                 heads.push((patient, now_heads));
             }
@@ -910,11 +938,7 @@ impl Session {
                     kind: UnitKind::Audit,
                     covers: None,
                 };
-                let plain = crate::sync::audit_payload::encode(&pending).map_err(|_| {
-                    StoreError::Tampered {
-                        what: "audit entry",
-                    }
-                })?;
+                let plain = payload::audit::encode(&pending).map_err(|_| unsendable())?;
                 units.push(unit::seal_unit(&team_key, &signing, header, &plain)?);
             }
             Ok(())
@@ -970,12 +994,9 @@ impl Session {
                         None => state.cursor,
                     }),
                 };
-                units.push(unit::seal_unit(
-                    &team_key,
-                    &signing,
-                    header,
-                    &loaded.doc.save(),
-                )?);
+                let payload =
+                    payload::compress(&loaded.doc.save_uncompressed()).map_err(|_| unsendable())?;
+                units.push(unit::seal_unit(&team_key, &signing, header, &payload)?);
                 snapshots.push(patient);
             }
             Ok(())
@@ -1170,10 +1191,22 @@ impl Session {
                 continue;
             }
             match unit::open_unit(&stored.unit, &roster, team_key) {
-                Ok(plain) => by_record
-                    .entry(stored.unit.header.doc)
-                    .or_default()
-                    .push(Opened { stored, plain }),
+                Ok(sealed) => match payload::decompress(&sealed) {
+                    Ok(raw) => by_record
+                        .entry(stored.unit.header.doc)
+                        .or_default()
+                        .push(Opened {
+                            stored,
+                            plain: zeroize::Zeroizing::new(raw.into_owned()),
+                        }),
+                    // Authentic but unreadable: a member's build that compresses otherwise.
+                    Err(_) => {
+                        outcome.rejected += 1;
+                        if stored.unit.header.kind == UnitKind::Snapshot {
+                            refused_snapshots.insert(stored.unit.header.doc);
+                        }
+                    }
+                },
                 // Passing reasons: the author's enrolment, or the key of an epoch the admin has
                 // announced, has not reached this device yet.
                 // A revoked device's unit under an epoch it never held is refused for good.

@@ -4,9 +4,9 @@
 //! client, or a platform's) moves the messages.
 
 pub mod admin;
-pub mod audit_payload;
 pub mod enrolment;
 pub mod keys;
+pub mod payload;
 pub mod roster;
 pub mod unit;
 pub mod wire;

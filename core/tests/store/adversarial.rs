@@ -13,6 +13,7 @@ use doorstep_core::store::{
 use doorstep_core::sync::admin::{AdminState, lockbox_context};
 use doorstep_core::sync::enrolment::EnrolmentCode;
 use doorstep_core::sync::keys::{self, AgreementKey, SigningKey};
+use doorstep_core::sync::payload;
 use doorstep_core::sync::unit::{open_unit, seal_unit};
 use doorstep_core::sync::wire::{
     B64, Endorsement, EnrolResponse, Enrolment, Lockbox, Member, PURPOSE_ENDORSEMENT,
@@ -178,9 +179,8 @@ impl World {
             .iter()
             .filter(|stored| stored.unit.header.doc == patient)
             .map(|stored| {
-                open_unit(&stored.unit, &roster, |e| Some(team_key(self, e)))
-                    .unwrap()
-                    .to_vec()
+                let sealed = open_unit(&stored.unit, &roster, |e| Some(team_key(self, e))).unwrap();
+                payload::decompress(&sealed).unwrap().into_owned()
             })
             .collect()
     }
@@ -521,7 +521,17 @@ fn attack_4_one_bad_unit_never_stops_other_authors_records_or_later_changes() {
     let junk = mallory.unit(PatientId::random(), UnitKind::Changes, b"not a change");
     let mut garbled = mallory.unit(PatientId::random(), UnitKind::Changes, b"x");
     garbled.ciphertext.0[3] ^= 1;
-    world.append(&[junk, garbled]);
+    // Compressed payloads that are no such thing, or declare far more than any record: refused
+    // before anything is expanded.
+    let mut bomb = vec![payload::ZSTD_V1];
+    bomb.extend(zstd::bulk::compress(&vec![0u8; payload::MAX_PAYLOAD_BYTES + 1], 1).unwrap());
+    let bomb = mallory.unit(PatientId::random(), UnitKind::Changes, &bomb);
+    let corrupt = mallory.unit(
+        PatientId::random(),
+        UnitKind::Snapshot,
+        &[payload::ZSTD_V1, 0x28, 0xb5, 0x2f, 0xfd, 9, 9, 9],
+    );
+    world.append(&[junk, garbled, bomb, corrupt]);
     let first = nell
         .session
         .add_patient(&patient(valid_serial(31), "Una", "Upton"))
@@ -529,7 +539,7 @@ fn attack_4_one_bad_unit_never_stops_other_authors_records_or_later_changes() {
     world.sync(&nell);
     let outcome = world.sync(&bea);
     assert_eq!(outcome.applied, 1);
-    assert_eq!(outcome.rejected, 2);
+    assert_eq!(outcome.rejected, 4);
     assert_eq!(bea.session.open_record(first).unwrap().family, "Upton");
 
     // A device enrolled mid-sync: its unit arrives before its enrolment does. It waits, and is
@@ -791,8 +801,8 @@ fn attack_6_a_member_deleting_a_colleague_s_entry_is_refused() {
         &world.admin.admin_public_key().unwrap(),
         &world.roster,
     );
-    let plain = open_unit(&unit, &roster, |e| Some(team_key(&world, e))).unwrap();
-    let mut doc = automerge::AutoCommit::load(&plain)
+    let sealed = open_unit(&unit, &roster, |e| Some(team_key(&world, e))).unwrap();
+    let mut doc = automerge::AutoCommit::load(&payload::decompress(&sealed).unwrap())
         .unwrap()
         .with_actor(actor_of(mallory.device));
     let heads = doc.get_heads();
