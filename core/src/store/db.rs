@@ -109,6 +109,11 @@ const MIGRATIONS: &[&str] = &[
         sealed BLOB NOT NULL
     );
     "#,
+    // 5: a document's changes since it was marked dirty are counted, so an upload confirmed
+    // after the clinician changed the record again (during the sync) leaves it marked.
+    r#"
+    ALTER TABLE dirty_docs ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 pub const DATABASE_FILE: &str = "doorstep.db";

@@ -201,7 +201,8 @@ pub fn read_summaries(connection: &Connection, key: &DataKey) -> Result<Vec<Pati
 pub fn mark_dirty(connection: &Connection, patient: PatientId) -> Result<()> {
     connection
         .prepare_cached(
-            "INSERT INTO dirty_docs (patient_id) VALUES (?1) ON CONFLICT (patient_id) DO NOTHING",
+            "INSERT INTO dirty_docs (patient_id) VALUES (?1)
+             ON CONFLICT (patient_id) DO UPDATE SET generation = generation + 1",
         )?
         .execute(params![patient.to_string()])?;
     Ok(())

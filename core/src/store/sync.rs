@@ -584,7 +584,8 @@ pub const CLOCK_SKEW_WARNING_SECONDS: i64 = 300;
 #[derive(Debug)]
 pub struct PreparedUpload {
     pub request: UploadRequest,
-    heads: Vec<(PatientId, Vec<String>)>,
+    /// Per record: the heads sent, and which of its dirty marks they cover.
+    heads: Vec<(PatientId, Vec<String>, i64)>,
     audit_upto: Option<u64>,
     snapshots: Vec<PatientId>,
 }
@@ -876,14 +877,19 @@ impl Session {
 
     /// Seals every record's changes that the server has not seen into signed units.
     pub fn prepare_upload(&self) -> Result<PreparedUpload> {
-        let dirty: Vec<PatientId> = {
+        let dirty: Vec<(PatientId, i64)> = {
             let context = self.background_context()?;
             let mut statement = context
                 .connection
-                .prepare("SELECT patient_id FROM dirty_docs ORDER BY patient_id")?;
-            let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
-            rows.filter_map(|row| row.ok().and_then(|id| id.parse().ok()))
-                .collect()
+                .prepare("SELECT patient_id, generation FROM dirty_docs ORDER BY patient_id")?;
+            let rows = statement.query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })?;
+            rows.filter_map(|row| {
+                row.ok()
+                    .and_then(|(id, generation)| Some((id.parse().ok()?, generation)))
+            })
+            .collect()
         };
         let mut units = Vec::new();
         let mut heads = Vec::new();
@@ -892,7 +898,7 @@ impl Session {
         self.with_state(|connection, key, state| {
             let (epoch, team_key) = state.sealing_epoch()?;
             let signing = state.signing_key()?;
-            for patient in dirty {
+            for (patient, generation) in dirty {
                 let mut loaded = persist::load_doc(connection, key, patient, self.actor())?;
                 let known = uploaded_heads(connection, key, patient)?;
                 // A record the server has never seen goes as one compressed document (Automerge's
@@ -904,7 +910,7 @@ impl Session {
                 };
                 let now_heads = loaded.doc.heads();
                 if changes.is_empty() {
-                    heads.push((patient, now_heads));
+                    heads.push((patient, now_heads, generation));
                     continue;
                 }
                 state.counter += 1;
@@ -920,7 +926,7 @@ impl Session {
                 let payload = payload::compress(&changes).map_err(|_| unsendable())?;
                 units.push(unit::seal_unit(&team_key, &signing, header, &payload)?);
                 *state.since_snapshot.entry(patient).or_default() += 1;
-                heads.push((patient, now_heads));
+                heads.push((patient, now_heads, generation));
             }
             let pending: Vec<_> = audit::entries(connection, key)?
                 .into_iter()
@@ -1023,11 +1029,12 @@ impl Session {
         let mut context = self.background_context()?;
         let (connection, unlocked) = context.parts()?;
         let transaction = connection.transaction()?;
-        for (patient, heads) in &prepared.heads {
+        for (patient, heads, generation) in &prepared.heads {
             set_uploaded_heads(&transaction, &unlocked.key, *patient, heads)?;
+            // A change made while the upload was under way is still to be sent.
             transaction.execute(
-                "DELETE FROM dirty_docs WHERE patient_id = ?1",
-                params![patient.to_string()],
+                "DELETE FROM dirty_docs WHERE patient_id = ?1 AND generation = ?2",
+                params![patient.to_string(), generation],
             )?;
         }
         {

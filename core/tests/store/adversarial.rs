@@ -628,6 +628,41 @@ fn attack_4_one_bad_unit_never_stops_other_authors_records_or_later_changes() {
 }
 
 #[test]
+fn a_note_written_while_an_upload_is_under_way_goes_at_the_next_sync() {
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    let bea = world.honest("Bea");
+    let patient_id = nell
+        .session
+        .add_patient(&patient(valid_serial(81), "Ida", "Irwin"))
+        .unwrap();
+    world.sync(&nell);
+    nell.session.add_note(patient_id, "before").unwrap();
+    let prepared = nell.session.prepare_upload().unwrap();
+    let seqs = world.append(&prepared.request.units);
+    // The clinician writes again while the upload is in flight; the server then acknowledges.
+    nell.session.add_note(patient_id, "during").unwrap();
+    nell.session
+        .confirm_upload(
+            &prepared,
+            &doorstep_core::sync::wire::UploadResponse { seqs },
+        )
+        .unwrap();
+    assert_eq!(nell.session.sync_status().unwrap().pending, 1);
+    world.sync(&nell);
+    world.sync(&bea);
+    let notes: Vec<String> = bea
+        .session
+        .open_record(patient_id)
+        .unwrap()
+        .notes
+        .into_iter()
+        .map(|note| note.text)
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+}
+
+#[test]
 fn attack_5_entries_in_a_colleague_s_name_or_role_are_refused_and_counted() {
     let mut world = World::new();
     let nell = world.honest("Nell");
