@@ -314,8 +314,11 @@ pub fn sync(dir: Option<&Path>, user: Option<&str>, out: &Output) -> anyhow::Res
     match outcome {
         Ok(report) => out.print(&json!(report), || {
             format!(
-                "Synced: {} sent, {} received, {} records with conflicts to review.",
-                report.uploaded, report.downloaded, report.conflicts
+                "Synced in {:.1} s: {} sent, {} received, {} records with conflicts to review.",
+                report.elapsed_ms as f64 / 1000.0,
+                report.uploaded,
+                report.downloaded,
+                report.conflicts
             )
         }),
         Err(TransportError::Revoked) => {

@@ -135,6 +135,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/enrol/{token}/complete", post(routes::enrol_complete))
         .route("/v1/roster", get(routes::roster))
         .route("/v1/units", post(routes::upload).get(routes::pull))
+        .route("/v1/sync", post(routes::sync))
         .route("/v1/events", get(routes::events))
         .route("/v1/admin/devices", get(routes::devices))
         .route("/v1/admin/teams/{team}/roster", get(routes::admin_roster))

@@ -9,7 +9,7 @@ use doorstep_core::sync::keys;
 use doorstep_core::sync::wire::{
     B64, Endorsement, EnrolResponse, Enrolment, Grant, Lockbox, Membership, PURPOSE_ENDORSEMENT,
     PURPOSE_GRANT, PURPOSE_MEMBERSHIP, PublishGrant, PublishMembership, PullResponse, RegisterOrg,
-    Roster, Signed, StoredUnit, Unit, UploadRequest, UploadResponse,
+    Roster, Signed, StoredUnit, SyncRequest, SyncResponse, Unit, UploadRequest, UploadResponse,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -328,14 +328,23 @@ pub async fn upload(
     request: SignedRequest,
 ) -> ApiResult<Json<UploadResponse>> {
     let upload: UploadRequest = request.json()?;
-    if upload.units.len() > MAX_UNITS_PER_REQUEST {
+    let device = auth::device(&app, &request.signature).await?;
+    let seqs = store_units(&app, &device, &upload.units).await?;
+    Ok(Json(UploadResponse { seqs }))
+}
+
+/// Checks and keeps a device's units; their sequence numbers in order.
+async fn store_units(app: &App, device: &auth::DeviceRow, units: &[Unit]) -> ApiResult<Vec<u64>> {
+    if units.len() > MAX_UNITS_PER_REQUEST {
         return Err(ApiError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
             "too-many-units",
             format!("send at most {MAX_UNITS_PER_REQUEST} units per request"),
         ));
     }
-    let device = auth::device(&app, &request.signature).await?;
+    if units.is_empty() {
+        return Ok(Vec::new());
+    }
     let current_epoch = app
         .store
         .team(device.team.clone())
@@ -343,11 +352,13 @@ pub async fn upload(
         .and_then(|team| serde_json::from_str::<Signed>(&team.membership).ok())
         .and_then(|signed| signed.peek::<Membership>())
         .map_or(0, |membership| membership.epoch);
-    let mut units = Vec::with_capacity(upload.units.len());
-    for unit in &upload.units {
-        check_unit(unit, &device)?;
+    let mut checked = Vec::with_capacity(units.len());
+    for unit in units {
+        check_unit(unit, device)?;
         if unit.header.epoch < current_epoch {
-            return Err(ApiError::conflict(
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                STALE_EPOCH,
                 "the team key has been rotated; fetch the roster and seal with the new key",
             ));
         }
@@ -356,7 +367,7 @@ pub async fn upload(
                 "a unit names a key epoch the organisation has not started",
             ));
         }
-        units.push(NewUnit {
+        checked.push(NewUnit {
             counter: unit.header.counter,
             doc: unit.header.doc.to_string(),
             kind: unit.header.kind,
@@ -364,13 +375,55 @@ pub async fn upload(
             json: serde_json::to_string(unit).map_err(ApiError::internal)?,
         });
     }
-    let count = units.len();
+    let count = checked.len();
     let seqs = app
         .store
-        .append(device.team.clone(), device.device.clone(), units)
+        .append(device.team.clone(), device.device.clone(), checked)
         .await?;
     tracing::info!(device = %device.device, units = count, "upload");
-    Ok(Json(UploadResponse { seqs }))
+    Ok(seqs)
+}
+
+/// The refusal code for units sealed under a key the team has rotated away from.
+pub const STALE_EPOCH: &str = "stale-epoch";
+
+/// A roster's tag: devices send back the one they hold, and get the roster only when it changed.
+fn roster_tag(roster: &Roster) -> ApiResult<String> {
+    let json = serde_json::to_vec(roster).map_err(ApiError::internal)?;
+    Ok(doorstep_core::crypto::hex(&doorstep_core::crypto::sha256(&[&json]))[..32].to_owned())
+}
+
+/// A whole sync in one round trip: the device's units are kept, then it gets its team's roster
+/// (only if it changed since the tag it sent) and a page of colleagues' units after its cursor.
+/// The device checks everything it receives as it always does: the tag saves bytes, never trust.
+pub async fn sync(
+    State(app): State<Arc<App>>,
+    request: SignedRequest,
+) -> ApiResult<Json<SyncResponse>> {
+    let exchange: SyncRequest = request.json()?;
+    let device = auth::device(&app, &request.signature).await?;
+    let seqs = store_units(&app, &device, &exchange.units).await?;
+    let roster = team_roster(&app, &device.team, Some(&device.device)).await?;
+    let tag = roster_tag(&roster)?;
+    let page = page(
+        &app,
+        &device.team,
+        Stream::Records,
+        &PullQuery {
+            after: exchange.after,
+            limit: Some(exchange.limit),
+        },
+        Some(device.device.as_str()),
+    )
+    .await?;
+    Ok(Json(SyncResponse {
+        roster: (tag != exchange.roster_tag).then_some(roster),
+        roster_tag: tag,
+        seqs,
+        units: page.units,
+        cursor: page.cursor,
+        more: page.more,
+    }))
 }
 
 /// Push: a server-sent event stream of "document X changed at sequence N" for the device's team.

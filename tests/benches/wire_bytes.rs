@@ -1,45 +1,53 @@
-//! Every byte of a shift's sync, counted at the socket (issue 14, "account for every byte").
+//! Every byte of a shift's sync, counted at the socket, and its time over an emulated 3G link
+//! (issue 14). `cargo build --release -p doorstep-cli && cargo bench -p doorstep-tests --bench
+//! wire_bytes` (without the CLI binary, the CLI timing is skipped with a note).
 //!
-//! A counting TCP proxy sits between two devices and the sync server on loopback and keeps every
-//! byte each way. The shift: device A registers 20 new patients, records 3 observation sets and a
-//! visit note for each, and syncs; device B syncs and receives it. Afterwards each connection's
-//! bytes are split into HTTP messages and put in categories:
+//! The shift: device A registers 20 new patients, records 3 observation sets and a visit note for
+//! each, and syncs; device B syncs and receives it. A counting proxy between the devices and the
+//! server keeps every byte; [`doorstep_tests::wire`] puts them in categories (HTTP framing,
+//! request signing, record units, audit units, the roster and keys, sequence numbers, the JSON
+//! around them). A gzip body's bytes are shared among its parts in proportion to their JSON.
 //!
-//! - HTTP framing: request and status lines, headers other than signing, chunked framing;
-//! - request signing: the device, timestamp, nonce and signature headers;
-//! - bodies, by what they carry: record units, audit units, the roster and keys, a device's own
-//!   units coming back to it, the JSON around units (envelope, cursors, sequence numbers).
-//!
-//! Message sizes are measured; a gzip body's bytes are shared among its parts in proportion to
-//! their uncompressed JSON (compression cannot be attributed more finely). Prints a table per
-//! direction and the bytes per observation set. `cargo bench -p doorstep-tests --bench wire_bytes`.
+//! Then the same shift (new patients) through the 3G link emulator: the library's sync on
+//! sessions already unlocked, and the CLI's `doorstep sync`, whose report times the sync itself
+//! (net of process start and unlock).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use std::collections::BTreeMap;
-use std::io::Read as _;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
-use doorstep_core::sync::wire::{PullResponse, UnitKind, UploadRequest};
-use doorstep_fixtures::{CaseloadSpec, caseload};
 use doorstep_sync_server::{App, start};
-use doorstep_tests::team;
+use doorstep_tests::wire::{SHIFT_SETS, shift_on_the_wire, shift_patients};
+use doorstep_tests::{link, team};
 
 const PIN: &str = "246810";
-const SETS: f64 = 60.0;
-
-/// The bytes of one connection, each way, in order.
-#[derive(Default)]
-struct Connection {
-    up: Vec<u8>,
-    down: Vec<u8>,
-}
-
-type Captured = Arc<Mutex<Vec<Arc<Mutex<Connection>>>>>;
 
 fn main() {
     let work = tempfile::tempdir().unwrap();
+    let bytes = shift_on_the_wire(&work.path().join("bytes"));
+    println!(
+        "shift: 20 new patients, 60 observation sets, 20 notes; A uploaded {} units, B downloaded {}",
+        bytes.uploaded, bytes.downloaded
+    );
+    bytes
+        .a
+        .print("device A uploads (A's traffic both ways)", SHIFT_SETS);
+    bytes
+        .b
+        .print("device B downloads (B's traffic both ways)", SHIFT_SETS);
+    println!(
+        "total on the wire for the shift: {} B = {:.0} B per observation set (target ≤ 700)",
+        bytes.a.total() + bytes.b.total(),
+        bytes.per_set()
+    );
+    three_g(&work.path().join("3g"));
+}
+
+/// The shift's sync time each way over the emulated 3G link, through the library and the CLI.
+fn three_g(work: &Path) {
+    std::fs::create_dir_all(work).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -47,322 +55,84 @@ fn main() {
         .unwrap();
     let server = runtime
         .block_on(start(
-            App::open(&work.path().join("server.db")).unwrap(),
+            App::open(&work.join("server.db")).unwrap(),
             "127.0.0.1:0".parse().unwrap(),
         ))
         .unwrap();
-    let captured: Captured = Arc::default();
+    let (down_bps, up_bps, one_way) = link::THREE_G;
     let proxy = runtime
-        .block_on(counting_proxy(server.addr, Arc::clone(&captured)))
+        .block_on(link::start(server.addr, down_bps, up_bps, one_way))
         .unwrap();
     let url = format!("http://{proxy}");
-
-    let admin =
-        team::organisation(&work.path().join("admin"), &server.url(), "Bench Trust").unwrap();
-    let (code_a, code_b) = (
-        team::nurse_code(&admin, "Nurse A").unwrap(),
-        team::nurse_code(&admin, "Nurse B").unwrap(),
-    );
-    let a = doorstep_transport::enrol(&work.path().join("a"), &url, &code_a, PIN).unwrap();
-    let b = doorstep_transport::enrol(&work.path().join("b"), &url, &code_b, PIN).unwrap();
-    // Both devices know the team before the shift: what follows is the shift alone.
-    doorstep_transport::sync(&a, |_| {}).unwrap();
-    doorstep_transport::sync(&b, |_| {}).unwrap();
-    doorstep_transport::sync(&a, |_| {}).unwrap();
-    captured.lock().unwrap().clear();
-
-    let now = Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap();
-    let patients: Vec<_> = caseload(&CaseloadSpec {
-        observations_per_patient: 0,
-        ..CaseloadSpec::new(20, 9, now)
-    })
-    .iter()
-    .map(|p| p.to_new_patient())
-    .collect();
-    let ids = a.import_patients(&patients, |_| {}).unwrap();
-    team::record_shift(&a, &ids, now).unwrap();
-    let a_device = a.sync_status().unwrap().device_id.to_string();
-    let b_device = b.sync_status().unwrap().device_id.to_string();
-    let up_report = doorstep_transport::sync(&a, |_| {}).unwrap();
-    let a_connections = captured.lock().unwrap().len();
-    let down_report = doorstep_transport::sync(&b, |_| {}).unwrap();
-    assert_eq!(b.patients().unwrap().len(), 20, "B received the shift");
-
-    let connections = captured.lock().unwrap();
-    let mut a_bytes = Tally::default();
-    let mut b_bytes = Tally::default();
-    for (index, connection) in connections.iter().enumerate() {
-        let connection = connection.lock().unwrap();
-        let (tally, own) = if index < a_connections {
-            (&mut a_bytes, a_device.as_str())
-        } else {
-            (&mut b_bytes, b_device.as_str())
-        };
-        account(&connection, own, tally);
+    let admin = team::organisation(&work.join("admin"), &server.url(), "Bench Trust").unwrap();
+    let device = |name: &str| {
+        let code = team::nurse_code(&admin, name).unwrap();
+        doorstep_transport::enrol(&work.join(name), &url, &code, PIN).unwrap()
+    };
+    let (c, d) = (device("c"), device("d"));
+    for session in [&c, &d, &c] {
+        doorstep_transport::sync(session, |_| {}).unwrap();
     }
+    let now = Utc.with_ymd_and_hms(2026, 11, 26, 8, 0, 0).unwrap();
+    let ids = c
+        .import_patients(&shift_patients(9, 0, now), |_| {})
+        .unwrap();
+    team::record_shift(&c, &ids, now).unwrap();
+    let started = Instant::now();
+    let up = doorstep_transport::sync(&c, |_| {}).unwrap();
+    let up_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let down = doorstep_transport::sync(&d, |_| {}).unwrap();
+    let down_seconds = started.elapsed().as_secs_f64();
     println!(
-        "shift: 20 new patients, 60 observation sets, 20 notes; A uploaded {} units, B downloaded {}",
-        up_report.uploaded, down_report.downloaded
+        "\nthe shift over emulated 3G (1.6 Mbit/s down, 0.75 up, 150 ms round trip), sessions unlocked: up {up_seconds:.2} s ({} units), down {down_seconds:.2} s ({} units) (target ≤ 0.6 s each way)",
+        up.uploaded, down.downloaded
     );
-    a_bytes.print("device A uploads (A's traffic both ways)");
-    b_bytes.print("device B downloads (B's traffic both ways)");
-    let total = a_bytes.total() + b_bytes.total();
+
+    let Some(cli) = cli_binary() else {
+        println!("CLI timing skipped: build it first with `cargo build --release -p doorstep-cli`");
+        runtime.block_on(server.stop());
+        return;
+    };
+    let (e, f) = (device("e"), device("f"));
+    for session in [&e, &f, &e] {
+        doorstep_transport::sync(session, |_| {}).unwrap();
+    }
+    let ids = e
+        .import_patients(&shift_patients(9, 20, now), |_| {})
+        .unwrap();
+    team::record_shift(&e, &ids, now).unwrap();
+    drop((e, f));
+    let cli_sync = |name: &str| -> serde_json::Value {
+        let output = std::process::Command::new(&cli)
+            .args([
+                "--data-dir",
+                &work.join(name).display().to_string(),
+                "--json",
+                "sync",
+            ])
+            .env("DOORSTEP_PIN", PIN)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let up = cli_sync("e");
+    let down = cli_sync("f");
     println!(
-        "total on the wire for the shift: {total} B = {:.0} B per observation set (target ≤ 700)",
-        total as f64 / SETS
+        "the same through `doorstep sync` (its own elapsed_ms: from the first request to the last answer applied): up {:.2} s ({} units), down {:.2} s ({} units)",
+        up["elapsed_ms"].as_f64().unwrap() / 1000.0,
+        up["uploaded"],
+        down["elapsed_ms"].as_f64().unwrap() / 1000.0,
+        down["downloaded"]
     );
     runtime.block_on(server.stop());
 }
 
-/// Bytes by direction and category.
-#[derive(Default)]
-struct Tally(BTreeMap<(&'static str, &'static str), f64>);
-
-impl Tally {
-    fn add(&mut self, direction: &'static str, category: &'static str, bytes: f64) {
-        *self.0.entry((direction, category)).or_default() += bytes;
-    }
-
-    fn total(&self) -> u64 {
-        self.0.values().sum::<f64>().round() as u64
-    }
-
-    fn print(&self, title: &str) {
-        println!("\n{title}: {} B", self.total());
-        println!("| direction | category | bytes | per set |");
-        println!("|---|---|---|---|");
-        for ((direction, category), bytes) in &self.0 {
-            println!(
-                "| {direction} | {category} | {:.0} | {:.1} |",
-                bytes,
-                bytes / SETS
-            );
-        }
-    }
-}
-
-/// One HTTP message: its head (start line and headers), its body as sent, and the framing bytes
-/// of a chunked body.
-struct Message {
-    start: String,
-    headers: Vec<(String, String)>,
-    head_bytes: usize,
-    body: Vec<u8>,
-    chunk_framing: usize,
-}
-
-impl Message {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// The signing headers' bytes as sent ("name: value\r\n").
-    fn signing_bytes(&self) -> usize {
-        self.headers
-            .iter()
-            .filter(|(key, _)| key.to_ascii_lowercase().starts_with("x-doorstep-"))
-            .map(|(key, value)| key.len() + 2 + value.len() + 2)
-            .sum()
-    }
-
-    fn decoded(&self) -> Vec<u8> {
-        if self.header("content-encoding") == Some("gzip") {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(self.body.as_slice())
-                .read_to_end(&mut out)
-                .unwrap();
-            out
-        } else {
-            self.body.clone()
-        }
-    }
-}
-
-/// Splits one direction of a connection into HTTP/1.1 messages.
-fn messages(mut bytes: &[u8]) -> Vec<Message> {
-    let mut out = Vec::new();
-    while let Some(end) = find(bytes, b"\r\n\r\n") {
-        let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
-        let mut lines = head.split("\r\n");
-        let start = lines.next().unwrap_or_default().to_owned();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|line| line.split_once(':'))
-            .map(|(key, value)| (key.trim().to_owned(), value.trim().to_owned()))
-            .collect();
-        let mut rest = &bytes[end + 4..];
-        let mut message = Message {
-            start,
-            headers,
-            head_bytes: end + 4,
-            body: Vec::new(),
-            chunk_framing: 0,
-        };
-        if message
-            .header("transfer-encoding")
-            .is_some_and(|value| value.eq_ignore_ascii_case("chunked"))
-        {
-            loop {
-                let line_end = find(rest, b"\r\n").unwrap();
-                let size = usize::from_str_radix(
-                    String::from_utf8_lossy(&rest[..line_end])
-                        .split(';')
-                        .next()
-                        .unwrap()
-                        .trim(),
-                    16,
-                )
-                .unwrap();
-                message.chunk_framing += line_end + 2 + 2;
-                message
-                    .body
-                    .extend_from_slice(&rest[line_end + 2..line_end + 2 + size]);
-                rest = &rest[line_end + 2 + size + 2..];
-                if size == 0 {
-                    break;
-                }
-            }
-        } else {
-            let length: usize = message
-                .header("content-length")
-                .and_then(|value| value.parse().ok())
-                .unwrap_or(0);
-            message.body = rest[..length].to_vec();
-            rest = &rest[length..];
-        }
-        out.push(message);
-        bytes = rest;
-    }
-    out
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
-}
-
-fn json_len<T: serde::Serialize>(value: &T) -> f64 {
-    serde_json::to_vec(value).unwrap().len() as f64
-}
-
-/// Puts one connection's bytes in categories; `own` is the device whose connection it is.
-fn account(connection: &Connection, own: &str, tally: &mut Tally) {
-    let requests = messages(&connection.up);
-    let responses = messages(&connection.down);
-    for (request, response) in requests.iter().zip(&responses) {
-        let route = request
-            .start
-            .split_whitespace()
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(" ");
-        let route = route.split('?').next().unwrap_or_default().to_owned();
-        for (direction, message) in [("up", request), ("down", response)] {
-            let signing = message.signing_bytes();
-            tally.add(direction, "request signing", signing as f64);
-            tally.add(
-                direction,
-                "HTTP framing",
-                (message.head_bytes - signing + message.chunk_framing) as f64,
-            );
-            if message.body.is_empty() {
-                continue;
-            }
-            let sent = message.body.len() as f64;
-            let plain = message.decoded();
-            let shares: Vec<(&'static str, f64)> = match (direction, route.as_str()) {
-                ("up", "POST /v1/units") => {
-                    let upload: UploadRequest = serde_json::from_slice(&plain).unwrap();
-                    upload
-                        .units
-                        .iter()
-                        .map(|unit| {
-                            let category = if unit.header.kind == UnitKind::Audit {
-                                "audit units"
-                            } else {
-                                "record units"
-                            };
-                            (category, json_len(unit))
-                        })
-                        .collect()
-                }
-                ("down", "GET /v1/units") => {
-                    let pull: PullResponse = serde_json::from_slice(&plain).unwrap();
-                    pull.units
-                        .iter()
-                        .map(|stored| {
-                            let category = if stored.unit.header.author.to_string() == own {
-                                "own units coming back"
-                            } else if stored.unit.header.kind == UnitKind::Audit {
-                                "audit units"
-                            } else {
-                                "record units"
-                            };
-                            (category, json_len(stored))
-                        })
-                        .collect()
-                }
-                ("down", "GET /v1/roster") => vec![("roster and keys", plain.len() as f64)],
-                ("down", "POST /v1/units") => vec![("sequence numbers", plain.len() as f64)],
-                _ => vec![("other bodies", plain.len() as f64)],
-            };
-            let parts: f64 = shares.iter().map(|(_, bytes)| bytes).sum();
-            let envelope = (plain.len() as f64 - parts).max(0.0);
-            let scale = sent / plain.len().max(1) as f64;
-            for (category, bytes) in shares {
-                tally.add(direction, category, bytes * scale);
-            }
-            tally.add(direction, "JSON envelope", envelope * scale);
-        }
-    }
-}
-
-/// A TCP proxy that passes everything through and keeps a copy of every connection's bytes.
-async fn counting_proxy(
-    upstream: std::net::SocketAddr,
-    captured: Captured,
-) -> std::io::Result<std::net::SocketAddr> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let connection = Arc::new(Mutex::new(Connection::default()));
-            captured.lock().unwrap().push(Arc::clone(&connection));
-            tokio::spawn(async move {
-                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
-                    return;
-                };
-                let (mut client_read, mut client_write) = client.into_split();
-                let (mut server_read, mut server_write) = server.into_split();
-                let up = Arc::clone(&connection);
-                tokio::spawn(async move {
-                    let mut buffer = vec![0u8; 16 * 1024];
-                    while let Ok(n @ 1..) = client_read.read(&mut buffer).await {
-                        up.lock().unwrap().up.extend_from_slice(&buffer[..n]);
-                        if server_write.write_all(&buffer[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                    let _ = server_write.shutdown().await;
-                });
-                let mut buffer = vec![0u8; 16 * 1024];
-                while let Ok(n @ 1..) = server_read.read(&mut buffer).await {
-                    connection
-                        .lock()
-                        .unwrap()
-                        .down
-                        .extend_from_slice(&buffer[..n]);
-                    if client_write.write_all(&buffer[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                let _ = client_write.shutdown().await;
-            });
-        }
-    });
-    Ok(addr)
+/// The release CLI in this workspace's target directory, if it has been built.
+fn cli_binary() -> Option<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    Some(target.join("release/doorstep")).filter(|path| path.exists())
 }

@@ -17,8 +17,8 @@ use doorstep_core::store::{Device, Session, StoreError};
 use doorstep_core::sync::admin::lockbox_context;
 use doorstep_core::sync::keys::{self, SigningKey};
 use doorstep_core::sync::wire::{
-    B64, Endorsement, ErrorBody, Lockbox, Membership, PURPOSE_MEMBERSHIP, Roster, Signed, Unit,
-    UploadRequest,
+    B64, Endorsement, ErrorBody, Lockbox, Membership, PURPOSE_MEMBERSHIP, Roster, Signed,
+    SyncRequest, SyncResponse, Unit, UploadRequest,
 };
 use doorstep_sync_server::{App, RunningServer, start};
 use doorstep_tests::sim_device::{SimDevice, SimError};
@@ -48,6 +48,9 @@ struct Middle {
     client: reqwest::Client,
     /// Every unit devices uploaded through the middle, as it saw them.
     uploaded: Mutex<Vec<Unit>>,
+    /// The last roster the server sent each device in a sync answer: the middle can only rewrite
+    /// a roster it has seen, as the server itself could always send an old one.
+    rosters: Mutex<std::collections::HashMap<String, Vec<u8>>>,
 }
 
 /// The request body as JSON bytes (devices gzip large bodies).
@@ -120,6 +123,16 @@ async fn relay(
         let upload: UploadRequest = serde_json::from_slice(&plain_body(&headers, &body)).unwrap();
         middle.uploaded.lock().unwrap().extend(upload.units);
     }
+    let device = headers
+        .get("x-doorstep-device")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if method == Method::POST && uri.path() == "/v1/sync" {
+        let exchange: SyncRequest = serde_json::from_slice(&plain_body(&headers, &body)).unwrap();
+        middle.uploaded.lock().unwrap().extend(exchange.units);
+        return relay_sync(&middle, &mode, &device, &uri, &headers, body).await;
+    }
     let inject = match &mode {
         Mode::InjectLockbox(key) if uri.path() == "/v1/roster" => Some(*key),
         _ => None,
@@ -137,11 +150,6 @@ async fn relay(
         }
     }
     if let Some(key) = inject {
-        let device = headers
-            .get("x-doorstep-device")
-            .and_then(|v| v.to_str().ok())
-            .unwrap()
-            .to_owned();
         let response = request.send().await.unwrap();
         let bytes = response.bytes().await.unwrap();
         let forged = with_injected_lockbox(&bytes, &device, &key);
@@ -157,6 +165,54 @@ async fn relay(
     }
     let bytes = response.bytes().await.unwrap();
     (status, copied, bytes).into_response()
+}
+
+/// A sync exchange through the middle: forwarded, then the roster in the answer replaced as the
+/// mode says (a replayed one, or the last one seen with a lockbox added), as a hostile server
+/// would answer whatever tag the device sent.
+async fn relay_sync(
+    middle: &Middle,
+    mode: &Mode,
+    device: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut request = middle
+        .client
+        .request(Method::POST, format!("{}{path}", middle.upstream))
+        .body(body);
+    for (name, value) in headers {
+        if name != "host" && name != "content-length" && name != "accept-encoding" {
+            request = request.header(name, value);
+        }
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let bytes = response.bytes().await.unwrap();
+    if !status.is_success() {
+        return (status, [("content-type", "application/json")], bytes).into_response();
+    }
+    let mut answer: SyncResponse = serde_json::from_slice(&bytes).unwrap();
+    if let Some(roster) = &answer.roster {
+        middle
+            .rosters
+            .lock()
+            .unwrap()
+            .insert(device.to_owned(), serde_json::to_vec(roster).unwrap());
+    }
+    let seen = middle.rosters.lock().unwrap().get(device).cloned();
+    let replaced = match mode {
+        Mode::ReplayRoster(roster) => Some(roster.to_vec()),
+        Mode::InjectLockbox(key) => seen.map(|roster| with_injected_lockbox(&roster, device, key)),
+        _ => None,
+    };
+    if let Some(roster) = replaced {
+        answer.roster = Some(serde_json::from_slice(&roster).unwrap());
+        answer.roster_tag = "rewritten by the middle".to_owned();
+    }
+    axum::Json(answer).into_response()
 }
 
 /// The real server, and a man in the middle in front of it that devices talk to.
@@ -189,6 +245,7 @@ impl Setup {
             mode: Mutex::new(Mode::Forward),
             client: reqwest::Client::builder().no_gzip().build().unwrap(),
             uploaded: Mutex::new(Vec::new()),
+            rosters: Mutex::default(),
         });
         let middle_url = runtime.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

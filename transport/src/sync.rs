@@ -6,7 +6,7 @@ use doorstep_core::crypto::{KeyStore, NoKeyStore};
 use doorstep_core::store::{Device, Session, StoreError, UnlockPolicy};
 use doorstep_core::sync::enrolment::EnrolmentCode;
 use doorstep_core::sync::wire::{
-    EnrolResponse, PullResponse, Roster, UploadRequest, UploadResponse,
+    EnrolResponse, PullResponse, Roster, SyncRequest, SyncResponse, UploadRequest, UploadResponse,
 };
 use reqwest::Method;
 use serde::Serialize;
@@ -134,6 +134,8 @@ pub struct SyncReport {
     pub held_back: Option<String>,
     /// This device's clock minus the server's, in seconds.
     pub clock_skew_seconds: Option<i64>,
+    /// How long the run took, from its first request to its last answer applied.
+    pub elapsed_ms: u64,
 }
 
 /// One sync run: take in the roster, upload local changes, pull everything after the cursor.
@@ -146,6 +148,7 @@ pub fn sync(
     session: &Session,
     mut progress: impl FnMut(SyncProgress),
 ) -> Result<SyncReport, TransportError> {
+    let started = std::time::Instant::now();
     let client = HttpClient::new(&session.sync_server()?)?;
     let outcome = run(session, &client, &mut progress);
     // Measured even when the server refused (a clock far enough out fails request signing), so
@@ -155,6 +158,7 @@ pub fn sync(
     }
     match outcome.map(|mut report| {
         report.clock_skew_seconds = client.clock_skew();
+        report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         report
     }) {
         Err(TransportError::Revoked) => {
@@ -172,6 +176,9 @@ pub fn sync(
     }
 }
 
+/// The refusal for units sealed under a rotated key (the server's `STALE_EPOCH`).
+const STALE_EPOCH: &str = "stale-epoch";
+
 fn run(
     session: &Session,
     client: &HttpClient,
@@ -179,16 +186,58 @@ fn run(
 ) -> Result<SyncReport, TransportError> {
     let signer = Signer::Device(session);
     let mut report = SyncReport::default();
+    match exchange(session, client, &signer, &mut report, progress) {
+        // The team's key was rotated since this device last heard: take in the roster (with the
+        // new key's lockbox) and seal again. Nothing was kept of the refused request.
+        Err(TransportError::Refused {
+            status: 409, code, ..
+        }) if code == STALE_EPOCH => {
+            let roster: Roster = client.call(Method::GET, "/v1/roster", None::<&()>, &signer)?;
+            take_roster(session, roster, None, &mut report)?;
+            exchange(session, client, &signer, &mut report, progress)?;
+        }
+        other => other?,
+    }
+    if report.held_back.is_none() {
+        let snapshots = session.prepare_snapshots(SNAPSHOT_AFTER_UNITS)?;
+        if !snapshots.request.units.is_empty() {
+            let seqs = send(client, &signer, &snapshots.request.units, |_| {})?;
+            session.confirm_upload(&snapshots, &UploadResponse { seqs })?;
+            report.snapshots = snapshots.request.units.len() as u64;
+        }
+    }
+    Ok(report)
+}
 
-    // The roster first: a rotated key must seal this run's uploads, so a revoked device never
-    // receives anything written after its revocation.
-    let roster: Roster = client.call(Method::GET, "/v1/roster", None::<&()>, &signer)?;
+/// Takes in a roster the server sent; a revocation of this device ends the sync.
+fn take_roster(
+    session: &Session,
+    roster: Roster,
+    tag: Option<&str>,
+    report: &mut SyncReport,
+) -> Result<(), TransportError> {
     let taken = session.apply_roster(roster)?;
     if taken.revoked {
         return Err(TransportError::Revoked);
     }
-    report.keys_refused = taken.keys_refused;
+    report.keys_refused += taken.keys_refused;
+    if let Some(tag) = tag {
+        session.set_roster_tag(tag)?;
+    }
+    Ok(())
+}
 
+/// Uploads and pulls in as few round trips as the data allows: usually one request, carrying
+/// this device's units and the tag of the roster it holds, answered with their sequence numbers,
+/// the roster only if it changed, and the first page of colleagues' units. A first upload too
+/// large for one request sends its earlier batches on their own first.
+fn exchange(
+    session: &Session,
+    client: &HttpClient,
+    signer: &Signer<'_>,
+    report: &mut SyncReport,
+    progress: &mut impl FnMut(SyncProgress),
+) -> Result<(), TransportError> {
     // Without the team's newest key this device seals nothing (its changes wait on the device),
     // but it still pulls: what colleagues wrote must not wait for the key too.
     let prepared = match session.prepare_upload() {
@@ -199,72 +248,45 @@ fn run(
         }
         Err(error) => return Err(error.into()),
     };
-    if let Some(prepared) = prepared {
-        upload(session, client, &signer, &prepared, &mut report, progress)?;
-    }
-    pull(session, client, &signer, &mut report, progress)?;
-    if report.held_back.is_none() {
-        let snapshots = session.prepare_snapshots(SNAPSHOT_AFTER_UNITS)?;
-        if !snapshots.request.units.is_empty() {
-            let mut seqs = Vec::new();
-            for chunk in batches(&snapshots.request.units) {
-                let request = UploadRequest {
-                    units: chunk.to_vec(),
-                };
-                let response: UploadResponse =
-                    client.call(Method::POST, "/v1/units", Some(&request), &signer)?;
-                seqs.extend(response.seqs);
-            }
-            session.confirm_upload(&snapshots, &UploadResponse { seqs })?;
-            report.snapshots = snapshots.request.units.len() as u64;
-        }
-    }
-    Ok(report)
-}
-
-fn upload(
-    session: &Session,
-    client: &HttpClient,
-    signer: &Signer<'_>,
-    prepared: &doorstep_core::store::PreparedUpload,
-    report: &mut SyncReport,
-    progress: &mut impl FnMut(SyncProgress),
-) -> Result<(), TransportError> {
-    let total = prepared.request.units.len();
-    let mut seqs = Vec::with_capacity(total);
+    let units = prepared
+        .as_ref()
+        .map_or(&[][..], |prepared| prepared.request.units.as_slice());
+    let total = units.len();
+    let mut chunks = batches(units);
+    let last = chunks.pop().unwrap_or(&[]);
     progress(SyncProgress::Uploading { done: 0, total });
-    for chunk in batches(&prepared.request.units) {
-        let request = UploadRequest {
-            units: chunk.to_vec(),
-        };
-        let response: UploadResponse =
-            client.call(Method::POST, "/v1/units", Some(&request), signer)?;
-        seqs.extend(response.seqs);
-        progress(SyncProgress::Uploading {
-            done: seqs.len(),
-            total,
-        });
-    }
-    report.uploaded = session.confirm_upload(prepared, &UploadResponse { seqs })?;
-    Ok(())
-}
-
-fn pull(
-    session: &Session,
-    client: &HttpClient,
-    signer: &Signer<'_>,
-    report: &mut SyncReport,
-    progress: &mut impl FnMut(SyncProgress),
-) -> Result<(), TransportError> {
+    let mut seqs = send_batches(client, signer, &chunks, total, progress)?;
+    let mut carrying = last;
+    let mut first = true;
     loop {
-        let cursor = session.sync_cursor()?;
-        let page: PullResponse = client.call(
-            Method::GET,
-            &format!("/v1/units?after={cursor}&limit={PAGE}"),
-            None::<&()>,
-            signer,
-        )?;
-        let outcome = session.apply_pull(&page)?;
+        let request = SyncRequest {
+            roster_tag: session.roster_tag()?,
+            units: carrying.to_vec(),
+            after: session.sync_cursor()?,
+            limit: PAGE,
+        };
+        let response: SyncResponse =
+            client.call(Method::POST, "/v1/sync", Some(&request), signer)?;
+        if let Some(roster) = response.roster {
+            take_roster(session, roster, Some(&response.roster_tag), report)?;
+        }
+        // The first answer acknowledges the upload; later ones are pages only.
+        if let Some(prepared) = prepared.as_ref().filter(|_| first) {
+            seqs.extend(response.seqs);
+            progress(SyncProgress::Uploading {
+                done: seqs.len(),
+                total,
+            });
+            let seqs = std::mem::take(&mut seqs);
+            report.uploaded = session.confirm_upload(prepared, &UploadResponse { seqs })?;
+        }
+        first = false;
+        carrying = &[];
+        let outcome = session.apply_pull(&PullResponse {
+            units: response.units,
+            cursor: response.cursor,
+            more: response.more,
+        })?;
         report.downloaded += outcome.applied;
         report.rejected += outcome.rejected;
         report.forged += outcome.forged;
@@ -274,10 +296,48 @@ fn pull(
         progress(SyncProgress::Downloading {
             received: report.downloaded,
         });
-        if !page.more {
+        if !response.more {
             return Ok(());
         }
     }
+}
+
+fn send_batches(
+    client: &HttpClient,
+    signer: &Signer<'_>,
+    chunks: &[&[doorstep_core::sync::wire::Unit]],
+    total: usize,
+    progress: &mut impl FnMut(SyncProgress),
+) -> Result<Vec<u64>, TransportError> {
+    let mut seqs = Vec::new();
+    for chunk in chunks {
+        seqs.extend(send(client, signer, chunk, |_| {})?);
+        progress(SyncProgress::Uploading {
+            done: seqs.len(),
+            total,
+        });
+    }
+    Ok(seqs)
+}
+
+/// Units sent on their own, in requests of at most a batch each.
+fn send(
+    client: &HttpClient,
+    signer: &Signer<'_>,
+    units: &[doorstep_core::sync::wire::Unit],
+    mut sent: impl FnMut(usize),
+) -> Result<Vec<u64>, TransportError> {
+    let mut seqs = Vec::with_capacity(units.len());
+    for chunk in batches(units) {
+        let request = UploadRequest {
+            units: chunk.to_vec(),
+        };
+        let response: UploadResponse =
+            client.call(Method::POST, "/v1/units", Some(&request), signer)?;
+        seqs.extend(response.seqs);
+        sent(seqs.len());
+    }
+    Ok(seqs)
 }
 
 /// A push notice: something changed in the team; pull to see it. Carries no data.

@@ -77,6 +77,10 @@ struct SyncState {
     /// This device's clock minus the server's at the last sync, in seconds.
     #[serde(default)]
     clock_skew_seconds: Option<i64>,
+    /// The server's tag for the roster last taken in: sent with each sync so that an unchanged
+    /// roster is not sent again.
+    #[serde(default)]
+    roster_tag: String,
 }
 
 impl SyncState {
@@ -731,6 +735,7 @@ impl Session {
             pinned_version: accepted.grant.membership_version,
             last_unit_seq: BTreeMap::new(),
             clock_skew_seconds: None,
+            roster_tag: String::new(),
         };
         let context = self.background_context()?;
         write_state(&context.connection, context.key()?, &state)?;
@@ -1331,6 +1336,22 @@ impl Session {
     }
 
     /// Where the next pull starts.
+    /// The tag of the roster this device last took in ([`Session::set_roster_tag`]).
+    pub fn roster_tag(&self) -> Result<String> {
+        let context = self.background_context()?;
+        Ok(read_state(&context.connection, context.key()?)?
+            .ok_or(StoreError::NotEnrolled)?
+            .roster_tag)
+    }
+
+    /// Remembers the server's tag for the roster just taken in by [`Session::apply_roster`].
+    pub fn set_roster_tag(&self, tag: &str) -> Result<()> {
+        self.with_state(|_, _, state| {
+            state.roster_tag = tag.to_owned();
+            Ok(())
+        })
+    }
+
     pub fn sync_cursor(&self) -> Result<u64> {
         let context = self.background_context()?;
         Ok(read_state(&context.connection, context.key()?)?

@@ -299,6 +299,34 @@ pub struct PullResponse {
     pub more: bool,
 }
 
+/// One sync in one round trip: the device's next units, where its pull stands, and the tag of the
+/// roster it last took in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// The `roster_tag` of the last roster this device took in (empty: send it).
+    #[serde(default)]
+    pub roster_tag: String,
+    #[serde(default)]
+    pub units: Vec<Unit>,
+    /// The pull cursor: colleagues' units after this sequence number.
+    pub after: u64,
+    pub limit: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// The team's roster, when it differs from the one the device's tag names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roster: Option<Roster>,
+    pub roster_tag: String,
+    /// The sequence number of each unit sent, in order.
+    #[serde(default)]
+    pub seqs: Vec<u64>,
+    pub units: Vec<StoredUnit>,
+    pub cursor: u64,
+    pub more: bool,
+}
+
 /// Every refusal: a stable code for programs, a message for people, and whether the server
 /// believes the device must wipe itself (it was revoked). A device never wipes on `wipe` alone: it
 /// wipes only if `revocation` holds an admin-signed membership that revokes it.
@@ -349,6 +377,8 @@ mod tests {
         fn decoders_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512), text in ".{0,200}") {
             let _ = serde_json::from_slice::<UploadRequest>(&bytes);
             let _ = serde_json::from_slice::<PullResponse>(&bytes);
+            let _ = serde_json::from_slice::<SyncRequest>(&bytes);
+            let _ = serde_json::from_slice::<SyncResponse>(&bytes);
             let _ = serde_json::from_slice::<Roster>(&bytes);
             let _ = serde_json::from_slice::<EnrolResponse>(&bytes);
             let _ = serde_json::from_slice::<Signed>(&bytes);
