@@ -42,12 +42,16 @@ pub struct SyntheticCaseload {
     /// Observation sets per patient.
     #[arg(long, default_value_t = 8)]
     pub observations: usize,
+    /// Visit notes per patient (a few sentences each, spread over the observations' span).
+    #[arg(long, default_value_t = 0)]
+    pub notes: usize,
 }
 
 impl SyntheticCaseload {
     pub fn spec(&self, now: DateTime<Utc>) -> CaseloadSpec {
         CaseloadSpec {
             observations_per_patient: self.observations.max(1),
+            notes_per_patient: self.notes,
             ..CaseloadSpec::new(self.patients, self.seed, now)
         }
     }

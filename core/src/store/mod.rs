@@ -29,8 +29,8 @@ pub use import::{ImportOutcome, Imported, NewPatients, RecordImport};
 pub use record::{
     AllergyEntry, AllergyStatus, Conflict, DemographicField, EnteredInError, EntryContainer,
     EntryStatus, Escalation, EscalationEntry, EscalationService, FlagEntry, MaternityEntry,
-    NewPatient, NoteEntry, ObservationEntry, PatientRecord, RecordDoc, Recorded, Resolution,
-    Resolved, ScaleDecision, ScaleReview, Snapshot, SourceIdentifier, UnknownService,
+    NewNote, NewPatient, NoteEntry, ObservationEntry, PatientRecord, RecordDoc, Recorded,
+    Resolution, Resolved, ScaleDecision, ScaleReview, Snapshot, SourceIdentifier, UnknownService,
 };
 pub use restriction::{
     Access, EMERGENCY_ACCESS_MINUTES, NamedClinician, Restriction, RestrictionDecision,

@@ -489,6 +489,17 @@ pub struct NewPatient {
     pub observations: Vec<ObservationSet>,
     /// Pregnancy status, where known at registration.
     pub maternity: Option<MaternityStatus>,
+    /// Visit notes brought in with the record (a caseload moved from another system, or synthetic
+    /// history), each written in the name of whoever brings the record in, at its own time.
+    pub notes: Vec<NewNote>,
+}
+
+/// A visit note brought in with a new record.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewNote {
+    pub id: NoteId,
+    pub at: DateTime<Utc>,
+    pub text: String,
 }
 
 impl NewPatient {
@@ -549,6 +560,7 @@ impl NewPatient {
             spo2_scale_decision: None,
             observations: Vec::new(),
             maternity: None,
+            notes: Vec::new(),
         }
     }
 }
@@ -563,7 +575,8 @@ redacted_debug!(
     Conflict,
     MaternityEntry,
     Escalation,
-    EscalationEntry
+    EscalationEntry,
+    NewNote
 );
 
 impl<T> std::fmt::Debug for Snapshot<T> {
@@ -782,6 +795,16 @@ impl RecordDoc {
         }
         for set in &patient.observations {
             record.put_observation(set)?;
+        }
+        for note in &patient.notes {
+            record.put_note(
+                note.id,
+                &note.text,
+                Recorded {
+                    by: recorded.by,
+                    at: note.at,
+                },
+            )?;
         }
         record.commit("create record", recorded.at);
         Ok(record)
@@ -1214,6 +1237,12 @@ impl RecordDoc {
     }
 
     pub fn add_note(&mut self, id: NoteId, text: &str, recorded: Recorded) -> Result<()> {
+        self.put_note(id, text, recorded)?;
+        self.commit("add note", recorded.at);
+        Ok(())
+    }
+
+    fn put_note(&mut self, id: NoteId, text: &str, recorded: Recorded) -> Result<()> {
         let notes = self.map("notes")?;
         if self.child_map(&notes, &id.to_string())?.is_some() {
             return Err(StoreError::DuplicateEntry);
@@ -1232,7 +1261,6 @@ impl RecordDoc {
         self.doc
             .splice_text(&body, 0, 0, text)
             .map_err(record_error)?;
-        self.commit("add note", recorded.at);
         Ok(())
     }
 

@@ -286,3 +286,42 @@ fn one_sync_at_a_time_per_device() {
     drop(guard);
     assert!(session.begin_sync().is_ok());
 }
+
+#[test]
+fn notes_brought_in_with_a_record_keep_their_times_in_the_importer_s_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = new_device(dir.path());
+    let mut new = patient(valid_serial(601), "Nora", "Nettle");
+    let written = |days: i64, text: &str| doorstep_core::store::NewNote {
+        id: doorstep_core::NoteId::random(),
+        at: chrono::Utc::now() - chrono::Duration::days(days),
+        text: text.to_owned(),
+    };
+    new.notes = vec![
+        written(30, "Visited for planned wound review."),
+        written(2, "Dressing renewed; plan unchanged."),
+    ];
+    let ids = session.import_patients(&[new.clone()], |_| {}).unwrap();
+    let record = session.open_record(ids[0]).unwrap();
+    let mut notes: Vec<_> = record
+        .notes
+        .iter()
+        .map(|note| {
+            (
+                note.id,
+                note.text.as_str(),
+                note.recorded.at,
+                note.recorded.by.user,
+            )
+        })
+        .collect();
+    notes.sort_by_key(|note| note.2);
+    let user = session.user().id;
+    assert_eq!(
+        notes,
+        new.notes
+            .iter()
+            .map(|note| (note.id, note.text.as_str(), note.at, user))
+            .collect::<Vec<_>>()
+    );
+}
