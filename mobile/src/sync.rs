@@ -60,8 +60,7 @@ impl MobileSession {
         &self,
         listener: Option<Arc<dyn SyncListener>>,
     ) -> Result<SyncSummary, MobileError> {
-        // One run at a time on this device: a push notice and a pull to refresh do not overlap.
-        let _running = self.session.begin_sync()?;
+        // One run at a time on this device: `doorstep_transport::sync` holds its sync lock.
         let report = doorstep_transport::sync(&self.session, |progress| {
             let Some(listener) = &listener else {
                 return;

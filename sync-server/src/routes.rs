@@ -327,8 +327,8 @@ pub async fn upload(
     State(app): State<Arc<App>>,
     request: SignedRequest,
 ) -> ApiResult<Json<UploadResponse>> {
-    let upload: UploadRequest = request.json()?;
     let device = auth::device(&app, &request.signature).await?;
+    let upload: UploadRequest = request.json()?;
     let seqs = store_units(&app, &device, &upload.units).await?;
     Ok(Json(UploadResponse { seqs }))
 }
@@ -400,8 +400,9 @@ pub async fn sync(
     State(app): State<Arc<App>>,
     request: SignedRequest,
 ) -> ApiResult<Json<SyncResponse>> {
-    let exchange: SyncRequest = request.json()?;
+    // Who is asking, before what they sent is parsed.
     let device = auth::device(&app, &request.signature).await?;
+    let exchange: SyncRequest = request.json()?;
     let seqs = store_units(&app, &device, &exchange.units).await?;
     let roster = team_roster(&app, &device.team, Some(&device.device)).await?;
     let tag = roster_tag(&roster)?;

@@ -125,10 +125,19 @@ impl AdminClient {
                     }) else {
                         continue;
                     };
-                    let entries: Vec<AuditEntry> =
-                        doorstep_core::sync::payload::audit::decode(&plain)
-                            .map_err(|e| TransportError::Protocol(e.to_string()))?;
-                    out.extend(entries.into_iter().map(|entry| (team.clone(), entry)));
+                    // A member's malformed unit is skipped like an unverified one, never
+                    // allowed to stop the organisation reading everyone else's trail; and a
+                    // device vouches only for entries made on it.
+                    let Ok(entries) = doorstep_core::sync::payload::audit::decode(&plain) else {
+                        continue;
+                    };
+                    let author = stored.unit.header.author;
+                    out.extend(
+                        entries
+                            .into_iter()
+                            .filter(|entry| entry.device == author)
+                            .map(|entry| (team.clone(), entry)),
+                    );
                 }
                 after = page.cursor;
                 if !page.more {

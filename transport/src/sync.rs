@@ -149,6 +149,9 @@ pub fn sync(
     mut progress: impl FnMut(SyncProgress),
 ) -> Result<SyncReport, TransportError> {
     let started = std::time::Instant::now();
+    // One run at a time on this device (a push notice, a timer and a person pressing Sync): two
+    // runs confirming the same upload could clear a change made in between.
+    let _running = session.begin_sync()?;
     let client = HttpClient::new(&session.sync_server()?)?;
     let outcome = run(session, &client, &mut progress);
     // Measured even when the server refused (a clock far enough out fails request signing), so
@@ -186,7 +189,7 @@ fn run(
 ) -> Result<SyncReport, TransportError> {
     let signer = Signer::Device(session);
     let mut report = SyncReport::default();
-    match exchange(session, client, &signer, &mut report, progress) {
+    let roster_taken = match exchange(session, client, &signer, &mut report, progress) {
         // The team's key was rotated since this device last heard: take in the roster (with the
         // new key's lockbox) and seal again. Nothing was kept of the refused request.
         Err(TransportError::Refused {
@@ -194,9 +197,14 @@ fn run(
         }) if code == STALE_EPOCH => {
             let roster: Roster = client.call(Method::GET, "/v1/roster", None::<&()>, &signer)?;
             take_roster(session, roster, None, &mut report)?;
-            exchange(session, client, &signer, &mut report, progress)?;
+            exchange(session, client, &signer, &mut report, progress)?
         }
         other => other?,
+    };
+    // The key this device was waiting for came with the answer: send what waited for it now.
+    if report.held_back.is_some() && roster_taken {
+        report.held_back = None;
+        exchange(session, client, &signer, &mut report, progress)?;
     }
     if report.held_back.is_none() {
         let snapshots = session.prepare_snapshots(SNAPSHOT_AFTER_UNITS)?;
@@ -221,7 +229,10 @@ fn take_roster(
         return Err(TransportError::Revoked);
     }
     report.keys_refused += taken.keys_refused;
-    if let Some(tag) = tag {
+    // A tag is the server's 32 hex digits; anything else is not kept (the roster comes again).
+    if let Some(tag) =
+        tag.filter(|tag| tag.len() == 32 && tag.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
         session.set_roster_tag(tag)?;
     }
     Ok(())
@@ -230,14 +241,14 @@ fn take_roster(
 /// Uploads and pulls in as few round trips as the data allows: usually one request, carrying
 /// this device's units and the tag of the roster it holds, answered with their sequence numbers,
 /// the roster only if it changed, and the first page of colleagues' units. A first upload too
-/// large for one request sends its earlier batches on their own first.
+/// large for one request sends its earlier batches on their own first. True when a roster came.
 fn exchange(
     session: &Session,
     client: &HttpClient,
     signer: &Signer<'_>,
     report: &mut SyncReport,
     progress: &mut impl FnMut(SyncProgress),
-) -> Result<(), TransportError> {
+) -> Result<bool, TransportError> {
     // Without the team's newest key this device seals nothing (its changes wait on the device),
     // but it still pulls: what colleagues wrote must not wait for the key too.
     let prepared = match session.prepare_upload() {
@@ -258,19 +269,19 @@ fn exchange(
     let mut seqs = send_batches(client, signer, &chunks, total, progress)?;
     let mut carrying = last;
     let mut first = true;
+    let mut roster_taken = false;
     loop {
+        let after = session.sync_cursor()?;
         let request = SyncRequest {
             roster_tag: session.roster_tag()?,
             units: carrying.to_vec(),
-            after: session.sync_cursor()?,
+            after,
             limit: PAGE,
         };
         let response: SyncResponse =
             client.call(Method::POST, "/v1/sync", Some(&request), signer)?;
-        if let Some(roster) = response.roster {
-            take_roster(session, roster, Some(&response.roster_tag), report)?;
-        }
-        // The first answer acknowledges the upload; later ones are pages only.
+        // The first answer acknowledges the upload, before anything else can fail: the server
+        // holds these units, and they must not be sealed and sent again.
         if let Some(prepared) = prepared.as_ref().filter(|_| first) {
             seqs.extend(response.seqs);
             progress(SyncProgress::Uploading {
@@ -278,10 +289,19 @@ fn exchange(
                 total,
             });
             let seqs = std::mem::take(&mut seqs);
-            report.uploaded = session.confirm_upload(prepared, &UploadResponse { seqs })?;
+            report.uploaded += session.confirm_upload(prepared, &UploadResponse { seqs })?;
         }
         first = false;
         carrying = &[];
+        if let Some(roster) = response.roster {
+            take_roster(session, roster, Some(&response.roster_tag), report)?;
+            roster_taken = true;
+        }
+        if response.more && response.cursor <= after {
+            return Err(TransportError::Protocol(
+                "the sync server sent a page that does not move on; try again later".to_owned(),
+            ));
+        }
         let outcome = session.apply_pull(&PullResponse {
             units: response.units,
             cursor: response.cursor,
@@ -297,7 +317,7 @@ fn exchange(
             received: report.downloaded,
         });
         if !response.more {
-            return Ok(());
+            return Ok(roster_taken);
         }
     }
 }

@@ -163,22 +163,34 @@ fn replace_quarantine(connection: &Connection, key: &DataKey, units: &[StoredUni
     Ok(())
 }
 
-/// A payload this device could not compress: nothing a user can fix, and nothing is lost (the
-/// changes stay on the device).
+/// A payload this device could not compress (a record beyond the size any colleague accepts):
+/// nothing is lost, the changes stay on the device, and the sync says why.
 fn unsendable() -> StoreError {
-    StoreError::Tampered {
-        what: "sync payload",
-    }
+    StoreError::SyncRefused(
+        "a record is too large to send in one piece; its changes stay on this device. Report this to your administrator"
+            .to_owned(),
+    )
 }
 
 fn device_actor(device: DeviceId) -> ActorId {
     ActorId::from(device.as_uuid().as_bytes().as_slice())
 }
 
-/// A pulled unit that verified and opened.
+/// A pulled unit that verified and opened. Its payload stays compressed until the moment it is
+/// applied, one unit at a time: a page of units that each expand to the limit must never be
+/// expanded all at once.
 struct Opened {
     stored: StoredUnit,
-    plain: zeroize::Zeroizing<Vec<u8>>,
+    sealed: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl Opened {
+    /// The Automerge bytes the unit carries, or `None` for a payload that does not decompress.
+    fn raw(&self) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+        payload::decompress(&self.sealed)
+            .ok()
+            .map(|raw| zeroize::Zeroizing::new(raw.into_owned()))
+    }
 }
 
 /// Why a unit that opened was still refused.
@@ -301,13 +313,17 @@ fn apply_checked(
     let header = &unit.stored.unit.header;
     let heads = doc.raw_heads();
     let restricted_before = doc.restriction().ok().flatten();
+    let Some(raw) = unit.raw() else {
+        return Ok(Some(Refusal::Malformed));
+    };
     // A snapshot must be a whole document, not bytes that happen to load as nothing.
-    if header.kind == UnitKind::Snapshot && automerge::AutoCommit::load(&unit.plain).is_err() {
+    if header.kind == UnitKind::Snapshot && automerge::AutoCommit::load(&raw).is_err() {
         return Ok(Some(Refusal::Malformed));
     }
-    if doc.apply_changes(&unit.plain).is_err() {
+    if doc.apply_changes(&raw).is_err() {
         return Ok(Some(Refusal::Malformed));
     }
+    drop(raw);
     if header.kind == UnitKind::Changes {
         let signer = device_actor(header.author);
         if doc
@@ -361,7 +377,7 @@ impl HeldByServer {
         {
             return false;
         }
-        let Ok(mut snapshot) = automerge::AutoCommit::load(&unit.plain) else {
+        let Some(Ok(mut snapshot)) = unit.raw().map(|raw| automerge::AutoCommit::load(&raw)) else {
             return true;
         };
         self.heads.iter().any(|head| {
@@ -418,7 +434,8 @@ fn apply_to_record(
             let mut progressed = false;
             let mut still = Vec::new();
             for unit in pending {
-                if !doc.can_apply(&unit.plain) {
+                // A payload that does not decompress goes on to be refused as malformed.
+                if unit.raw().is_some_and(|raw| !doc.can_apply(&raw)) {
                     still.push(unit);
                     continue;
                 }
@@ -1203,22 +1220,17 @@ impl Session {
                 continue;
             }
             match unit::open_unit(&stored.unit, &roster, team_key) {
-                Ok(sealed) => match payload::decompress(&sealed) {
-                    Ok(raw) => by_record
-                        .entry(stored.unit.header.doc)
-                        .or_default()
-                        .push(Opened {
-                            stored,
-                            plain: zeroize::Zeroizing::new(raw.into_owned()),
-                        }),
-                    // Authentic but unreadable: a member's build that compresses otherwise.
-                    Err(_) => {
-                        outcome.rejected += 1;
-                        if stored.unit.header.kind == UnitKind::Snapshot {
-                            refused_snapshots.insert(stored.unit.header.doc);
-                        }
+                // Authentic but declaring more than any record holds: refused unexpanded.
+                Ok(sealed) if !payload::within_limit(&sealed) => {
+                    outcome.rejected += 1;
+                    if stored.unit.header.kind == UnitKind::Snapshot {
+                        refused_snapshots.insert(stored.unit.header.doc);
                     }
-                },
+                }
+                Ok(sealed) => by_record
+                    .entry(stored.unit.header.doc)
+                    .or_default()
+                    .push(Opened { stored, sealed }),
                 // Passing reasons: the author's enrolment, or the key of an epoch the admin has
                 // announced, has not reached this device yet.
                 // A revoked device's unit under an epoch it never held is refused for good.

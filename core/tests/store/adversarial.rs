@@ -531,7 +531,13 @@ fn attack_4_one_bad_unit_never_stops_other_authors_records_or_later_changes() {
         UnitKind::Snapshot,
         &[payload::ZSTD_V1, 0x28, 0xb5, 0x2f, 0xfd, 9, 9, 9],
     );
-    world.append(&[junk, garbled, bomb, corrupt]);
+    // Within the limit but no record: expanded one unit at a time, refused, dropped.
+    let zeros = mallory.unit(
+        PatientId::random(),
+        UnitKind::Changes,
+        &payload::compress(&vec![0u8; 8 * 1024 * 1024]).unwrap(),
+    );
+    world.append(&[junk, garbled, bomb, corrupt, zeros]);
     let first = nell
         .session
         .add_patient(&patient(valid_serial(31), "Una", "Upton"))
@@ -539,7 +545,7 @@ fn attack_4_one_bad_unit_never_stops_other_authors_records_or_later_changes() {
     world.sync(&nell);
     let outcome = world.sync(&bea);
     assert_eq!(outcome.applied, 1);
-    assert_eq!(outcome.rejected, 4);
+    assert_eq!(outcome.rejected, 5);
     assert_eq!(bea.session.open_record(first).unwrap().family, "Upton");
 
     // A device enrolled mid-sync: its unit arrives before its enrolment does. It waits, and is

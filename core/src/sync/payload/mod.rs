@@ -31,9 +31,11 @@ pub(crate) const DICTIONARY_V1: &[u8] = include_bytes!("records-v1.zdict");
 /// changes start with 0x85, gzip with 0x1f, audit JSON with `[`.
 pub const ZSTD_V1: u8 = 0x01;
 
-/// The most a payload may expand to. A sync unit is one record or one sync's audit; a forged
-/// frame declaring more is refused before any memory is taken.
-pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024 * 1024;
+/// The most a payload may expand to: one record's document (a record with 10,000 observation sets
+/// is about 10 MB uncompressed) or one sync's audit. A frame declaring more is refused before any
+/// memory is taken, and a device expands one unit at a time, so a member sending many units at
+/// the limit costs its colleagues time, never all their memory.
+pub const MAX_PAYLOAD_BYTES: usize = 32 * 1024 * 1024;
 
 /// Payloads up to this size are compressed at zstd's strongest practical level (a shift's
 /// record: about a millisecond); larger ones (a year of history, sent once) at a level that
@@ -47,6 +49,8 @@ const LARGE_LEVEL: i32 = 9;
 pub enum PayloadError {
     #[error("a sync payload could not be compressed")]
     Compress,
+    #[error("a record is too large to sync in one unit")]
+    TooLarge,
     #[error("a sync payload is malformed or larger than any record")]
     Malformed,
 }
@@ -63,8 +67,11 @@ fn decoder() -> &'static DecoderDictionary<'static> {
     DECODER.get_or_init(|| DecoderDictionary::copy(DICTIONARY_V1))
 }
 
-/// `raw` as a unit seals it.
+/// `raw` as a unit seals it; refused above [`MAX_PAYLOAD_BYTES`], which every reader would refuse.
 pub fn compress(raw: &[u8]) -> Result<Vec<u8>, PayloadError> {
+    if raw.len() > MAX_PAYLOAD_BYTES {
+        return Err(PayloadError::TooLarge);
+    }
     let level = if raw.len() <= SMALL_PAYLOAD_BYTES {
         SMALL_LEVEL
     } else {
@@ -91,17 +98,30 @@ pub fn compress(raw: &[u8]) -> Result<Vec<u8>, PayloadError> {
     Ok(out)
 }
 
+/// The size a compressed payload declares, if it declares one within [`MAX_PAYLOAD_BYTES`].
+fn declared_size(frame: &[u8]) -> Option<usize> {
+    zstd::zstd_safe::get_frame_content_size(frame)
+        .ok()
+        .flatten()
+        .and_then(|size| usize::try_from(size).ok())
+        .filter(|size| *size <= MAX_PAYLOAD_BYTES)
+}
+
+/// False for a compressed payload that declares no size or more than [`MAX_PAYLOAD_BYTES`]: it
+/// can be refused without expanding anything. Uncompressed payloads (from before) pass.
+pub fn within_limit(sealed: &[u8]) -> bool {
+    match sealed.split_first() {
+        Some((&ZSTD_V1, frame)) => declared_size(frame).is_some(),
+        _ => true,
+    }
+}
+
 /// What an opened unit carries: decompressed, or as it is for a unit from before compression.
 pub fn decompress(sealed: &[u8]) -> Result<Cow<'_, [u8]>, PayloadError> {
     let Some((&ZSTD_V1, frame)) = sealed.split_first() else {
         return Ok(Cow::Borrowed(sealed));
     };
-    let declared = zstd::zstd_safe::get_frame_content_size(frame)
-        .ok()
-        .flatten()
-        .and_then(|size| usize::try_from(size).ok())
-        .filter(|size| *size <= MAX_PAYLOAD_BYTES)
-        .ok_or(PayloadError::Malformed)?;
+    let declared = declared_size(frame).ok_or(PayloadError::Malformed)?;
     let mut decompressor =
         Decompressor::with_prepared_dictionary(decoder()).map_err(|_| PayloadError::Malformed)?;
     let raw = decompressor
@@ -147,6 +167,12 @@ mod tests {
         bomb.extend(compressor.compress(&big).unwrap());
         assert!(bomb.len() < 64 * 1024, "a small frame");
         assert_eq!(decompress(&bomb), Err(PayloadError::Malformed));
+        assert!(!within_limit(&bomb));
+        assert_eq!(
+            compress(&big),
+            Err(PayloadError::TooLarge),
+            "nothing a reader would refuse is sent"
+        );
         assert_eq!(decompress(&[ZSTD_V1]), Err(PayloadError::Malformed));
         assert_eq!(
             decompress(&[ZSTD_V1, 0x28, 0xb5, 0x2f, 0xfd, 0, 0]),
