@@ -171,6 +171,12 @@ pub fn admin(args: &AdminArgs, out: &Output) -> anyhow::Result<ExitCode> {
         AdminCommand::Audit => {
             let admin = AdminClient::open(dir, &pin)?;
             let entries = admin.audit()?;
+            // The listing is a contract; what does not hold together is said beside it.
+            for found in doorstep_core::sync::payload::audit::trail_breaks(
+                entries.iter().map(|(_, entry)| entry),
+            ) {
+                eprintln!("WARNING: {}", describe_break(&found));
+            }
             let list: Vec<_> = entries
                 .iter()
                 .map(|(team, entry)| {
@@ -326,5 +332,17 @@ pub fn sync(dir: Option<&Path>, user: Option<&str>, out: &Output) -> anyhow::Res
             Ok(ExitCode::from(3))
         }
         Err(error) => Err(error.into()),
+    }
+}
+
+fn describe_break(found: &doorstep_core::sync::payload::audit::TrailBreak) -> String {
+    use doorstep_core::sync::payload::audit::TrailBreak;
+    match found {
+        TrailBreak::Missing { device, from, to } => format!(
+            "device {device}'s audit entries #{from} to #{to} have not reached the organisation (withheld by the server, refused as malformed, or not yet synced)"
+        ),
+        TrailBreak::Link { device, seq } => format!(
+            "device {device}'s audit entry #{seq} does not follow from the one before: an entry was altered"
+        ),
     }
 }

@@ -321,8 +321,13 @@ fn two_devices_converge_and_then_sync_moves_nothing(backend: Backend) {
         );
     }
 
-    // The organisation sees every device's audit, opened with its keys.
-    let audit = ok(&["admin", "--admin-dir", path(&team.admin()), "audit"]);
+    // The organisation sees every device's audit, opened with its keys, and each device's trail
+    // holds together: no entry missing, every link following.
+    let listed = run(&["admin", "--admin-dir", path(&team.admin()), "audit"]);
+    assert!(listed.status.success());
+    let warnings = String::from_utf8_lossy(&listed.stderr);
+    assert!(!warnings.contains("WARNING"), "{warnings}");
+    let audit: Value = serde_json::from_slice(&listed.stdout).unwrap();
     let actions: Vec<&str> = audit
         .as_array()
         .unwrap()

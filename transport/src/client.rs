@@ -362,9 +362,13 @@ impl HttpClient {
         })?;
         self.note_clock(sent, &response);
         let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .map_err(|_| TransportError::Unreachable(self.base.clone()))?;
+        let bytes = read_capped(response, MAX_RESPONSE_BYTES)
+            .map_err(|_| TransportError::Unreachable(self.base.clone()))?
+            .ok_or_else(|| {
+                TransportError::Protocol(
+                    "the sync server's answer is larger than any page of units; refused".to_owned(),
+                )
+            })?;
         if (200..300).contains(&status) {
             return serde_json::from_slice(&bytes)
                 .map_err(|e| TransportError::Protocol(e.to_string()));
@@ -385,5 +389,40 @@ impl HttpClient {
             code: error.code,
             message: error.message,
         })
+    }
+}
+
+/// The most an answer may hold once decompressed: a full page of the largest snapshots with room
+/// to spare. A hostile server's small gzip body that expands without end is cut off here, before
+/// anything in it is authenticated.
+const MAX_RESPONSE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// The body, or `None` when it runs past `limit`.
+fn read_capped(body: impl std::io::Read, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    body.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
+#[cfg(test)]
+mod capped_tests {
+    use std::io::Write as _;
+
+    use super::read_capped;
+
+    #[test]
+    fn a_body_that_expands_past_the_limit_is_cut_off_not_read_whole() {
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gzip.write_all(&vec![0u8; 8 * 1024 * 1024]).unwrap();
+        let bomb = gzip.finish().unwrap();
+        assert!(bomb.len() < 16 * 1024);
+        let expanded = flate2::read::GzDecoder::new(bomb.as_slice());
+        assert_eq!(read_capped(expanded, 1024 * 1024).unwrap(), None);
+        let fits = flate2::read::GzDecoder::new(bomb.as_slice());
+        assert_eq!(
+            read_capped(fits, 8 * 1024 * 1024).unwrap().map(|b| b.len()),
+            Some(8 * 1024 * 1024)
+        );
     }
 }

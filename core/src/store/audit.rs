@@ -83,7 +83,7 @@ struct Head {
     hash: String,
 }
 
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 fn entry_row(seq: u64) -> String {
     format!("audit/{seq}")

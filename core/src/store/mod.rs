@@ -20,8 +20,8 @@ mod summary;
 mod sync;
 
 pub use access::Candidate;
-pub(crate) use audit::hash_of as audit_hash;
 pub use audit::{AuditAction, AuditBreak, AuditEntry, AuditEvent};
+pub(crate) use audit::{GENESIS as AUDIT_GENESIS, hash_of as audit_hash};
 pub use device::{Device, MIN_PIN_LEN, UnlockPolicy, UserInfo};
 pub use draft::Draft;
 pub use error::StoreError;

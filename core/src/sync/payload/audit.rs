@@ -77,6 +77,58 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<AuditEntry>, MalformedAudit> {
     Ok(entries)
 }
 
+/// Where a device's synced audit trail does not hold together, as the organisation sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrailBreak {
+    /// Entries `from..=to` of the device never arrived (withheld, or in a unit that was refused).
+    Missing {
+        device: crate::DeviceId,
+        from: u64,
+        to: u64,
+    },
+    /// Entry `seq` does not link to the entry before it: one of the two was altered.
+    Link { device: crate::DeviceId, seq: u64 },
+}
+
+/// Checks each device's entries (in any order) for gaps in their sequence numbers and for links
+/// that do not follow from the entry before.
+pub fn trail_breaks<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>) -> Vec<TrailBreak> {
+    let mut by_device: std::collections::BTreeMap<crate::DeviceId, Vec<&AuditEntry>> =
+        std::collections::BTreeMap::new();
+    for entry in entries {
+        by_device.entry(entry.device).or_default().push(entry);
+    }
+    let mut breaks = Vec::new();
+    for (device, mut trail) in by_device {
+        trail.sort_by_key(|entry| entry.seq);
+        trail.dedup_by_key(|entry| entry.seq);
+        let mut before: Option<&AuditEntry> = None;
+        for entry in trail {
+            let expected = before.map_or(1, |before| before.seq + 1);
+            if entry.seq > expected {
+                breaks.push(TrailBreak::Missing {
+                    device,
+                    from: expected,
+                    to: entry.seq - 1,
+                });
+            } else {
+                let link = match before {
+                    Some(before) => audit_hash(before).ok(),
+                    None => Some(crate::store::AUDIT_GENESIS.to_owned()),
+                };
+                if link.as_deref() != Some(entry.previous_hash.as_str()) {
+                    breaks.push(TrailBreak::Link {
+                        device,
+                        seq: entry.seq,
+                    });
+                }
+            }
+            before = Some(entry);
+        }
+    }
+    breaks
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,9 +158,10 @@ mod tests {
     fn chained(count: u64) -> Vec<AuditEntry> {
         let mut out: Vec<AuditEntry> = Vec::new();
         for mut entry in entries(count) {
-            if let Some(before) = out.last() {
-                entry.previous_hash = audit_hash(before).unwrap();
-            }
+            entry.previous_hash = match out.last() {
+                Some(before) => audit_hash(before).unwrap(),
+                None => crate::store::AUDIT_GENESIS.to_owned(),
+            };
             out.push(entry);
         }
         out
@@ -155,5 +208,37 @@ mod tests {
         value[0].as_object_mut().unwrap().remove(LINK);
         let bytes = super::super::compress(&serde_json::to_vec(&value).unwrap()).unwrap();
         assert!(decode(&bytes).is_err());
+    }
+
+    #[test]
+    fn the_organisation_finds_missing_entries_and_broken_links() {
+        let trail = chained(6);
+        assert_eq!(trail_breaks(&trail), vec![]);
+        let device = trail[0].device;
+        let mut gapped = trail.clone();
+        gapped.remove(2);
+        gapped.remove(2);
+        assert_eq!(
+            trail_breaks(&gapped),
+            vec![TrailBreak::Missing {
+                device,
+                from: 3,
+                to: 4
+            }]
+        );
+        let mut altered = trail.clone();
+        altered[3].event.reason = Some("edited afterwards".to_owned());
+        assert_eq!(
+            trail_breaks(&altered),
+            vec![TrailBreak::Link { device, seq: 5 }]
+        );
+        assert_eq!(
+            trail_breaks(&trail[1..]),
+            vec![TrailBreak::Missing {
+                device,
+                from: 1,
+                to: 1
+            }]
+        );
     }
 }
