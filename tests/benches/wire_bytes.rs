@@ -18,8 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
-use doorstep_sync_server::{App, start};
-use doorstep_tests::wire::{SHIFT_SETS, shift_on_the_wire, shift_patients};
+use doorstep_tests::wire::{SHIFT_SETS, local_server, shift_on_the_wire, shift_patients};
 use doorstep_tests::{link, team};
 
 const PIN: &str = "246810";
@@ -47,18 +46,7 @@ fn main() {
 
 /// The shift's sync time each way over the emulated 3G link, through the library and the CLI.
 fn three_g(work: &Path) {
-    std::fs::create_dir_all(work).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = runtime
-        .block_on(start(
-            App::open(&work.join("server.db")).unwrap(),
-            "127.0.0.1:0".parse().unwrap(),
-        ))
-        .unwrap();
+    let (runtime, server) = local_server(work);
     let (down_bps, up_bps, one_way) = link::THREE_G;
     let proxy = runtime
         .block_on(link::start(server.addr, down_bps, up_bps, one_way))

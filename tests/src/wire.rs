@@ -331,20 +331,8 @@ impl ShiftBytes {
 /// `work`), both devices already knowing their team: what is counted is the shift alone.
 pub fn shift_on_the_wire(work: &std::path::Path) -> ShiftBytes {
     use chrono::{TimeZone, Utc};
-    use doorstep_sync_server::{App, start};
 
-    std::fs::create_dir_all(work).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = runtime
-        .block_on(start(
-            App::open(&work.join("server.db")).unwrap(),
-            "127.0.0.1:0".parse().unwrap(),
-        ))
-        .unwrap();
+    let (runtime, server) = local_server(work);
     let captured: Captured = Arc::default();
     let proxy = runtime
         .block_on(counting_proxy(server.addr, Arc::clone(&captured)))
@@ -394,6 +382,26 @@ pub fn shift_on_the_wire(work: &std::path::Path) -> ShiftBytes {
     drop(connections);
     runtime.block_on(server.stop());
     bytes
+}
+
+/// A real sync server on loopback port 0, on SQLite in `work` (created if need be), and the
+/// runtime it runs on.
+pub fn local_server(
+    work: &std::path::Path,
+) -> (tokio::runtime::Runtime, doorstep_sync_server::RunningServer) {
+    std::fs::create_dir_all(work).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime
+        .block_on(doorstep_sync_server::start(
+            doorstep_sync_server::App::open(&work.join("server.db")).unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+        ))
+        .unwrap();
+    (runtime, server)
 }
 
 /// The shift's 20 new patients: fixture patients `first..first + 20` of seed `seed`, with no
