@@ -138,7 +138,8 @@ pub struct SyncReport {
     pub elapsed_ms: u64,
 }
 
-/// One sync run: take in the roster, upload local changes, pull everything after the cursor.
+/// One sync run: upload local changes, take in the roster if it changed, pull everything after
+/// the cursor; usually one round trip.
 ///
 /// A device wipes itself only on the organisation's word: an admin-signed membership that revokes
 /// it, from the roster or relayed with the server's refusal. It then reports
@@ -263,10 +264,12 @@ fn exchange(
         .as_ref()
         .map_or(&[][..], |prepared| prepared.request.units.as_slice());
     let total = units.len();
-    let mut chunks = batches(units);
-    let last = chunks.pop().unwrap_or(&[]);
+    let last = batches(units).pop().unwrap_or(&[]);
     progress(SyncProgress::Uploading { done: 0, total });
-    let mut seqs = send_batches(client, signer, &chunks, total, progress)?;
+    // All but the last batch go on their own; the last rides with the first pull.
+    let mut seqs = send(client, signer, &units[..total - last.len()], |done| {
+        progress(SyncProgress::Uploading { done, total })
+    })?;
     let mut carrying = last;
     let mut first = true;
     let mut roster_taken = false;
@@ -320,24 +323,6 @@ fn exchange(
             return Ok(roster_taken);
         }
     }
-}
-
-fn send_batches(
-    client: &HttpClient,
-    signer: &Signer<'_>,
-    chunks: &[&[doorstep_core::sync::wire::Unit]],
-    total: usize,
-    progress: &mut impl FnMut(SyncProgress),
-) -> Result<Vec<u64>, TransportError> {
-    let mut seqs = Vec::new();
-    for chunk in chunks {
-        seqs.extend(send(client, signer, chunk, |_| {})?);
-        progress(SyncProgress::Uploading {
-            done: seqs.len(),
-            total,
-        });
-    }
-    Ok(seqs)
 }
 
 /// Units sent on their own, in requests of at most a batch each.

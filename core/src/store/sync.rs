@@ -1,9 +1,9 @@
 //! The device side of sync: the sealed sync state, turning local changes into units, and applying
 //! pulled units. No network I/O: the transport calls these with messages it moved.
 //!
-//! Order of a sync: [`Session::prepare_upload`] → transport uploads → [`Session::confirm_upload`];
-//! then fetch the roster → [`Session::apply_roster`]; then pull pages → [`Session::apply_pull`]
-//! until `more` is false. Uploading before pulling means that, when pulled changes are applied, the
+//! Order of a sync: [`Session::prepare_upload`] → the transport sends the units (in one exchange
+//! with the first pull) → [`Session::confirm_upload`]; the roster, when the server sent one →
+//! [`Session::apply_roster`]; each page → [`Session::apply_pull`] until `more` is false. Uploading before pulling means that, when pulled changes are applied, the
 //! document holds nothing the server has not seen, so its heads become the upload position and
 //! nothing pulled is ever sent back (no sync loops).
 
@@ -1347,7 +1347,6 @@ impl Session {
         Ok(outcome)
     }
 
-    /// Where the next pull starts.
     /// The tag of the roster this device last took in ([`Session::set_roster_tag`]).
     pub fn roster_tag(&self) -> Result<String> {
         let context = self.background_context()?;
@@ -1364,6 +1363,7 @@ impl Session {
         })
     }
 
+    /// Where the next pull starts.
     pub fn sync_cursor(&self) -> Result<u64> {
         let context = self.background_context()?;
         Ok(read_state(&context.connection, context.key()?)?
