@@ -60,7 +60,7 @@ fn main() {
         .units
         .iter()
         .cloned()
-        .partition(|unit| unit.header.kind == doorstep_core::sync::wire::UnitKind::Changes);
+        .partition(|unit| unit.header.kind != doorstep_core::sync::wire::UnitKind::Audit);
     // As sent: JSON, gzip-compressed on the wire.
     let size = |units| {
         use std::io::Write as _;

@@ -17,6 +17,7 @@ fn a_shift_stays_within_its_byte_budget() {
     let work = tempfile::tempdir().unwrap();
     let bytes = shift_on_the_wire(work.path());
     let per_set = bytes.per_set();
+    println!("{per_set:.0} B per observation set: {bytes:?}");
     assert!(
         per_set <= BUDGET_PER_SET,
         "{per_set:.0} B per observation set, budget {BUDGET_PER_SET}"

@@ -42,6 +42,10 @@ const STATE_ROW: &str = "sync-state";
 const MAX_WAITING_UNITS: usize = 5_000;
 /// Most waiting units from one author.
 const MAX_WAITING_PER_AUTHOR: usize = 500;
+/// Most bytes of bundles expanded while one page is applied (a bundle's parts are held expanded
+/// until their records are applied). A page of bundles beyond it waits for the next pull, oldest
+/// opened first, so a member sending bundles at the payload limit costs time, not all memory.
+const MAX_BUNDLE_BYTES_PER_PULL: usize = 64 * 1024 * 1024;
 
 fn doc_sync_row(patient: PatientId) -> String {
     format!("doc-sync/{patient}")
@@ -176,21 +180,87 @@ fn device_actor(device: DeviceId) -> ActorId {
     ActorId::from(device.as_uuid().as_bytes().as_slice())
 }
 
-/// A pulled unit that verified and opened. Its payload stays compressed until the moment it is
-/// applied, one unit at a time: a page of units that each expand to the limit must never be
-/// expanded all at once.
+/// A pulled unit that verified and opened, or one record's part of a bundle. A unit's payload
+/// stays compressed until the moment it is applied, one unit at a time: a page of units that
+/// each expand to the limit must never be expanded all at once.
 struct Opened {
-    stored: StoredUnit,
-    sealed: zeroize::Zeroizing<Vec<u8>>,
+    seq: u64,
+    /// What it is applied as: a bundle's part is a unit of its record's changes.
+    header: UnitHeader,
+    /// The unit as received, to wait for a later pull; `None` for a bundle's part, which is a
+    /// whole document and so never waits for a change it builds on.
+    received: Option<StoredUnit>,
+    payload: OpenedPayload,
+}
+
+enum OpenedPayload {
+    Compressed(zeroize::Zeroizing<Vec<u8>>),
+    Expanded(zeroize::Zeroizing<Vec<u8>>),
+}
+
+/// Automerge bytes of an opened unit, wiped when dropped.
+enum Raw<'a> {
+    Borrowed(&'a [u8]),
+    Owned(zeroize::Zeroizing<Vec<u8>>),
+}
+
+impl std::ops::Deref for Raw<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Raw::Borrowed(bytes) => bytes,
+            Raw::Owned(bytes) => bytes,
+        }
+    }
 }
 
 impl Opened {
-    /// The Automerge bytes the unit carries, or `None` for a payload that does not decompress.
-    fn raw(&self) -> Option<zeroize::Zeroizing<Vec<u8>>> {
-        payload::decompress(&self.sealed)
-            .ok()
-            .map(|raw| zeroize::Zeroizing::new(raw.into_owned()))
+    fn received(stored: StoredUnit, sealed: zeroize::Zeroizing<Vec<u8>>) -> Self {
+        Opened {
+            seq: stored.seq,
+            header: stored.unit.header.clone(),
+            received: Some(stored),
+            payload: OpenedPayload::Compressed(sealed),
+        }
     }
+
+    /// The Automerge bytes the unit carries, or `None` for a payload that does not decompress.
+    fn raw(&self) -> Option<Raw<'_>> {
+        match &self.payload {
+            OpenedPayload::Expanded(raw) => Some(Raw::Borrowed(raw)),
+            OpenedPayload::Compressed(sealed) => payload::decompress(sealed)
+                .ok()
+                .map(|raw| Raw::Owned(zeroize::Zeroizing::new(raw.into_owned()))),
+        }
+    }
+}
+
+/// A bundle's parts, each as a unit of its record's changes by the bundle's author; `None` for
+/// a bundle that does not expand or divide into parts.
+fn bundle_parts(stored: &StoredUnit, sealed: &[u8]) -> Option<Vec<(PatientId, Opened)>> {
+    let raw = zeroize::Zeroizing::new(payload::decompress(sealed).ok()?.into_owned());
+    let parts = payload::bundle::decode(&raw).ok()?;
+    Some(
+        parts
+            .into_iter()
+            .map(|(patient, doc)| {
+                let header = UnitHeader {
+                    doc: patient,
+                    kind: UnitKind::Changes,
+                    covers: None,
+                    ..stored.unit.header.clone()
+                };
+                let opened = Opened {
+                    seq: stored.seq,
+                    header,
+                    received: None,
+                    payload: OpenedPayload::Expanded(zeroize::Zeroizing::new(doc.to_vec())),
+                };
+                (patient, opened)
+            })
+            .collect(),
+    )
 }
 
 /// Why a unit that opened was still refused.
@@ -292,7 +362,8 @@ fn check_authorship(
                 }) && role_may(&path, claimed.role, true)
                     && integration_may(&path, claimed.role)
             }
-            UnitKind::Audit => false,
+            // Bundles are applied part by part, each as a unit of changes.
+            UnitKind::Audit | UnitKind::Bundle => false,
         };
         if !allowed {
             return Ok(Some(Refusal::Forged));
@@ -310,7 +381,7 @@ fn apply_checked(
     patient: PatientId,
     roster: &VerifiedRoster,
 ) -> Result<Option<Refusal>> {
-    let header = &unit.stored.unit.header;
+    let header = &unit.header;
     let heads = doc.raw_heads();
     let restricted_before = doc.restriction().ok().flatten();
     let Some(raw) = unit.raw() else {
@@ -370,7 +441,7 @@ impl HeldByServer {
     /// record yet lacks some of it: the server dropped the covered units, so the record is cut
     /// short for devices that did not have them, and this device must send a whole snapshot.
     fn cut_short_by(&self, unit: &Opened) -> bool {
-        let header = &unit.stored.unit.header;
+        let header = &unit.header;
         if header.kind != UnitKind::Snapshot
             || self.heads.is_empty()
             || header.covers.unwrap_or(0) < self.last_seq
@@ -419,12 +490,12 @@ fn apply_to_record(
         let mut pending: Vec<&Opened> = units
             .iter()
             .filter(|unit| {
-                let refused_author = refused_authors.contains(&unit.stored.unit.header.author);
-                if refused_author && !refused.contains(&unit.stored.seq) {
+                let refused_author = refused_authors.contains(&unit.header.author);
+                if refused_author && !refused.contains(&unit.seq) {
                     // Later units of an author refused in this record build on what was refused:
                     // refusing them too bounds the work a hostile member can cause to one
                     // rebuild per author, not one per unit.
-                    refused.insert(unit.stored.seq);
+                    refused.insert(unit.seq);
                     rejected += 1;
                 }
                 !refused_author
@@ -434,15 +505,21 @@ fn apply_to_record(
             let mut progressed = false;
             let mut still = Vec::new();
             for unit in pending {
-                // A payload that does not decompress goes on to be refused as malformed.
-                if unit.raw().is_some_and(|raw| !doc.can_apply(&raw)) {
+                // A payload that does not decompress goes on to be refused as malformed; a
+                // bundle's part that is not a whole document is refused rather than kept.
+                let waits = unit.raw().is_some_and(|raw| !doc.can_apply(&raw));
+                let outcome = if waits && unit.received.is_some() {
                     still.push(unit);
                     continue;
-                }
-                match apply_checked(&mut doc, &mut values, unit, patient, roster)? {
+                } else if waits {
+                    Some(Refusal::Malformed)
+                } else {
+                    apply_checked(&mut doc, &mut values, unit, patient, roster)?
+                };
+                match outcome {
                     None => {
-                        kinds.push(unit.stored.unit.header.kind);
-                        last_seq = last_seq.max(Some(unit.stored.seq));
+                        kinds.push(unit.header.kind);
+                        last_seq = last_seq.max(Some(unit.seq));
                         progressed = true;
                         if held.cut_short_by(unit) {
                             refused_snapshot = true;
@@ -453,9 +530,9 @@ fn apply_to_record(
                             Refusal::Malformed => rejected += 1,
                             Refusal::Forged => forged += 1,
                         }
-                        refused.insert(unit.stored.seq);
-                        refused_authors.insert(unit.stored.unit.header.author);
-                        refused_snapshot |= unit.stored.unit.header.kind == UnitKind::Snapshot;
+                        refused.insert(unit.seq);
+                        refused_authors.insert(unit.header.author);
+                        refused_snapshot |= unit.header.kind == UnitKind::Snapshot;
                         continue 'attempt;
                     }
                 }
@@ -475,7 +552,7 @@ fn apply_to_record(
             last_seq,
             waiting: pending
                 .into_iter()
-                .map(|unit| unit.stored.clone())
+                .filter_map(|unit| unit.received.clone())
                 .collect(),
         });
     }
@@ -607,18 +684,22 @@ pub struct PreparedUpload {
     pub request: UploadRequest,
     /// Per record: the heads sent, and which of its dirty marks they cover.
     heads: Vec<(PatientId, Vec<String>, i64)>,
+    /// Per unit, in order: the records it carries (several for a bundle, none for audit).
+    records: Vec<Vec<PatientId>>,
     audit_upto: Option<u64>,
     snapshots: Vec<PatientId>,
 }
 
 impl PreparedUpload {
-    /// Units carrying record changes (the rest carry audit).
-    pub fn record_units(&self) -> usize {
+    /// Records whose changes go up (a bundle carries several; snapshots and audit do not count).
+    pub fn records_sent(&self) -> usize {
         self.request
             .units
             .iter()
-            .filter(|unit| unit.header.kind == UnitKind::Changes)
-            .count()
+            .zip(&self.records)
+            .filter(|(unit, _)| matches!(unit.header.kind, UnitKind::Changes | UnitKind::Bundle))
+            .map(|(_, records)| records.len())
+            .sum()
     }
 }
 
@@ -914,41 +995,64 @@ impl Session {
             .collect()
         };
         let mut units = Vec::new();
+        let mut records = Vec::new();
         let mut heads = Vec::new();
         let mut audit_upto = None;
         let author = self.shared.device_id;
         self.with_state(|connection, key, state| {
             let (epoch, team_key) = state.sealing_epoch()?;
             let signing = state.signing_key()?;
-            for (patient, generation) in dirty {
-                let mut loaded = persist::load_doc(connection, key, patient, self.actor())?;
-                let known = uploaded_heads(connection, key, patient)?;
-                // A record the server has never seen goes as one compressed document (Automerge's
-                // save format, DEFLATE on its columns): several times smaller than its changes.
-                let changes = if known.is_empty() {
-                    loaded.doc.save_uncompressed()
-                } else {
-                    loaded.doc.changes_after(&known)
-                };
-                let now_heads = loaded.doc.heads();
-                if changes.is_empty() {
-                    heads.push((patient, now_heads, generation));
-                    continue;
-                }
+            let seal = |state: &mut SyncState, doc: PatientId, kind: UnitKind, raw: &[u8]| {
                 state.counter += 1;
                 let header = UnitHeader {
                     team: state.team.clone(),
                     epoch,
-                    doc: patient,
+                    doc,
                     author,
                     counter: state.counter,
-                    kind: UnitKind::Changes,
+                    kind,
                     covers: None,
                 };
-                let payload = payload::compress(&changes).map_err(|_| unsendable())?;
-                units.push(unit::seal_unit(&team_key, &signing, header, &payload)?);
+                let payload = payload::compress(raw).map_err(|_| unsendable())?;
+                Ok::<_, StoreError>(unit::seal_unit(&team_key, &signing, header, &payload)?)
+            };
+            // Records the server has never seen go as whole documents (smaller than their
+            // changes), sealed together in bundles.
+            let mut first_uploads: Vec<(PatientId, Vec<u8>)> = Vec::new();
+            for (patient, generation) in dirty {
+                let mut loaded = persist::load_doc(connection, key, patient, self.actor())?;
+                let known = uploaded_heads(connection, key, patient)?;
+                heads.push((patient, loaded.doc.heads(), generation));
+                if known.is_empty() {
+                    first_uploads.push((patient, loaded.doc.save_uncompressed()));
+                    continue;
+                }
+                let changes = loaded.doc.changes_after(&known);
+                if changes.is_empty() {
+                    continue;
+                }
+                units.push(seal(state, patient, UnitKind::Changes, &changes)?);
+                records.push(vec![patient]);
                 *state.since_snapshot.entry(patient).or_default() += 1;
-                heads.push((patient, now_heads, generation));
+            }
+            let sizes: Vec<usize> = first_uploads.iter().map(|(_, doc)| doc.len()).collect();
+            for group in payload::bundle::plan(&sizes) {
+                let parts: Vec<(PatientId, &[u8])> = first_uploads[group]
+                    .iter()
+                    .map(|(patient, doc)| (*patient, doc.as_slice()))
+                    .collect();
+                let unit = match parts.as_slice() {
+                    [(patient, doc)] => seal(state, *patient, UnitKind::Changes, doc)?,
+                    _ => {
+                        let raw = payload::bundle::encode(&parts).map_err(|_| unsendable())?;
+                        seal(state, PatientId::random(), UnitKind::Bundle, &raw)?
+                    }
+                };
+                units.push(unit);
+                records.push(parts.iter().map(|(patient, _)| *patient).collect());
+                for (patient, _) in &parts {
+                    *state.since_snapshot.entry(*patient).or_default() += 1;
+                }
             }
             let pending: Vec<_> = audit::entries(connection, key)?
                 .into_iter()
@@ -968,12 +1072,14 @@ impl Session {
                 };
                 let plain = payload::audit::encode(&pending).map_err(|_| unsendable())?;
                 units.push(unit::seal_unit(&team_key, &signing, header, &plain)?);
+                records.push(Vec::new());
             }
             Ok(())
         })?;
         Ok(PreparedUpload {
             request: UploadRequest { units },
             heads,
+            records,
             audit_upto,
             snapshots: Vec::new(),
         })
@@ -1032,6 +1138,7 @@ impl Session {
         Ok(PreparedUpload {
             request: UploadRequest { units },
             heads: Vec::new(),
+            records: snapshots.iter().map(|patient| vec![*patient]).collect(),
             audit_upto: None,
             snapshots,
         })
@@ -1062,9 +1169,9 @@ impl Session {
         {
             let mut state =
                 read_state(&transaction, &unlocked.key)?.ok_or(StoreError::NotEnrolled)?;
-            for (unit, seq) in prepared.request.units.iter().zip(&response.seqs) {
-                if unit.header.kind != UnitKind::Audit {
-                    let last = state.last_unit_seq.entry(unit.header.doc).or_default();
+            for (records, seq) in prepared.records.iter().zip(&response.seqs) {
+                for patient in records {
+                    let last = state.last_unit_seq.entry(*patient).or_default();
                     *last = (*last).max(*seq);
                 }
             }
@@ -1077,7 +1184,7 @@ impl Session {
             write_state(&transaction, &unlocked.key, &state)?;
         }
         transaction.commit()?;
-        Ok(prepared.record_units() as u64)
+        Ok(prepared.records_sent() as u64)
     }
 
     /// Takes in the roster the server relayed, keeping only what the admin key vouches for, and
@@ -1215,6 +1322,7 @@ impl Session {
         // snapshot of it at the end of this sync, and the server keeps the record whole.
         let mut refused_snapshots: BTreeSet<PatientId> = BTreeSet::new();
         let mut by_record: BTreeMap<PatientId, Vec<Opened>> = BTreeMap::new();
+        let mut bundle_bytes = 0usize;
         for stored in candidates {
             if stored.unit.header.author == me || stored.unit.header.kind == UnitKind::Audit {
                 continue;
@@ -1227,10 +1335,26 @@ impl Session {
                         refused_snapshots.insert(stored.unit.header.doc);
                     }
                 }
+                Ok(sealed) if stored.unit.header.kind == UnitKind::Bundle => {
+                    let size = payload::expanded_size(&sealed);
+                    if bundle_bytes > 0 && bundle_bytes + size > MAX_BUNDLE_BYTES_PER_PULL {
+                        waiting.push(stored);
+                        continue;
+                    }
+                    bundle_bytes += size;
+                    match bundle_parts(&stored, &sealed) {
+                        Some(parts) => {
+                            for (patient, part) in parts {
+                                by_record.entry(patient).or_default().push(part);
+                            }
+                        }
+                        None => outcome.rejected += 1,
+                    }
+                }
                 Ok(sealed) => by_record
                     .entry(stored.unit.header.doc)
                     .or_default()
-                    .push(Opened { stored, sealed }),
+                    .push(Opened::received(stored, sealed)),
                 // Passing reasons: the author's enrolment, or the key of an epoch the admin has
                 // announced, has not reached this device yet.
                 // A revoked device's unit under an epoch it never held is refused for good.

@@ -192,6 +192,10 @@ pub enum UnitKind {
     /// A whole patient document (compressed) holding every change in units up to `covers`; the
     /// server then drops those units, so history does not grow without bound.
     Snapshot,
+    /// Several records this device has never sent, each as a whole document, sealed together
+    /// (`payload::bundle`): one signature and one compression context for a shift's new patients.
+    /// `doc` is a random id for the bundle; which records it holds is only inside.
+    Bundle,
 }
 
 /// What a unit says about itself, authenticated by both the AEAD and the author's signature.

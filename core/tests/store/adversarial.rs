@@ -175,14 +175,28 @@ impl World {
             &self.admin.admin_public_key().unwrap(),
             &self.roster,
         );
-        self.log
-            .iter()
-            .filter(|stored| stored.unit.header.doc == patient)
-            .map(|stored| {
-                let sealed = open_unit(&stored.unit, &roster, |e| Some(team_key(self, e))).unwrap();
-                payload::decompress(&sealed).unwrap().into_owned()
-            })
-            .collect()
+        let mut changes = Vec::new();
+        for stored in &self.log {
+            let header = &stored.unit.header;
+            if header.kind != UnitKind::Bundle && header.doc != patient {
+                continue;
+            }
+            let sealed = open_unit(&stored.unit, &roster, |e| Some(team_key(self, e))).unwrap();
+            let raw = payload::decompress(&sealed).unwrap().into_owned();
+            if header.kind != UnitKind::Bundle {
+                changes.push(raw);
+                continue;
+            }
+            // A bundle holds several records' first documents.
+            let parts = payload::bundle::decode(&raw).unwrap();
+            changes.extend(
+                parts
+                    .into_iter()
+                    .filter(|(doc, _)| *doc == patient)
+                    .map(|(_, doc)| doc.to_vec()),
+            );
+        }
+        changes
     }
 
     /// An honest sync: roster, upload, pull everything.
@@ -233,30 +247,7 @@ impl Hostile {
 
     /// A new record as `by` wrote it, in Automerge changes made by `actor`.
     fn record(&mut self, actor: automerge::ActorId, by: Author, serial: u32) -> (PatientId, Unit) {
-        let recorded = Recorded {
-            by,
-            at: chrono::Utc::now(),
-        };
-        let mut new =
-            NewPatient::with_demographics(demographics(valid_serial(serial), "Forged", "Entry"));
-        new.observations.push(ObservationSet::record(
-            doorstep_core::ObservationId::random(),
-            chrono::Utc::now(),
-            by,
-            vitals(COMPLETE).validate().unwrap(),
-            doorstep_core::vitals::Spo2Scale::Scale1,
-            &doorstep_core::observation::Scoring::applies(
-                &doorstep_core::news2::ResponseProtocol::default(),
-            ),
-        ));
-        let mut doc = RecordDoc::create(
-            actor,
-            &new,
-            recorded,
-            &doorstep_core::news2::ResponseProtocol::default(),
-        )
-        .unwrap();
-        let patient = PatientId::random();
+        let (patient, mut doc) = record_doc(actor, by, serial);
         let unit = self.unit(patient, UnitKind::Changes, &doc.save());
         (patient, unit)
     }
@@ -268,6 +259,34 @@ impl Hostile {
             device: self.device,
         }
     }
+}
+
+/// A new record with one observation set, as `by` wrote it, in Automerge changes made by `actor`.
+fn record_doc(actor: automerge::ActorId, by: Author, serial: u32) -> (PatientId, RecordDoc) {
+    let recorded = Recorded {
+        by,
+        at: chrono::Utc::now(),
+    };
+    let mut new =
+        NewPatient::with_demographics(demographics(valid_serial(serial), "Forged", "Entry"));
+    new.observations.push(ObservationSet::record(
+        doorstep_core::ObservationId::random(),
+        chrono::Utc::now(),
+        by,
+        vitals(COMPLETE).validate().unwrap(),
+        doorstep_core::vitals::Spo2Scale::Scale1,
+        &doorstep_core::observation::Scoring::applies(
+            &doorstep_core::news2::ResponseProtocol::default(),
+        ),
+    ));
+    let doc = RecordDoc::create(
+        actor,
+        &new,
+        recorded,
+        &doorstep_core::news2::ResponseProtocol::default(),
+    )
+    .unwrap();
+    (PatientId::random(), doc)
 }
 
 fn author_of(device: &Honest) -> Author {
@@ -1204,4 +1223,94 @@ fn an_integration_device_s_import_reaches_the_team_and_nothing_clinical_from_it_
     let record = nell.session.open_record(patient_id).unwrap();
     let latex_entry = record.allergies.iter().find(|e| e.id == latex).unwrap();
     assert_eq!(latex_entry.status, EntryStatus::Active);
+}
+
+#[test]
+fn a_bundle_of_new_records_is_checked_record_by_record() {
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    let bea = world.honest("Bea");
+    // Three patients registered in one sitting go up as one bundle that names none of them.
+    let ids: Vec<PatientId> = (41..44)
+        .map(|serial| {
+            nell.session
+                .add_patient(&patient(valid_serial(serial), "Wyn", "Wren"))
+                .unwrap()
+        })
+        .collect();
+    let prepared = nell.session.prepare_upload().unwrap();
+    let kinds: Vec<UnitKind> = prepared
+        .request
+        .units
+        .iter()
+        .map(|unit| unit.header.kind)
+        .collect();
+    assert_eq!(kinds, [UnitKind::Bundle, UnitKind::Audit]);
+    assert!(!ids.contains(&prepared.request.units[0].header.doc));
+    assert_eq!(prepared.records_sent(), 3);
+    world.sync(&nell);
+    let outcome = world.sync(&bea);
+    assert_eq!((outcome.applied, outcome.rejected), (3, 0), "{outcome:?}");
+    for id in &ids {
+        assert_eq!(bea.session.open_record(*id).unwrap().family, "Wren");
+    }
+    // A later change to one of them is an ordinary unit, applied on top.
+    nell.session.add_note(ids[1], "seen at home").unwrap();
+    world.sync(&nell);
+    assert_eq!(world.sync(&bea).applied, 1);
+    assert_eq!(bea.session.open_record(ids[1]).unwrap().notes.len(), 1);
+
+    // Mallory bundles a record of her own with one made in Nell's name and one that is only the
+    // second change of a record (what it builds on never sent): each part is judged as a unit of
+    // its record's changes would be, and a part that is not a whole document never waits.
+    let mut mallory = world.hostile("Mallory", Role::Nurse);
+    let (own, mut own_doc) = record_doc(actor_of(mallory.device), mallory.author(Role::Nurse), 51);
+    let (forged, mut forged_doc) =
+        record_doc(actor_of(author_of(&nell).device), author_of(&nell), 52);
+    let (partial, mut partial_doc) =
+        record_doc(actor_of(mallory.device), mallory.author(Role::Nurse), 53);
+    let heads = partial_doc.heads();
+    partial_doc
+        .add_note(
+            doorstep_core::NoteId::random(),
+            "second visit",
+            Recorded {
+                by: mallory.author(Role::Nurse),
+                at: chrono::Utc::now(),
+            },
+        )
+        .unwrap();
+    let docs = [
+        (own, own_doc.save_uncompressed()),
+        (forged, forged_doc.save_uncompressed()),
+        (partial, partial_doc.changes_after(&heads)),
+    ];
+    let parts: Vec<(PatientId, &[u8])> = docs
+        .iter()
+        .map(|(patient, doc)| (*patient, doc.as_slice()))
+        .collect();
+    let bundle = payload::compress(&payload::bundle::encode(&parts).unwrap()).unwrap();
+    let bundle = mallory.unit(PatientId::random(), UnitKind::Bundle, &bundle);
+    // And a bundle naming one record twice, which does not divide into parts at all.
+    let twice = payload::bundle::encode(&[parts[0], parts[0]]).unwrap();
+    let twice = mallory.unit(
+        PatientId::random(),
+        UnitKind::Bundle,
+        &payload::compress(&twice).unwrap(),
+    );
+    world.append(&[bundle, twice]);
+    let outcome = world.sync(&bea);
+    assert_eq!(
+        (
+            outcome.applied,
+            outcome.forged,
+            outcome.rejected,
+            outcome.waiting
+        ),
+        (1, 1, 2, 0),
+        "{outcome:?}"
+    );
+    assert_eq!(bea.session.open_record(own).unwrap().family, "Entry");
+    assert!(bea.session.open_record(forged).is_err());
+    assert!(bea.session.open_record(partial).is_err());
 }

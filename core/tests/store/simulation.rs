@@ -483,7 +483,7 @@ fn run_seed(seed: u64) {
     let before = server.log.len();
     for device in &devices {
         assert_eq!(
-            device.session.prepare_upload().unwrap().record_units(),
+            device.session.prepare_upload().unwrap().records_sent(),
             0,
             "seed {seed}: sync loop"
         );

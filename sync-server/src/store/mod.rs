@@ -127,7 +127,8 @@ pub enum Enrolled {
     Already,
 }
 
-/// Which units a page reads: record units (changes and the snapshots that replace them) or audit.
+/// Which units a page reads: record units (changes, bundles of new records, and the snapshots
+/// that replace changes) or audit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
     Records,
@@ -139,6 +140,7 @@ pub(crate) fn kind_name(kind: UnitKind) -> &'static str {
         UnitKind::Changes => "changes",
         UnitKind::Audit => "audit",
         UnitKind::Snapshot => "snapshot",
+        UnitKind::Bundle => "bundle",
     }
 }
 

@@ -447,7 +447,7 @@ impl Postgres {
         let client = self.client().await?;
         let sql = match stream {
             Stream::Records => {
-                "SELECT seq, unit FROM units WHERE team = $1 AND kind IN ('changes', 'snapshot')
+                "SELECT seq, unit FROM units WHERE team = $1 AND kind IN ('changes', 'snapshot', 'bundle')
                  AND seq > $2 ORDER BY seq LIMIT $3"
             }
             Stream::Audit => {

@@ -380,7 +380,7 @@ impl Sqlite {
         self.run(move |c| {
             let sql = match stream {
                 Stream::Records => {
-                    "SELECT seq, unit FROM units WHERE team = ?1 AND kind IN ('changes', 'snapshot')
+                    "SELECT seq, unit FROM units WHERE team = ?1 AND kind IN ('changes', 'snapshot', 'bundle')
                      AND seq > ?2 ORDER BY seq LIMIT ?3"
                 }
                 Stream::Audit => {

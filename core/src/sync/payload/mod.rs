@@ -14,6 +14,7 @@
 //! bytes or audit JSON, never with that byte, and read as they are.
 
 pub mod audit;
+pub mod bundle;
 #[cfg(test)]
 mod training;
 
@@ -113,6 +114,15 @@ pub fn within_limit(sealed: &[u8]) -> bool {
     match sealed.split_first() {
         Some((&ZSTD_V1, frame)) => declared_size(frame).is_some(),
         _ => true,
+    }
+}
+
+/// The bytes an opened payload takes once expanded: what it declares, or its own length for one
+/// from before compression.
+pub fn expanded_size(sealed: &[u8]) -> usize {
+    match sealed.split_first() {
+        Some((&ZSTD_V1, frame)) => declared_size(frame).unwrap_or(0),
+        _ => sealed.len(),
     }
 }
 

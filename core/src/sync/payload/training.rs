@@ -263,3 +263,51 @@ fn train_the_dictionary() {
         println!("wrote {path}");
     }
 }
+
+/// What sealing a shift's new patients together saves when nothing in their free text repeats:
+/// the gain a benchmark's fixtures (whose phrase banks do repeat) must not overstate.
+#[test]
+fn bundling_saves_bytes_even_where_no_text_repeats() {
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    let dir = tempfile::tempdir().unwrap();
+    let worker = Device::create(
+        dir.path(),
+        "Nurse",
+        Role::Nurse,
+        "246810",
+        UnlockPolicy::default(),
+    )
+    .unwrap();
+    let mut serial = 700_000;
+    let mut docs = Vec::new();
+    for _ in 0..20 {
+        let patient = worker
+            .add_patient(&new_patient(&mut rng, &mut serial))
+            .unwrap();
+        for _ in 0..3 {
+            worker
+                .record_observation(patient, &vitals(&mut rng), None)
+                .unwrap();
+        }
+        worker
+            .add_note(patient, &letters(&mut rng, 40..80))
+            .unwrap();
+        docs.push((patient, worker.training_sample(patient, &[]).unwrap().0));
+    }
+    let alone: usize = docs
+        .iter()
+        .map(|(_, doc)| super::compress(doc).unwrap().len())
+        .sum();
+    let parts: Vec<(crate::PatientId, &[u8])> = docs
+        .iter()
+        .map(|(patient, doc)| (*patient, doc.as_slice()))
+        .collect();
+    let together = super::compress(&super::bundle::encode(&parts).unwrap())
+        .unwrap()
+        .len();
+    println!(
+        "20 new patients, random-letter text: {alone} B compressed one by one, {together} B as one bundle ({:.0}%)",
+        100.0 * together as f64 / alone as f64
+    );
+    assert!(together < alone);
+}
