@@ -310,10 +310,10 @@ pub fn sync(dir: Option<&Path>, user: Option<&str>, out: &Output) -> anyhow::Res
     }
     let outcome = doorstep_transport::sync(&session, |progress| match progress {
         SyncProgress::Uploading { done, total } => {
-            bar.set_message(format!("uploading {done}/{total} changes"))
+            bar.set_message(format!("uploading {done}/{total} sealed units"))
         }
         SyncProgress::Downloading { received } => {
-            bar.set_message(format!("received {received} changes"))
+            bar.set_message(format!("received changes to {received} records"))
         }
     });
     bar.finish_and_clear();

@@ -451,7 +451,8 @@ pub async fn events(
                 };
                 match received {
                     Ok(Push::Changed(notice)) if notice.team == team => {
-                        let data = json!({"doc": notice.doc, "seq": notice.seq}).to_string();
+                        let doc = (!notice.doc.is_empty()).then_some(&notice.doc);
+                        let data = json!({"doc": doc, "seq": notice.seq}).to_string();
                         let event = Event::default().event("changed").data(data);
                         return Some((Ok(event), (receiver, team, closing)));
                     }

@@ -53,7 +53,7 @@ fn main() {
     .collect();
     let ids = a.import_patients(&shift, |_| {}).unwrap();
     doorstep_transport::sync(&a, |_| {}).unwrap();
-    team::record_shift(&a, &ids, now).unwrap();
+    team::record_shift(&a, &ids, now, team::ShiftText::Fixtures).unwrap();
     let prepared = a.prepare_upload().unwrap();
     let (records, audit): (Vec<_>, Vec<_>) = prepared
         .request

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
+use doorstep_tests::team::ShiftText;
 use doorstep_tests::wire::{SHIFT_SETS, local_server, shift_on_the_wire, shift_patients};
 use doorstep_tests::{link, team};
 
@@ -25,9 +26,9 @@ const PIN: &str = "246810";
 
 fn main() {
     let work = tempfile::tempdir().unwrap();
-    let bytes = shift_on_the_wire(&work.path().join("bytes"));
+    let bytes = shift_on_the_wire(&work.path().join("bytes"), ShiftText::Fixtures);
     println!(
-        "shift: 20 new patients, 60 observation sets, 20 notes; A uploaded {} units, B downloaded {}",
+        "shift: 20 new patients, 60 observation sets, 20 notes; A uploaded {} records, B downloaded {}",
         bytes.uploaded, bytes.downloaded
     );
     bytes
@@ -40,6 +41,14 @@ fn main() {
         "total on the wire for the shift: {} B = {:.0} B per observation set (target ≤ 700)",
         bytes.a.total() + bytes.b.total(),
         bytes.per_set()
+    );
+    // Fixture text repeats across patients (phrase banks, name lists), which sealing the shift's
+    // records together turns into savings; text that never repeats is the honest worst case.
+    let random = shift_on_the_wire(&work.path().join("random"), ShiftText::RandomLetters);
+    println!(
+        "the same shift with every free-text field random letters: {} B = {:.0} B per observation set",
+        random.a.total() + random.b.total(),
+        random.per_set()
     );
     three_g(&work.path().join("3g"));
 }
@@ -63,9 +72,9 @@ fn three_g(work: &Path) {
     }
     let now = Utc.with_ymd_and_hms(2026, 11, 26, 8, 0, 0).unwrap();
     let ids = c
-        .import_patients(&shift_patients(9, 0, now), |_| {})
+        .import_patients(&shift_patients(9, 0, now, ShiftText::Fixtures), |_| {})
         .unwrap();
-    team::record_shift(&c, &ids, now).unwrap();
+    team::record_shift(&c, &ids, now, ShiftText::Fixtures).unwrap();
     let started = Instant::now();
     let up = doorstep_transport::sync(&c, |_| {}).unwrap();
     let up_seconds = started.elapsed().as_secs_f64();
@@ -87,9 +96,9 @@ fn three_g(work: &Path) {
         doorstep_transport::sync(session, |_| {}).unwrap();
     }
     let ids = e
-        .import_patients(&shift_patients(9, 20, now), |_| {})
+        .import_patients(&shift_patients(9, 20, now, ShiftText::Fixtures), |_| {})
         .unwrap();
-    team::record_shift(&e, &ids, now).unwrap();
+    team::record_shift(&e, &ids, now, ShiftText::Fixtures).unwrap();
     drop((e, f));
     let cli_sync = |name: &str| -> serde_json::Value {
         let output = std::process::Command::new(&cli)

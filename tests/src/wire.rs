@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::sync::{Arc, Mutex};
 
+use crate::team::{ShiftText, random_letters};
 use doorstep_core::sync::wire::{PullResponse, SyncRequest, SyncResponse, UnitKind, UploadRequest};
 
 /// The bytes of one connection, each way, in order.
@@ -329,7 +330,7 @@ impl ShiftBytes {
 
 /// Runs the shift through a counting proxy in front of a real server on loopback (SQLite in
 /// `work`), both devices already knowing their team: what is counted is the shift alone.
-pub fn shift_on_the_wire(work: &std::path::Path) -> ShiftBytes {
+pub fn shift_on_the_wire(work: &std::path::Path, text: ShiftText) -> ShiftBytes {
     use chrono::{TimeZone, Utc};
 
     let (runtime, server) = local_server(work);
@@ -353,9 +354,9 @@ pub fn shift_on_the_wire(work: &std::path::Path) -> ShiftBytes {
 
     let now = Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap();
     let ids = a
-        .import_patients(&shift_patients(9, 0, now), |_| {})
+        .import_patients(&shift_patients(9, 0, now, text), |_| {})
         .unwrap();
-    crate::team::record_shift(&a, &ids, now).unwrap();
+    crate::team::record_shift(&a, &ids, now, text).unwrap();
     let a_device = a.sync_status().unwrap().device_id.to_string();
     let b_device = b.sync_status().unwrap().device_id.to_string();
     let up = doorstep_transport::sync(&a, |_| {}).unwrap();
@@ -410,14 +411,59 @@ pub fn shift_patients(
     seed: u64,
     first: usize,
     now: chrono::DateTime<chrono::Utc>,
+    text: ShiftText,
 ) -> Vec<doorstep_core::store::NewPatient> {
     use doorstep_fixtures::{CaseloadSpec, caseload};
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     caseload(&CaseloadSpec {
         observations_per_patient: 0,
         ..CaseloadSpec::new(first + 20, seed, now)
     })
     .iter()
     .skip(first)
-    .map(|p| p.to_new_patient())
+    .map(|p| {
+        let mut new = p.to_new_patient();
+        if text == ShiftText::RandomLetters {
+            scramble(&mut new, &mut rng);
+        }
+        new
+    })
     .collect()
+}
+
+/// Every free-text field of `patient` (names, address, practice, contacts, allergies, alerts,
+/// medicines, problems, notes) replaced by random letters of the same length.
+fn scramble(patient: &mut doorstep_core::store::NewPatient, rng: &mut rand_chacha::ChaCha8Rng) {
+    let mut fill = |text: &mut String| *text = random_letters(rng, text);
+    let demographics = &mut patient.demographics;
+    fill(&mut demographics.given);
+    fill(&mut demographics.family);
+    demographics.address.lines.iter_mut().for_each(&mut fill);
+    fill(&mut demographics.address.town);
+    fill(&mut demographics.gp_practice.name);
+    for contact in &mut demographics.contacts {
+        fill(&mut contact.name);
+        fill(&mut contact.relationship);
+    }
+    for allergy in &mut patient.allergies {
+        fill(&mut allergy.substance);
+        fill(&mut allergy.reaction);
+    }
+    for flag in &mut patient.flags {
+        fill(&mut flag.detail);
+    }
+    if let Some(medications) = &mut patient.medications {
+        for medication in &mut medications.items {
+            fill(&mut medication.name);
+            fill(&mut medication.dose);
+            fill(&mut medication.frequency);
+        }
+    }
+    if let Some(problems) = &mut patient.problems {
+        problems.items.iter_mut().for_each(&mut fill);
+    }
+    for note in &mut patient.notes {
+        fill(&mut note.text);
+    }
 }

@@ -319,7 +319,7 @@ fn exchange(
         progress(SyncProgress::Downloading {
             received: report.downloaded,
         });
-        if !response.more {
+        if !response.more && !outcome.more {
             return Ok(roster_taken);
         }
     }

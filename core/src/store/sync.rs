@@ -42,9 +42,11 @@ const STATE_ROW: &str = "sync-state";
 const MAX_WAITING_UNITS: usize = 5_000;
 /// Most waiting units from one author.
 const MAX_WAITING_PER_AUTHOR: usize = 500;
-/// Most bytes of bundles expanded while one page is applied (a bundle's parts are held expanded
-/// until their records are applied). A page of bundles beyond it waits for the next pull, oldest
-/// opened first, so a member sending bundles at the payload limit costs time, not all memory.
+/// Most bytes of a page's bundles expanded while it is applied (a bundle's parts are held expanded
+/// until their records are applied), and as much again for bundles retried from the quarantine.
+/// The page is taken in up to the bundle that would pass it, and the cursor stops before that
+/// bundle, so the server sends it again in the next page; the first bundle of a page is always
+/// opened, so every page moves on.
 const MAX_BUNDLE_BYTES_PER_PULL: usize = 64 * 1024 * 1024;
 
 fn doc_sync_row(patient: PatientId) -> String {
@@ -713,6 +715,9 @@ pub struct PullOutcome {
     pub forged: u64,
     /// Units kept to retry at the next pull (see [`SyncStatus::waiting`]).
     pub waiting: u64,
+    /// The page was taken in only up to `cursor` (its bundles would have held too much at once):
+    /// pull again from there, even if the server said there was no more.
+    pub more: bool,
     /// Records that now hold values set concurrently on two devices.
     pub conflicts: u64,
     pub cursor: u64,
@@ -1096,7 +1101,8 @@ impl Session {
             let (epoch, team_key) = state.sealing_epoch()?;
             let signing = state.signing_key()?;
             // A snapshot stands for every unit it covers, and the server drops those: it must not
-            // cover a unit this device has not applied yet.
+            // cover a unit this device has not applied yet. A waiting bundle's records cannot be
+            // told from its header, and need not be: the server never drops a bundle.
             let mut first_waiting: BTreeMap<PatientId, u64> = BTreeMap::new();
             for stored in quarantined(connection, key)? {
                 first_waiting
@@ -1322,9 +1328,21 @@ impl Session {
         // snapshot of it at the end of this sync, and the server keeps the record whole.
         let mut refused_snapshots: BTreeSet<PatientId> = BTreeSet::new();
         let mut by_record: BTreeMap<PatientId, Vec<Opened>> = BTreeMap::new();
-        let mut bundle_bytes = 0usize;
+        // Bundles expanded for this pull: retried ones beyond the limit wait on; the page stops at
+        // its first bundle beyond it (never at its first bundle, so every page moves on).
+        let mut retried_bundle_bytes = 0usize;
+        let mut page_bundle_bytes = 0usize;
+        // The first unit of the page left for the next pull, when its bundles would hold too much.
+        let mut held_from: Option<u64> = None;
         for stored in candidates {
             if stored.unit.header.author == me || stored.unit.header.kind == UnitKind::Audit {
+                continue;
+            }
+            if held_from.is_some() {
+                // Units of the page come again with the next one; those already waiting stay.
+                if retried.contains(&stored.seq) {
+                    waiting.push(stored);
+                }
                 continue;
             }
             match unit::open_unit(&stored.unit, &roster, team_key) {
@@ -1337,11 +1355,26 @@ impl Session {
                 }
                 Ok(sealed) if stored.unit.header.kind == UnitKind::Bundle => {
                     let size = payload::expanded_size(&sealed);
-                    if bundle_bytes > 0 && bundle_bytes + size > MAX_BUNDLE_BYTES_PER_PULL {
-                        waiting.push(stored);
+                    if size > payload::bundle::MAX_BUNDLE_EXPANDED {
+                        outcome.rejected += 1;
                         continue;
                     }
-                    bundle_bytes += size;
+                    // Units retried from the quarantine come first (they are older than the page).
+                    let retrying = retried.contains(&stored.seq);
+                    let spent = if retrying {
+                        &mut retried_bundle_bytes
+                    } else {
+                        &mut page_bundle_bytes
+                    };
+                    if *spent > 0 && *spent + size > MAX_BUNDLE_BYTES_PER_PULL {
+                        if retrying {
+                            waiting.push(stored);
+                        } else {
+                            held_from = Some(stored.seq);
+                        }
+                        continue;
+                    }
+                    *spent += size;
                     match bundle_parts(&stored, &sealed) {
                         Some(parts) => {
                             for (patient, part) in parts {
@@ -1461,8 +1494,14 @@ impl Session {
         }
         replace_quarantine(&transaction, key, &waiting)?;
         outcome.waiting = waiting.len() as u64;
-        state.cursor = state.cursor.max(pull.cursor);
-        if !pull.more {
+        match held_from {
+            Some(seq) => {
+                state.cursor = state.cursor.max(seq.saturating_sub(1));
+                outcome.more = true;
+            }
+            None => state.cursor = state.cursor.max(pull.cursor),
+        }
+        if !pull.more && !outcome.more {
             state.last_sync = Some(Utc::now());
         }
         outcome.cursor = state.cursor;

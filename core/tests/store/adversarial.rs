@@ -1313,4 +1313,40 @@ fn a_bundle_of_new_records_is_checked_record_by_record() {
     assert_eq!(bea.session.open_record(own).unwrap().family, "Entry");
     assert!(bea.session.open_record(forged).is_err());
     assert!(bea.session.open_record(partial).is_err());
+
+    // A bundle declaring more than any device makes is refused unexpanded; a page of bundles
+    // that would hold more than the pull's limit at once is taken in up to it, and the rest of
+    // the page (a colleague's record after them included) comes with the next pull.
+    let mut oversized = vec![0u8; payload::bundle::MAX_BUNDLE_EXPANDED + 1];
+    oversized[16] = 1;
+    let oversized = mallory.unit(
+        PatientId::random(),
+        UnitKind::Bundle,
+        &payload::compress(&oversized).unwrap(),
+    );
+    let at_limit = payload::compress(&vec![0u8; payload::bundle::MAX_BUNDLE_EXPANDED]).unwrap();
+    let mut flood: Vec<Unit> = (0..130)
+        .map(|_| mallory.unit(PatientId::random(), UnitKind::Bundle, &at_limit))
+        .collect();
+    flood.insert(0, oversized);
+    world.append(&flood);
+    let after_flood = nell
+        .session
+        .add_patient(&patient(valid_serial(44), "Xan", "Xu"))
+        .unwrap();
+    world.sync(&nell);
+    let first = world.sync(&bea);
+    assert_eq!(
+        (first.rejected, first.applied, first.more),
+        (1 + 128, 0, true),
+        "{first:?}"
+    );
+    assert!(bea.session.open_record(after_flood).is_err());
+    let second = world.sync(&bea);
+    assert_eq!(
+        (second.rejected, second.applied, second.more, second.waiting),
+        (2, 1, false, 0),
+        "{second:?}"
+    );
+    assert_eq!(bea.session.open_record(after_flood).unwrap().family, "Xu");
 }

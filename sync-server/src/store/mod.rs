@@ -145,18 +145,21 @@ pub(crate) fn kind_name(kind: UnitKind) -> &'static str {
 }
 
 /// The notices an append raises: one per record touched, with its latest sequence, in the order
-/// the records were first touched. Audit units raise none: devices never pull them.
+/// the records were first touched. Audit units raise none: devices never pull them. Bundles raise
+/// one with no record (`doc` empty): which records a bundle holds is sealed inside it.
 pub(crate) fn notices(team: &str, stored: &[(String, UnitKind, u64)]) -> Vec<Notice> {
     let mut notices: Vec<Notice> = Vec::new();
     for (doc, kind, seq) in stored {
-        if *kind == UnitKind::Audit {
-            continue;
-        }
-        match notices.iter_mut().find(|notice| notice.doc == *doc) {
+        let doc = match kind {
+            UnitKind::Audit => continue,
+            UnitKind::Bundle => "",
+            UnitKind::Changes | UnitKind::Snapshot => doc.as_str(),
+        };
+        match notices.iter_mut().find(|notice| notice.doc == doc) {
             Some(notice) => notice.seq = notice.seq.max(*seq),
             None => notices.push(Notice {
                 team: team.to_owned(),
-                doc: doc.clone(),
+                doc: doc.to_owned(),
                 seq: *seq,
             }),
         }
@@ -357,6 +360,7 @@ mod tests {
             ("b".to_owned(), UnitKind::Snapshot, 7),
             ("b".to_owned(), UnitKind::Changes, 5),
             ("audit".to_owned(), UnitKind::Audit, 8),
+            ("random".to_owned(), UnitKind::Bundle, 9),
         ];
         let notice = |doc: &str, seq| Notice {
             team: "north".into(),
@@ -365,7 +369,7 @@ mod tests {
         };
         assert_eq!(
             notices("north", &stored),
-            vec![notice("b", 7), notice("a", 4)]
+            vec![notice("b", 7), notice("a", 4), notice("", 9)]
         );
     }
 }

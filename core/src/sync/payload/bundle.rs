@@ -20,9 +20,16 @@ use crate::ids::PatientId;
 /// shift's new patients, not a year's imported history.
 pub const MAX_PART_BYTES: usize = 64 * 1024;
 
-/// A device fills a bundle up to this many bytes of documents. Readers accept anything within
-/// [`super::MAX_PAYLOAD_BYTES`].
+/// A device fills a bundle up to this many bytes of documents.
 pub const MAX_BUNDLE_BYTES: usize = 256 * 1024;
+
+/// The most an arriving bundle may expand to, refused unexpanded above it: twice what a device
+/// makes, so a member cannot make colleagues hold a payload-limit's worth per bundle.
+pub const MAX_BUNDLE_EXPANDED: usize = 2 * MAX_BUNDLE_BYTES;
+
+/// The most parts an arriving bundle may hold (a device's bundle of 256 KiB holds about a
+/// hundred new records): each part is a record to load and check.
+pub const MAX_PARTS: usize = 1024;
 
 const ID_BYTES: usize = 16;
 const LENGTH_BYTES: usize = 4;
@@ -43,12 +50,16 @@ pub fn encode(parts: &[(PatientId, &[u8])]) -> Result<Vec<u8>, PayloadError> {
     Ok(out)
 }
 
-/// The parts of an expanded bundle. Refused: no parts, an empty part, a record named twice, or
-/// bytes that do not divide into parts exactly.
+/// The parts of an expanded bundle. Refused: no parts, more than [`MAX_PARTS`], an empty part, a
+/// record named twice, or bytes that do not divide into parts exactly.
 pub fn decode(raw: &[u8]) -> Result<Vec<(PatientId, &[u8])>, PayloadError> {
     let mut parts: Vec<(PatientId, &[u8])> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     let mut rest = raw;
     while !rest.is_empty() {
+        if parts.len() == MAX_PARTS {
+            return Err(PayloadError::Malformed);
+        }
         let (id, after_id) = rest
             .split_first_chunk::<ID_BYTES>()
             .ok_or(PayloadError::Malformed)?;
@@ -62,7 +73,7 @@ pub fn decode(raw: &[u8]) -> Result<Vec<(PatientId, &[u8])>, PayloadError> {
         }
         let (doc, after_doc) = after_length.split_at(length);
         let patient = PatientId::from_u128(u128::from_be_bytes(*id));
-        if parts.iter().any(|(seen, _)| *seen == patient) {
+        if !seen.insert(patient) {
             return Err(PayloadError::Malformed);
         }
         parts.push((patient, doc));
@@ -82,7 +93,8 @@ pub fn plan(sizes: &[usize]) -> Vec<std::ops::Range<usize>> {
     let mut filled = 0;
     for (index, size) in sizes.iter().copied().enumerate() {
         let alone = size > MAX_PART_BYTES;
-        if index > start && (alone || filled + size > MAX_BUNDLE_BYTES) {
+        let full = filled + size > MAX_BUNDLE_BYTES || index - start == MAX_PARTS;
+        if index > start && (alone || full) {
             groups.push(start..index);
             start = index;
             filled = 0;
@@ -137,6 +149,17 @@ mod tests {
             Err(PayloadError::Malformed),
             "trailing bytes"
         );
+        let ids: Vec<PatientId> = (0..=MAX_PARTS).map(|_| PatientId::random()).collect();
+        let many: Vec<(PatientId, &[u8])> = ids.iter().map(|id| (*id, doc)).collect();
+        assert_eq!(
+            decode(&encode(&many).unwrap()),
+            Err(PayloadError::Malformed),
+            "more parts than any device makes"
+        );
+        assert_eq!(
+            decode(&encode(&many[1..]).unwrap()).unwrap().len(),
+            MAX_PARTS
+        );
     }
 
     #[test]
@@ -178,6 +201,7 @@ mod tests {
             for group in groups {
                 let total: usize = sizes[group.clone()].iter().sum();
                 prop_assert!(group.len() == 1 || total <= MAX_BUNDLE_BYTES);
+                prop_assert!(group.len() <= MAX_PARTS);
                 prop_assert!(group.len() == 1 || sizes[group].iter().all(|size| *size <= MAX_PART_BYTES));
             }
         }
