@@ -499,6 +499,11 @@ pub struct PullQuery {
     limit: Option<usize>,
 }
 
+/// Bytes of units per page, as stored (base64 in JSON; about three quarters of it on the wire once
+/// gzipped): a page must arrive well within a client's 30-second request timeout on a slow link
+/// (2 MiB is about 8 s at 1.6 Mbit/s), whatever the size of its units.
+const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
+
 /// One page of a team's units in `stream` after `after`, oldest first.
 /// A page of a team's stream after the cursor. Units `reader` wrote itself are not sent back: the
 /// device holds them already (they were half of a shift's download); the cursor still moves past
@@ -518,10 +523,17 @@ async fn page(
         .store
         .page(team.to_owned(), stream, query.after, limit + 1)
         .await?;
-    let more = rows.len() > limit;
+    let mut more = rows.len() > limit;
     let mut cursor = query.after;
     let mut units = Vec::with_capacity(rows.len().min(limit));
+    let mut bytes = 0;
     for (seq, text) in rows.into_iter().take(limit) {
+        // The first unit always goes, so every page moves on.
+        if bytes > 0 && bytes + text.len() > MAX_PAGE_BYTES {
+            more = true;
+            break;
+        }
+        bytes += text.len();
         cursor = seq;
         let unit: doorstep_core::sync::wire::Unit =
             serde_json::from_str(&text).map_err(ApiError::internal)?;

@@ -111,7 +111,7 @@ fn main() {
     let started = Instant::now();
     let report = doorstep_transport::sync(&holder, |_| {}).unwrap();
     println!(
-        "upload of {} patients with 52 sets and 12 visit notes each over emulated 3G (1.6 Mbit/s down, 0.75 up, 150 ms RTT): {:.1} s, {} units (target ≤ 30 s)",
+        "upload of {} patients with 52 sets and 12 visit notes each over emulated 3G (1.6 Mbit/s down, 0.75 up, 150 ms RTT): {:.1} s, {} records (target ≤ 30 s)",
         year.len(),
         started.elapsed().as_secs_f64(),
         report.uploaded
@@ -134,7 +134,7 @@ fn main() {
     let download = started.elapsed();
     assert_eq!(b.patients().unwrap().len(), total);
     println!(
-        "first download of {total} patients ({} units): {:.2} s on loopback",
+        "first download of {total} patients ({} records): {:.2} s on loopback",
         report.downloaded,
         download.as_secs_f64()
     );
@@ -143,7 +143,7 @@ fn main() {
     let started = Instant::now();
     let report = doorstep_transport::sync(&c, |_| {}).unwrap();
     println!(
-        "first download of {} patients ({} units) over emulated 3G: {:.1} s (target ≤ 15 s)",
+        "first download of {} patients ({} records) over emulated 3G: {:.1} s (target ≤ 15 s)",
         c.patients().unwrap().len(),
         report.downloaded,
         started.elapsed().as_secs_f64()

@@ -82,7 +82,7 @@ fn three_g(work: &Path) {
     let down = doorstep_transport::sync(&d, |_| {}).unwrap();
     let down_seconds = started.elapsed().as_secs_f64();
     println!(
-        "\nthe shift over emulated 3G (1.6 Mbit/s down, 0.75 up, 150 ms round trip), sessions unlocked: up {up_seconds:.2} s ({} units), down {down_seconds:.2} s ({} units) (target ≤ 0.6 s each way)",
+        "\nthe shift over emulated 3G (1.6 Mbit/s down, 0.75 up, 150 ms round trip), sessions unlocked: up {up_seconds:.2} s ({} records), down {down_seconds:.2} s ({} records) (target ≤ 0.6 s each way)",
         up.uploaded, down.downloaded
     );
 
@@ -117,7 +117,7 @@ fn three_g(work: &Path) {
     let up = cli_sync("e");
     let down = cli_sync("f");
     println!(
-        "the same through `doorstep sync` (its own elapsed_ms: from the first request to the last answer applied): up {:.2} s ({} units), down {:.2} s ({} units)",
+        "the same through `doorstep sync` (its own elapsed_ms: from the first request to the last answer applied): up {:.2} s ({} records), down {:.2} s ({} records)",
         up["elapsed_ms"].as_f64().unwrap() / 1000.0,
         up["uploaded"],
         down["elapsed_ms"].as_f64().unwrap() / 1000.0,
