@@ -57,6 +57,7 @@ pub fn run(args: &News2Args, json: bool, protocol: &ResponseProtocol) -> anyhow:
         pulse: args.pulse,
         consciousness: args.consciousness.clone(),
         temperature: args.temperature,
+        additional: Default::default(),
     };
     let scored = input
         .scale()

@@ -144,6 +144,19 @@ pub fn set_text(set: &ObservationSet, shown: &serde_json::Value) -> String {
             text.pop();
         }
     }
+    if let Some(items) = shown["additional"].as_array()
+        && !items.is_empty()
+    {
+        let _ = write!(text, "\n\nAlso recorded (not part of NEWS2):");
+        for item in items {
+            let _ = write!(
+                text,
+                "\n  {:<26} {}",
+                item["label"].as_str().unwrap_or_default(),
+                item["text"].as_str().unwrap_or_default()
+            );
+        }
+    }
     match set.next_due() {
         Some(due) if due <= set.taken_at() => {
             let _ = write!(text, "\nNext set:   continuous monitoring");

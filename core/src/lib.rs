@@ -11,6 +11,7 @@ macro_rules! redacted_debug {
     };
 }
 
+pub mod additional;
 pub mod crypto;
 pub mod ids;
 pub mod news2;

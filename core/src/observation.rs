@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::additional::AdditionalObservations;
 use crate::ids::{DeviceId, ObservationId, UserId};
 use crate::news2::{self, News2Result, NotApplicable, ResponseProtocol, ShownResponse};
 use crate::vitals::{Spo2Scale, VitalSigns};
@@ -134,6 +135,9 @@ pub struct ObservationSet {
     /// ([`crate::unusual`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     confirmed_unusual: Vec<crate::vitals::Field>,
+    /// Observations recorded with the set and never scored ([`crate::additional`]).
+    #[serde(default, skip_serializing_if = "AdditionalObservations::is_empty")]
+    additional: AdditionalObservations,
     /// Set only in memory by [`Self::score_on_reading`]; never stored or synced.
     #[serde(skip)]
     scored_on_reading: bool,
@@ -168,8 +172,21 @@ impl ObservationSet {
             response,
             spo2_scale: Some(scale),
             confirmed_unusual: Vec::new(),
+            additional: AdditionalObservations::default(),
             scored_on_reading: false,
         }
+    }
+
+    /// The set with observations recorded beside its vital signs. They change nothing in its
+    /// score or response.
+    pub fn with_additional(mut self, additional: AdditionalObservations) -> Self {
+        self.additional = additional;
+        self
+    }
+
+    /// Observations recorded with the set, never part of its NEWS2 score.
+    pub fn additional(&self) -> &AdditionalObservations {
+        &self.additional
     }
 
     /// The set with the unusual values its author confirmed on saving.

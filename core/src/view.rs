@@ -96,7 +96,29 @@ pub fn set_json(set: &ObservationSet, fallback: &ResponseProtocol) -> Value {
         // Values to check before saving (a preview), or that were checked (a saved set).
         "unusual": crate::unusual::unusual_values(set.vitals()),
         "confirmed_unusual": set.confirmed_unusual(),
+        // Observations recorded with the set, never scored: as they read, and as values.
+        "additional": additional_json(set.additional()),
+        "additional_values": set.additional(),
     })
+}
+
+/// Observations recorded with a set (never scored), each with its label and how it reads.
+pub fn additional_json(additional: &crate::additional::AdditionalObservations) -> Value {
+    additional
+        .shown()
+        .into_iter()
+        .map(|(field, text)| {
+            json!({
+                "field": field.key(),
+                "label": match field {
+                    crate::additional::AdditionalField::GcsEye => "GCS",
+                    crate::additional::AdditionalField::OxygenDevice => "oxygen given",
+                    _ => field.label(),
+                },
+                "text": text,
+            })
+        })
+        .collect()
 }
 
 /// The service the response's setting names first for this set's risk: 999 for a community
@@ -141,6 +163,8 @@ pub fn record_json(
                 "escalation_service",
                 "unusual",
                 "confirmed_unusual",
+                "additional",
+                "additional_values",
             ] {
                 json[key] = set[key].clone();
             }

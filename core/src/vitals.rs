@@ -11,6 +11,10 @@ use std::ops::RangeInclusive;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::additional::{
+    AdditionalError, AdditionalField, AdditionalInput, AdditionalObservations,
+};
+
 /// Level of consciousness on the ACVPU scale (NEWS2 uses "new confusion" as C).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Acvpu {
@@ -243,9 +247,12 @@ pub enum VitalsError {
         expected: &'static str,
     },
     #[error(
-        "unknown field; the fields are respiration_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness and temperature"
+        "unknown field; the fields are respiration_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness and temperature, and beside them diastolic_bp, blood_glucose, pain_score, oxygen_device, oxygen_flow, gcs_eye, gcs_verbal, gcs_motor, fetal_heart_rate and urine_protein"
     )]
     UnknownField { key: String },
+    /// An additional observation (never scored) was refused.
+    #[error(transparent)]
+    Additional(#[from] AdditionalError),
     #[error("each line must be one JSON object of vital signs: {detail}")]
     NotAnObject { detail: String },
 }
@@ -262,6 +269,7 @@ impl VitalsError {
             | VitalsError::NotABoolean { field }
             | VitalsError::WrongType { field, .. } => Some(field.key()),
             VitalsError::UnknownField { key } => Some(key),
+            VitalsError::Additional(error) => Some(error.field().key()),
             VitalsError::NotAnObject { .. } => None,
         }
     }
@@ -278,6 +286,9 @@ pub struct VitalsInput {
     pub pulse: Option<i64>,
     pub consciousness: Option<String>,
     pub temperature: Option<f64>,
+    /// Observations entered beside the vital signs; never scored.
+    #[serde(flatten)]
+    pub additional: AdditionalInput,
 }
 
 /// Validated vital signs: every present value is within its accepted range. Any may be absent; a
@@ -343,7 +354,11 @@ impl VitalsInput {
         let mut input = VitalsInput::default();
         for (key, value) in object {
             let Some(field) = Field::from_key(key) else {
-                return Err(VitalsError::UnknownField { key: key.clone() });
+                match AdditionalField::from_key(key) {
+                    Some(field) => input.additional.set(field, value)?,
+                    None => return Err(VitalsError::UnknownField { key: key.clone() }),
+                }
+                continue;
             };
             if value.is_null() {
                 continue;
@@ -395,7 +410,11 @@ impl VitalsInput {
         for (key, value) in object {
             let single: Map<String, Value> =
                 std::iter::once((key.clone(), value.clone())).collect();
-            match Self::from_json_object(&single).and_then(|input| input.validate()) {
+            let checked = Self::from_json_object(&single).and_then(|input| {
+                input.additional.check_values()?;
+                input.validate()
+            });
+            match checked {
                 Ok(_) => {
                     valid.insert(key.clone(), value.clone());
                 }
@@ -422,6 +441,21 @@ impl VitalsInput {
     }
 
     /// Checks every present value; the first failure names its field.
+    /// The additional observations entered with these vital signs, each in range and consistent
+    /// with `vitals` (the validated signs of the same set); `pregnant`: whether the record says so
+    /// on the day the set is taken.
+    pub fn validate_additional(
+        &self,
+        vitals: &VitalSigns,
+        pregnant: bool,
+    ) -> Result<AdditionalObservations, VitalsError> {
+        Ok(self.additional.validate(crate::additional::Context {
+            systolic_bp: vitals.systolic_bp,
+            on_oxygen: vitals.on_oxygen,
+            pregnant,
+        })?)
+    }
+
     pub fn validate(&self) -> Result<VitalSigns, VitalsError> {
         self.scale()?;
         let consciousness = match &self.consciousness {
@@ -495,6 +529,7 @@ impl VitalSigns {
             pulse: self.pulse.map(i64::from),
             consciousness: self.consciousness.map(|c| c.letter().to_owned()),
             temperature: self.temperature.map(Temperature::celsius),
+            additional: AdditionalInput::default(),
         }
     }
 }

@@ -104,6 +104,11 @@ impl MaternityPeriod {
         }
     }
 
+    /// Whether the period has the patient pregnant on `date` (after conception, before birth).
+    pub fn pregnant_on(&self, date: NaiveDate) -> bool {
+        self.reason_on(date) == Some(NotApplicableReason::Pregnant)
+    }
+
     fn reason_on(&self, date: NaiveDate) -> Option<NotApplicableReason> {
         if date < self.from || date > self.until {
             return None;

@@ -14,6 +14,7 @@ fn neutral() -> VitalsInput {
         pulse: Some(70),
         consciousness: Some("A".to_owned()),
         temperature: Some(37.0),
+        additional: Default::default(),
     }
 }
 
@@ -535,6 +536,7 @@ fn to_input(set: &reference::Set, level: Acvpu) -> VitalsInput {
         pulse: Some(set.pulse),
         consciousness: Some(level.letter().to_owned()),
         temperature: Some(set.temperature_tenths as f64 / 10.0),
+        additional: Default::default(),
     }
 }
 

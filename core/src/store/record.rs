@@ -371,6 +371,14 @@ pub(crate) struct Applicability {
 }
 
 impl Applicability {
+    /// Whether any recorded status says the patient is pregnant (not yet delivered) on the UK
+    /// date of `taken_at`: observations of a pregnancy (the fetal heart) are recorded only then.
+    pub(crate) fn pregnant_on(&self, taken_at: DateTime<Utc>) -> bool {
+        self.maternity
+            .iter()
+            .any(|period| period.pregnant_on(crate::news2::uk_date(taken_at)))
+    }
+
     /// Whether NEWS2 is ruled out at `taken_at`: by any of the birth dates (a disputed date of
     /// birth counts as the youngest) or any maternity period.
     pub(crate) fn not_applicable(&self, taken_at: DateTime<Utc>) -> Option<NotApplicable> {

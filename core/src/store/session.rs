@@ -714,6 +714,8 @@ impl Session {
                     return Err(StoreError::Scale2WithoutDecision);
                 }
                 let facts = doc.scoring_facts()?;
+                let additional = input
+                    .validate_additional(&vitals, facts.applicability.pregnant_on(taken_at))?;
                 let set = ObservationSet::record(
                     ObservationId::random(),
                     taken_at,
@@ -722,7 +724,8 @@ impl Session {
                     scale,
                     &facts.scoring(&protocol, taken_at),
                 )
-                .confirming(unusual);
+                .confirming(unusual)
+                .with_additional(additional);
                 doc.add_observation(&set)?;
                 // The form this set came from is saved: nothing to offer back after a lock.
                 super::draft::clear(connection, author.user)?;

@@ -432,6 +432,7 @@ mod tests {
                 pulse: Some(pulse),
                 consciousness: Some(acvpu.to_owned()),
                 temperature: Some(temp as f64 / 10.0),
+                additional: Default::default(),
             })
     }
 

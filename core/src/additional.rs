@@ -1,0 +1,762 @@
+//! Observations recorded beside the NEWS2 vital signs and never part of its score: what a crew
+//! or a midwife records next to them (diastolic pressure, blood glucose, pain, the oxygen given,
+//! GCS; for a pregnancy the fetal heart and urine protein).
+//!
+//! They arrive in the same JSON object as the vital signs (the `--vitals` contract), are checked
+//! here against accepted ranges with errors that name the field and the range, and are stored
+//! with the set. Nothing in NEWS2 reads them: [`crate::news2`] sees only [`crate::vitals::VitalSigns`].
+
+use std::fmt;
+use std::ops::RangeInclusive;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// An additional observation, named as in the `--vitals` contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdditionalField {
+    DiastolicBp,
+    BloodGlucose,
+    PainScore,
+    OxygenDevice,
+    OxygenFlow,
+    GcsEye,
+    GcsVerbal,
+    GcsMotor,
+    FetalHeartRate,
+    UrineProtein,
+}
+
+impl AdditionalField {
+    pub const ALL: [AdditionalField; 10] = [
+        AdditionalField::DiastolicBp,
+        AdditionalField::BloodGlucose,
+        AdditionalField::PainScore,
+        AdditionalField::OxygenDevice,
+        AdditionalField::OxygenFlow,
+        AdditionalField::GcsEye,
+        AdditionalField::GcsVerbal,
+        AdditionalField::GcsMotor,
+        AdditionalField::FetalHeartRate,
+        AdditionalField::UrineProtein,
+    ];
+
+    /// The JSON key.
+    pub fn key(self) -> &'static str {
+        match self {
+            AdditionalField::DiastolicBp => "diastolic_bp",
+            AdditionalField::BloodGlucose => "blood_glucose",
+            AdditionalField::PainScore => "pain_score",
+            AdditionalField::OxygenDevice => "oxygen_device",
+            AdditionalField::OxygenFlow => "oxygen_flow",
+            AdditionalField::GcsEye => "gcs_eye",
+            AdditionalField::GcsVerbal => "gcs_verbal",
+            AdditionalField::GcsMotor => "gcs_motor",
+            AdditionalField::FetalHeartRate => "fetal_heart_rate",
+            AdditionalField::UrineProtein => "urine_protein",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|field| field.key() == key)
+    }
+
+    /// How the field reads to a clinician.
+    pub fn label(self) -> &'static str {
+        match self {
+            AdditionalField::DiastolicBp => "diastolic blood pressure",
+            AdditionalField::BloodGlucose => "blood glucose",
+            AdditionalField::PainScore => "pain score",
+            AdditionalField::OxygenDevice => "oxygen device",
+            AdditionalField::OxygenFlow => "oxygen flow rate",
+            AdditionalField::GcsEye => "GCS eye opening",
+            AdditionalField::GcsVerbal => "GCS verbal response",
+            AdditionalField::GcsMotor => "GCS motor response",
+            AdditionalField::FetalHeartRate => "fetal heart rate",
+            AdditionalField::UrineProtein => "urine protein",
+        }
+    }
+}
+
+impl fmt::Display for AdditionalField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// The accepted range of each value: wide enough for any reading a living patient (or fetus) can
+/// give, narrow enough to catch a slipped digit or a wrong unit (glucose in mg/dL, 110).
+pub mod limits {
+    use std::ops::RangeInclusive;
+
+    pub const DIASTOLIC_BP: RangeInclusive<i64> = 10..=200;
+    pub const BLOOD_GLUCOSE_MMOL_PER_L: RangeInclusive<f64> = 0.5..=50.0;
+    pub const PAIN_SCORE: RangeInclusive<i64> = 0..=10;
+    pub const OXYGEN_FLOW_L_PER_MIN: RangeInclusive<f64> = 0.1..=60.0;
+    pub const GCS_EYE: RangeInclusive<i64> = 1..=4;
+    pub const GCS_VERBAL: RangeInclusive<i64> = 1..=5;
+    pub const GCS_MOTOR: RangeInclusive<i64> = 1..=6;
+    pub const FETAL_HEART_RATE: RangeInclusive<i64> = 50..=250;
+}
+
+/// How oxygen is given (the devices of the BTS guideline for oxygen use in adults, 2017).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OxygenDevice {
+    NasalCannula,
+    SimpleMask,
+    VenturiMask,
+    ReservoirMask,
+    HighFlowNasal,
+    TracheostomyMask,
+    CpapOrNiv,
+}
+
+impl OxygenDevice {
+    pub const ALL: [OxygenDevice; 7] = [
+        OxygenDevice::NasalCannula,
+        OxygenDevice::SimpleMask,
+        OxygenDevice::VenturiMask,
+        OxygenDevice::ReservoirMask,
+        OxygenDevice::HighFlowNasal,
+        OxygenDevice::TracheostomyMask,
+        OxygenDevice::CpapOrNiv,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            OxygenDevice::NasalCannula => "nasal-cannula",
+            OxygenDevice::SimpleMask => "simple-mask",
+            OxygenDevice::VenturiMask => "venturi-mask",
+            OxygenDevice::ReservoirMask => "reservoir-mask",
+            OxygenDevice::HighFlowNasal => "high-flow-nasal",
+            OxygenDevice::TracheostomyMask => "tracheostomy-mask",
+            OxygenDevice::CpapOrNiv => "cpap-or-niv",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            OxygenDevice::NasalCannula => "nasal cannula",
+            OxygenDevice::SimpleMask => "simple face mask",
+            OxygenDevice::VenturiMask => "Venturi mask",
+            OxygenDevice::ReservoirMask => "reservoir (non-rebreather) mask",
+            OxygenDevice::HighFlowNasal => "high-flow nasal oxygen",
+            OxygenDevice::TracheostomyMask => "tracheostomy mask",
+            OxygenDevice::CpapOrNiv => "CPAP or NIV",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|device| device.key() == key)
+    }
+}
+
+/// Protein on a urine dipstick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum UrineProtein {
+    #[serde(rename = "negative")]
+    Negative,
+    #[serde(rename = "trace")]
+    Trace,
+    #[serde(rename = "+")]
+    OnePlus,
+    #[serde(rename = "++")]
+    TwoPlus,
+    #[serde(rename = "+++")]
+    ThreePlus,
+}
+
+impl UrineProtein {
+    pub const ALL: [UrineProtein; 5] = [
+        UrineProtein::Negative,
+        UrineProtein::Trace,
+        UrineProtein::OnePlus,
+        UrineProtein::TwoPlus,
+        UrineProtein::ThreePlus,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            UrineProtein::Negative => "negative",
+            UrineProtein::Trace => "trace",
+            UrineProtein::OnePlus => "+",
+            UrineProtein::TwoPlus => "++",
+            UrineProtein::ThreePlus => "+++",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|value| value.key() == key.trim())
+    }
+}
+
+/// Glasgow Coma Scale: the three responses, each within its own range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gcs {
+    pub eye: u8,
+    pub verbal: u8,
+    pub motor: u8,
+}
+
+impl Gcs {
+    /// 3 to 15.
+    pub fn total(self) -> u8 {
+        self.eye + self.verbal + self.motor
+    }
+}
+
+/// Why an additional observation was refused: the field and what would be accepted, never the
+/// value itself.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum AdditionalError {
+    #[error("{} must be a whole number from {} to {}{unit}", field.label(), range.start(), range.end())]
+    IntegerOutOfRange {
+        field: AdditionalField,
+        range: RangeInclusive<i64>,
+        unit: &'static str,
+    },
+    #[error("{} must be a number from {} to {} {unit}", field.label(), range.start(), range.end())]
+    NumberOutOfRange {
+        field: AdditionalField,
+        range: RangeInclusive<f64>,
+        unit: &'static str,
+    },
+    #[error(
+        "oxygen device must be one of nasal-cannula, simple-mask, venturi-mask, reservoir-mask, high-flow-nasal, tracheostomy-mask, cpap-or-niv"
+    )]
+    UnknownDevice { field: AdditionalField },
+    #[error("urine protein must be one of negative, trace, +, ++, +++")]
+    UnknownProtein { field: AdditionalField },
+    #[error("GCS needs all three responses: eye (1 to 4), verbal (1 to 5) and motor (1 to 6)")]
+    PartialGcs { field: AdditionalField },
+    #[error("diastolic blood pressure must be lower than systolic")]
+    DiastolicNotBelowSystolic { field: AdditionalField },
+    #[error("an oxygen flow rate needs the oxygen device it is given through")]
+    FlowWithoutDevice { field: AdditionalField },
+    #[error("an oxygen device is recorded but air or oxygen says air: correct one of them")]
+    DeviceOnAir { field: AdditionalField },
+    #[error("fetal heart rate is recorded only for a patient whose record says she is pregnant")]
+    NotPregnant { field: AdditionalField },
+}
+
+impl AdditionalError {
+    pub fn field(&self) -> AdditionalField {
+        match self {
+            AdditionalError::IntegerOutOfRange { field, .. }
+            | AdditionalError::NumberOutOfRange { field, .. }
+            | AdditionalError::UnknownDevice { field }
+            | AdditionalError::UnknownProtein { field }
+            | AdditionalError::PartialGcs { field }
+            | AdditionalError::DiastolicNotBelowSystolic { field }
+            | AdditionalError::FlowWithoutDevice { field }
+            | AdditionalError::DeviceOnAir { field }
+            | AdditionalError::NotPregnant { field } => *field,
+        }
+    }
+}
+
+/// Additional observations as entered; nothing here is trusted until [`AdditionalInput::validate`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdditionalInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diastolic_bp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blood_glucose: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pain_score: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oxygen_device: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oxygen_flow: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcs_eye: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcs_verbal: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcs_motor: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetal_heart_rate: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urine_protein: Option<String>,
+}
+
+/// Validated additional observations: every present value within its range, GCS whole, no
+/// contradiction with the vital signs of the same set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdditionalObservations {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diastolic_bp: Option<u16>,
+    /// mmol/L, as entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blood_glucose: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pain_score: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oxygen_device: Option<OxygenDevice>,
+    /// L/min, as entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oxygen_flow: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcs: Option<Gcs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetal_heart_rate: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urine_protein: Option<UrineProtein>,
+}
+
+impl AdditionalObservations {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Each value present, as a clinician reads it ("104 mmHg", "GCS 14 (E4 V4 M6)"), in the
+    /// order of [`AdditionalField::ALL`]; GCS and the oxygen given each read as one line, under
+    /// their first field.
+    pub fn shown(&self) -> Vec<(AdditionalField, String)> {
+        let mut shown = Vec::new();
+        if let Some(diastolic) = self.diastolic_bp {
+            shown.push((AdditionalField::DiastolicBp, format!("{diastolic} mmHg")));
+        }
+        if let Some(glucose) = self.blood_glucose {
+            shown.push((
+                AdditionalField::BloodGlucose,
+                format!("{glucose:.1} mmol/L"),
+            ));
+        }
+        if let Some(pain) = self.pain_score {
+            shown.push((AdditionalField::PainScore, format!("{pain}/10")));
+        }
+        match (self.oxygen_device, self.oxygen_flow) {
+            (Some(device), Some(flow)) => shown.push((
+                AdditionalField::OxygenDevice,
+                format!("{}, {flow} L/min", device.label()),
+            )),
+            (Some(device), None) => {
+                shown.push((AdditionalField::OxygenDevice, device.label().to_owned()))
+            }
+            (None, Some(flow)) => {
+                shown.push((AdditionalField::OxygenFlow, format!("{flow} L/min")))
+            }
+            (None, None) => {}
+        }
+        if let Some(gcs) = self.gcs {
+            shown.push((
+                AdditionalField::GcsEye,
+                format!(
+                    "GCS {} (E{} V{} M{})",
+                    gcs.total(),
+                    gcs.eye,
+                    gcs.verbal,
+                    gcs.motor
+                ),
+            ));
+        }
+        if let Some(rate) = self.fetal_heart_rate {
+            shown.push((AdditionalField::FetalHeartRate, format!("{rate} beats/min")));
+        }
+        if let Some(protein) = self.urine_protein {
+            shown.push((AdditionalField::UrineProtein, protein.key().to_owned()));
+        }
+        shown
+    }
+}
+
+fn integer(field: AdditionalField, value: &Value) -> Result<i64, AdditionalError> {
+    let (range, unit) = integer_range(field);
+    // 3.0 is a whole number written as a float; accept it, refuse 3.5.
+    let whole = value.as_i64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 1e9)
+            .map(|f| f as i64)
+    });
+    whole.ok_or(AdditionalError::IntegerOutOfRange { field, range, unit })
+}
+
+fn number(field: AdditionalField, value: &Value) -> Result<f64, AdditionalError> {
+    let (range, unit) = number_range(field);
+    value
+        .as_f64()
+        .ok_or(AdditionalError::NumberOutOfRange { field, range, unit })
+}
+
+fn integer_range(field: AdditionalField) -> (RangeInclusive<i64>, &'static str) {
+    match field {
+        AdditionalField::DiastolicBp => (limits::DIASTOLIC_BP, " mmHg"),
+        AdditionalField::PainScore => (limits::PAIN_SCORE, ""),
+        AdditionalField::GcsEye => (limits::GCS_EYE, ""),
+        AdditionalField::GcsVerbal => (limits::GCS_VERBAL, ""),
+        AdditionalField::GcsMotor => (limits::GCS_MOTOR, ""),
+        _ => (limits::FETAL_HEART_RATE, " beats/min"),
+    }
+}
+
+fn number_range(field: AdditionalField) -> (RangeInclusive<f64>, &'static str) {
+    match field {
+        AdditionalField::BloodGlucose => (limits::BLOOD_GLUCOSE_MMOL_PER_L, "mmol/L"),
+        _ => (limits::OXYGEN_FLOW_L_PER_MIN, "L/min"),
+    }
+}
+
+fn checked<T: TryFrom<i64>>(
+    field: AdditionalField,
+    value: Option<i64>,
+) -> Result<Option<T>, AdditionalError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let (range, unit) = integer_range(field);
+    let refused = || AdditionalError::IntegerOutOfRange {
+        field,
+        range: range.clone(),
+        unit,
+    };
+    if !range.contains(&value) {
+        return Err(refused());
+    }
+    T::try_from(value).map(Some).map_err(|_| refused())
+}
+
+fn checked_number(
+    field: AdditionalField,
+    value: Option<f64>,
+) -> Result<Option<f64>, AdditionalError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let (range, unit) = number_range(field);
+    if !value.is_finite() || !range.contains(&value) {
+        return Err(AdditionalError::NumberOutOfRange { field, range, unit });
+    }
+    Ok(Some(value))
+}
+
+/// What the set's vital signs say that the additional observations must agree with.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Context {
+    pub systolic_bp: Option<u16>,
+    pub on_oxygen: Option<bool>,
+    /// Whether the record says the patient is pregnant on the day the set is taken.
+    pub pregnant: bool,
+}
+
+impl AdditionalInput {
+    /// Takes one JSON value for `field`, checking its type (the range comes with validation).
+    pub fn set(&mut self, field: AdditionalField, value: &Value) -> Result<(), AdditionalError> {
+        if value.is_null() {
+            return Ok(());
+        }
+        match field {
+            AdditionalField::DiastolicBp => self.diastolic_bp = Some(integer(field, value)?),
+            AdditionalField::BloodGlucose => self.blood_glucose = Some(number(field, value)?),
+            AdditionalField::PainScore => self.pain_score = Some(integer(field, value)?),
+            AdditionalField::OxygenDevice => {
+                self.oxygen_device = Some(
+                    value
+                        .as_str()
+                        .ok_or(AdditionalError::UnknownDevice { field })?
+                        .to_owned(),
+                );
+            }
+            AdditionalField::OxygenFlow => self.oxygen_flow = Some(number(field, value)?),
+            AdditionalField::GcsEye => self.gcs_eye = Some(integer(field, value)?),
+            AdditionalField::GcsVerbal => self.gcs_verbal = Some(integer(field, value)?),
+            AdditionalField::GcsMotor => self.gcs_motor = Some(integer(field, value)?),
+            AdditionalField::FetalHeartRate => self.fetal_heart_rate = Some(integer(field, value)?),
+            AdditionalField::UrineProtein => {
+                self.urine_protein = Some(
+                    value
+                        .as_str()
+                        .ok_or(AdditionalError::UnknownProtein { field })?
+                        .to_owned(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Each value against its own range, as a form checks while values are typed: whether the
+    /// values go together (GCS whole, diastolic below systolic, oxygen given through a device)
+    /// is checked on saving, by [`Self::validate`].
+    pub fn check_values(&self) -> Result<AdditionalObservations, AdditionalError> {
+        use AdditionalField as F;
+        let oxygen_device = match &self.oxygen_device {
+            None => None,
+            Some(key) => Some(OxygenDevice::from_key(key.trim()).ok_or(
+                AdditionalError::UnknownDevice {
+                    field: F::OxygenDevice,
+                },
+            )?),
+        };
+        let urine_protein = match &self.urine_protein {
+            None => None,
+            Some(key) => Some(UrineProtein::from_key(key).ok_or(
+                AdditionalError::UnknownProtein {
+                    field: F::UrineProtein,
+                },
+            )?),
+        };
+        let eye: Option<u8> = checked(F::GcsEye, self.gcs_eye)?;
+        let verbal: Option<u8> = checked(F::GcsVerbal, self.gcs_verbal)?;
+        let motor: Option<u8> = checked(F::GcsMotor, self.gcs_motor)?;
+        let gcs = match (eye, verbal, motor) {
+            (Some(eye), Some(verbal), Some(motor)) => Some(Gcs { eye, verbal, motor }),
+            _ => None,
+        };
+        Ok(AdditionalObservations {
+            diastolic_bp: checked(F::DiastolicBp, self.diastolic_bp)?,
+            blood_glucose: checked_number(F::BloodGlucose, self.blood_glucose)?,
+            pain_score: checked(F::PainScore, self.pain_score)?,
+            oxygen_device,
+            oxygen_flow: checked_number(F::OxygenFlow, self.oxygen_flow)?,
+            gcs,
+            fetal_heart_rate: checked(F::FetalHeartRate, self.fetal_heart_rate)?,
+            urine_protein,
+        })
+    }
+
+    /// Every value in range and the values consistent with each other and with the set's vital
+    /// signs (`context`).
+    pub fn validate(&self, context: Context) -> Result<AdditionalObservations, AdditionalError> {
+        use AdditionalField as F;
+        let observations = self.check_values()?;
+        let gcs_parts = [self.gcs_eye, self.gcs_verbal, self.gcs_motor];
+        if gcs_parts.iter().any(Option::is_some) && observations.gcs.is_none() {
+            let field = match gcs_parts {
+                [None, ..] => F::GcsEye,
+                [_, None, _] => F::GcsVerbal,
+                _ => F::GcsMotor,
+            };
+            return Err(AdditionalError::PartialGcs { field });
+        }
+        if let (Some(diastolic), Some(systolic)) = (observations.diastolic_bp, context.systolic_bp)
+            && diastolic >= systolic
+        {
+            return Err(AdditionalError::DiastolicNotBelowSystolic {
+                field: F::DiastolicBp,
+            });
+        }
+        if observations.oxygen_flow.is_some() && observations.oxygen_device.is_none() {
+            return Err(AdditionalError::FlowWithoutDevice {
+                field: F::OxygenFlow,
+            });
+        }
+        if observations.oxygen_device.is_some() && context.on_oxygen == Some(false) {
+            return Err(AdditionalError::DeviceOnAir {
+                field: F::OxygenDevice,
+            });
+        }
+        if observations.fetal_heart_rate.is_some() && !context.pregnant {
+            return Err(AdditionalError::NotPregnant {
+                field: F::FetalHeartRate,
+            });
+        }
+        Ok(observations)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn input(value: Value) -> Result<AdditionalInput, AdditionalError> {
+        let mut input = AdditionalInput::default();
+        for (key, value) in value.as_object().unwrap() {
+            input.set(AdditionalField::from_key(key).unwrap(), value)?;
+        }
+        Ok(input)
+    }
+
+    const ADULT_ON_AIR: Context = Context {
+        systolic_bp: Some(120),
+        on_oxygen: Some(false),
+        pregnant: false,
+    };
+
+    /// Each range at its edges, table-driven: (field, lowest accepted, highest accepted, one
+    /// below, one above).
+    #[test]
+    fn every_range_accepts_its_edges_and_refuses_beyond_them() {
+        let integers: [(&str, i64, i64); 6] = [
+            ("diastolic_bp", 10, 119),
+            ("pain_score", 0, 10),
+            ("gcs_eye", 1, 4),
+            ("gcs_verbal", 1, 5),
+            ("gcs_motor", 1, 6),
+            ("fetal_heart_rate", 50, 250),
+        ];
+        let pregnant = Context {
+            pregnant: true,
+            ..ADULT_ON_AIR
+        };
+        let whole_gcs = |key: &str, value: i64| {
+            let mut object = json!({"gcs_eye": 4, "gcs_verbal": 5, "gcs_motor": 6});
+            object[key] = json!(value);
+            object
+        };
+        for (key, low, high) in integers {
+            let object = |value| {
+                if key.starts_with("gcs_") {
+                    whole_gcs(key, value)
+                } else {
+                    json!({ key: value })
+                }
+            };
+            for accepted in [low, high] {
+                assert!(
+                    input(object(accepted)).unwrap().validate(pregnant).is_ok(),
+                    "{key} {accepted}"
+                );
+            }
+            for refused in [low - 1, high + 1] {
+                if key == "diastolic_bp" && refused == high + 1 {
+                    continue;
+                }
+                let error = input(object(refused))
+                    .unwrap()
+                    .validate(pregnant)
+                    .unwrap_err();
+                assert_eq!(error.field().key(), key);
+                assert!(
+                    matches!(error, AdditionalError::IntegerOutOfRange { .. }),
+                    "{key} {refused}: {error}"
+                );
+            }
+        }
+        let diastolic = input(json!({"diastolic_bp": 201})).unwrap();
+        assert!(diastolic.validate(Context::default()).is_err());
+        assert!(
+            input(json!({"diastolic_bp": 200}))
+                .unwrap()
+                .validate(Context::default())
+                .is_ok()
+        );
+        let numbers: [(&str, f64, f64, f64, f64); 2] = [
+            ("blood_glucose", 0.5, 50.0, 0.4, 50.1),
+            ("oxygen_flow", 0.1, 60.0, 0.0, 60.5),
+        ];
+        for (key, low, high, below, above) in numbers {
+            let object = |value: f64| json!({ key: value, "oxygen_device": "simple-mask" });
+            let on_oxygen = Context {
+                on_oxygen: Some(true),
+                ..ADULT_ON_AIR
+            };
+            for accepted in [low, high] {
+                assert!(
+                    input(object(accepted)).unwrap().validate(on_oxygen).is_ok(),
+                    "{key}"
+                );
+            }
+            for refused in [below, above] {
+                let error = input(object(refused))
+                    .unwrap()
+                    .validate(on_oxygen)
+                    .unwrap_err();
+                assert_eq!(error.field().key(), key);
+            }
+        }
+    }
+
+    #[test]
+    fn a_reading_in_other_units_is_refused_naming_the_unit() {
+        // Glucose in mg/dL, as some meters show it.
+        let error = input(json!({"blood_glucose": 110}))
+            .unwrap()
+            .validate(ADULT_ON_AIR)
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "blood glucose must be a number from 0.5 to 50 mmol/L"
+        );
+        let error = input(json!({"pain_score": "severe"})).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "pain score must be a whole number from 0 to 10"
+        );
+    }
+
+    #[test]
+    fn values_that_contradict_each_other_or_the_vital_signs_are_refused() {
+        let cases: [(Value, Context, &str); 6] = [
+            (
+                json!({"gcs_eye": 4, "gcs_motor": 6}),
+                ADULT_ON_AIR,
+                "gcs_verbal",
+            ),
+            (json!({"diastolic_bp": 120}), ADULT_ON_AIR, "diastolic_bp"),
+            (json!({"oxygen_flow": 2}), ADULT_ON_AIR, "oxygen_flow"),
+            (
+                json!({"oxygen_device": "nasal-cannula"}),
+                ADULT_ON_AIR,
+                "oxygen_device",
+            ),
+            (
+                json!({"fetal_heart_rate": 140}),
+                ADULT_ON_AIR,
+                "fetal_heart_rate",
+            ),
+            (
+                json!({"urine_protein": "4+"}),
+                ADULT_ON_AIR,
+                "urine_protein",
+            ),
+        ];
+        for (object, context, key) in cases {
+            let error = input(object.clone())
+                .unwrap()
+                .validate(context)
+                .unwrap_err();
+            assert_eq!(error.field().key(), key, "{object}");
+        }
+    }
+
+    #[test]
+    fn a_whole_set_of_additional_observations_is_kept_as_entered() {
+        let context = Context {
+            systolic_bp: Some(150),
+            on_oxygen: Some(true),
+            pregnant: true,
+        };
+        let observations = input(json!({
+            "diastolic_bp": 104, "blood_glucose": 5.6, "pain_score": 3,
+            "oxygen_device": "venturi-mask", "oxygen_flow": 8,
+            "gcs_eye": 4, "gcs_verbal": 5, "gcs_motor": 6,
+            "fetal_heart_rate": 142, "urine_protein": "++"
+        }))
+        .unwrap()
+        .validate(context)
+        .unwrap();
+        assert_eq!(observations.gcs.unwrap().total(), 15);
+        assert_eq!(observations.urine_protein, Some(UrineProtein::TwoPlus));
+        assert_eq!(observations.oxygen_device, Some(OxygenDevice::VenturiMask));
+        let json = serde_json::to_value(observations).unwrap();
+        assert_eq!(json["urine_protein"], "++");
+        assert_eq!(json["oxygen_device"], "venturi-mask");
+        let back: AdditionalObservations = serde_json::from_value(json).unwrap();
+        assert_eq!(back, observations);
+        assert!(AdditionalObservations::default().is_empty());
+        let shown: Vec<String> = observations
+            .shown()
+            .into_iter()
+            .map(|(_, text)| text)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "104 mmHg",
+                "5.6 mmol/L",
+                "3/10",
+                "Venturi mask, 8 L/min",
+                "GCS 15 (E4 V5 M6)",
+                "142 beats/min",
+                "++"
+            ]
+        );
+    }
+}
