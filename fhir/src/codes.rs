@@ -156,3 +156,30 @@ pub const SUB_TEMPERATURE: (&str, &str) = (
     "1104371000000107",
     "Royal College of Physicians NEWS2 (National Early Warning Score 2) - temperature score",
 );
+
+/// Observations recorded beside NEWS2 (issue 15). UK Core has no profile for these beyond
+/// UKCore-Observation, so each carries the LOINC code a receiving system looks for:
+/// - diastolic pressure: the blood pressure panel's component (CLINICAL.md, above);
+/// - oxygen flow: the InspiredOxygen observation's value in `L/min`, as UK Core's own example
+///   `UKCore-Observation-OxygenTherapy-Example` carries it (NHSDigital/FHIR-R4-UKCORE-STAGING-MAIN,
+///   `examples/UKCore-Observation-OxygenTherapy-Example.xml`); the device as the observation's
+///   `method` text (UK Core has no value set for delivery devices);
+/// - GCS: the total with the three responses as components, as in the FHIR R4 example
+///   `Observation/glasgow`;
+/// - the rest by their LOINC codes, with UCUM units.
+pub const ADDITIONAL_PROFILE: &str = "UKCore-Observation";
+pub const BLOOD_GLUCOSE: (&str, &str) = ("15074-8", "Glucose [Moles/volume] in Blood");
+pub const MMOL_PER_L: (&str, &str) = ("mmol/L", "millimole per liter");
+pub const PAIN_SCORE: (&str, &str) = (
+    "72514-3",
+    "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
+);
+pub const GCS_TOTAL: (&str, &str) = ("9269-2", "Glasgow coma score total");
+pub const GCS_EYE: (&str, &str) = ("9267-6", "Glasgow coma score eye opening");
+pub const GCS_VERBAL: (&str, &str) = ("9270-0", "Glasgow coma score verbal");
+pub const GCS_MOTOR: (&str, &str) = ("9268-4", "Glasgow coma score motor");
+pub const SCORE: (&str, &str) = ("{score}", "score");
+pub const FETAL_HEART_RATE: (&str, &str) = ("55283-6", "Fetal Heart rate");
+pub const PER_MINUTE: (&str, &str) = ("/min", "beats per minute");
+pub const URINE_PROTEIN: (&str, &str) = ("20454-5", "Protein [Presence] in Urine by Test strip");
+pub const LITRES_PER_MINUTE: (&str, &str) = ("L/min", "liter per minute");

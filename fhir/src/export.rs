@@ -140,6 +140,11 @@ enum Part {
     Consciousness,
     Temperature,
     News2Total,
+    BloodGlucose,
+    PainScore,
+    Gcs,
+    FetalHeartRate,
+    UrineProtein,
 }
 
 fn part_id(set: &ObservationSet, part: Part) -> Uuid {
@@ -254,20 +259,32 @@ fn set_entries(
         );
         made.push((Part::OxygenSaturation, observation));
     }
+    let additional = set.additional();
     if let Some(on_oxygen) = vitals.on_oxygen {
         let (code, display) = if on_oxygen {
             codes::ON_OXYGEN
         } else {
             codes::ROOM_AIR
         };
-        made.push((
+        let mut inspired = base(
             Part::InspiredOxygen,
-            base(
-                Part::InspiredOxygen,
-                "UKCore-Observation-InspiredOxygen",
-                CodeableConcept::of(vec![Coding::new(codes::SNOMED, code, display)]),
-            ),
-        ));
+            "UKCore-Observation-InspiredOxygen",
+            CodeableConcept::of(vec![Coding::new(codes::SNOMED, code, display)]),
+        );
+        if on_oxygen {
+            // The flow as UK Core's oxygen therapy example carries it; the device as text.
+            inspired.value_quantity = additional
+                .oxygen_flow
+                .and_then(Number::from_f64)
+                .map(|flow| quantity(flow, codes::LITRES_PER_MINUTE));
+            if let Some(device) = additional.oxygen_device {
+                inspired.extra.insert(
+                    "method".to_owned(),
+                    serde_json::json!({"text": device.label()}),
+                );
+            }
+        }
+        made.push((Part::InspiredOxygen, inspired));
     }
     if let Some(systolic) = vitals.systolic_bp {
         let mut panel = base(
@@ -281,19 +298,24 @@ fn set_entries(
             value_quantity: Some(quantity(systolic, codes::SYSTOLIC.unit)),
             extra: Map::new(),
         });
-        // The R4 blood pressure profile asks for both parts: NEWS2 takes no diastolic.
+        // The R4 blood pressure profile asks for both parts: NEWS2 takes no diastolic, so it is
+        // there only when the clinician recorded it beside the set.
         let mut absent = Map::new();
-        absent.insert(
-            "dataAbsentReason".to_owned(),
-            serde_json::json!({"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
-                "code": "not-performed",
-                "display": "Not Performed",
-            }]}),
-        );
+        if additional.diastolic_bp.is_none() {
+            absent.insert(
+                "dataAbsentReason".to_owned(),
+                serde_json::json!({"coding": [{
+                    "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                    "code": "not-performed",
+                    "display": "Not Performed",
+                }]}),
+            );
+        }
         panel.component.push(ObservationComponent {
             code: vital_code(&codes::DIASTOLIC),
-            value_quantity: None,
+            value_quantity: additional
+                .diastolic_bp
+                .map(|diastolic| quantity(diastolic, codes::DIASTOLIC.unit)),
             extra: absent,
         });
         made.push((Part::BloodPressure, panel));
@@ -344,8 +366,12 @@ fn set_entries(
     let total = set
         .news2()
         .and_then(|result| result.total().map(|total| (result, total)));
+    // Observations beside NEWS2 come after the vital signs and are never among what a NEWS2
+    // total is derived from.
+    let beside = additional_observations(set, &base);
     let mut entries: Vec<BundleEntry> = made
         .iter()
+        .chain(&beside)
         .map(|(part, observation)| BundleEntry {
             full_url: Some(urn(part_id(set, *part))),
             resource: Resource::Observation(Box::new(observation.clone())),
@@ -394,6 +420,101 @@ fn set_entries(
         });
     }
     entries
+}
+
+/// The observations recorded with a set beside its vital signs (diastolic pressure and the
+/// oxygen given travel in the panel and the inspired-oxygen observation instead).
+fn additional_observations(
+    set: &ObservationSet,
+    base: &dyn Fn(Part, &str, CodeableConcept) -> Observation,
+) -> Vec<(Part, Observation)> {
+    let additional = set.additional();
+    let loinc = |(code, display): (&str, &str)| {
+        CodeableConcept::of(vec![Coding::new(codes::LOINC, code, display)])
+    };
+    let measured =
+        |part: Part, code: (&str, &str), kind: (&str, &str), value: Number, unit| Observation {
+            category: category(kind.0, kind.1),
+            value_quantity: Some(quantity(value, unit)),
+            ..base(part, codes::ADDITIONAL_PROFILE, loinc(code))
+        };
+    let mut made = Vec::new();
+    if let Some(glucose) = additional.blood_glucose.and_then(Number::from_f64) {
+        made.push((
+            Part::BloodGlucose,
+            measured(
+                Part::BloodGlucose,
+                codes::BLOOD_GLUCOSE,
+                ("laboratory", "Laboratory"),
+                glucose,
+                codes::MMOL_PER_L,
+            ),
+        ));
+    }
+    if let Some(pain) = additional.pain_score {
+        made.push((
+            Part::PainScore,
+            measured(
+                Part::PainScore,
+                codes::PAIN_SCORE,
+                ("survey", "Survey"),
+                Number::from(pain),
+                codes::SCORE,
+            ),
+        ));
+    }
+    if let Some(gcs) = additional.gcs {
+        let mut observation = measured(
+            Part::Gcs,
+            codes::GCS_TOTAL,
+            ("survey", "Survey"),
+            Number::from(gcs.total()),
+            codes::SCORE,
+        );
+        observation.component = [
+            (codes::GCS_EYE, gcs.eye),
+            (codes::GCS_VERBAL, gcs.verbal),
+            (codes::GCS_MOTOR, gcs.motor),
+        ]
+        .into_iter()
+        .map(|(code, value)| ObservationComponent {
+            code: loinc(code),
+            value_quantity: Some(quantity(value, codes::SCORE)),
+            extra: Map::new(),
+        })
+        .collect();
+        made.push((Part::Gcs, observation));
+    }
+    if let Some(rate) = additional.fetal_heart_rate {
+        made.push((
+            Part::FetalHeartRate,
+            measured(
+                Part::FetalHeartRate,
+                codes::FETAL_HEART_RATE,
+                ("exam", "Exam"),
+                Number::from(rate),
+                codes::PER_MINUTE,
+            ),
+        ));
+    }
+    if let Some(protein) = additional.urine_protein {
+        made.push((
+            Part::UrineProtein,
+            Observation {
+                category: category("laboratory", "Laboratory"),
+                value_codeable_concept: Some(CodeableConcept {
+                    coding: Vec::new(),
+                    text: Some(protein.key().to_owned()),
+                }),
+                ..base(
+                    Part::UrineProtein,
+                    codes::ADDITIONAL_PROFILE,
+                    loinc(codes::URINE_PROTEIN),
+                )
+            },
+        ));
+    }
+    made
 }
 
 fn sub_score_code(parameter: Parameter, scale: Spo2Scale) -> (&'static str, &'static str) {

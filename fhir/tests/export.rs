@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{COMPLETE, PARTIAL, adult, at, record, schema_errors, set};
+use common::{COMPLETE, PARTIAL, adult, at, record, schema_errors, set, set_with_additional};
 use doorstep_fhir::codes;
 use doorstep_fhir::types::{Observation, Resource};
 use doorstep_fhir::{Bundle, ExportOptions, observations_bundle};
@@ -304,4 +304,66 @@ fn the_patient_is_identified_by_nhs_number_and_the_bundle_is_the_same_every_time
     // precision a FHIR decimal carries.
     assert!(json.contains(r#""value":26,"#), "{json}");
     assert!(json.contains(r#""value":38.6,"#));
+}
+
+#[test]
+fn observations_beside_news2_export_with_their_loinc_codes_and_are_never_part_of_the_total() {
+    let record = record(adult(), &[set_with_additional(400, 0)], &[]);
+    let bundle = observations_bundle(&record, &ExportOptions::default());
+    if let Some(errors) = schema_errors(&bundle) {
+        panic!("invalid FHIR R4: {errors}");
+    }
+    let value = |observation: &Observation| {
+        let quantity = observation.value_quantity.as_ref().unwrap();
+        (quantity.value.as_f64().unwrap(), quantity.code.clone())
+    };
+    // Diastolic in the blood pressure panel, in place of "not performed".
+    let panel = find(&bundle, codes::LOINC, "85354-9");
+    let diastolic = panel
+        .component
+        .iter()
+        .find(|c| c.code.has(codes::LOINC, "8462-4"))
+        .unwrap();
+    assert_eq!(
+        diastolic.value_quantity.as_ref().unwrap().value.as_f64(),
+        Some(62.0)
+    );
+    assert!(!diastolic.extra.contains_key("dataAbsentReason"));
+    // The oxygen given, as UK Core's oxygen therapy example carries it.
+    let oxygen = find(&bundle, codes::SNOMED, "371825009");
+    assert_eq!(value(oxygen), (15.0, "L/min".to_owned()));
+    assert_eq!(
+        oxygen.extra["method"]["text"],
+        "reservoir (non-rebreather) mask"
+    );
+    assert_eq!(
+        value(find(&bundle, codes::LOINC, "15074-8")),
+        (2.9, "mmol/L".to_owned())
+    );
+    assert_eq!(
+        value(find(&bundle, codes::LOINC, "72514-3")),
+        (6.0, "{score}".to_owned())
+    );
+    let gcs = find(&bundle, codes::LOINC, "9269-2");
+    assert_eq!(value(gcs), (12.0, "{score}".to_owned()));
+    let parts: Vec<(&str, f64)> = gcs
+        .component
+        .iter()
+        .map(|c| {
+            (
+                c.code.coding[0].code.as_str(),
+                c.value_quantity.as_ref().unwrap().value.as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(parts, [("9267-6", 3.0), ("9270-0", 4.0), ("9268-4", 5.0)]);
+    // The NEWS2 total is derived from the seven vital-sign observations only.
+    let total = find(&bundle, codes::SNOMED, "1104051000000101");
+    assert_eq!(total.derived_from.len(), 7);
+    let gcs_url = bundle
+        .entry
+        .iter()
+        .find(|e| matches!(&e.resource, Resource::Observation(o) if o.code.has(codes::LOINC, "9269-2")))
+        .and_then(|e| e.full_url.clone());
+    assert!(total.derived_from.iter().all(|r| r.reference != gcs_url));
 }

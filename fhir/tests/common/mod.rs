@@ -43,6 +43,25 @@ pub fn set(id: u128, vitals: &str, minutes: i64) -> ObservationSet {
     )
 }
 
+/// A complete set on oxygen with every observation a crew records beside NEWS2.
+pub fn set_with_additional(id: u128, minutes: i64) -> ObservationSet {
+    let vitals = r#"{"respiration_rate": 24, "spo2": 94, "on_oxygen": true, "systolic_bp": 104, "pulse": 118, "consciousness": "V", "temperature": 36.4,
+        "diastolic_bp": 62, "blood_glucose": 2.9, "pain_score": 6, "oxygen_device": "reservoir-mask", "oxygen_flow": 15,
+        "gcs_eye": 3, "gcs_verbal": 4, "gcs_motor": 5}"#;
+    let input = VitalsInput::from_json(vitals).unwrap().0;
+    let signs = input.validate().unwrap();
+    let additional = input.validate_additional(&signs, false).unwrap();
+    ObservationSet::record(
+        ObservationId::from_u128(id),
+        at(minutes),
+        author(),
+        signs,
+        Spo2Scale::Scale1,
+        &Scoring::applies(&ResponseProtocol::default()),
+    )
+    .with_additional(additional)
+}
+
 /// A record with `sets`; `born` decides whether NEWS2 applies. Sets listed in `in_error` are
 /// marked entered in error.
 pub fn record(born: NaiveDate, sets: &[ObservationSet], in_error: &[u128]) -> PatientRecord {
