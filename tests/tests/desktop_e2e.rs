@@ -811,6 +811,29 @@ async fn day() {
     assert!(response.contains("emergency"), "{response}");
     assert!(response.contains("call 999"), "{response}");
     assert!(!response.contains("registrar"), "{response}");
+    // Beside NEWS2, folded away until asked for: diastolic pressure, glucose and GCS, by keyboard
+    // too. They change nothing in the score.
+    assert!(
+        client
+            .find(Locator::Css("[data-testid=field-diastolic_bp]"))
+            .await
+            .is_err(),
+        "the extra fields start folded"
+    );
+    tab_to(&client, "more-observations").await;
+    keys(&client, &[Key::Space.into()]).await;
+    tab_to(&client, "field-diastolic_bp").await;
+    type_keys(&client, "58").await;
+    tab_to(&client, "field-blood_glucose").await;
+    type_keys(&client, "5.4").await;
+    tab_to(&client, "field-gcs_eye").await;
+    type_keys(&client, "4").await;
+    tab_to(&client, "field-gcs_verbal").await;
+    type_keys(&client, "5").await;
+    tab_to(&client, "field-gcs_motor").await;
+    type_keys(&client, "6").await;
+    let live = text_until(&client, "[data-testid=news2-badge]", |t| t.contains("10")).await;
+    assert!(live.contains("HIGH"), "{live}");
     screen(&desktop, &client, "observation-entry").await;
     tab_to(&client, "save-observation").await;
     let saving = Instant::now();
@@ -829,6 +852,14 @@ async fn day() {
     assert!(response.contains("call 999"), "{response}");
     let ceiling = text(&client, "[data-testid=ceiling-of-care]").await;
     assert!(ceiling.contains("DNACPR"), "{ceiling}");
+    let beside = text(&client, "[data-testid=saved-additional]").await;
+    for shown in [
+        "diastolic blood pressure 58 mmHg",
+        "blood glucose 5.4 mmol/L",
+        "GCS 15 (E4 V5 M6)",
+    ] {
+        assert!(beside.contains(shown), "{beside}");
+    }
     screen(&desktop, &client, "observation-saved").await;
 
     step("the escalation the response asks for");
@@ -863,6 +894,13 @@ async fn day() {
         t.contains("999")
     })
     .await;
+
+    // The observations beside NEWS2 in the record's list and on the chart, under their set.
+    any_text_until(&client, "[data-testid=obs-additional]", |t| {
+        t.contains("GCS 15")
+    })
+    .await;
+    any_text_until(&client, "[data-testid=chart-additional]", |t| t == "58").await;
 
     step("the point on the chart");
     // The new point is on the chart, and the aggregate row reads 10 HIGH.

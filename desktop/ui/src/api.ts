@@ -150,7 +150,21 @@ export type Vitals = {
   pulse?: number;
   consciousness?: string;
   temperature?: number;
+  /** Recorded beside NEWS2 and never scored. */
+  diastolic_bp?: number;
+  blood_glucose?: number;
+  pain_score?: number;
+  oxygen_device?: string;
+  oxygen_flow?: number;
+  gcs_eye?: number;
+  gcs_verbal?: number;
+  gcs_motor?: number;
+  fetal_heart_rate?: number;
+  urine_protein?: string;
 };
+
+/** An observation recorded beside NEWS2, as the core words it ("GCS 13 (E3 V4 M6)"). */
+export type AdditionalShown = { field: string; label: string; text: string };
 
 /** The response shown when a set was saved, in the organisation's protocol's words. */
 export type ShownResponse = {
@@ -179,15 +193,30 @@ export type SetView = {
   unusual: Unusual[];
   /** Unusual values the author checked and confirmed when saving. */
   confirmed_unusual: string[];
+  /** Observations recorded with the set, never part of its score. */
+  additional: AdditionalShown[];
 };
 
 export type Unusual = { field: string; message: string };
+
+/** The values of the observations recorded beside NEWS2, as stored. */
+export type AdditionalValues = {
+  diastolic_bp?: number;
+  blood_glucose?: number;
+  pain_score?: number;
+  oxygen_device?: string;
+  oxygen_flow?: number;
+  gcs?: { eye: number; verbal: number; motor: number };
+  fetal_heart_rate?: number;
+  urine_protein?: string;
+};
 
 export type Observation = SetView & {
   id: string;
   taken_at: string;
   author: Author;
   vitals: Vitals;
+  additional_values: AdditionalValues;
   entered_in_error: EnteredInError | null;
 };
 

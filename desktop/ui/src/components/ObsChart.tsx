@@ -38,6 +38,23 @@ function bandLabel(low: number, high: number, parameter: string, lowest: boolean
   return from === to ? from : `${from}–${to}`;
 }
 const COLUMN_WIDTH = 74;
+
+/** Rows for the observations recorded beside NEWS2, each read short enough for a column. */
+const ADDITIONAL_ROWS: [string, (o: Observation) => string][] = [
+  ["Diastolic BP", (o) => String(o.additional_values?.diastolic_bp ?? "")],
+  ["Glucose mmol/L", (o) => o.additional_values?.blood_glucose?.toFixed(1) ?? ""],
+  ["Pain /10", (o) => String(o.additional_values?.pain_score ?? "")],
+  ["O₂ flow L/min", (o) => String(o.additional_values?.oxygen_flow ?? "")],
+  [
+    "GCS",
+    (o) => {
+      const gcs = o.additional_values?.gcs;
+      return gcs ? String(gcs.eye + gcs.verbal + gcs.motor) : "";
+    },
+  ],
+  ["Fetal heart", (o) => String(o.additional_values?.fetal_heart_rate ?? "")],
+  ["Urine protein", (o) => o.additional_values?.urine_protein ?? ""],
+];
 const MAX_COLUMNS = 10;
 
 const LABELS: Record<string, string> = {
@@ -105,7 +122,9 @@ export function ObsChart({
   const plotWidth = Math.max(shown.length, minimumColumns) * COLUMN_WIDTH;
   const width = labelWidth + plotWidth + scaleWidth;
   const headerHeight = 40;
-  const textRows = 4; // air/oxygen, consciousness, NEWS2 total, escalations
+  // Observations beside NEWS2, one row each where any shown set has one: never scored, so no bands.
+  const additionalRows = ADDITIONAL_ROWS.filter(([, read]) => shown.some((o) => read(o) !== ""));
+  const textRows = 4 + additionalRows.length; // air/oxygen, consciousness, NEWS2 total, escalations, then those
   /** The column an escalation belongs to: its set, else the last shown set taken before it. */
   const columnOf = (entry: EscalationEntry) => {
     const named = shown.findIndex((o) => o.id === entry.observation);
@@ -198,6 +217,7 @@ export function ObsChart({
                   .map((entry) => `⚑ ${serviceLabel(entry.service)}`)
                   .join(" "),
             ],
+            ...additionalRows,
           ];
           return rows.map(([label, read], r) => (
             <g key={label}>
@@ -212,7 +232,7 @@ export function ObsChart({
                   y={top + r * 34 + 22}
                   textAnchor="middle"
                   className={r === 2 ? `total risk-text-${o.news2?.risk ?? "none"}` : "cell"}
-                  data-testid={r === 2 ? "chart-total" : r === 3 ? "chart-escalation" : undefined}
+                  data-testid={r === 2 ? "chart-total" : r === 3 ? "chart-escalation" : r > 3 ? "chart-additional" : undefined}
                 >
                   {read(o)}
                 </text>

@@ -5,11 +5,24 @@ import type { Vitals } from "../api";
 
 export type NumericField = "respiration_rate" | "spo2" | "systolic_bp" | "pulse" | "temperature";
 
-export type FieldSpec = {
-  key: NumericField;
+/** Observations recorded beside NEWS2, never scored: typed as numbers. */
+export type AdditionalNumeric =
+  | "diastolic_bp"
+  | "blood_glucose"
+  | "pain_score"
+  | "oxygen_flow"
+  | "gcs_eye"
+  | "gcs_verbal"
+  | "gcs_motor"
+  | "fetal_heart_rate";
+
+export type FieldSpec<K extends string = NumericField> = {
+  key: K;
   label: string;
   unit: string;
   decimals: boolean;
+  /** Shown only while the record says the patient is pregnant. */
+  pregnancy?: boolean;
 };
 
 /** In the order of the paper chart. */
@@ -21,6 +34,31 @@ export const NUMERIC_FIELDS: FieldSpec[] = [
   { key: "temperature", label: "Temperature", unit: "°C", decimals: true },
 ];
 
+/** The additional observations' numbers, in the order a crew's handover reads them. */
+export const ADDITIONAL_FIELDS: FieldSpec<AdditionalNumeric>[] = [
+  { key: "diastolic_bp", label: "Diastolic BP", unit: "mmHg", decimals: false },
+  { key: "blood_glucose", label: "Blood glucose", unit: "mmol/L", decimals: true },
+  { key: "pain_score", label: "Pain score", unit: "0–10", decimals: false },
+  { key: "oxygen_flow", label: "Oxygen flow", unit: "L/min", decimals: true },
+  { key: "gcs_eye", label: "GCS eye", unit: "1–4", decimals: false },
+  { key: "gcs_verbal", label: "GCS verbal", unit: "1–5", decimals: false },
+  { key: "gcs_motor", label: "GCS motor", unit: "1–6", decimals: false },
+  { key: "fetal_heart_rate", label: "Fetal heart rate", unit: "beats/min", decimals: false, pregnancy: true },
+];
+
+/** How oxygen is given: the core's keys and how they read. */
+export const OXYGEN_DEVICES = [
+  { key: "nasal-cannula", word: "Nasal cannula" },
+  { key: "simple-mask", word: "Simple face mask" },
+  { key: "venturi-mask", word: "Venturi mask" },
+  { key: "reservoir-mask", word: "Reservoir (non-rebreather) mask" },
+  { key: "high-flow-nasal", word: "High-flow nasal oxygen" },
+  { key: "tracheostomy-mask", word: "Tracheostomy mask" },
+  { key: "cpap-or-niv", word: "CPAP or NIV" },
+] as const;
+
+export const URINE_PROTEIN = ["negative", "trace", "+", "++", "+++"] as const;
+
 export const ACVPU = [
   { letter: "A", word: "Alert" },
   { letter: "C", word: "New confusion" },
@@ -30,34 +68,48 @@ export const ACVPU = [
 ] as const;
 
 export type Form = {
-  text: Partial<Record<NumericField, string>>;
+  text: Partial<Record<NumericField | AdditionalNumeric | "oxygen_device" | "urine_protein", string>>;
   onOxygen: boolean | null;
   consciousness: string | null;
 };
 
 export const EMPTY_FORM: Form = { text: {}, onOxygen: null, consciousness: null };
 
-export type Parsed = { vitals: Vitals; errors: Partial<Record<NumericField, string>> };
+export type Parsed = { vitals: Vitals; errors: Partial<Record<NumericField | AdditionalNumeric, string>> };
 
-/** Typed text to a set; text that is not a number is named, and left out of the set. */
+/** Typed text to a set; text that is not a number is named, and left out of the set. The
+ *  additional observations' choices (oxygen device, urine protein) are kept in the form's text
+ *  under their keys, so a draft carries them too. */
 export function parseForm(form: Form): Parsed {
   const vitals: Vitals = {};
   const errors: Parsed["errors"] = {};
-  for (const spec of NUMERIC_FIELDS) {
+  const specs: FieldSpec<NumericField | AdditionalNumeric>[] = [...NUMERIC_FIELDS, ...ADDITIONAL_FIELDS];
+  for (const spec of specs) {
     const raw = (form.text[spec.key] ?? "").trim();
     if (raw === "") continue;
     const pattern = spec.decimals ? /^\d{1,3}([.,]\d)?$/ : /^\d{1,3}$/;
     if (!pattern.test(raw)) {
       errors[spec.key] = spec.decimals
-        ? `${spec.label}: enter a number such as 37.2`
+        ? `${spec.label}: enter a number such as ${spec.key === "temperature" ? "37.2" : "4.5"}`
         : `${spec.label}: enter a whole number`;
       continue;
     }
     vitals[spec.key] = Number(raw.replace(",", "."));
   }
+  const device = form.text.oxygen_device;
+  if (device) vitals.oxygen_device = device;
+  const protein = form.text.urine_protein;
+  if (protein) vitals.urine_protein = protein;
   if (form.onOxygen !== null) vitals.on_oxygen = form.onOxygen;
   if (form.consciousness !== null) vitals.consciousness = form.consciousness;
   return { vitals, errors };
+}
+
+/** Whether any observation beside NEWS2 has been entered (the section then opens by itself). */
+export function hasAdditional(form: Form): boolean {
+  return [...ADDITIONAL_FIELDS.map((spec) => spec.key), "oxygen_device", "urine_protein"].some(
+    (key) => (form.text[key as keyof Form["text"]] ?? "") !== "",
+  );
 }
 
 /** How many of the seven NEWS2 parameters have a value. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { SyncStatus } from "../api";
 import { columnX, placeValue, visibleBands } from "./chart";
-import { EMPTY_FORM, enteredCount, parseForm } from "./entry";
+import { EMPTY_FORM, enteredCount, hasAdditional, parseForm } from "./entry";
 import { ageInYears, ago, authorName, dateTime, dueText, fromUkInput, nhsNumber, riskWord, ukDate, ukInputNow } from "./format";
 import { syncText } from "./syncText";
 
@@ -84,6 +84,26 @@ describe("observation entry", () => {
   it("counts entered parameters out of seven", () => {
     expect(enteredCount({})).toBe(0);
     expect(enteredCount({ pulse: 80, on_oxygen: false, consciousness: "A" })).toBe(3);
+  });
+
+  it("takes the observations beside NEWS2 and never counts them among the seven", () => {
+    const form = {
+      ...EMPTY_FORM,
+      text: { systolic_bp: "150", diastolic_bp: "104", blood_glucose: "5,6", gcs_eye: "4", oxygen_device: "venturi-mask", urine_protein: "++", pain_score: "3.5" },
+    };
+    const parsed = parseForm(form);
+    expect(parsed.vitals).toEqual({
+      systolic_bp: 150,
+      diastolic_bp: 104,
+      blood_glucose: 5.6,
+      gcs_eye: 4,
+      oxygen_device: "venturi-mask",
+      urine_protein: "++",
+    });
+    expect(Object.keys(parsed.errors)).toEqual(["pain_score"]);
+    expect(enteredCount(parsed.vitals)).toBe(1);
+    expect(hasAdditional(form)).toBe(true);
+    expect(hasAdditional({ ...EMPTY_FORM, text: { pulse: "80" } })).toBe(false);
   });
 });
 

@@ -16,7 +16,18 @@ import {
 import { EscalationDialog } from "../components/EscalationDialog";
 import { NotApplicableNotice, News2Response, SetBadge } from "../components/News2Badge";
 import { PatientBanner } from "../components/PatientBanner";
-import { ACVPU, EMPTY_FORM, NUMERIC_FIELDS, enteredCount, parseForm, type Form } from "../logic/entry";
+import {
+  ACVPU,
+  ADDITIONAL_FIELDS,
+  EMPTY_FORM,
+  NUMERIC_FIELDS,
+  OXYGEN_DEVICES,
+  URINE_PROTEIN,
+  enteredCount,
+  hasAdditional,
+  parseForm,
+  type Form,
+} from "../logic/entry";
 import { dateTime, fromUkInput, ukInputNow } from "../logic/format";
 
 const FIELD_LABELS: Record<string, string> = Object.fromEntries(NUMERIC_FIELDS.map((spec) => [spec.key, spec.label]));
@@ -43,6 +54,10 @@ export function ObservationEntry({
       : EMPTY_FORM,
   );
   const [preview, setPreview] = useState<Preview | null>(null);
+  // The observations beside NEWS2: folded away until asked for (one touch), open when a draft
+  // already holds some.
+  const [moreOpen, setMoreOpen] = useState(() => hasAdditional(form));
+  const pregnant = record.maternity?.status === "pregnant";
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState<SavedSet | null>(null);
   // Empty: taken now. Otherwise the time read off a monitor or written up after the visit. A set
@@ -149,6 +164,12 @@ export function ObservationEntry({
             The set for {name}, taken {dateTime(saved.taken_at)}, is stored on this device. It will sync when the server
             can be reached.
           </p>
+          {saved.additional.length > 0 && (
+            <p data-testid="saved-additional">
+              Also recorded, not part of NEWS2:{" "}
+              {saved.additional.map((item) => (item.field === "gcs_eye" ? item.text : `${item.label} ${item.text}`)).join("; ")}
+            </p>
+          )}
           {saved.warnings.map((warning) => (
             <p key={warning} className="warning" role="alert">
               {warning}
@@ -301,6 +322,88 @@ export function ObservationEntry({
               ))}
             </div>
           </div>
+          <section className="more-observations">
+          <button
+            className="disclosure"
+            aria-expanded={moreOpen}
+            aria-controls="more-observations"
+            data-testid="more-observations"
+            onClick={() => setMoreOpen((open) => !open)}
+          >
+            {moreOpen ? "▾" : "▸"} More observations <small>not part of NEWS2: diastolic, glucose, pain, oxygen, GCS{pregnant ? ", fetal heart, urine" : ""}</small>
+          </button>
+          {moreOpen && (
+            <div id="more-observations" className="fields">
+              {ADDITIONAL_FIELDS.filter((spec) => !spec.pregnancy || pregnant).map((spec) => {
+                const error = errorFor(spec.key);
+                return (
+                  <div key={spec.key} className={`field ${error ? "invalid" : ""}`}>
+                    <label htmlFor={`f-${spec.key}`}>
+                      {spec.label} <small>{spec.unit}</small>
+                    </label>
+                    <input
+                      id={`f-${spec.key}`}
+                      data-testid={`field-${spec.key}`}
+                      inputMode={spec.decimals ? "decimal" : "numeric"}
+                      autoComplete="off"
+                      value={form.text[spec.key] ?? ""}
+                      onChange={(event) => setText(spec.key, event.target.value)}
+                      aria-invalid={Boolean(error)}
+                      aria-describedby={error ? `e-${spec.key}` : undefined}
+                    />
+                    {error && (
+                      <p id={`e-${spec.key}`} className="field-error" role="alert">
+                        {error}
+                      </p>
+                    )}
+                  </div>
+                );
+              })}
+              <div className={`field ${errorFor("oxygen_device") ? "invalid" : ""}`}>
+                <label htmlFor="f-oxygen_device">Oxygen given through</label>
+                <select
+                  id="f-oxygen_device"
+                  data-testid="field-oxygen_device"
+                  value={form.text.oxygen_device ?? ""}
+                  onChange={(event) => setText("oxygen_device", event.target.value)}
+                >
+                  <option value="">Not recorded</option>
+                  {OXYGEN_DEVICES.map((device) => (
+                    <option key={device.key} value={device.key}>
+                      {device.word}
+                    </option>
+                  ))}
+                </select>
+                {errorFor("oxygen_device") && (
+                  <p className="field-error" role="alert">
+                    {errorFor("oxygen_device")}
+                  </p>
+                )}
+              </div>
+              {pregnant && (
+                <div className="field">
+                  <span className="label" id="protein-label">
+                    Urine protein (dipstick)
+                  </span>
+                  <div className="segmented" role="radiogroup" aria-labelledby="protein-label">
+                    {URINE_PROTEIN.map((value) => (
+                      <button
+                        key={value}
+                        role="radio"
+                        data-testid={`protein-${value}`}
+                        aria-checked={form.text.urine_protein === value}
+                        className={form.text.urine_protein === value ? "chosen" : ""}
+                        onClick={() => setText("urine_protein", form.text.urine_protein === value ? "" : value)}
+                      >
+                        {value}
+                      </button>
+                    ))}
+                  </div>
+                </div>
+              )}
+            </div>
+          )}
+          </section>
         </div>
         <aside className="live-score" aria-live="polite" data-testid="live-score">
           {preview && !preview.news2 && preview.not_applicable && (

@@ -452,6 +452,7 @@ export function RecordScreen({
               <th>Pulse</th>
               <th>ACVPU</th>
               <th>Temp</th>
+              <th>Also recorded</th>
               <th />
             </tr>
           </thead>
@@ -482,6 +483,15 @@ export function RecordScreen({
                 <td data-label="ACVPU">{o.vitals.consciousness ?? "–"}</td>
                 <td data-label="Temp">
                   <VitalCell set={o} field="temperature" />
+                </td>
+                <td data-label="Also recorded" data-testid="obs-additional">
+                  {o.additional.length === 0
+                    ? "–"
+                    : o.additional.map((item) => (
+                        <span key={item.field} className="additional">
+                          {item.field === "gcs_eye" ? item.text : `${item.label}: ${item.text}`}
+                        </span>
+                      ))}
                 </td>
                 <td>
                   {o.entered_in_error ? (
