@@ -3,7 +3,7 @@
 // values are entered, a clear warning while the set is partial, "check this value" for a rare
 // value before it is saved, and "Saved" only once the store has acknowledged the set. The form is
 // kept sealed in the store as it is typed, so the idle lock does not lose it.
-import { useEffect, useRef, useState } from "react";
+import { type ReactNode, useEffect, useRef, useState } from "react";
 import {
   api,
   type CommandError,
@@ -26,9 +26,49 @@ import {
   enteredCount,
   hasAdditional,
   parseForm,
+  type FieldSpec,
   type Form,
 } from "../logic/entry";
 import { dateTime, fromUkInput, ukInputNow } from "../logic/format";
+
+/** One typed number: its label and unit, the field, and the core's or the typing's error. */
+function NumberField({
+  spec,
+  value,
+  error,
+  onChange,
+  children,
+}: {
+  spec: FieldSpec<string>;
+  value: string;
+  error: string | undefined;
+  onChange: (value: string) => void;
+  children?: ReactNode;
+}) {
+  return (
+    <div className={`field ${error ? "invalid" : ""}`}>
+      <label htmlFor={`f-${spec.key}`}>
+        {spec.label} <small>{spec.unit}</small>
+      </label>
+      <input
+        id={`f-${spec.key}`}
+        data-testid={`field-${spec.key}`}
+        inputMode={spec.decimals ? "decimal" : "numeric"}
+        autoComplete="off"
+        value={value}
+        onChange={(event) => onChange(event.target.value)}
+        aria-invalid={Boolean(error)}
+        aria-describedby={error ? `e-${spec.key}` : undefined}
+      />
+      {error && (
+        <p id={`e-${spec.key}`} className="field-error" role="alert">
+          {error}
+        </p>
+      )}
+      {children}
+    </div>
+  );
+}
 
 const FIELD_LABELS: Record<string, string> = Object.fromEntries(NUMERIC_FIELDS.map((spec) => [spec.key, spec.label]));
 const FIELD_UNITS: Record<string, string> = Object.fromEntries(NUMERIC_FIELDS.map((spec) => [spec.key, spec.unit]));
@@ -259,25 +299,13 @@ export function ObservationEntry({
           {NUMERIC_FIELDS.map((spec) => {
             const error = errorFor(spec.key);
             return (
-              <div key={spec.key} className={`field ${error ? "invalid" : ""}`}>
-                <label htmlFor={`f-${spec.key}`}>
-                  {spec.label} <small>{spec.unit}</small>
-                </label>
-                <input
-                  id={`f-${spec.key}`}
-                  data-testid={`field-${spec.key}`}
-                  inputMode={spec.decimals ? "decimal" : "numeric"}
-                  autoComplete="off"
-                  value={form.text[spec.key] ?? ""}
-                  onChange={(event) => setText(spec.key, event.target.value)}
-                  aria-invalid={Boolean(error)}
-                  aria-describedby={error ? `e-${spec.key}` : undefined}
-                />
-                {error && (
-                  <p id={`e-${spec.key}`} className="field-error" role="alert">
-                    {error}
-                  </p>
-                )}
+              <NumberField
+                key={spec.key}
+                spec={spec}
+                value={form.text[spec.key] ?? ""}
+                error={error}
+                onChange={(value) => setText(spec.key, value)}
+              >
                 {!error && unusualFor(spec.key) && (
                   <p className="unusual" data-testid={`unusual-${spec.key}`}>
                     {unusualFor(spec.key)}
@@ -299,7 +327,7 @@ export function ObservationEntry({
                     ))}
                   </div>
                 )}
-              </div>
+              </NumberField>
             );
           })}
           <div className="field">
@@ -334,31 +362,15 @@ export function ObservationEntry({
           </button>
           {moreOpen && (
             <div id="more-observations" className="fields">
-              {ADDITIONAL_FIELDS.filter((spec) => !spec.pregnancy || pregnant).map((spec) => {
-                const error = errorFor(spec.key);
-                return (
-                  <div key={spec.key} className={`field ${error ? "invalid" : ""}`}>
-                    <label htmlFor={`f-${spec.key}`}>
-                      {spec.label} <small>{spec.unit}</small>
-                    </label>
-                    <input
-                      id={`f-${spec.key}`}
-                      data-testid={`field-${spec.key}`}
-                      inputMode={spec.decimals ? "decimal" : "numeric"}
-                      autoComplete="off"
-                      value={form.text[spec.key] ?? ""}
-                      onChange={(event) => setText(spec.key, event.target.value)}
-                      aria-invalid={Boolean(error)}
-                      aria-describedby={error ? `e-${spec.key}` : undefined}
-                    />
-                    {error && (
-                      <p id={`e-${spec.key}`} className="field-error" role="alert">
-                        {error}
-                      </p>
-                    )}
-                  </div>
-                );
-              })}
+              {ADDITIONAL_FIELDS.filter((spec) => !spec.pregnancy || pregnant).map((spec) => (
+                <NumberField
+                  key={spec.key}
+                  spec={spec}
+                  value={form.text[spec.key] ?? ""}
+                  error={errorFor(spec.key)}
+                  onChange={(value) => setText(spec.key, value)}
+                />
+              ))}
               <div className={`field ${errorFor("oxygen_device") ? "invalid" : ""}`}>
                 <label htmlFor="f-oxygen_device">Oxygen given through</label>
                 <select
