@@ -116,7 +116,7 @@ fn a_crew_s_additional_observations_are_stored_shown_and_never_scored() {
             ("blood_glucose", "3.1 mmol/L"),
             ("pain_score", "7/10"),
             ("oxygen_device", "reservoir (non-rebreather) mask, 15 L/min"),
-            ("gcs_eye", "GCS 13 (E3 V4 M6)"),
+            ("gcs_eye", "13 (E3 V4 M6)"),
         ]
     );
     // Kept with the set in the record, shown the same way.
@@ -139,7 +139,7 @@ fn a_crew_s_additional_observations_are_stored_shown_and_never_scored() {
     let refusals = [
         (
             json!({"blood_glucose": 110}),
-            "blood glucose must be a number from 0.5 to 50 mmol/L",
+            "blood glucose must be a number from 0.5 to 50 mmol/L, or HI or LO",
         ),
         (
             json!({"gcs_eye": 4, "gcs_motor": 6}),
@@ -155,11 +155,11 @@ fn a_crew_s_additional_observations_are_stored_shown_and_never_scored() {
         ),
         (
             json!({"oxygen_device": "nasal-cannula", "on_oxygen": false}),
-            "air or oxygen says air",
+            "set air or oxygen to oxygen",
         ),
         (
             json!({"fetal_heart_rate": 140}),
-            "only for a patient whose record says she is pregnant",
+            "record the pregnancy first",
         ),
         (
             json!({"pain_score": 11}),
@@ -243,6 +243,6 @@ fn a_midwife_records_the_fetal_heart_and_urine_protein_where_news2_does_not_appl
     );
     assert!(
         String::from_utf8_lossy(&refused.stderr)
-            .contains("urine protein must be one of negative, trace, +, ++, +++")
+            .contains("urine protein must be one of negative, trace, +, ++, +++, ++++")
     );
 }

@@ -6,6 +6,7 @@
 //! here against accepted ranges with errors that name the field and the range, and are stored
 //! with the set. Nothing in NEWS2 reads them: [`crate::news2`] sees only [`crate::vitals::VitalSigns`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::RangeInclusive;
 
@@ -93,7 +94,8 @@ pub mod limits {
     pub const DIASTOLIC_BP: RangeInclusive<i64> = 10..=200;
     pub const BLOOD_GLUCOSE_MMOL_PER_L: RangeInclusive<f64> = 0.5..=50.0;
     pub const PAIN_SCORE: RangeInclusive<i64> = 0..=10;
-    pub const OXYGEN_FLOW_L_PER_MIN: RangeInclusive<f64> = 0.1..=60.0;
+    /// From an infant's low-flow oxygen to high-flow nasal oxygen.
+    pub const OXYGEN_FLOW_L_PER_MIN: RangeInclusive<f64> = 0.01..=60.0;
     pub const GCS_EYE: RangeInclusive<i64> = 1..=4;
     pub const GCS_VERBAL: RangeInclusive<i64> = 1..=5;
     pub const GCS_MOTOR: RangeInclusive<i64> = 1..=6;
@@ -151,6 +153,19 @@ impl OxygenDevice {
     pub fn from_key(key: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|device| device.key() == key)
     }
+
+    /// As a chart column has room for it.
+    pub fn abbreviation(self) -> &'static str {
+        match self {
+            OxygenDevice::NasalCannula => "NC",
+            OxygenDevice::SimpleMask => "SM",
+            OxygenDevice::VenturiMask => "VM",
+            OxygenDevice::ReservoirMask => "NRB",
+            OxygenDevice::HighFlowNasal => "HFNO",
+            OxygenDevice::TracheostomyMask => "TM",
+            OxygenDevice::CpapOrNiv => "CPAP",
+        }
+    }
 }
 
 /// Protein on a urine dipstick.
@@ -166,15 +181,18 @@ pub enum UrineProtein {
     TwoPlus,
     #[serde(rename = "+++")]
     ThreePlus,
+    #[serde(rename = "++++")]
+    FourPlus,
 }
 
 impl UrineProtein {
-    pub const ALL: [UrineProtein; 5] = [
+    pub const ALL: [UrineProtein; 6] = [
         UrineProtein::Negative,
         UrineProtein::Trace,
         UrineProtein::OnePlus,
         UrineProtein::TwoPlus,
         UrineProtein::ThreePlus,
+        UrineProtein::FourPlus,
     ];
 
     pub fn key(self) -> &'static str {
@@ -184,6 +202,7 @@ impl UrineProtein {
             UrineProtein::OnePlus => "+",
             UrineProtein::TwoPlus => "++",
             UrineProtein::ThreePlus => "+++",
+            UrineProtein::FourPlus => "++++",
         }
     }
 
@@ -192,6 +211,23 @@ impl UrineProtein {
             .into_iter()
             .find(|value| value.key() == key.trim())
     }
+}
+
+/// A blood glucose as the meter gave it: a number in mmol/L, or HI or LO when the reading was
+/// beyond the meter's range (a number typed in its place would be one nobody measured).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Glucose {
+    MmolPerL(f64),
+    BeyondMeter(MeterLimit),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MeterLimit {
+    #[serde(rename = "HI")]
+    High,
+    #[serde(rename = "LO")]
+    Low,
 }
 
 /// Glasgow Coma Scale: the three responses, each within its own range.
@@ -219,7 +255,7 @@ pub enum AdditionalError {
         range: RangeInclusive<i64>,
         unit: &'static str,
     },
-    #[error("{} must be a number from {} to {} {unit}", field.label(), range.start(), range.end())]
+    #[error("{} must be a number from {} to {} {unit}{}", field.label(), range.start(), range.end(), if *field == AdditionalField::BloodGlucose { ", or HI or LO as the meter shows" } else { "" })]
     NumberOutOfRange {
         field: AdditionalField,
         range: RangeInclusive<f64>,
@@ -229,17 +265,23 @@ pub enum AdditionalError {
         "oxygen device must be one of nasal-cannula, simple-mask, venturi-mask, reservoir-mask, high-flow-nasal, tracheostomy-mask, cpap-or-niv"
     )]
     UnknownDevice { field: AdditionalField },
-    #[error("urine protein must be one of negative, trace, +, ++, +++")]
+    #[error("urine protein must be one of negative, trace, +, ++, +++, ++++")]
     UnknownProtein { field: AdditionalField },
     #[error("GCS needs all three responses: eye (1 to 4), verbal (1 to 5) and motor (1 to 6)")]
     PartialGcs { field: AdditionalField },
     #[error("diastolic blood pressure must be lower than systolic")]
     DiastolicNotBelowSystolic { field: AdditionalField },
+    #[error("a diastolic blood pressure needs the systolic with it: enter the systolic too")]
+    DiastolicWithoutSystolic { field: AdditionalField },
     #[error("an oxygen flow rate needs the oxygen device it is given through")]
     FlowWithoutDevice { field: AdditionalField },
-    #[error("an oxygen device is recorded but air or oxygen says air: correct one of them")]
+    #[error(
+        "an oxygen device is recorded: set air or oxygen to oxygen (CPAP or NIV on air may stay on air)"
+    )]
     DeviceOnAir { field: AdditionalField },
-    #[error("fetal heart rate is recorded only for a patient whose record says she is pregnant")]
+    #[error(
+        "a fetal heart rate needs the pregnancy on the record: record the pregnancy first (NEWS2 is then not used)"
+    )]
     NotPregnant { field: AdditionalField },
 }
 
@@ -252,6 +294,7 @@ impl AdditionalError {
             | AdditionalError::UnknownProtein { field }
             | AdditionalError::PartialGcs { field }
             | AdditionalError::DiastolicNotBelowSystolic { field }
+            | AdditionalError::DiastolicWithoutSystolic { field }
             | AdditionalError::FlowWithoutDevice { field }
             | AdditionalError::DeviceOnAir { field }
             | AdditionalError::NotPregnant { field } => *field,
@@ -264,8 +307,9 @@ impl AdditionalError {
 pub struct AdditionalInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diastolic_bp: Option<i64>,
+    /// A number, or the text HI or LO.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blood_glucose: Option<f64>,
+    pub blood_glucose: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pain_score: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -286,26 +330,89 @@ pub struct AdditionalInput {
 
 /// Validated additional observations: every present value within its range, GCS whole, no
 /// contradiction with the vital signs of the same set.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Read leniently: a value a later build records that this one does not know (a new device, a
+/// new dipstick reading, a new field) is kept in [`Self::unrecognised`] and shown as it was stored,
+/// never failing the set, and with it the whole record.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct AdditionalObservations {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub diastolic_bp: Option<u16>,
-    /// mmol/L, as entered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blood_glucose: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blood_glucose: Option<Glucose>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pain_score: Option<u8>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub oxygen_device: Option<OxygenDevice>,
     /// L/min, as entered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub oxygen_flow: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gcs: Option<Gcs>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fetal_heart_rate: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub urine_protein: Option<UrineProtein>,
+    /// Values stored by a later build that this one does not read, by key, as stored.
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unrecognised: BTreeMap<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for AdditionalObservations {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        fn take<T: serde::de::DeserializeOwned>(slot: &mut Option<T>, value: &Value) -> bool {
+            match serde_json::from_value(value.clone()) {
+                Ok(read) => {
+                    *slot = Some(read);
+                    true
+                }
+                Err(_) => false,
+            }
+        }
+        let stored = serde_json::Map::<String, Value>::deserialize(deserializer)?;
+        let mut out = AdditionalObservations::default();
+        for (key, value) in stored {
+            if value.is_null() {
+                continue;
+            }
+            let read = match key.as_str() {
+                "diastolic_bp" => take(&mut out.diastolic_bp, &value),
+                "blood_glucose" => take(&mut out.blood_glucose, &value),
+                "pain_score" => take(&mut out.pain_score, &value),
+                "oxygen_device" => take(&mut out.oxygen_device, &value),
+                "oxygen_flow" => take(&mut out.oxygen_flow, &value),
+                "gcs" => take(&mut out.gcs, &value),
+                "fetal_heart_rate" => take(&mut out.fetal_heart_rate, &value),
+                "urine_protein" => take(&mut out.urine_protein, &value),
+                _ => false,
+            };
+            if !read {
+                out.unrecognised.insert(key, value);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One observation as every shell shows it: the field's key, its label, how it reads in a list,
+/// and how it reads in a chart column.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Shown {
+    pub field: String,
+    pub label: String,
+    pub text: String,
+    pub short: String,
+}
+
+impl Shown {
+    fn of(field: AdditionalField, label: &str, text: String, short: String) -> Self {
+        Shown {
+            field: field.key().to_owned(),
+            label: label.to_owned(),
+            text,
+            short,
+        }
+    }
 }
 
 impl AdditionalObservations {
@@ -313,53 +420,107 @@ impl AdditionalObservations {
         *self == Self::default()
     }
 
-    /// Each value present, as a clinician reads it ("104 mmHg", "GCS 14 (E4 V4 M6)"), in the
+    /// Each value present, as a clinician reads it after its label ("104 mmHg", "14 (E4 V4 M6)"), in the
     /// order of [`AdditionalField::ALL`]; GCS and the oxygen given each read as one line, under
-    /// their first field.
-    pub fn shown(&self) -> Vec<(AdditionalField, String)> {
+    /// their first field; then anything a later build stored, as it was stored.
+    pub fn shown(&self) -> Vec<Shown> {
+        use AdditionalField as F;
         let mut shown = Vec::new();
         if let Some(diastolic) = self.diastolic_bp {
-            shown.push((AdditionalField::DiastolicBp, format!("{diastolic} mmHg")));
+            shown.push(Shown::of(
+                F::DiastolicBp,
+                F::DiastolicBp.label(),
+                format!("{diastolic} mmHg"),
+                diastolic.to_string(),
+            ));
         }
         if let Some(glucose) = self.blood_glucose {
-            shown.push((
-                AdditionalField::BloodGlucose,
-                format!("{glucose:.1} mmol/L"),
+            let (text, short) = match glucose {
+                Glucose::MmolPerL(value) => (format!("{value:.1} mmol/L"), format!("{value:.1}")),
+                Glucose::BeyondMeter(MeterLimit::High) => {
+                    ("HI (above the meter's range)".to_owned(), "HI".to_owned())
+                }
+                Glucose::BeyondMeter(MeterLimit::Low) => {
+                    ("LO (below the meter's range)".to_owned(), "LO".to_owned())
+                }
+            };
+            shown.push(Shown::of(
+                F::BloodGlucose,
+                F::BloodGlucose.label(),
+                text,
+                short,
             ));
         }
         if let Some(pain) = self.pain_score {
-            shown.push((AdditionalField::PainScore, format!("{pain}/10")));
+            shown.push(Shown::of(
+                F::PainScore,
+                F::PainScore.label(),
+                format!("{pain}/10"),
+                pain.to_string(),
+            ));
         }
         match (self.oxygen_device, self.oxygen_flow) {
-            (Some(device), Some(flow)) => shown.push((
-                AdditionalField::OxygenDevice,
+            (Some(device), Some(flow)) => shown.push(Shown::of(
+                F::OxygenDevice,
+                "oxygen given",
                 format!("{}, {flow} L/min", device.label()),
+                format!("{flow} L {}", device.abbreviation()),
             )),
-            (Some(device), None) => {
-                shown.push((AdditionalField::OxygenDevice, device.label().to_owned()))
-            }
-            (None, Some(flow)) => {
-                shown.push((AdditionalField::OxygenFlow, format!("{flow} L/min")))
-            }
+            (Some(device), None) => shown.push(Shown::of(
+                F::OxygenDevice,
+                "oxygen given",
+                device.label().to_owned(),
+                device.abbreviation().to_owned(),
+            )),
+            (None, Some(flow)) => shown.push(Shown::of(
+                F::OxygenFlow,
+                "oxygen given",
+                format!("{flow} L/min"),
+                format!("{flow} L"),
+            )),
             (None, None) => {}
         }
         if let Some(gcs) = self.gcs {
-            shown.push((
-                AdditionalField::GcsEye,
+            shown.push(Shown::of(
+                F::GcsEye,
+                "GCS",
                 format!(
-                    "GCS {} (E{} V{} M{})",
+                    "{} (E{} V{} M{})",
                     gcs.total(),
                     gcs.eye,
                     gcs.verbal,
                     gcs.motor
                 ),
+                gcs.total().to_string(),
             ));
         }
         if let Some(rate) = self.fetal_heart_rate {
-            shown.push((AdditionalField::FetalHeartRate, format!("{rate} beats/min")));
+            shown.push(Shown::of(
+                F::FetalHeartRate,
+                F::FetalHeartRate.label(),
+                format!("{rate} beats/min"),
+                rate.to_string(),
+            ));
         }
         if let Some(protein) = self.urine_protein {
-            shown.push((AdditionalField::UrineProtein, protein.key().to_owned()));
+            shown.push(Shown::of(
+                F::UrineProtein,
+                F::UrineProtein.label(),
+                protein.key().to_owned(),
+                protein.key().to_owned(),
+            ));
+        }
+        for (key, value) in &self.unrecognised {
+            let text = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            shown.push(Shown {
+                field: key.clone(),
+                label: format!("{key} (recorded by a newer version)"),
+                short: text.clone(),
+                text,
+            });
         }
         shown
     }
@@ -391,14 +552,28 @@ fn integer_range(field: AdditionalField) -> (RangeInclusive<i64>, &'static str) 
         AdditionalField::GcsEye => (limits::GCS_EYE, ""),
         AdditionalField::GcsVerbal => (limits::GCS_VERBAL, ""),
         AdditionalField::GcsMotor => (limits::GCS_MOTOR, ""),
-        _ => (limits::FETAL_HEART_RATE, " beats/min"),
+        AdditionalField::FetalHeartRate => (limits::FETAL_HEART_RATE, " beats/min"),
+        // Not whole-number fields: never asked for a whole-number range.
+        AdditionalField::BloodGlucose
+        | AdditionalField::OxygenFlow
+        | AdditionalField::OxygenDevice
+        | AdditionalField::UrineProtein => (0..=0, ""),
     }
 }
 
 fn number_range(field: AdditionalField) -> (RangeInclusive<f64>, &'static str) {
     match field {
         AdditionalField::BloodGlucose => (limits::BLOOD_GLUCOSE_MMOL_PER_L, "mmol/L"),
-        _ => (limits::OXYGEN_FLOW_L_PER_MIN, "L/min"),
+        AdditionalField::OxygenFlow => (limits::OXYGEN_FLOW_L_PER_MIN, "L/min"),
+        // Whole numbers or choices: never asked for a decimal range.
+        AdditionalField::DiastolicBp
+        | AdditionalField::PainScore
+        | AdditionalField::GcsEye
+        | AdditionalField::GcsVerbal
+        | AdditionalField::GcsMotor
+        | AdditionalField::FetalHeartRate
+        | AdditionalField::OxygenDevice
+        | AdditionalField::UrineProtein => (0.0..=0.0, ""),
     }
 }
 
@@ -435,12 +610,22 @@ fn checked_number(
     Ok(Some(value))
 }
 
+fn glucose_refused() -> AdditionalError {
+    let (range, unit) = number_range(AdditionalField::BloodGlucose);
+    AdditionalError::NumberOutOfRange {
+        field: AdditionalField::BloodGlucose,
+        range,
+        unit,
+    }
+}
+
 /// What the set's vital signs say that the additional observations must agree with.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Context {
     pub systolic_bp: Option<u16>,
     pub on_oxygen: Option<bool>,
-    /// Whether the record says the patient is pregnant on the day the set is taken.
+    /// Whether the record says the patient is pregnant on the day the set is taken (the day of
+    /// the birth included: a reading in labour is written up that day).
     pub pregnant: bool,
 }
 
@@ -452,7 +637,12 @@ impl AdditionalInput {
         }
         match field {
             AdditionalField::DiastolicBp => self.diastolic_bp = Some(integer(field, value)?),
-            AdditionalField::BloodGlucose => self.blood_glucose = Some(number(field, value)?),
+            AdditionalField::BloodGlucose => {
+                if !(value.is_number() || value.is_string()) {
+                    number(field, &Value::Null)?;
+                }
+                self.blood_glucose = Some(value.clone());
+            }
             AdditionalField::PainScore => self.pain_score = Some(integer(field, value)?),
             AdditionalField::OxygenDevice => {
                 self.oxygen_device = Some(
@@ -507,15 +697,29 @@ impl AdditionalInput {
             (Some(eye), Some(verbal), Some(motor)) => Some(Gcs { eye, verbal, motor }),
             _ => None,
         };
+        let blood_glucose = match &self.blood_glucose {
+            None => None,
+            Some(Value::String(text)) => Some(Glucose::BeyondMeter(
+                match text.trim().to_ascii_uppercase().as_str() {
+                    "HI" => MeterLimit::High,
+                    "LO" => MeterLimit::Low,
+                    _ => return Err(glucose_refused()),
+                },
+            )),
+            Some(value) => Some(Glucose::MmolPerL(
+                checked_number(F::BloodGlucose, value.as_f64())?.ok_or_else(glucose_refused)?,
+            )),
+        };
         Ok(AdditionalObservations {
             diastolic_bp: checked(F::DiastolicBp, self.diastolic_bp)?,
-            blood_glucose: checked_number(F::BloodGlucose, self.blood_glucose)?,
+            blood_glucose,
             pain_score: checked(F::PainScore, self.pain_score)?,
             oxygen_device,
             oxygen_flow: checked_number(F::OxygenFlow, self.oxygen_flow)?,
             gcs,
             fetal_heart_rate: checked(F::FetalHeartRate, self.fetal_heart_rate)?,
             urine_protein,
+            unrecognised: BTreeMap::new(),
         })
     }
 
@@ -533,19 +737,31 @@ impl AdditionalInput {
             };
             return Err(AdditionalError::PartialGcs { field });
         }
-        if let (Some(diastolic), Some(systolic)) = (observations.diastolic_bp, context.systolic_bp)
-            && diastolic >= systolic
-        {
-            return Err(AdditionalError::DiastolicNotBelowSystolic {
-                field: F::DiastolicBp,
-            });
+        match (observations.diastolic_bp, context.systolic_bp) {
+            // Alone, a diastolic is most often a systolic typed in the wrong box.
+            (Some(_), None) => {
+                return Err(AdditionalError::DiastolicWithoutSystolic {
+                    field: F::DiastolicBp,
+                });
+            }
+            (Some(diastolic), Some(systolic)) if diastolic >= systolic => {
+                return Err(AdditionalError::DiastolicNotBelowSystolic {
+                    field: F::DiastolicBp,
+                });
+            }
+            _ => {}
         }
         if observations.oxygen_flow.is_some() && observations.oxygen_device.is_none() {
             return Err(AdditionalError::FlowWithoutDevice {
                 field: F::OxygenFlow,
             });
         }
-        if observations.oxygen_device.is_some() && context.on_oxygen == Some(false) {
+        // Oxygen given through a device is oxygen for NEWS2's air-or-oxygen; CPAP or NIV may run
+        // on air.
+        if let Some(device) = observations.oxygen_device
+            && device != OxygenDevice::CpapOrNiv
+            && context.on_oxygen != Some(true)
+        {
             return Err(AdditionalError::DeviceOnAir {
                 field: F::OxygenDevice,
             });
@@ -629,17 +845,24 @@ mod tests {
                 );
             }
         }
+        let very_high = Context {
+            systolic_bp: Some(260),
+            ..ADULT_ON_AIR
+        };
         let diastolic = input(json!({"diastolic_bp": 201})).unwrap();
-        assert!(diastolic.validate(Context::default()).is_err());
+        assert!(matches!(
+            diastolic.validate(very_high),
+            Err(AdditionalError::IntegerOutOfRange { .. })
+        ));
         assert!(
             input(json!({"diastolic_bp": 200}))
                 .unwrap()
-                .validate(Context::default())
+                .validate(very_high)
                 .is_ok()
         );
         let numbers: [(&str, f64, f64, f64, f64); 2] = [
             ("blood_glucose", 0.5, 50.0, 0.4, 50.1),
-            ("oxygen_flow", 0.1, 60.0, 0.0, 60.5),
+            ("oxygen_flow", 0.01, 60.0, 0.0, 60.5),
         ];
         for (key, low, high, below, above) in numbers {
             let object = |value: f64| json!({ key: value, "oxygen_device": "simple-mask" });
@@ -672,7 +895,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "blood glucose must be a number from 0.5 to 50 mmol/L"
+            "blood glucose must be a number from 0.5 to 50 mmol/L, or HI or LO as the meter shows"
         );
         let error = input(json!({"pain_score": "severe"})).unwrap_err();
         assert_eq!(
@@ -683,17 +906,31 @@ mod tests {
 
     #[test]
     fn values_that_contradict_each_other_or_the_vital_signs_are_refused() {
-        let cases: [(Value, Context, &str); 6] = [
+        let no_systolic = Context {
+            systolic_bp: None,
+            ..ADULT_ON_AIR
+        };
+        let air_or_oxygen_blank = Context {
+            on_oxygen: None,
+            ..ADULT_ON_AIR
+        };
+        let cases: [(Value, Context, &str); 9] = [
             (
                 json!({"gcs_eye": 4, "gcs_motor": 6}),
                 ADULT_ON_AIR,
                 "gcs_verbal",
             ),
             (json!({"diastolic_bp": 120}), ADULT_ON_AIR, "diastolic_bp"),
+            (json!({"diastolic_bp": 80}), no_systolic, "diastolic_bp"),
             (json!({"oxygen_flow": 2}), ADULT_ON_AIR, "oxygen_flow"),
             (
                 json!({"oxygen_device": "nasal-cannula"}),
                 ADULT_ON_AIR,
+                "oxygen_device",
+            ),
+            (
+                json!({"oxygen_device": "simple-mask"}),
+                air_or_oxygen_blank,
                 "oxygen_device",
             ),
             (
@@ -706,6 +943,11 @@ mod tests {
                 ADULT_ON_AIR,
                 "urine_protein",
             ),
+            (
+                json!({"blood_glucose": "high"}),
+                ADULT_ON_AIR,
+                "blood_glucose",
+            ),
         ];
         for (object, context, key) in cases {
             let error = input(object.clone())
@@ -714,6 +956,22 @@ mod tests {
                 .unwrap_err();
             assert_eq!(error.field().key(), key, "{object}");
         }
+        // CPAP or NIV may run on air; a meter's HI and LO are readings of their own.
+        let home_cpap = input(json!({"oxygen_device": "cpap-or-niv"})).unwrap();
+        assert!(home_cpap.validate(ADULT_ON_AIR).is_ok());
+        let beyond = input(json!({"blood_glucose": "lo", "urine_protein": "++++"}))
+            .unwrap()
+            .validate(ADULT_ON_AIR)
+            .unwrap();
+        assert_eq!(
+            beyond.blood_glucose,
+            Some(Glucose::BeyondMeter(MeterLimit::Low))
+        );
+        assert_eq!(beyond.shown()[0].text, "LO (below the meter's range)");
+        assert_eq!(
+            serde_json::to_value(&beyond).unwrap()["blood_glucose"],
+            "LO"
+        );
     }
 
     #[test]
@@ -735,7 +993,7 @@ mod tests {
         assert_eq!(observations.gcs.unwrap().total(), 15);
         assert_eq!(observations.urine_protein, Some(UrineProtein::TwoPlus));
         assert_eq!(observations.oxygen_device, Some(OxygenDevice::VenturiMask));
-        let json = serde_json::to_value(observations).unwrap();
+        let json = serde_json::to_value(&observations).unwrap();
         assert_eq!(json["urine_protein"], "++");
         assert_eq!(json["oxygen_device"], "venturi-mask");
         let back: AdditionalObservations = serde_json::from_value(json).unwrap();
@@ -744,7 +1002,7 @@ mod tests {
         let shown: Vec<String> = observations
             .shown()
             .into_iter()
-            .map(|(_, text)| text)
+            .map(|shown| shown.text)
             .collect();
         assert_eq!(
             shown,
@@ -753,10 +1011,40 @@ mod tests {
                 "5.6 mmol/L",
                 "3/10",
                 "Venturi mask, 8 L/min",
-                "GCS 15 (E4 V5 M6)",
+                "15 (E4 V5 M6)",
                 "142 beats/min",
                 "++"
             ]
         );
+    }
+
+    /// A set stored by a later build with a device, a dipstick reading and a field this build does
+    /// not know still reads: what is known is kept, the rest shown as stored, nothing fails.
+    #[test]
+    fn values_from_a_newer_version_are_kept_and_shown_never_failing_the_set() {
+        let stored = json!({
+            "diastolic_bp": 70, "oxygen_device": "helmet-cpap", "urine_protein": "+++++",
+            "lactate": 4.2, "gcs": {"eye": 4, "verbal": "T", "motor": 6}
+        });
+        let read: AdditionalObservations = serde_json::from_value(stored).unwrap();
+        assert_eq!(read.diastolic_bp, Some(70));
+        assert_eq!(read.oxygen_device, None);
+        assert_eq!(
+            read.unrecognised.keys().collect::<Vec<_>>(),
+            ["gcs", "lactate", "oxygen_device", "urine_protein"]
+        );
+        let shown: Vec<(String, String)> = read
+            .shown()
+            .into_iter()
+            .map(|shown| (shown.label, shown.text))
+            .collect();
+        assert!(shown.contains(&(
+            "oxygen_device (recorded by a newer version)".to_owned(),
+            "helmet-cpap".to_owned()
+        )));
+        // Written back as it came, for whoever reads it next.
+        let again = serde_json::to_value(&read).unwrap();
+        assert_eq!(again["lactate"], 4.2);
+        assert_eq!(again["urine_protein"], "+++++");
     }
 }

@@ -102,23 +102,10 @@ pub fn set_json(set: &ObservationSet, fallback: &ResponseProtocol) -> Value {
     })
 }
 
-/// Observations recorded with a set (never scored), each with its label and how it reads.
+/// Observations recorded with a set (never scored), each with its label, how it reads in a list
+/// (`text`) and in a chart column (`short`).
 pub fn additional_json(additional: &crate::additional::AdditionalObservations) -> Value {
-    additional
-        .shown()
-        .into_iter()
-        .map(|(field, text)| {
-            json!({
-                "field": field.key(),
-                "label": match field {
-                    crate::additional::AdditionalField::GcsEye => "GCS",
-                    crate::additional::AdditionalField::OxygenDevice => "oxygen given",
-                    _ => field.label(),
-                },
-                "text": text,
-            })
-        })
-        .collect()
+    json!(additional.shown())
 }
 
 /// The service the response's setting names first for this set's risk: 999 for a community
@@ -172,6 +159,7 @@ pub fn record_json(
     }
     let now = Utc::now();
     value["news2_not_applicable_now"] = json!(record.news2_not_applicable(now));
+    value["pregnant_now"] = json!(record.pregnant_on(now));
     value["ceiling_of_care"] = json!(record.ceiling_of_care());
     value["spo2_scale"] = json!(u8::from(record.spo2_scale()));
     value["spo2_scale_review"] = json!(record.spo2_scale_review.map(|review| json!({

@@ -440,7 +440,6 @@ impl VitalsInput {
         }
     }
 
-    /// Checks every present value; the first failure names its field.
     /// The additional observations entered with these vital signs, each in range and consistent
     /// with `vitals` (the validated signs of the same set); `pregnant`: whether the record says so
     /// on the day the set is taken.
@@ -456,6 +455,7 @@ impl VitalsInput {
         })?)
     }
 
+    /// Checks every present value; the first failure names its field.
     pub fn validate(&self) -> Result<VitalSigns, VitalsError> {
         self.scale()?;
         let consciousness = match &self.consciousness {

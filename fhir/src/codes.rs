@@ -168,7 +168,11 @@ pub const SUB_TEMPERATURE: (&str, &str) = (
 ///   `Observation/glasgow`;
 /// - the rest by their LOINC codes, with UCUM units.
 pub const ADDITIONAL_PROFILE: &str = "UKCore-Observation";
-pub const BLOOD_GLUCOSE: (&str, &str) = ("15074-8", "Glucose [Moles/volume] in Blood");
+/// A point-of-care meter reading, as crews and midwives take it.
+pub const BLOOD_GLUCOSE: (&str, &str) = (
+    "14743-9",
+    "Glucose [Moles/volume] in Capillary blood by Glucometer",
+);
 pub const MMOL_PER_L: (&str, &str) = ("mmol/L", "millimole per liter");
 pub const PAIN_SCORE: (&str, &str) = (
     "72514-3",

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use doorstep_core::additional::{Glucose, MeterLimit};
 use doorstep_core::news2::Parameter;
 use doorstep_core::observation::{Author, ObservationSet};
 use doorstep_core::patient::Sex;
@@ -439,17 +440,41 @@ fn additional_observations(
             ..base(part, codes::ADDITIONAL_PROFILE, loinc(code))
         };
     let mut made = Vec::new();
-    if let Some(glucose) = additional.blood_glucose.and_then(Number::from_f64) {
-        made.push((
-            Part::BloodGlucose,
-            measured(
-                Part::BloodGlucose,
-                codes::BLOOD_GLUCOSE,
-                ("laboratory", "Laboratory"),
-                glucose,
-                codes::MMOL_PER_L,
-            ),
-        ));
+    match additional.blood_glucose {
+        Some(Glucose::MmolPerL(value)) => {
+            if let Some(value) = Number::from_f64(value) {
+                made.push((
+                    Part::BloodGlucose,
+                    measured(
+                        Part::BloodGlucose,
+                        codes::BLOOD_GLUCOSE,
+                        ("laboratory", "Laboratory"),
+                        value,
+                        codes::MMOL_PER_L,
+                    ),
+                ));
+            }
+        }
+        // Beyond the meter's range: what the meter said, as text (no number was measured).
+        Some(Glucose::BeyondMeter(limit)) => {
+            let mut observation = Observation {
+                category: category("laboratory", "Laboratory"),
+                ..base(
+                    Part::BloodGlucose,
+                    codes::ADDITIONAL_PROFILE,
+                    loinc(codes::BLOOD_GLUCOSE),
+                )
+            };
+            let said = match limit {
+                MeterLimit::High => "HI (above the meter's range)",
+                MeterLimit::Low => "LO (below the meter's range)",
+            };
+            observation
+                .extra
+                .insert("valueString".to_owned(), serde_json::json!(said));
+            made.push((Part::BloodGlucose, observation));
+        }
+        None => {}
     }
     if let Some(pain) = additional.pain_score {
         made.push((

@@ -337,7 +337,7 @@ fn observations_beside_news2_export_with_their_loinc_codes_and_are_never_part_of
         "reservoir (non-rebreather) mask"
     );
     assert_eq!(
-        value(find(&bundle, codes::LOINC, "15074-8")),
+        value(find(&bundle, codes::LOINC, "14743-9")),
         (2.9, "mmol/L".to_owned())
     );
     assert_eq!(
@@ -366,4 +366,32 @@ fn observations_beside_news2_export_with_their_loinc_codes_and_are_never_part_of
         .find(|e| matches!(&e.resource, Resource::Observation(o) if o.code.has(codes::LOINC, "9269-2")))
         .and_then(|e| e.full_url.clone());
     assert!(total.derived_from.iter().all(|r| r.reference != gcs_url));
+}
+
+#[test]
+fn a_pregnancy_s_fetal_heart_and_urine_protein_and_a_meter_s_lo_export_as_recorded() {
+    let record = record(adult(), &[common::set_in_pregnancy(500, 0)], &[]);
+    let bundle = observations_bundle(&record, &ExportOptions::default());
+    if let Some(errors) = schema_errors(&bundle) {
+        panic!("invalid FHIR R4: {errors}");
+    }
+    let heart = find(&bundle, codes::LOINC, "55283-6");
+    let quantity = heart.value_quantity.as_ref().unwrap();
+    assert_eq!(
+        (quantity.value.as_f64(), quantity.code.as_str()),
+        (Some(142.0), "/min")
+    );
+    let protein = find(&bundle, codes::LOINC, "20454-5");
+    assert_eq!(
+        protein
+            .value_codeable_concept
+            .as_ref()
+            .unwrap()
+            .text
+            .as_deref(),
+        Some("++")
+    );
+    let glucose = find(&bundle, codes::LOINC, "14743-9");
+    assert!(glucose.value_quantity.is_none(), "no number was measured");
+    assert_eq!(glucose.extra["valueString"], "LO (below the meter's range)");
 }

@@ -897,7 +897,7 @@ async fn day() {
 
     // The observations beside NEWS2 in the record's list and on the chart, under their set.
     any_text_until(&client, "[data-testid=obs-additional]", |t| {
-        t.contains("GCS 15")
+        t.contains("GCS: 15 (E4 V5 M6)")
     })
     .await;
     any_text_until(&client, "[data-testid=chart-additional]", |t| t == "58").await;

@@ -104,9 +104,10 @@ impl MaternityPeriod {
         }
     }
 
-    /// Whether the period has the patient pregnant on `date` (after conception, before birth).
+    /// Whether the period has the patient pregnant on `date`: after conception, up to and
+    /// including the day of the birth (a reading in labour is written up that day).
     pub fn pregnant_on(&self, date: NaiveDate) -> bool {
-        self.reason_on(date) == Some(NotApplicableReason::Pregnant)
+        self.reason_on(date) == Some(NotApplicableReason::Pregnant) || self.delivered == Some(date)
     }
 
     fn reason_on(&self, date: NaiveDate) -> Option<NotApplicableReason> {

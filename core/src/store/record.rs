@@ -451,6 +451,12 @@ impl PatientRecord {
         self.applicability.not_applicable(taken_at)
     }
 
+    /// Whether the record says the patient is pregnant at `at` (the observations of a pregnancy,
+    /// such as the fetal heart, are recorded only then).
+    pub fn pregnant_on(&self, at: DateTime<Utc>) -> bool {
+        self.applicability.pregnant_on(at)
+    }
+
     /// DNACPR, ReSPECT and end-of-life entries in force, as shown beside a NEWS2 response.
     pub fn ceiling_of_care(&self) -> Vec<String> {
         ceiling_of_care(

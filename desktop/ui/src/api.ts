@@ -152,7 +152,8 @@ export type Vitals = {
   temperature?: number;
   /** Recorded beside NEWS2 and never scored. */
   diastolic_bp?: number;
-  blood_glucose?: number;
+  /** mmol/L, or "HI" / "LO" as the meter shows. */
+  blood_glucose?: number | string;
   pain_score?: number;
   oxygen_device?: string;
   oxygen_flow?: number;
@@ -163,8 +164,9 @@ export type Vitals = {
   urine_protein?: string;
 };
 
-/** An observation recorded beside NEWS2, as the core words it ("GCS 13 (E3 V4 M6)"). */
-export type AdditionalShown = { field: string; label: string; text: string };
+/** An observation recorded beside NEWS2, as the core words it: after its label in a list
+ *  ("GCS", "13 (E3 V4 M6)"), and short for a chart column ("13"). */
+export type AdditionalShown = { field: string; label: string; text: string; short: string };
 
 /** The response shown when a set was saved, in the organisation's protocol's words. */
 export type ShownResponse = {
@@ -199,24 +201,11 @@ export type SetView = {
 
 export type Unusual = { field: string; message: string };
 
-/** The values of the observations recorded beside NEWS2, as stored. */
-export type AdditionalValues = {
-  diastolic_bp?: number;
-  blood_glucose?: number;
-  pain_score?: number;
-  oxygen_device?: string;
-  oxygen_flow?: number;
-  gcs?: { eye: number; verbal: number; motor: number };
-  fetal_heart_rate?: number;
-  urine_protein?: string;
-};
-
 export type Observation = SetView & {
   id: string;
   taken_at: string;
   author: Author;
   vitals: Vitals;
-  additional_values: AdditionalValues;
   entered_in_error: EnteredInError | null;
 };
 
@@ -272,6 +261,8 @@ export type PatientRecord = {
   maternity: MaternityEntry | null;
   escalations: EscalationEntry[];
   news2_not_applicable_now: NotApplicable | null;
+  /** The core's reading of the record: pregnant now (the fetal heart is recorded only then). */
+  pregnant_now: boolean;
   ceiling_of_care: string[];
   sync: { last_sync: string | null; unsynced_changes: boolean; enrolled: boolean };
   /** Team members by device, from the admin-signed roster. */

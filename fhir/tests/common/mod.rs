@@ -62,6 +62,25 @@ pub fn set_with_additional(id: u128, minutes: i64) -> ObservationSet {
     .with_additional(additional)
 }
 
+/// A set in a pregnancy: blood pressure with its diastolic, the fetal heart, urine protein, and a
+/// glucose the meter read as LO.
+pub fn set_in_pregnancy(id: u128, minutes: i64) -> ObservationSet {
+    let vitals = r#"{"respiration_rate": 18, "spo2": 98, "on_oxygen": false, "systolic_bp": 152, "pulse": 92, "consciousness": "A", "temperature": 36.9,
+        "diastolic_bp": 104, "fetal_heart_rate": 142, "urine_protein": "++", "blood_glucose": "LO"}"#;
+    let input = VitalsInput::from_json(vitals).unwrap().0;
+    let signs = input.validate().unwrap();
+    let additional = input.validate_additional(&signs, true).unwrap();
+    ObservationSet::record(
+        ObservationId::from_u128(id),
+        at(minutes),
+        author(),
+        signs,
+        Spo2Scale::Scale1,
+        &Scoring::applies(&ResponseProtocol::default()),
+    )
+    .with_additional(additional)
+}
+
 /// A record with `sets`; `born` decides whether NEWS2 applies. Sets listed in `in_error` are
 /// marked entered in error.
 pub fn record(born: NaiveDate, sets: &[ObservationSet], in_error: &[u128]) -> PatientRecord {

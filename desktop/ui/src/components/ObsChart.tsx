@@ -39,22 +39,6 @@ function bandLabel(low: number, high: number, parameter: string, lowest: boolean
 }
 const COLUMN_WIDTH = 74;
 
-/** Rows for the observations recorded beside NEWS2, each read short enough for a column. */
-const ADDITIONAL_ROWS: [string, (o: Observation) => string][] = [
-  ["Diastolic BP", (o) => String(o.additional_values?.diastolic_bp ?? "")],
-  ["Glucose mmol/L", (o) => o.additional_values?.blood_glucose?.toFixed(1) ?? ""],
-  ["Pain /10", (o) => String(o.additional_values?.pain_score ?? "")],
-  ["O₂ flow L/min", (o) => String(o.additional_values?.oxygen_flow ?? "")],
-  [
-    "GCS",
-    (o) => {
-      const gcs = o.additional_values?.gcs;
-      return gcs ? String(gcs.eye + gcs.verbal + gcs.motor) : "";
-    },
-  ],
-  ["Fetal heart", (o) => String(o.additional_values?.fetal_heart_rate ?? "")],
-  ["Urine protein", (o) => o.additional_values?.urine_protein ?? ""],
-];
 const MAX_COLUMNS = 10;
 
 const LABELS: Record<string, string> = {
@@ -122,8 +106,16 @@ export function ObsChart({
   const plotWidth = Math.max(shown.length, minimumColumns) * COLUMN_WIDTH;
   const width = labelWidth + plotWidth + scaleWidth;
   const headerHeight = 40;
-  // Observations beside NEWS2, one row each where any shown set has one: never scored, so no bands.
-  const additionalRows = ADDITIONAL_ROWS.filter(([, read]) => shown.some((o) => read(o) !== ""));
+  // Observations beside NEWS2, one row per field any shown set has, in the core's words: never
+  // scored, so no bands.
+  const additionalRows: [string, (o: Observation) => string][] = [];
+  for (const o of shown) {
+    for (const item of o.additional) {
+      if (!additionalRows.some(([label]) => label === item.label)) {
+        additionalRows.push([item.label, (set) => set.additional.find((other) => other.label === item.label)?.short ?? ""]);
+      }
+    }
+  }
   const textRows = 4 + additionalRows.length; // air/oxygen, consciousness, NEWS2 total, escalations, then those
   /** The column an escalation belongs to: its set, else the last shown set taken before it. */
   const columnOf = (entry: EscalationEntry) => {

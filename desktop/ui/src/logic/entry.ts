@@ -37,7 +37,7 @@ export const NUMERIC_FIELDS: FieldSpec[] = [
 /** The additional observations' numbers, in the order a crew's handover reads them. */
 export const ADDITIONAL_FIELDS: FieldSpec<AdditionalNumeric>[] = [
   { key: "diastolic_bp", label: "Diastolic BP", unit: "mmHg", decimals: false },
-  { key: "blood_glucose", label: "Blood glucose", unit: "mmol/L", decimals: true },
+  { key: "blood_glucose", label: "Blood glucose", unit: "mmol/L, or HI / LO as the meter shows", decimals: true },
   { key: "pain_score", label: "Pain score", unit: "0–10", decimals: false },
   { key: "oxygen_flow", label: "Oxygen flow", unit: "L/min", decimals: true },
   { key: "gcs_eye", label: "GCS eye", unit: "1–4", decimals: false },
@@ -80,13 +80,23 @@ export type Parsed = { vitals: Vitals; errors: Partial<Record<NumericField | Add
 /** Typed text to a set; text that is not a number is named, and left out of the set. The
  *  additional observations' choices (oxygen device, urine protein) are kept in the form's text
  *  under their keys, so a draft carries them too. */
-export function parseForm(form: Form): Parsed {
+export function parseForm(form: Form, shown: { pregnancy: boolean } = { pregnancy: true }): Parsed {
   const vitals: Vitals = {};
   const errors: Parsed["errors"] = {};
-  const specs: FieldSpec<NumericField | AdditionalNumeric>[] = [...NUMERIC_FIELDS, ...ADDITIONAL_FIELDS];
+  // A field the form does not show (the fetal heart outside a pregnancy) is never sent, even if a
+  // draft holds a value for it.
+  const specs: FieldSpec<NumericField | AdditionalNumeric>[] = [
+    ...NUMERIC_FIELDS,
+    ...ADDITIONAL_FIELDS.filter((spec) => shown.pregnancy || !spec.pregnancy),
+  ];
   for (const spec of specs) {
     const raw = (form.text[spec.key] ?? "").trim();
     if (raw === "") continue;
+    // A meter's HI or LO is a reading of its own, not a number.
+    if (spec.key === "blood_glucose" && /^(hi|lo)$/i.test(raw)) {
+      vitals.blood_glucose = raw.toUpperCase();
+      continue;
+    }
     const pattern = spec.decimals ? /^\d{1,3}([.,]\d)?$/ : /^\d{1,3}$/;
     if (!pattern.test(raw)) {
       errors[spec.key] = spec.decimals

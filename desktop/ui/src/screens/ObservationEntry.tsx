@@ -97,7 +97,8 @@ export function ObservationEntry({
   // The observations beside NEWS2: folded away until asked for (one touch), open when a draft
   // already holds some.
   const [moreOpen, setMoreOpen] = useState(() => hasAdditional(form));
-  const pregnant = record.maternity?.status === "pregnant";
+  // The core's reading of the record decides whether the pregnancy's observations are offered.
+  const pregnant = record.pregnant_now;
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState<SavedSet | null>(null);
   // Empty: taken now. Otherwise the time read off a monitor or written up after the visit. A set
@@ -120,7 +121,7 @@ export function ObservationEntry({
     if (saved) setSaveMs(Math.round(performance.now() - saveStarted.current));
   }, [saved]);
   const [cancelling, setCancelling] = useState(false);
-  const parsed = parseForm(form);
+  const parsed = parseForm(form, { pregnancy: pregnant });
   const entered = enteredCount(parsed.vitals);
   const takenRead = takenAt ? fromUkInput(takenAt) : null;
   const takenIso = takenRead && "iso" in takenRead ? takenRead.iso : null;
@@ -164,6 +165,11 @@ export function ObservationEntry({
   const coreErrors = new Map((preview?.errors ?? []).map((e) => [e.field ?? "", e.error]));
   const errorFor = (key: string) => parsed.errors[key as keyof typeof parsed.errors] ?? coreErrors.get(key);
   const blocking = Object.keys(parsed.errors).length > 0 || (preview?.errors.length ?? 0) > 0;
+  // An error in the folded section opens it: Save must never be blocked by something out of sight.
+  const additionalError = [...ADDITIONAL_FIELDS.map((spec) => spec.key), "oxygen_device", "urine_protein"].some((key) =>
+    Boolean(errorFor(key)),
+  );
+  const showMore = moreOpen || additionalError;
 
   const save = async (confirmed: string[] = []) => {
     saveStarted.current = performance.now();
@@ -206,8 +212,7 @@ export function ObservationEntry({
           </p>
           {saved.additional.length > 0 && (
             <p data-testid="saved-additional">
-              Also recorded, not part of NEWS2:{" "}
-              {saved.additional.map((item) => (item.field === "gcs_eye" ? item.text : `${item.label} ${item.text}`)).join("; ")}
+              Also recorded, not part of NEWS2: {saved.additional.map((item) => `${item.label} ${item.text}`).join("; ")}
             </p>
           )}
           {saved.warnings.map((warning) => (
@@ -353,14 +358,14 @@ export function ObservationEntry({
           <section className="more-observations">
           <button
             className="disclosure"
-            aria-expanded={moreOpen}
+            aria-expanded={showMore}
             aria-controls="more-observations"
             data-testid="more-observations"
             onClick={() => setMoreOpen((open) => !open)}
           >
-            {moreOpen ? "▾" : "▸"} More observations <small>not part of NEWS2: diastolic, glucose, pain, oxygen, GCS{pregnant ? ", fetal heart, urine" : ""}</small>
+            {showMore ? "▾" : "▸"} More observations <small>not part of NEWS2: diastolic, glucose, pain, oxygen, GCS, urine protein{pregnant ? ", fetal heart" : ""}</small>
           </button>
-          {moreOpen && (
+          {showMore && (
             <div id="more-observations" className="fields">
               {ADDITIONAL_FIELDS.filter((spec) => !spec.pregnancy || pregnant).map((spec) => (
                 <NumberField
@@ -392,7 +397,7 @@ export function ObservationEntry({
                   </p>
                 )}
               </div>
-              {pregnant && (
+              {(
                 <div className="field">
                   <span className="label" id="protein-label">
                     Urine protein (dipstick)

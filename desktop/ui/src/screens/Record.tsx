@@ -489,7 +489,7 @@ export function RecordScreen({
                     ? "–"
                     : o.additional.map((item) => (
                         <span key={item.field} className="additional">
-                          {item.field === "gcs_eye" ? item.text : `${item.label}: ${item.text}`}
+                          {item.label}: {item.text}
                         </span>
                       ))}
                 </td>
