@@ -230,18 +230,66 @@ pub enum MeterLimit {
     Low,
 }
 
-/// Glasgow Coma Scale: the three responses, each within its own range.
+/// Glasgow Coma Scale: the three responses, each within its own range. Eye opening can be
+/// untestable (eyes closed by swelling, "C") and so can the verbal response (a tube or a
+/// tracheostomy, "T"); there is then no total.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gcs {
-    pub eye: u8,
-    pub verbal: u8,
+    pub eye: GcsResponse,
+    pub verbal: GcsResponse,
     pub motor: u8,
 }
 
+/// One GCS response: its score, or why it could not be tested.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GcsResponse {
+    Score(u8),
+    Untestable(Untestable),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Untestable {
+    /// Eyes closed by swelling.
+    #[serde(rename = "C")]
+    EyesClosed,
+    /// Intubated or with a tracheostomy: no voice.
+    #[serde(rename = "T")]
+    Tube,
+}
+
+impl GcsResponse {
+    pub fn score(self) -> Option<u8> {
+        match self {
+            GcsResponse::Score(score) => Some(score),
+            GcsResponse::Untestable(_) => None,
+        }
+    }
+
+    /// "4", or "C" / "T" as written after E or V.
+    fn written(self) -> String {
+        match self {
+            GcsResponse::Score(score) => score.to_string(),
+            GcsResponse::Untestable(Untestable::EyesClosed) => "C".to_owned(),
+            GcsResponse::Untestable(Untestable::Tube) => "T".to_owned(),
+        }
+    }
+}
+
 impl Gcs {
-    /// 3 to 15.
-    pub fn total(self) -> u8 {
-        self.eye + self.verbal + self.motor
+    /// 3 to 15; none when a response could not be tested (a total would understate the patient).
+    pub fn total(self) -> Option<u8> {
+        Some(self.eye.score()? + self.verbal.score()? + self.motor)
+    }
+
+    /// "E4 V5 M6", "E4 VT M6".
+    pub fn written(self) -> String {
+        format!(
+            "E{} V{} M{}",
+            self.eye.written(),
+            self.verbal.written(),
+            self.motor
+        )
     }
 }
 
@@ -316,10 +364,12 @@ pub struct AdditionalInput {
     pub oxygen_device: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oxygen_flow: Option<f64>,
+    /// 1 to 4, or the text C.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gcs_eye: Option<i64>,
+    pub gcs_eye: Option<Value>,
+    /// 1 to 5, or the text T.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gcs_verbal: Option<i64>,
+    pub gcs_verbal: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gcs_motor: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -481,18 +531,17 @@ impl AdditionalObservations {
             (None, None) => {}
         }
         if let Some(gcs) = self.gcs {
-            shown.push(Shown::of(
-                F::GcsEye,
-                "GCS",
-                format!(
-                    "{} (E{} V{} M{})",
-                    gcs.total(),
-                    gcs.eye,
-                    gcs.verbal,
-                    gcs.motor
+            let (text, short) = match gcs.total() {
+                Some(total) => (format!("{total} ({})", gcs.written()), total.to_string()),
+                None => (
+                    format!(
+                        "{} (no total: a response could not be tested)",
+                        gcs.written()
+                    ),
+                    gcs.written(),
                 ),
-                gcs.total().to_string(),
-            ));
+            };
+            shown.push(Shown::of(F::GcsEye, "GCS", text, short));
         }
         if let Some(rate) = self.fetal_heart_rate {
             shown.push(Shown::of(
@@ -549,8 +598,11 @@ fn integer_range(field: AdditionalField) -> (RangeInclusive<i64>, &'static str) 
     match field {
         AdditionalField::DiastolicBp => (limits::DIASTOLIC_BP, " mmHg"),
         AdditionalField::PainScore => (limits::PAIN_SCORE, ""),
-        AdditionalField::GcsEye => (limits::GCS_EYE, ""),
-        AdditionalField::GcsVerbal => (limits::GCS_VERBAL, ""),
+        AdditionalField::GcsEye => (limits::GCS_EYE, ", or C if the eyes are closed by swelling"),
+        AdditionalField::GcsVerbal => (
+            limits::GCS_VERBAL,
+            ", or T if intubated or with a tracheostomy",
+        ),
         AdditionalField::GcsMotor => (limits::GCS_MOTOR, ""),
         AdditionalField::FetalHeartRate => (limits::FETAL_HEART_RATE, " beats/min"),
         // Not whole-number fields: never asked for a whole-number range.
@@ -610,6 +662,42 @@ fn checked_number(
     Ok(Some(value))
 }
 
+/// A GCS response as typed: a whole number, or the letter that says it could not be tested.
+fn score_or_text(field: AdditionalField, value: &Value) -> Result<Value, AdditionalError> {
+    if value.is_string() {
+        return Ok(value.clone());
+    }
+    integer(field, value).map(Value::from)
+}
+
+/// A GCS response checked: its score within range, or `letter` (case aside) for `untestable`.
+fn response(
+    field: AdditionalField,
+    value: Option<&Value>,
+    letter: &str,
+    untestable: Untestable,
+) -> Result<Option<GcsResponse>, AdditionalError> {
+    match value {
+        None => Ok(None),
+        Some(Value::String(text)) if text.trim().eq_ignore_ascii_case(letter) => {
+            Ok(Some(GcsResponse::Untestable(untestable)))
+        }
+        Some(value) => {
+            let whole = value.as_i64().or_else(|| {
+                value
+                    .as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 1e9)
+                    .map(|f| f as i64)
+            });
+            let (range, unit) = integer_range(field);
+            match whole {
+                Some(score) => Ok(checked::<u8>(field, Some(score))?.map(GcsResponse::Score)),
+                None => Err(AdditionalError::IntegerOutOfRange { field, range, unit }),
+            }
+        }
+    }
+}
+
 fn glucose_refused() -> AdditionalError {
     let (range, unit) = number_range(AdditionalField::BloodGlucose);
     AdditionalError::NumberOutOfRange {
@@ -653,8 +741,8 @@ impl AdditionalInput {
                 );
             }
             AdditionalField::OxygenFlow => self.oxygen_flow = Some(number(field, value)?),
-            AdditionalField::GcsEye => self.gcs_eye = Some(integer(field, value)?),
-            AdditionalField::GcsVerbal => self.gcs_verbal = Some(integer(field, value)?),
+            AdditionalField::GcsEye => self.gcs_eye = Some(score_or_text(field, value)?),
+            AdditionalField::GcsVerbal => self.gcs_verbal = Some(score_or_text(field, value)?),
             AdditionalField::GcsMotor => self.gcs_motor = Some(integer(field, value)?),
             AdditionalField::FetalHeartRate => self.fetal_heart_rate = Some(integer(field, value)?),
             AdditionalField::UrineProtein => {
@@ -690,8 +778,18 @@ impl AdditionalInput {
                 },
             )?),
         };
-        let eye: Option<u8> = checked(F::GcsEye, self.gcs_eye)?;
-        let verbal: Option<u8> = checked(F::GcsVerbal, self.gcs_verbal)?;
+        let eye = response(
+            F::GcsEye,
+            self.gcs_eye.as_ref(),
+            "C",
+            Untestable::EyesClosed,
+        )?;
+        let verbal = response(
+            F::GcsVerbal,
+            self.gcs_verbal.as_ref(),
+            "T",
+            Untestable::Tube,
+        )?;
         let motor: Option<u8> = checked(F::GcsMotor, self.gcs_motor)?;
         let gcs = match (eye, verbal, motor) {
             (Some(eye), Some(verbal), Some(motor)) => Some(Gcs { eye, verbal, motor }),
@@ -728,11 +826,15 @@ impl AdditionalInput {
     pub fn validate(&self, context: Context) -> Result<AdditionalObservations, AdditionalError> {
         use AdditionalField as F;
         let observations = self.check_values()?;
-        let gcs_parts = [self.gcs_eye, self.gcs_verbal, self.gcs_motor];
-        if gcs_parts.iter().any(Option::is_some) && observations.gcs.is_none() {
+        let gcs_parts = [
+            self.gcs_eye.is_some(),
+            self.gcs_verbal.is_some(),
+            self.gcs_motor.is_some(),
+        ];
+        if gcs_parts.iter().any(|given| *given) && observations.gcs.is_none() {
             let field = match gcs_parts {
-                [None, ..] => F::GcsEye,
-                [_, None, _] => F::GcsVerbal,
+                [false, ..] => F::GcsEye,
+                [_, false, _] => F::GcsVerbal,
                 _ => F::GcsMotor,
             };
             return Err(AdditionalError::PartialGcs { field });
@@ -990,7 +1092,7 @@ mod tests {
         .unwrap()
         .validate(context)
         .unwrap();
-        assert_eq!(observations.gcs.unwrap().total(), 15);
+        assert_eq!(observations.gcs.unwrap().total(), Some(15));
         assert_eq!(observations.urine_protein, Some(UrineProtein::TwoPlus));
         assert_eq!(observations.oxygen_device, Some(OxygenDevice::VenturiMask));
         let json = serde_json::to_value(&observations).unwrap();
@@ -1024,7 +1126,7 @@ mod tests {
     fn values_from_a_newer_version_are_kept_and_shown_never_failing_the_set() {
         let stored = json!({
             "diastolic_bp": 70, "oxygen_device": "helmet-cpap", "urine_protein": "+++++",
-            "lactate": 4.2, "gcs": {"eye": 4, "verbal": "T", "motor": 6}
+            "lactate": 4.2, "gcs": {"eye": 4, "verbal": "D", "motor": 6}
         });
         let read: AdditionalObservations = serde_json::from_value(stored).unwrap();
         assert_eq!(read.diastolic_bp, Some(70));
@@ -1046,5 +1148,61 @@ mod tests {
         let again = serde_json::to_value(&read).unwrap();
         assert_eq!(again["lactate"], 4.2);
         assert_eq!(again["urine_protein"], "+++++");
+    }
+
+    /// An intubated patient's voice, or eyes closed by swelling, cannot be tested: the GCS is
+    /// recorded with the letter and no total, never left out or given a made-up score.
+    #[test]
+    fn a_gcs_with_a_response_not_testable_has_no_total() {
+        let intubated = input(json!({"gcs_eye": "c", "gcs_verbal": "T", "gcs_motor": 5}))
+            .unwrap()
+            .validate(ADULT_ON_AIR)
+            .unwrap();
+        let gcs = intubated.gcs.unwrap();
+        assert_eq!(gcs.total(), None);
+        assert_eq!(gcs.written(), "EC VT M5");
+        let shown = &intubated.shown()[0];
+        assert_eq!(
+            (shown.text.as_str(), shown.short.as_str()),
+            (
+                "EC VT M5 (no total: a response could not be tested)",
+                "EC VT M5"
+            )
+        );
+        let stored = serde_json::to_value(&intubated).unwrap();
+        assert_eq!(
+            stored["gcs"],
+            json!({"eye": "C", "verbal": "T", "motor": 5})
+        );
+        let back: AdditionalObservations = serde_json::from_value(stored).unwrap();
+        assert_eq!(back, intubated);
+        // The letters belong to their own response: no "T" for the eyes, no "C" for the voice.
+        for (object, key) in [
+            (
+                json!({"gcs_eye": "T", "gcs_verbal": 5, "gcs_motor": 6}),
+                "gcs_eye",
+            ),
+            (
+                json!({"gcs_eye": 4, "gcs_verbal": "C", "gcs_motor": 6}),
+                "gcs_verbal",
+            ),
+            (
+                json!({"gcs_eye": 4, "gcs_verbal": 5, "gcs_motor": "T"}),
+                "gcs_motor",
+            ),
+        ] {
+            let error = input(object.clone())
+                .and_then(|input| input.validate(ADULT_ON_AIR))
+                .unwrap_err();
+            assert_eq!(error.field().key(), key, "{object}");
+        }
+        assert_eq!(
+            input(json!({"gcs_verbal": "x"}))
+                .unwrap()
+                .validate(ADULT_ON_AIR)
+                .unwrap_err()
+                .to_string(),
+            "GCS verbal response must be a whole number from 1 to 5, or T if intubated or with a tracheostomy"
+        );
     }
 }

@@ -489,23 +489,50 @@ fn additional_observations(
         ));
     }
     if let Some(gcs) = additional.gcs {
-        let mut observation = measured(
-            Part::Gcs,
-            codes::GCS_TOTAL,
-            ("survey", "Survey"),
-            Number::from(gcs.total()),
-            codes::SCORE,
-        );
+        let absent = |code: &str, display: &str| {
+            let mut extra = Map::new();
+            extra.insert(
+                "dataAbsentReason".to_owned(),
+                serde_json::json!({"coding": [{
+                    "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                    "code": code,
+                    "display": display,
+                }]}),
+            );
+            extra
+        };
+        let mut observation = Observation {
+            category: category("survey", "Survey"),
+            ..base(
+                Part::Gcs,
+                codes::ADDITIONAL_PROFILE,
+                loinc(codes::GCS_TOTAL),
+            )
+        };
+        // No total when a response could not be tested: one would understate the patient.
+        match gcs.total() {
+            Some(total) => observation.value_quantity = Some(quantity(total, codes::SCORE)),
+            None => {
+                observation.extra = absent("not-applicable", "Not Applicable");
+                observation.extra.insert(
+                    "note".to_owned(),
+                    serde_json::json!([{"text": format!("GCS {}: a response could not be tested", gcs.written())}]),
+                );
+            }
+        }
         observation.component = [
-            (codes::GCS_EYE, gcs.eye),
-            (codes::GCS_VERBAL, gcs.verbal),
-            (codes::GCS_MOTOR, gcs.motor),
+            (codes::GCS_EYE, gcs.eye.score()),
+            (codes::GCS_VERBAL, gcs.verbal.score()),
+            (codes::GCS_MOTOR, Some(gcs.motor)),
         ]
         .into_iter()
         .map(|(code, value)| ObservationComponent {
             code: loinc(code),
-            value_quantity: Some(quantity(value, codes::SCORE)),
-            extra: Map::new(),
+            value_quantity: value.map(|value| quantity(value, codes::SCORE)),
+            extra: match value {
+                Some(_) => Map::new(),
+                None => absent("not-performed", "Not Performed"),
+            },
         })
         .collect();
         made.push((Part::Gcs, observation));

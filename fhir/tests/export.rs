@@ -369,7 +369,8 @@ fn observations_beside_news2_export_with_their_loinc_codes_and_are_never_part_of
 }
 
 #[test]
-fn a_pregnancy_s_fetal_heart_and_urine_protein_and_a_meter_s_lo_export_as_recorded() {
+fn a_pregnancy_s_fetal_heart_and_urine_protein_a_meter_s_lo_and_an_untested_gcs_export_as_recorded()
+{
     let record = record(adult(), &[common::set_in_pregnancy(500, 0)], &[]);
     let bundle = observations_bundle(&record, &ExportOptions::default());
     if let Some(errors) = schema_errors(&bundle) {
@@ -394,4 +395,23 @@ fn a_pregnancy_s_fetal_heart_and_urine_protein_and_a_meter_s_lo_export_as_record
     let glucose = find(&bundle, codes::LOINC, "14743-9");
     assert!(glucose.value_quantity.is_none(), "no number was measured");
     assert_eq!(glucose.extra["valueString"], "LO (below the meter's range)");
+    let gcs = find(&bundle, codes::LOINC, "9269-2");
+    assert!(
+        gcs.value_quantity.is_none(),
+        "no total with a response untested"
+    );
+    assert_eq!(
+        gcs.extra["dataAbsentReason"]["coding"][0]["code"],
+        "not-applicable"
+    );
+    let verbal = gcs
+        .component
+        .iter()
+        .find(|c| c.code.has(codes::LOINC, "9270-0"))
+        .unwrap();
+    assert!(verbal.value_quantity.is_none());
+    assert_eq!(
+        verbal.extra["dataAbsentReason"]["coding"][0]["code"],
+        "not-performed"
+    );
 }

@@ -157,8 +157,10 @@ export type Vitals = {
   pain_score?: number;
   oxygen_device?: string;
   oxygen_flow?: number;
-  gcs_eye?: number;
-  gcs_verbal?: number;
+  /** 1–4, or "C" (eyes closed by swelling). */
+  gcs_eye?: number | string;
+  /** 1–5, or "T" (intubated or tracheostomy). */
+  gcs_verbal?: number | string;
   gcs_motor?: number;
   fetal_heart_rate?: number;
   urine_protein?: string;

@@ -62,11 +62,12 @@ pub fn set_with_additional(id: u128, minutes: i64) -> ObservationSet {
     .with_additional(additional)
 }
 
-/// A set in a pregnancy: blood pressure with its diastolic, the fetal heart, urine protein, and a
-/// glucose the meter read as LO.
+/// A set in a pregnancy: blood pressure with its diastolic, the fetal heart, urine protein, a
+/// glucose the meter read as LO, and a GCS whose verbal response could not be tested.
 pub fn set_in_pregnancy(id: u128, minutes: i64) -> ObservationSet {
     let vitals = r#"{"respiration_rate": 18, "spo2": 98, "on_oxygen": false, "systolic_bp": 152, "pulse": 92, "consciousness": "A", "temperature": 36.9,
-        "diastolic_bp": 104, "fetal_heart_rate": 142, "urine_protein": "++", "blood_glucose": "LO"}"#;
+        "diastolic_bp": 104, "fetal_heart_rate": 142, "urine_protein": "++", "blood_glucose": "LO",
+        "gcs_eye": 4, "gcs_verbal": "T", "gcs_motor": 6}"#;
     let input = VitalsInput::from_json(vitals).unwrap().0;
     let signs = input.validate().unwrap();
     let additional = input.validate_additional(&signs, true).unwrap();

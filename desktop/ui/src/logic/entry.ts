@@ -23,6 +23,8 @@ export type FieldSpec<K extends string = NumericField> = {
   decimals: boolean;
   /** Shown only while the record says the patient is pregnant. */
   pregnancy?: boolean;
+  /** Takes a letter as well as a number (HI/LO, C, T): a keyboard with letters. */
+  letters?: boolean;
 };
 
 /** In the order of the paper chart. */
@@ -37,11 +39,11 @@ export const NUMERIC_FIELDS: FieldSpec[] = [
 /** The additional observations' numbers, in the order a crew's handover reads them. */
 export const ADDITIONAL_FIELDS: FieldSpec<AdditionalNumeric>[] = [
   { key: "diastolic_bp", label: "Diastolic BP", unit: "mmHg", decimals: false },
-  { key: "blood_glucose", label: "Blood glucose", unit: "mmol/L, or HI / LO as the meter shows", decimals: true },
+  { key: "blood_glucose", label: "Blood glucose", unit: "mmol/L, or HI / LO as the meter shows", decimals: true, letters: true },
   { key: "pain_score", label: "Pain score", unit: "0–10", decimals: false },
   { key: "oxygen_flow", label: "Oxygen flow", unit: "L/min", decimals: true },
-  { key: "gcs_eye", label: "GCS eye", unit: "1–4", decimals: false },
-  { key: "gcs_verbal", label: "GCS verbal", unit: "1–5", decimals: false },
+  { key: "gcs_eye", label: "GCS eye", unit: "1–4, or C: eyes closed by swelling", decimals: false, letters: true },
+  { key: "gcs_verbal", label: "GCS verbal", unit: "1–5, or T: intubated or tracheostomy", decimals: false, letters: true },
   { key: "gcs_motor", label: "GCS motor", unit: "1–6", decimals: false },
   { key: "fetal_heart_rate", label: "Fetal heart rate", unit: "beats/min", decimals: false, pregnancy: true },
 ];
@@ -92,9 +94,15 @@ export function parseForm(form: Form, shown: { pregnancy: boolean } = { pregnanc
   for (const spec of specs) {
     const raw = (form.text[spec.key] ?? "").trim();
     if (raw === "") continue;
-    // A meter's HI or LO is a reading of its own, not a number.
-    if (spec.key === "blood_glucose" && /^(hi|lo)$/i.test(raw)) {
-      vitals.blood_glucose = raw.toUpperCase();
+    // A meter's HI or LO is a reading of its own, not a number; so is a GCS response that could
+    // not be tested (C, T). The core decides what each means.
+    const letters: Partial<Record<string, RegExp>> = {
+      blood_glucose: /^(hi|lo)$/i,
+      gcs_eye: /^c$/i,
+      gcs_verbal: /^t$/i,
+    };
+    if (letters[spec.key]?.test(raw)) {
+      (vitals as Record<string, unknown>)[spec.key] = raw.toUpperCase();
       continue;
     }
     const pattern = spec.decimals ? /^\d{1,3}([.,]\d)?$/ : /^\d{1,3}$/;

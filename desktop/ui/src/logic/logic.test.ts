@@ -104,6 +104,12 @@ describe("observation entry", () => {
     expect(enteredCount(parsed.vitals)).toBe(1);
     expect(hasAdditional(form)).toBe(true);
     expect(hasAdditional({ ...EMPTY_FORM, text: { pulse: "80" } })).toBe(false);
+    // A meter's LO and an untestable GCS response go to the core as letters, not numbers.
+    const letters = parseForm({ ...EMPTY_FORM, text: { blood_glucose: "lo", gcs_eye: "c", gcs_verbal: "t", gcs_motor: "5" } });
+    expect(letters.vitals).toEqual({ blood_glucose: "LO", gcs_eye: "C", gcs_verbal: "T", gcs_motor: 5 });
+    expect(parseForm({ ...EMPTY_FORM, text: { gcs_motor: "T" } }).errors.gcs_motor).toContain("whole number");
+    // The fetal heart is not sent where the form does not offer it.
+    expect(parseForm({ ...EMPTY_FORM, text: { fetal_heart_rate: "140" } }, { pregnancy: false }).vitals).toEqual({});
   });
 });
 

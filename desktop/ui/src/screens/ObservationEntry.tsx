@@ -53,7 +53,7 @@ function NumberField({
       <input
         id={`f-${spec.key}`}
         data-testid={`field-${spec.key}`}
-        inputMode={spec.decimals ? "decimal" : "numeric"}
+        inputMode={spec.letters ? "text" : spec.decimals ? "decimal" : "numeric"}
         autoComplete="off"
         value={value}
         onChange={(event) => onChange(event.target.value)}
