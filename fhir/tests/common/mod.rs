@@ -43,14 +43,12 @@ pub fn set(id: u128, vitals: &str, minutes: i64) -> ObservationSet {
     )
 }
 
-/// A complete set on oxygen with every observation a crew records beside NEWS2.
-pub fn set_with_additional(id: u128, minutes: i64) -> ObservationSet {
-    let vitals = r#"{"respiration_rate": 24, "spo2": 94, "on_oxygen": true, "systolic_bp": 104, "pulse": 118, "consciousness": "V", "temperature": 36.4,
-        "diastolic_bp": 62, "blood_glucose": 2.9, "pain_score": 6, "oxygen_device": "reservoir-mask", "oxygen_flow": 15,
-        "gcs_eye": 3, "gcs_verbal": 4, "gcs_motor": 5}"#;
+/// A set with observations beside NEWS2, from the `--vitals` JSON; `pregnant`: what the record
+/// says on the day.
+fn set_beside(id: u128, minutes: i64, vitals: &str, pregnant: bool) -> ObservationSet {
     let input = VitalsInput::from_json(vitals).unwrap().0;
     let signs = input.validate().unwrap();
-    let additional = input.validate_additional(&signs, false).unwrap();
+    let additional = input.validate_additional(&signs, pregnant).unwrap();
     ObservationSet::record(
         ObservationId::from_u128(id),
         at(minutes),
@@ -62,24 +60,21 @@ pub fn set_with_additional(id: u128, minutes: i64) -> ObservationSet {
     .with_additional(additional)
 }
 
+/// A complete set on oxygen with every observation a crew records beside NEWS2.
+pub fn set_with_additional(id: u128, minutes: i64) -> ObservationSet {
+    let vitals = r#"{"respiration_rate": 24, "spo2": 94, "on_oxygen": true, "systolic_bp": 104, "pulse": 118, "consciousness": "V", "temperature": 36.4,
+        "diastolic_bp": 62, "blood_glucose": 2.9, "pain_score": 6, "oxygen_device": "reservoir-mask", "oxygen_flow": 15,
+        "gcs_eye": 3, "gcs_verbal": 4, "gcs_motor": 5}"#;
+    set_beside(id, minutes, vitals, false)
+}
+
 /// A set in a pregnancy: blood pressure with its diastolic, the fetal heart, urine protein, a
 /// glucose the meter read as LO, and a GCS whose verbal response could not be tested.
 pub fn set_in_pregnancy(id: u128, minutes: i64) -> ObservationSet {
     let vitals = r#"{"respiration_rate": 18, "spo2": 98, "on_oxygen": false, "systolic_bp": 152, "pulse": 92, "consciousness": "A", "temperature": 36.9,
         "diastolic_bp": 104, "fetal_heart_rate": 142, "urine_protein": "++", "blood_glucose": "LO",
         "gcs_eye": 4, "gcs_verbal": "T", "gcs_motor": 6}"#;
-    let input = VitalsInput::from_json(vitals).unwrap().0;
-    let signs = input.validate().unwrap();
-    let additional = input.validate_additional(&signs, true).unwrap();
-    ObservationSet::record(
-        ObservationId::from_u128(id),
-        at(minutes),
-        author(),
-        signs,
-        Spo2Scale::Scale1,
-        &Scoring::applies(&ResponseProtocol::default()),
-    )
-    .with_additional(additional)
+    set_beside(id, minutes, vitals, true)
 }
 
 /// A record with `sets`; `born` decides whether NEWS2 applies. Sets listed in `in_error` are
