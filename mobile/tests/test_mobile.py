@@ -152,6 +152,17 @@ def phase_shift(env):
     saved = nell.save_set(ada, json.dumps(COMPLETE), None, [])
     check(saved.news2_total == 10 and saved.risk == "high" and saved.response,
           "a complete set is scored by the core: NEWS2 10, high, with the response to take")
+    beside = nell.save_set(ada, json.dumps({**COMPLETE, "diastolic_bp": 60, "gcs_eye": 4,
+                                            "gcs_verbal": "T", "gcs_motor": 6}), None, [])
+    shown = [(item["label"], item["text"]) for item in json.loads(beside.json)["additional"]]
+    check(beside.news2_total == 10 and shown == [("diastolic blood pressure", "60 mmHg"),
+          ("GCS", "E4 VT M6 (no total: a response could not be tested)")],
+          "observations beside NEWS2 come back in the core's words and never change the score")
+    try:
+        nell.save_set(ada, json.dumps({**COMPLETE, "blood_glucose": 110}), None, [])
+        check(False, "a glucose in mg/dL is refused")
+    except doorstep.MobileError.InvalidInput as error:
+        check(error.field == "blood_glucose", "a glucose in mg/dL is refused, naming the field")
     nell.save_set(bo, json.dumps({"respiration_rate": 18, "pulse": 80}), None, [])
     try:
         nell.save_set(bo, json.dumps({"pulse": 32}), None, [])
