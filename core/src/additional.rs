@@ -683,17 +683,8 @@ fn response(
             Ok(Some(GcsResponse::Untestable(untestable)))
         }
         Some(value) => {
-            let whole = value.as_i64().or_else(|| {
-                value
-                    .as_f64()
-                    .filter(|f| f.fract() == 0.0 && f.abs() < 1e9)
-                    .map(|f| f as i64)
-            });
-            let (range, unit) = integer_range(field);
-            match whole {
-                Some(score) => Ok(checked::<u8>(field, Some(score))?.map(GcsResponse::Score)),
-                None => Err(AdditionalError::IntegerOutOfRange { field, range, unit }),
-            }
+            let score = integer(field, value)?;
+            Ok(checked::<u8>(field, Some(score))?.map(GcsResponse::Score))
         }
     }
 }

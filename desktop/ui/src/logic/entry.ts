@@ -59,7 +59,7 @@ export const OXYGEN_DEVICES = [
   { key: "cpap-or-niv", word: "CPAP or NIV" },
 ] as const;
 
-export const URINE_PROTEIN = ["negative", "trace", "+", "++", "+++"] as const;
+export const URINE_PROTEIN = ["negative", "trace", "+", "++", "+++", "++++"] as const;
 
 export const ACVPU = [
   { letter: "A", word: "Alert" },
@@ -123,11 +123,16 @@ export function parseForm(form: Form, shown: { pregnancy: boolean } = { pregnanc
   return { vitals, errors };
 }
 
+/** Every key of the observations beside NEWS2 on the form: the numbers and the two choices. */
+export const ADDITIONAL_KEYS: (AdditionalNumeric | "oxygen_device" | "urine_protein")[] = [
+  ...ADDITIONAL_FIELDS.map((spec) => spec.key),
+  "oxygen_device",
+  "urine_protein",
+];
+
 /** Whether any observation beside NEWS2 has been entered (the section then opens by itself). */
 export function hasAdditional(form: Form): boolean {
-  return [...ADDITIONAL_FIELDS.map((spec) => spec.key), "oxygen_device", "urine_protein"].some(
-    (key) => (form.text[key as keyof Form["text"]] ?? "") !== "",
-  );
+  return ADDITIONAL_KEYS.some((key) => (form.text[key] ?? "") !== "");
 }
 
 /** How many of the seven NEWS2 parameters have a value. */

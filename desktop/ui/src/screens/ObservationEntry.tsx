@@ -19,6 +19,7 @@ import { PatientBanner } from "../components/PatientBanner";
 import {
   ACVPU,
   ADDITIONAL_FIELDS,
+  ADDITIONAL_KEYS,
   EMPTY_FORM,
   NUMERIC_FIELDS,
   OXYGEN_DEVICES,
@@ -166,9 +167,7 @@ export function ObservationEntry({
   const errorFor = (key: string) => parsed.errors[key as keyof typeof parsed.errors] ?? coreErrors.get(key);
   const blocking = Object.keys(parsed.errors).length > 0 || (preview?.errors.length ?? 0) > 0;
   // An error in the folded section opens it: Save must never be blocked by something out of sight.
-  const additionalError = [...ADDITIONAL_FIELDS.map((spec) => spec.key), "oxygen_device", "urine_protein"].some((key) =>
-    Boolean(errorFor(key)),
-  );
+  const additionalError = ADDITIONAL_KEYS.some((key) => Boolean(errorFor(key)));
   const showMore = moreOpen || additionalError;
 
   const save = async (confirmed: string[] = []) => {
@@ -397,27 +396,25 @@ export function ObservationEntry({
                   </p>
                 )}
               </div>
-              {(
-                <div className="field">
-                  <span className="label" id="protein-label">
-                    Urine protein (dipstick)
-                  </span>
-                  <div className="segmented" role="radiogroup" aria-labelledby="protein-label">
-                    {URINE_PROTEIN.map((value) => (
-                      <button
-                        key={value}
-                        role="radio"
-                        data-testid={`protein-${value}`}
-                        aria-checked={form.text.urine_protein === value}
-                        className={form.text.urine_protein === value ? "chosen" : ""}
-                        onClick={() => setText("urine_protein", form.text.urine_protein === value ? "" : value)}
-                      >
-                        {value}
-                      </button>
-                    ))}
-                  </div>
+              <div className="field">
+                <span className="label" id="protein-label">
+                  Urine protein (dipstick)
+                </span>
+                <div className="segmented" role="radiogroup" aria-labelledby="protein-label">
+                  {URINE_PROTEIN.map((value) => (
+                    <button
+                      key={value}
+                      role="radio"
+                      data-testid={`protein-${value}`}
+                      aria-checked={form.text.urine_protein === value}
+                      className={form.text.urine_protein === value ? "chosen" : ""}
+                      onClick={() => setText("urine_protein", form.text.urine_protein === value ? "" : value)}
+                    >
+                      {value}
+                    </button>
+                  ))}
                 </div>
-              )}
+              </div>
             </div>
           )}
           </section>
