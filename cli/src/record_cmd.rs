@@ -252,8 +252,8 @@ fn summary_line(
     format!(
         "{}  {:<28} {}  {:<24} ranked {:<10} {due}",
         summary.id,
-        format!("{}, {}", summary.family.to_uppercase(), summary.given),
-        summary.nhs_number,
+        summary.display_name(),
+        nhs_text(summary.nhs_number),
         latest,
         rank.risk_word(),
     )
@@ -294,14 +294,39 @@ pub fn record_json(record: &PatientRecord, protocol: &ResponseProtocol) -> anyho
     Ok(doorstep_core::view::record_json(record, protocol)?)
 }
 
+/// An NHS number as a list shows it, or why there is none.
+pub fn nhs_text(number: Option<doorstep_core::NhsNumber>) -> String {
+    number.map_or_else(|| "not identified".to_owned(), |number| number.to_string())
+}
+
 fn record_text(record: &PatientRecord) -> String {
     let mut lines = vec![format!(
-        "{}, {}   NHS {}   born {}",
-        record.family.to_uppercase(),
-        record.given,
-        record.nhs_number,
-        record.birth_date
+        "{}   NHS {}   born {}",
+        record.display_name(),
+        nhs_text(record.nhs_number),
+        record
+            .birth_date
+            .map_or_else(|| "not known".to_owned(), |born| born.to_string())
     )];
+    if let Some(incident) = &record.incident {
+        lines.push(format!(
+            "  INCIDENT {} started {}: {}",
+            incident.reference,
+            report::local_time(incident.started),
+            incident.description
+        ));
+    }
+    for linked in &record.linked {
+        lines.push(match (&linked.incident, linked.restricted) {
+            (_, true) => format!("  LINKED: record {} (restricted: not shown)", linked.id),
+            (Some(incident), false) => format!(
+                "  LINKED: incident {} started {}, shown here",
+                incident.reference,
+                report::local_time(incident.started)
+            ),
+            (None, false) => format!("  LINKED: record {}, shown here", linked.id),
+        });
+    }
     for allergy in &record.allergies {
         lines.push(format!(
             "  ALLERGY: {} ({})",

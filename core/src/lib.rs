@@ -14,6 +14,7 @@ macro_rules! redacted_debug {
 pub mod additional;
 pub mod crypto;
 pub mod ids;
+pub mod incident;
 pub mod news2;
 pub mod nhs_number;
 pub mod observation;

@@ -158,6 +158,13 @@ pub fn record_json(
         }
     }
     let now = Utc::now();
+    value["display_name"] = json!(record.display_name());
+    value["incident"] = incident_json(record.incident.as_ref(), record.sex);
+    if let Some(linked) = value.get_mut("linked").and_then(Value::as_array_mut) {
+        for (shown, entry) in linked.iter_mut().zip(&record.linked) {
+            shown["incident"] = incident_json(entry.incident.as_ref(), record.sex);
+        }
+    }
     value["news2_not_applicable_now"] = json!(record.news2_not_applicable(now));
     value["pregnant_now"] = json!(record.pregnant_on(now));
     value["ceiling_of_care"] = json!(record.ceiling_of_care());
@@ -194,6 +201,28 @@ pub fn record_json(
     Ok(value)
 }
 
+/// An incident's temporary identity with its words: the age band as read aloud, and the name the
+/// record goes by until identified.
+pub fn incident_json(
+    incident: Option<&crate::incident::Incident>,
+    sex: crate::patient::Sex,
+) -> Value {
+    incident.map_or(Value::Null, |incident| {
+        json!({
+            "reference": incident.reference,
+            "place": incident.place,
+            "description": incident.description,
+            "age_band": incident.age_band,
+            "age_band_words": incident.age_band.words(),
+            "estimated_age": incident.estimated_age,
+            "age_group": incident.age_group,
+            "started": incident.started,
+            "by": incident.by,
+            "temporary_name": incident.temporary_name(sex),
+        })
+    })
+}
+
 /// One caseload row at `rank`'s moment: who, their latest set, when the next is due and whether it
 /// is overdue, the risk they were ranked by, alerts and allergies, and whether the record holds
 /// unresolved conflicting values.
@@ -223,6 +252,8 @@ pub fn summary_json(summary: &PatientSummary, rank: &Rank, now: DateTime<Utc>) -
             "message": reason.message(),
         })),
         "id": summary.id,
+        "display_name": summary.display_name(),
+        "incident": incident_json(summary.incident.as_ref(), summary.sex),
         "nhs_number": summary.nhs_number,
         "given": summary.given,
         "family": summary.family,

@@ -69,24 +69,37 @@ pub fn observations_bundle(record: &PatientRecord, options: &ExportOptions) -> B
 }
 
 pub(crate) fn patient(record: &PatientRecord) -> Patient {
-    let demographics = record.demographics();
-    let address = &demographics.address;
-    let practice = &demographics.gp_practice;
+    let address = record.address.clone().unwrap_or_default();
+    let practice = record.gp_practice.clone().unwrap_or_default();
+    // An incident record's patient has a temporary name until someone records theirs.
+    let name = if record.family.is_empty() && record.given.is_empty() {
+        HumanName {
+            name_use: Some("temp".to_owned()),
+            text: Some(record.display_name()),
+            ..HumanName::default()
+        }
+    } else {
+        HumanName {
+            name_use: Some("official".to_owned()),
+            family: Some(record.family.clone()),
+            given: vec![record.given.clone()],
+            ..HumanName::default()
+        }
+    };
     Patient {
         id: Some(record.id.to_string()),
         meta: Some(Meta {
             profile: vec![codes::profile("UKCore-Patient")],
         }),
-        identifier: vec![Identifier {
-            system: codes::NHS_NUMBER.to_owned(),
-            value: record.nhs_number.as_digits(),
-        }],
-        name: vec![HumanName {
-            name_use: Some("official".to_owned()),
-            family: Some(record.family.clone()),
-            given: vec![record.given.clone()],
-            ..HumanName::default()
-        }],
+        identifier: record
+            .nhs_number
+            .iter()
+            .map(|number| Identifier {
+                system: codes::NHS_NUMBER.to_owned(),
+                value: number.as_digits(),
+            })
+            .collect(),
+        name: vec![name],
         gender: Some(
             match record.sex {
                 Sex::Female => "female",
@@ -96,7 +109,9 @@ pub(crate) fn patient(record: &PatientRecord) -> Patient {
             }
             .to_owned(),
         ),
-        birth_date: Some(record.birth_date.format("%Y-%m-%d").to_string()),
+        birth_date: record
+            .birth_date
+            .map(|born| born.format("%Y-%m-%d").to_string()),
         address: if address.lines.is_empty()
             && address.town.is_empty()
             && address.postcode.is_empty()

@@ -57,22 +57,11 @@ struct Section {
 
 fn sections(record: &PatientRecord, options: &HandoverOptions) -> Vec<Section> {
     let mut out = Vec::new();
-    let age = doorstep_core::news2::uk_date(options.at)
-        .years_since(record.birth_date)
-        .unwrap_or(0);
     out.push(Section {
         code: "patient-demographics",
         display: "Patient demographics",
         title: "Patient demographics",
-        lines: vec![
-            format!("{}, {}", record.family.to_uppercase(), record.given),
-            format!("NHS number {}", record.nhs_number),
-            format!(
-                "Born {} ({age} years), {}",
-                record.birth_date.format("%-d %b %Y"),
-                sex_word(record)
-            ),
-        ],
+        lines: demographic_lines(record, options),
     });
     if let Some(to) = &options.to {
         out.push(Section {
@@ -354,6 +343,50 @@ fn local(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// Who the patient is: name, NHS number, date of birth and age; for an incident record not yet
+/// identified, what is known instead (its reference, estimated age, adult or child).
+fn demographic_lines(record: &PatientRecord, options: &HandoverOptions) -> Vec<String> {
+    let mut lines = vec![record.display_name()];
+    lines.push(match record.nhs_number {
+        Some(number) => format!("NHS number {number}"),
+        None => "NHS number not known: patient not yet identified".to_owned(),
+    });
+    match (record.birth_date, &record.incident) {
+        (Some(born), _) => {
+            let age = doorstep_core::news2::uk_date(options.at)
+                .years_since(born)
+                .unwrap_or(0);
+            lines.push(format!(
+                "Born {} ({age} years), {}",
+                born.format("%-d %b %Y"),
+                sex_word(record)
+            ));
+        }
+        (None, Some(incident)) => lines.push(format!(
+            "Date of birth not known; age {}{}, treated as {}; {}",
+            incident.age_band.words(),
+            incident
+                .estimated_age
+                .map(|age| format!(" (estimated {age})"))
+                .unwrap_or_default(),
+            match incident.age_group {
+                doorstep_core::incident::AgeGroup::Adult => "an adult (16 or over)",
+                doorstep_core::incident::AgeGroup::Child => "a child (under 16)",
+            },
+            sex_word(record)
+        )),
+        (None, None) => lines.push(sex_word(record).to_owned()),
+    }
+    if let Some(incident) = &record.incident {
+        lines.push(format!(
+            "Incident {} started {}",
+            incident.reference,
+            incident.started.format("%H:%M %-d %b %Y UTC")
+        ));
+    }
+    lines
+}
+
 fn sex_word(record: &PatientRecord) -> &'static str {
     match record.sex {
         doorstep_core::patient::Sex::Female => "female",
@@ -366,10 +399,11 @@ fn sex_word(record: &PatientRecord) -> &'static str {
 /// The handover as words to read aloud or print: each heading, then its lines.
 pub fn handover_text(record: &PatientRecord, options: &HandoverOptions) -> String {
     let mut text = format!(
-        "HANDOVER — {}, {} — NHS {}\n",
-        record.family.to_uppercase(),
-        record.given,
-        record.nhs_number
+        "HANDOVER — {} — {}\n",
+        record.display_name(),
+        record
+            .nhs_number
+            .map_or_else(|| "NHS number not known".to_owned(), |n| format!("NHS {n}"))
     );
     for section in sections(record, options) {
         let _ = writeln!(text, "\n{}", section.title.to_uppercase());

@@ -42,7 +42,7 @@ fn find(session: &Session, nhs: &str) -> PatientRecord {
         .patients()
         .unwrap()
         .into_iter()
-        .find(|summary| summary.nhs_number == number)
+        .find(|summary| summary.nhs_number == Some(number))
         .expect("patient imported")
         .id;
     session.open_record(id).unwrap()
@@ -83,7 +83,7 @@ fn a_gp_record_bundle_makes_each_patients_allergies_alerts_medicines_and_problem
         (una.given.as_str(), una.family.as_str()),
         ("Una Mary", "Usher")
     );
-    let demographics = una.demographics();
+    let demographics = una.demographics().unwrap();
     assert_eq!(demographics.gp_practice.ods_code, "Y90001");
     assert_eq!(demographics.gp_practice.name, "Lantern Row Surgery");
     assert_eq!(demographics.address.postcode, "ZZ99 3AB");

@@ -710,7 +710,7 @@ async fn day() {
 
     step("search by NHS number");
     // Find a patient by NHS number, as typed from a letter (with spaces).
-    let digits = target.nhs_number.to_string().replace(' ', "");
+    let digits = target.nhs_number.unwrap().to_string().replace(' ', "");
     let spaced = format!("{} {} {}", &digits[..3], &digits[3..6], &digits[6..]);
     type_into(&client, "#search", &spaced).await;
     wait_for_rows(&client, 1, "search did not narrow to one patient").await;
@@ -1161,7 +1161,7 @@ async fn day() {
     screen(&desktop, &client, "caseload-overdue").await;
 
     step("a nurse restricts a record to named clinicians, then lifts it");
-    type_into(&client, "#search", &target.nhs_number.to_string()).await;
+    type_into(&client, "#search", &target.nhs_number.unwrap().to_string()).await;
     wait_for_rows(&client, 1, "search by NHS number did not find the patient").await;
     tap(&client, ".patient-open").await;
     tap(&client, "[data-testid=restrict-open]").await;

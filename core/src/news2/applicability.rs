@@ -5,6 +5,7 @@
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::incident::AgeGroup;
 use crate::patient::MaternityStatus;
 
 /// Why NEWS2 was not used for a set.
@@ -136,12 +137,7 @@ pub fn not_applicable(
     taken_at: DateTime<Utc>,
 ) -> Option<NotApplicable> {
     let date = uk_date(taken_at);
-    // A pregnant teenager is cared for by maternity services: their chart is the one to use.
-    let maternity_reason = maternity
-        .iter()
-        .filter_map(|period| period.reason_on(date))
-        .max_by_key(|reason| *reason == NotApplicableReason::Pregnant);
-    if let Some(reason) = maternity_reason {
+    if let Some(reason) = maternity_reason(maternity, date) {
         return Some(NotApplicable::because(reason));
     }
     // `years_since` counts a 29 February birthday on 1 March in other years, as UK law does;
@@ -151,6 +147,27 @@ pub fn not_applicable(
         return Some(NotApplicable::because(NotApplicableReason::Under16));
     }
     None
+}
+
+/// As [`not_applicable`] for a patient whose date of birth is unknown and whom the clinician
+/// stated to be an adult or a child (an incident record).
+pub fn not_applicable_for_group(
+    group: AgeGroup,
+    maternity: &[MaternityPeriod],
+    taken_at: DateTime<Utc>,
+) -> Option<NotApplicable> {
+    if let Some(reason) = maternity_reason(maternity, uk_date(taken_at)) {
+        return Some(NotApplicable::because(reason));
+    }
+    (group == AgeGroup::Child).then(|| NotApplicable::because(NotApplicableReason::Under16))
+}
+
+/// A pregnant teenager is cared for by maternity services: their chart is the one to use.
+fn maternity_reason(maternity: &[MaternityPeriod], date: NaiveDate) -> Option<NotApplicableReason> {
+    maternity
+        .iter()
+        .filter_map(|period| period.reason_on(date))
+        .max_by_key(|reason| *reason == NotApplicableReason::Pregnant)
 }
 
 #[cfg(test)]

@@ -19,7 +19,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use applicability::{
-    MaternityPeriod, NotApplicable, NotApplicableReason, not_applicable, uk_date,
+    MaternityPeriod, NotApplicable, NotApplicableReason, not_applicable, not_applicable_for_group,
+    uk_date,
 };
 pub use chart::{Band, ParameterBands, chart_bands};
 pub use protocol::{

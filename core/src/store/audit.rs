@@ -37,6 +37,8 @@ pub enum AuditAction {
     ResolveConflict,
     RestrictRecord,
     LiftRestriction,
+    StartIncident,
+    IdentifyPatient,
 }
 
 /// One audited action in its place in the chain: the event (who, which patient, what, when, why),

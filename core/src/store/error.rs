@@ -48,6 +48,12 @@ pub enum StoreError {
     PatientNotFound,
     #[error("a patient with that NHS number is already on this device")]
     DuplicateNhsNumber,
+    #[error(transparent)]
+    Incident(#[from] crate::incident::IncidentError),
+    #[error(
+        "that record is a registered patient's, not an incident: its NHS number is changed by amending its demographics"
+    )]
+    NotAnIncident,
     #[error("no observation with that id on this device")]
     ObservationNotFound,
     #[error("no note with that id in this record")]

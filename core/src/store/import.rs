@@ -133,7 +133,7 @@ impl Session {
             let held: std::collections::HashMap<NhsNumber, &PatientSummary> = unlocked
                 .summaries
                 .values()
-                .map(|summary| (summary.nhs_number, summary))
+                .filter_map(|summary| Some((summary.registered_nhs_number()?, summary)))
                 .collect();
             let transaction = connection.transaction()?;
             for (position, import) in records.iter().enumerate() {
@@ -241,12 +241,14 @@ fn same_person(record: &PatientRecord, source: &Demographics) -> bool {
             .unwrap_or_default()
             .to_lowercase()
     };
-    record.birth_date == source.birth_date && first(&record.given) == first(&source.given)
+    record.birth_date == Some(source.birth_date) && first(&record.given) == first(&source.given)
 }
 
 /// Whether the held record's other details differ from the source's.
 fn differs(record: &PatientRecord, source: &Demographics) -> bool {
-    let held = record.demographics();
+    let Some(held) = record.demographics() else {
+        return true;
+    };
     held.given != source.given
         || held.family != source.family
         || held.sex != source.sex

@@ -12,6 +12,8 @@ mod device;
 mod draft;
 mod error;
 mod import;
+mod incident;
+mod linked;
 mod persist;
 mod record;
 mod restriction;
@@ -26,6 +28,8 @@ pub use device::{Device, MIN_PIN_LEN, UnlockPolicy, UserInfo};
 pub use draft::Draft;
 pub use error::StoreError;
 pub use import::{ImportOutcome, Imported, NewPatients, RecordImport};
+pub use incident::Identified;
+pub use linked::{LinkedRecord, read_as_one};
 pub use record::{
     AllergyEntry, AllergyStatus, Conflict, DemographicField, EnteredInError, EntryContainer,
     EntryStatus, Escalation, EscalationEntry, EscalationService, FlagEntry, MaternityEntry,

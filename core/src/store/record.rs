@@ -30,6 +30,7 @@ use super::restriction::{
     RecordedDecision, Restriction, RestrictionDecision, restriction_in_force,
 };
 use crate::ids::{EntryId, NoteId, ObservationId, PatientId};
+use crate::incident::{AgeGroup, Incident};
 use crate::news2::{MaternityPeriod, NotApplicable, ResponseProtocol};
 use crate::nhs_number::NhsNumber;
 use crate::observation::{Author, ObservationSet, Scoring};
@@ -326,10 +327,13 @@ const NO_KNOWN_ALLERGIES: &str = "no-known-allergies";
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatientRecord {
     pub id: PatientId,
-    pub nhs_number: NhsNumber,
+    /// `None` on an incident record until the patient is identified.
+    pub nhs_number: Option<NhsNumber>,
+    /// Empty on an incident record until someone records the name.
     pub given: String,
     pub family: String,
-    pub birth_date: NaiveDate,
+    /// `None` on an incident record: its age is the incident's estimate.
+    pub birth_date: Option<NaiveDate>,
     pub sex: Sex,
     pub address: Option<Address>,
     pub gp_practice: Option<GpPractice>,
@@ -357,6 +361,12 @@ pub struct PatientRecord {
     /// Restricted to named clinicians; others on the team see the banner only.
     #[serde(default)]
     pub restriction: Option<Restriction>,
+    /// The temporary identity of a record started for a patient no one had identified.
+    #[serde(default)]
+    pub incident: Option<Incident>,
+    /// Other records of the same patient (sharing its NHS number), whose entries are shown here.
+    #[serde(default)]
+    pub linked: Vec<super::linked::LinkedRecord>,
     /// What decides whether NEWS2 applies: every concurrently recorded birth date and
     /// maternity period, not only the winning ones.
     #[serde(skip)]
@@ -368,6 +378,9 @@ pub struct PatientRecord {
 pub(crate) struct Applicability {
     pub(crate) birth_dates: Vec<NaiveDate>,
     pub(crate) maternity: Vec<MaternityPeriod>,
+    /// Adult or child as an incident's clinician stated it: counts only while no birth date is
+    /// known, since a date of birth is a fact and an estimate is not.
+    pub(crate) stated_group: Option<AgeGroup>,
 }
 
 impl Applicability {
@@ -382,11 +395,18 @@ impl Applicability {
     /// Whether NEWS2 is ruled out at `taken_at`: by any of the birth dates (a disputed date of
     /// birth counts as the youngest) or any maternity period.
     pub(crate) fn not_applicable(&self, taken_at: DateTime<Utc>) -> Option<NotApplicable> {
-        match self.birth_dates.iter().max() {
-            Some(youngest) => crate::news2::not_applicable(*youngest, &self.maternity, taken_at),
-            // Every record has a birth date (reading refuses one without); should a set meet
-            // one without, its maternity periods still rule NEWS2 out.
-            None => crate::news2::not_applicable(NaiveDate::MIN, &self.maternity, taken_at),
+        match (self.birth_dates.iter().max(), self.stated_group) {
+            (Some(youngest), _) => {
+                crate::news2::not_applicable(*youngest, &self.maternity, taken_at)
+            }
+            (None, Some(group)) => {
+                crate::news2::not_applicable_for_group(group, &self.maternity, taken_at)
+            }
+            // Only an incident record lacks a birth date, and it always states a group; should
+            // a record have neither, it is read as a child's: no score rather than a wrong one.
+            (None, None) => {
+                crate::news2::not_applicable_for_group(AgeGroup::Child, &self.maternity, taken_at)
+            }
         }
     }
 }
@@ -446,6 +466,11 @@ impl PatientRecord {
             .map_or(Spo2Scale::Scale1, |decision| decision.scale)
     }
 
+    /// "FAMILY, Given", or an incident's temporary name while no name is recorded.
+    pub fn display_name(&self) -> String {
+        crate::incident::shown_name(&self.family, &self.given, self.sex, self.incident.as_ref())
+    }
+
     /// Whether NEWS2 is ruled out for a set taken at `taken_at` on this record.
     pub fn news2_not_applicable(&self, taken_at: DateTime<Utc>) -> Option<NotApplicable> {
         self.applicability.not_applicable(taken_at)
@@ -476,17 +501,19 @@ impl PatientRecord {
             .map(|entry| &entry.set)
     }
 
-    pub fn demographics(&self) -> Demographics {
-        Demographics {
-            nhs_number: self.nhs_number,
+    /// The demographics a registered patient's record holds; `None` for an incident record not
+    /// yet identified with an NHS number and a date of birth.
+    pub fn demographics(&self) -> Option<Demographics> {
+        Some(Demographics {
+            nhs_number: self.nhs_number?,
             given: self.given.clone(),
             family: self.family.clone(),
-            birth_date: self.birth_date,
+            birth_date: self.birth_date?,
             sex: self.sex,
             address: self.address.clone().unwrap_or_default(),
             gp_practice: self.gp_practice.clone().unwrap_or_default(),
             contacts: self.contacts.clone(),
-        }
+        })
     }
 }
 
@@ -533,6 +560,7 @@ impl NewPatient {
                     .iter()
                     .filter_map(|status| MaternityPeriod::of(status, protocol.postnatal_days))
                     .collect(),
+                stated_group: None,
             },
             ceiling_of_care: ceiling_of_care(&self.flags),
         };
@@ -692,6 +720,7 @@ pub(super) fn action_at(path: &str) -> Option<Action> {
         ["care_plan_version"] | ["care_plan_edited"] => Some(Action::EditCarePlan),
         ["spo2_scale_decision"] => Some(Action::DecideSpo2Scale),
         ["restriction"] => Some(Action::RestrictRecord),
+        ["incident"] => Some(Action::RegisterPatient),
         // What an import brings in: a registered clinician records it, an integration device
         // imports it (its own entries only: `sync::check_authorship`).
         ["allergies", ..] | ["flags", ..] | ["allergy_status"] | ["medications"] | ["problems"] => {
@@ -752,25 +781,7 @@ impl RecordDoc {
         recorded: Recorded,
         protocol: &ResponseProtocol,
     ) -> Result<Self> {
-        let mut doc = AutoCommit::new().with_actor(actor);
-        doc.put(ROOT, "schema", SCHEMA_VERSION)
-            .map_err(record_error)?;
-        let demographics = doc
-            .put_object(ROOT, "demographics", ObjType::Map)
-            .map_err(record_error)?;
-        // Every container exists from the first commit: two devices each creating one on first
-        // use would make two maps under one key, and a reader of the winner would lose the other.
-        for key in ["allergies", "flags", "notes", "observations", "escalations"] {
-            doc.put_object(ROOT, key, ObjType::Map)
-                .map_err(record_error)?;
-        }
-        // Kept so that a record created here opens on a device from before care-plan versions.
-        doc.put_object(ROOT, "care_plan", ObjType::Text)
-            .map_err(record_error)?;
-        let mut record = Self {
-            doc,
-            saved_heads: Vec::new(),
-        };
+        let (mut record, demographics) = Self::empty(actor)?;
         let d = &patient.demographics;
         record.put_register(&demographics, "nhs_number", &d.nhs_number, recorded)?;
         record.put_register(&demographics, "given", &d.given, recorded)?;
@@ -822,6 +833,50 @@ impl RecordDoc {
         }
         record.commit("create record", recorded.at);
         Ok(record)
+    }
+
+    /// A new incident record: a temporary identity and no NHS number, name or date of birth,
+    /// which identifying the patient later adds. One commit.
+    pub fn create_incident(
+        actor: ActorId,
+        incident: &Incident,
+        sex: Sex,
+        recorded: Recorded,
+    ) -> Result<Self> {
+        let (mut record, demographics) = Self::empty(actor)?;
+        record.put_register(&demographics, "sex", &sex, recorded)?;
+        record
+            .doc
+            .put(ROOT, "incident", to_json(incident)?)
+            .map_err(record_error)?;
+        record.commit("start incident", recorded.at);
+        Ok(record)
+    }
+
+    /// A document with every container and no content, not yet committed.
+    fn empty(actor: ActorId) -> Result<(Self, ObjId)> {
+        let mut doc = AutoCommit::new().with_actor(actor);
+        doc.put(ROOT, "schema", SCHEMA_VERSION)
+            .map_err(record_error)?;
+        let demographics = doc
+            .put_object(ROOT, "demographics", ObjType::Map)
+            .map_err(record_error)?;
+        // Every container exists from the first commit: two devices each creating one on first
+        // use would make two maps under one key, and a reader of the winner would lose the other.
+        for key in ["allergies", "flags", "notes", "observations", "escalations"] {
+            doc.put_object(ROOT, key, ObjType::Map)
+                .map_err(record_error)?;
+        }
+        // Kept so that a record created here opens on a device from before care-plan versions.
+        doc.put_object(ROOT, "care_plan", ObjType::Text)
+            .map_err(record_error)?;
+        Ok((
+            Self {
+                doc,
+                saved_heads: Vec::new(),
+            },
+            demographics,
+        ))
     }
 
     /// Rebuilds a document from its stored snapshot and the chunks saved after it.
@@ -1210,10 +1265,12 @@ impl RecordDoc {
             .map(|text| from_json::<Register<NaiveDate>>(text).map(|r| r.value))
             .collect::<Result<Vec<_>>>()?;
         let flags: Vec<FlagEntry> = self.entries("flags")?;
+        let incident: Option<Incident> = self.read_register(&ROOT, "incident", &mut Vec::new())?;
         Ok(ScoringFacts {
             applicability: Applicability {
                 birth_dates,
                 maternity: self.maternity_periods()?,
+                stated_group: incident.map(|incident| incident.age_group),
             },
             ceiling_of_care: ceiling_of_care(
                 flags
@@ -1797,18 +1854,33 @@ impl RecordDoc {
         let demographics = self.map("demographics")?;
         let mut conflicts = Vec::new();
         let missing = || StoreError::Tampered { what: "record" };
-        let nhs_number = self
-            .demographic(&demographics, "nhs_number", &mut conflicts)?
-            .ok_or_else(missing)?;
-        let given = self
-            .demographic(&demographics, "given", &mut conflicts)?
-            .ok_or_else(missing)?;
-        let family = self
-            .demographic(&demographics, "family", &mut conflicts)?
-            .ok_or_else(missing)?;
-        let birth_date = self
-            .demographic(&demographics, "birth_date", &mut conflicts)?
-            .ok_or_else(missing)?;
+        let incident: Option<Incident> = self.read_register(&ROOT, "incident", &mut conflicts)?;
+        // Only an incident record may lack who the patient is.
+        fn required<T>(value: Option<T>, incident: bool) -> Result<Option<T>> {
+            match value {
+                None if !incident => Err(StoreError::Tampered { what: "record" }),
+                value => Ok(value),
+            }
+        }
+        let is_incident = incident.is_some();
+        let nhs_number = required(
+            self.demographic(&demographics, "nhs_number", &mut conflicts)?,
+            is_incident,
+        )?;
+        let given: String = required(
+            self.demographic(&demographics, "given", &mut conflicts)?,
+            is_incident,
+        )?
+        .unwrap_or_default();
+        let family: String = required(
+            self.demographic(&demographics, "family", &mut conflicts)?,
+            is_incident,
+        )?
+        .unwrap_or_default();
+        let birth_date = required(
+            self.demographic(&demographics, "birth_date", &mut conflicts)?,
+            is_incident,
+        )?;
         let sex = self
             .demographic(&demographics, "sex", &mut conflicts)?
             .unwrap_or(Sex::Unknown);
@@ -1883,6 +1955,7 @@ impl RecordDoc {
                 .map(|text| from_json::<Register<NaiveDate>>(text).map(|r| r.value))
                 .collect::<Result<Vec<_>>>()?,
             maternity: self.maternity_periods()?,
+            stated_group: incident.as_ref().map(|incident| incident.age_group),
         };
         // Applicability follows the record as it stands: a set scored before the record showed
         // NEWS2 must not be used on its date (a birth date corrected, a pregnancy recorded on
@@ -1946,6 +2019,8 @@ impl RecordDoc {
             maternity,
             escalations,
             restriction: self.restriction()?,
+            incident,
+            linked: Vec::new(),
             applicability,
         })
     }

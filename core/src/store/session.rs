@@ -353,13 +353,16 @@ impl Session {
             {
                 let (connection, unlocked) = context.parts()?;
                 let key = &unlocked.key;
-                let known: std::collections::HashSet<NhsNumber> =
-                    unlocked.summaries.values().map(|s| s.nhs_number).collect();
+                let known: std::collections::HashSet<NhsNumber> = unlocked
+                    .summaries
+                    .values()
+                    .filter_map(|s| s.registered_nhs_number())
+                    .collect();
                 let transaction = connection.transaction()?;
                 for patient in batch {
                     if known.contains(&patient.demographics.nhs_number)
                         || summaries.iter().any(|s: &PatientSummary| {
-                            s.nhs_number == patient.demographics.nhs_number
+                            s.nhs_number == Some(patient.demographics.nhs_number)
                         })
                     {
                         return Err(StoreError::DuplicateNhsNumber);
@@ -417,11 +420,9 @@ impl Session {
         let window = chrono::Duration::hours(i64::from(self.protocol()?.complete_set_window_hours));
         let context = self.context()?;
         let unlocked = context.unlocked()?;
-        let mut list: Vec<(PatientSummary, Rank)> = unlocked
-            .summaries
-            .values()
-            .map(|summary| {
-                let shown = self.shown(unlocked, summary);
+        let mut list: Vec<(PatientSummary, Rank)> = super::incident::caseload_rows(self, unlocked)
+            .into_iter()
+            .map(|shown| {
                 let rank = shown.rank(now, window);
                 (shown, rank)
             })
@@ -442,11 +443,7 @@ impl Session {
         self.permit(Action::ReadRecords)?;
         let context = self.context()?;
         let unlocked = context.unlocked()?;
-        let mut list: Vec<PatientSummary> = unlocked
-            .summaries
-            .values()
-            .map(|summary| self.shown(unlocked, summary))
-            .collect();
+        let mut list: Vec<PatientSummary> = super::incident::caseload_rows(self, unlocked);
         list.sort_by(|a, b| {
             (a.family.to_lowercase(), a.given.to_lowercase(), a.id).cmp(&(
                 b.family.to_lowercase(),
@@ -508,7 +505,7 @@ impl Session {
         let mut found: Vec<PatientSummary> = match number {
             Some(number) => summaries
                 .values()
-                .filter(|s| s.nhs_number == number)
+                .filter(|s| s.nhs_number == Some(number))
                 .map(|s| self.shown(unlocked, s))
                 .collect(),
             None => summaries
@@ -615,13 +612,36 @@ impl Session {
         let context = self.context()?;
         let loaded = self.load(&context, patient)?;
         let record = loaded.doc.read(patient)?;
-        let reason = self.audited_reason(context.unlocked()?, patient, reason);
-        audit::append(
-            &context.connection,
-            context.key()?,
-            self.event(action, Some(patient), reason),
-        )?;
-        Ok(record)
+        let unlocked = context.unlocked()?;
+        let linked =
+            super::incident::linked_ids(unlocked.summaries.values(), patient, record.nhs_number);
+        let mut records = vec![record];
+        let mut restricted = Vec::new();
+        // Each linked record read is audited as its own view: the review sees every record
+        // whose entries were shown.
+        for id in std::iter::once(patient).chain(linked.iter().copied()) {
+            if id != patient {
+                match self.load(&context, id) {
+                    Ok(loaded) => records.push(loaded.doc.read(id)?),
+                    Err(StoreError::Restricted) => {
+                        let incident = unlocked
+                            .summaries
+                            .get(&id)
+                            .and_then(|summary| summary.incident.clone());
+                        restricted.push((id, incident));
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            let reason = self.audited_reason(unlocked, id, reason.clone());
+            audit::append(
+                &context.connection,
+                context.key()?,
+                self.event(action, Some(id), reason),
+            )?;
+        }
+        super::linked::joined(patient, records, restricted).ok_or(StoreError::PatientNotFound)
     }
 
     /// Runs one action on a record and stores it durably with its audit entry.
@@ -878,10 +898,11 @@ impl Session {
             let number = NhsNumber::parse(value.as_str().unwrap_or_default()).ok();
             let context = self.context()?;
             let taken = context.unlocked.as_ref().is_some_and(|unlocked| {
-                unlocked
-                    .summaries
-                    .values()
-                    .any(|summary| summary.id != patient && Some(summary.nhs_number) == number)
+                unlocked.summaries.values().any(|summary| {
+                    summary.id != patient
+                        && number.is_some()
+                        && summary.registered_nhs_number() == number
+                })
             });
             if taken {
                 return Err(StoreError::DuplicateNhsNumber);
@@ -914,7 +935,7 @@ impl Session {
                 .summaries()?
                 .values()
                 .filter(|summary| summary.id != patient)
-                .map(|summary| summary.nhs_number)
+                .filter_map(PatientSummary::registered_nhs_number)
                 .collect()
         };
         // The field's name is the reason in the audit: it says what was settled, not the values.
@@ -1037,7 +1058,7 @@ impl Session {
         )
     }
 
-    fn recorded(&self) -> Recorded {
+    pub(super) fn recorded(&self) -> Recorded {
         Recorded {
             by: self.author(),
             at: Utc::now(),
@@ -1111,7 +1132,7 @@ pub(super) fn index_observation(
 }
 
 /// Rebuilds a summary from the whole record, for actions that can change more than the latest set.
-fn resummarise<T>(
+pub(super) fn resummarise<T>(
     patient: PatientId,
 ) -> impl FnOnce(&mut PatientSummary, &RecordDoc, &T) -> Result<()> {
     move |summary, doc, _| {

@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 use super::record::{EntryStatus, PatientRecord};
 use super::restriction::Restriction;
 use crate::ids::PatientId;
+use crate::incident::{AgeGroup, Incident};
 use crate::news2::{ClinicalRisk, MaternityPeriod, NotApplicableReason, Outcome};
 use crate::nhs_number::NhsNumber;
 use crate::observation::ObservationSet;
-use crate::patient::FlagKind;
+use crate::patient::{FlagKind, Sex};
 
 /// The latest set of a patient, as the caseload shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +136,30 @@ impl Ranking {
         }
     }
 
+    /// Combines the ranking of another record of the same person: the newer last complete set
+    /// stands, with every floor from either that is newer than it.
+    fn absorb(&mut self, other: &Ranking) {
+        let mut floors: Vec<RankedSet> = self
+            .newer_floors
+            .iter()
+            .chain(&other.newer_floors)
+            .copied()
+            .collect();
+        if let Some(theirs) = other.last_complete
+            && self
+                .last_complete
+                .is_none_or(|ours| theirs.taken_at > ours.taken_at)
+        {
+            self.last_complete = Some(theirs);
+        }
+        if let Some(complete) = self.last_complete {
+            floors.retain(|floor| floor.taken_at > complete.taken_at);
+        }
+        self.newer_floors = floors;
+        self.trim_floors();
+        self.last_observed = self.last_observed.max(other.last_observed);
+    }
+
     /// Over the cap, the least urgent floor goes (the oldest of equals): dropping by age alone
     /// could drop the one high floor under a run of lesser ones.
     fn trim_floors(&mut self) {
@@ -234,15 +259,22 @@ impl Rank {
 }
 
 /// Bumped when a summary's content changes meaning: older summaries are rebuilt at unlock.
-pub const SUMMARY_VERSION: u32 = 3;
+pub const SUMMARY_VERSION: u32 = 4;
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatientSummary {
     pub id: PatientId,
-    pub nhs_number: NhsNumber,
+    /// `None` for an incident record not yet identified.
+    pub nhs_number: Option<NhsNumber>,
     pub given: String,
     pub family: String,
-    pub birth_date: NaiveDate,
+    /// `None` for an incident record.
+    pub birth_date: Option<NaiveDate>,
+    #[serde(default = "sex_unknown")]
+    pub sex: Sex,
+    /// The temporary identity of an incident record.
+    #[serde(default)]
+    pub incident: Option<Incident>,
     pub latest_news2: Option<LatestNews2>,
     pub flags: Vec<FlagKind>,
     pub allergies: Vec<String>,
@@ -280,6 +312,8 @@ impl PatientSummary {
             given: record.given.clone(),
             family: record.family.clone(),
             birth_date: record.birth_date,
+            sex: record.sex,
+            incident: record.incident.clone(),
             latest_news2: record.latest_observation().map(LatestNews2::of),
             flags: record
                 .flags
@@ -351,7 +385,54 @@ impl PatientSummary {
 
     /// Why NEWS2 is not used for this patient at `now`, if it is not.
     pub fn news2_not_applicable(&self, now: DateTime<Utc>) -> Option<NotApplicableReason> {
-        crate::news2::not_applicable(self.birth_date, &self.maternity, now).map(|n| n.reason)
+        match (self.birth_date, &self.incident) {
+            (Some(born), _) => crate::news2::not_applicable(born, &self.maternity, now),
+            (None, incident) => crate::news2::not_applicable_for_group(
+                // As the record reads it: no birth date and no statement is a child's.
+                incident
+                    .as_ref()
+                    .map_or(AgeGroup::Child, |incident| incident.age_group),
+                &self.maternity,
+                now,
+            ),
+        }
+        .map(|n| n.reason)
+    }
+
+    /// The NHS number of a registered patient's record: two such records never share one, while
+    /// an incident record identified with it is linked to the registered record instead.
+    pub fn registered_nhs_number(&self) -> Option<NhsNumber> {
+        self.nhs_number.filter(|_| self.incident.is_none())
+    }
+
+    /// The name lists show: "FAMILY, Given", or an incident's temporary name until someone
+    /// records the patient's name.
+    pub fn display_name(&self) -> String {
+        crate::incident::shown_name(&self.family, &self.given, self.sex, self.incident.as_ref())
+    }
+
+    /// Takes in the caseload facts of an incident record identified as this patient: the two
+    /// are one person, ranked by whichever has the newer and more urgent sets.
+    pub fn absorb_linked(&mut self, linked: &PatientSummary) {
+        if linked.latest_news2.is_some_and(|theirs| {
+            self.latest_news2
+                .is_none_or(|ours| theirs.taken_at > ours.taken_at)
+        }) {
+            self.latest_news2 = linked.latest_news2;
+        }
+        self.ranking.absorb(&linked.ranking);
+        for kind in &linked.flags {
+            if !self.flags.contains(kind) {
+                self.flags.push(*kind);
+            }
+        }
+        for substance in &linked.allergies {
+            if !self.allergies.contains(substance) {
+                self.allergies.push(substance.clone());
+            }
+        }
+        self.maternity.extend(linked.maternity.iter().copied());
+        self.has_conflicts |= linked.has_conflicts;
     }
 
     /// Where this patient ranks at `now` with the protocol's window for complete sets.
@@ -364,6 +445,10 @@ impl PatientSummary {
         }
         rank
     }
+}
+
+fn sex_unknown() -> Sex {
+    Sex::Unknown
 }
 
 /// Patients who share a family name with another patient on the device (a couple at one

@@ -7,6 +7,7 @@ mod at_rest;
 mod audit_trail;
 mod community;
 mod durability;
+mod incidents;
 mod merge;
 mod records;
 mod restricted;

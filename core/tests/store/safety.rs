@@ -508,7 +508,7 @@ fn settling_a_conflict_runs_the_checks_the_ordinary_edit_runs() {
         bea.session.resolve_conflict(
             patient,
             "nhs_number",
-            &Resolution::Enter(json!(neighbours_number.to_string())),
+            &Resolution::Enter(json!(neighbours_number.unwrap().to_string())),
         ),
         Err(StoreError::NoConflict)
     ));
@@ -540,7 +540,7 @@ fn settling_a_conflict_runs_the_checks_the_ordinary_edit_runs() {
         bea.session.resolve_conflict(
             patient,
             "nhs_number",
-            &Resolution::Enter(json!(neighbours_number.to_string())),
+            &Resolution::Enter(json!(neighbours_number.unwrap().to_string())),
         ),
         Err(StoreError::DuplicateNhsNumber)
     ));

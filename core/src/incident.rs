@@ -1,0 +1,435 @@
+//! An incident record: a patient met before anyone knows who they are (a collapsed man in a car
+//! park, no wallet, no signal). It starts with a temporary identity instead of an NHS number, and
+//! says whether the patient is an adult or a child, because NEWS2's use depends on it before any
+//! date of birth is known.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::observation::Author;
+use crate::patient::Sex;
+
+/// The age a crew estimates, in bands that never straddle the 16th birthday: a band alone says
+/// adult or child, except `Unknown`, where the clinician says which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AgeBand {
+    #[serde(rename = "under-1")]
+    Under1,
+    #[serde(rename = "1-4")]
+    From1To4,
+    #[serde(rename = "5-11")]
+    From5To11,
+    #[serde(rename = "12-15")]
+    From12To15,
+    #[serde(rename = "16-17")]
+    From16To17,
+    #[serde(rename = "18-39")]
+    From18To39,
+    #[serde(rename = "40-64")]
+    From40To64,
+    #[serde(rename = "65-79")]
+    From65To79,
+    #[serde(rename = "80+")]
+    From80,
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+impl AgeBand {
+    pub const ALL: [AgeBand; 10] = [
+        AgeBand::Under1,
+        AgeBand::From1To4,
+        AgeBand::From5To11,
+        AgeBand::From12To15,
+        AgeBand::From16To17,
+        AgeBand::From18To39,
+        AgeBand::From40To64,
+        AgeBand::From65To79,
+        AgeBand::From80,
+        AgeBand::Unknown,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            AgeBand::Under1 => "under-1",
+            AgeBand::From1To4 => "1-4",
+            AgeBand::From5To11 => "5-11",
+            AgeBand::From12To15 => "12-15",
+            AgeBand::From16To17 => "16-17",
+            AgeBand::From18To39 => "18-39",
+            AgeBand::From40To64 => "40-64",
+            AgeBand::From65To79 => "65-79",
+            AgeBand::From80 => "80+",
+            AgeBand::Unknown => "unknown",
+        }
+    }
+
+    /// How the band reads aloud and on a banner.
+    pub fn words(self) -> &'static str {
+        match self {
+            AgeBand::Under1 => "under 1 year",
+            AgeBand::From1To4 => "1 to 4 years",
+            AgeBand::From5To11 => "5 to 11 years",
+            AgeBand::From12To15 => "12 to 15 years",
+            AgeBand::From16To17 => "16 to 17 years",
+            AgeBand::From18To39 => "18 to 39 years",
+            AgeBand::From40To64 => "40 to 64 years",
+            AgeBand::From65To79 => "65 to 79 years",
+            AgeBand::From80 => "80 years or over",
+            AgeBand::Unknown => "age unknown",
+        }
+    }
+
+    /// The whole years the band covers, inclusive; `None` for an unknown age.
+    pub fn years(self) -> Option<(u8, u8)> {
+        match self {
+            AgeBand::Under1 => Some((0, 0)),
+            AgeBand::From1To4 => Some((1, 4)),
+            AgeBand::From5To11 => Some((5, 11)),
+            AgeBand::From12To15 => Some((12, 15)),
+            AgeBand::From16To17 => Some((16, 17)),
+            AgeBand::From18To39 => Some((18, 39)),
+            AgeBand::From40To64 => Some((40, 64)),
+            AgeBand::From65To79 => Some((65, 79)),
+            AgeBand::From80 => Some((80, MAX_ESTIMATED_AGE)),
+            AgeBand::Unknown => None,
+        }
+    }
+
+    /// The group the band puts the patient in, where it says.
+    pub fn group(self) -> Option<AgeGroup> {
+        self.years().map(|(from, _)| AgeGroup::of_years(from))
+    }
+}
+
+impl std::str::FromStr for AgeBand {
+    type Err = IncidentError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        AgeBand::ALL
+            .into_iter()
+            .find(|band| band.key() == text.trim())
+            .ok_or(IncidentError::UnknownAgeBand)
+    }
+}
+
+/// Adult (16 and over) or child: the one fact about age NEWS2's use needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgeGroup {
+    Adult,
+    Child,
+}
+
+impl AgeGroup {
+    fn of_years(years: u8) -> Self {
+        if years >= 16 {
+            AgeGroup::Adult
+        } else {
+            AgeGroup::Child
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            AgeGroup::Adult => "adult",
+            AgeGroup::Child => "child",
+        }
+    }
+}
+
+/// Oldest age an estimate may give.
+const MAX_ESTIMATED_AGE: u8 = 120;
+/// Longest incident reference (a dispatch number, a CAD reference).
+const MAX_REFERENCE_CHARS: usize = 40;
+/// Longest description and place: a line a crew writes on scene, not a note.
+const MAX_LINE_CHARS: usize = 200;
+
+/// What a clinician enters to start an incident record.
+#[derive(Clone)]
+pub struct NewIncident {
+    pub reference: String,
+    pub place: String,
+    pub description: String,
+    pub sex: Sex,
+    pub age_band: AgeBand,
+    pub estimated_age: Option<u8>,
+    /// Needed where the band does not say (an unknown age); must agree with it where it does.
+    pub stated_group: Option<AgeGroup>,
+}
+
+redacted_debug!(NewIncident, Incident);
+
+/// An incident record's temporary identity, as stored with the record.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    pub reference: String,
+    pub place: String,
+    pub description: String,
+    pub age_band: AgeBand,
+    pub estimated_age: Option<u8>,
+    /// Adult or child: from the band, or as the clinician stated for an unknown age.
+    pub age_group: AgeGroup,
+    pub started: DateTime<Utc>,
+    /// Who started it: checked against the signing device like every attributed value.
+    pub by: Author,
+}
+
+impl Incident {
+    /// "Unknown male, 40 to 64 years (about 50)": how the record is named until it is identified.
+    pub fn temporary_name(&self, sex: Sex) -> String {
+        let sex = match sex {
+            Sex::Female => "female",
+            Sex::Male => "male",
+            Sex::Other => "person",
+            Sex::Unknown => "person, sex unknown",
+        };
+        let age = match (self.age_band, self.estimated_age) {
+            (AgeBand::Unknown, Some(age)) => format!("about {age}, {}", self.age_group.key()),
+            (AgeBand::Unknown, None) => format!("age unknown, {}", self.age_group.key()),
+            (band, Some(age)) => format!("{} (about {age})", band.words()),
+            (band, None) => band.words().to_owned(),
+        };
+        format!("Unknown {sex}, {age}")
+    }
+}
+
+/// The name a list or banner shows: "FAMILY, Given", or an incident's temporary name while no
+/// name is recorded.
+pub fn shown_name(family: &str, given: &str, sex: Sex, incident: Option<&Incident>) -> String {
+    match incident {
+        Some(incident) if family.is_empty() && given.is_empty() => incident.temporary_name(sex),
+        _ => format!("{}, {}", family.to_uppercase(), given),
+    }
+}
+
+/// Why an incident could not be started. Never carries what was typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IncidentError {
+    #[error("an incident needs its reference (the dispatch or incident number)")]
+    ReferenceMissing,
+    #[error("the incident reference is longer than {MAX_REFERENCE_CHARS} characters")]
+    ReferenceTooLong,
+    #[error("the description and the place are each at most {MAX_LINE_CHARS} characters")]
+    LineTooLong,
+    #[error(
+        "the age band is not one of under-1, 1-4, 5-11, 12-15, 16-17, 18-39, 40-64, 65-79, 80+, \
+         unknown"
+    )]
+    UnknownAgeBand,
+    #[error("the estimated age must be a whole number of years from 0 to {MAX_ESTIMATED_AGE}")]
+    EstimatedAgeOutOfRange,
+    #[error("the estimated age is outside the age band: correct one of them")]
+    EstimatedAgeOutsideBand,
+    #[error(
+        "with the age unknown, say whether the patient is an adult (16 or over) or a child: it \
+         decides whether NEWS2 is used"
+    )]
+    AgeGroupNeeded,
+    #[error(
+        "adult or child contradicts the age band or the estimated age: 16 and over is an adult"
+    )]
+    AgeGroupContradicts,
+}
+
+impl NewIncident {
+    /// Checks what was entered and fixes the age group NEWS2's use will rest on.
+    pub fn checked(&self, started: DateTime<Utc>, by: Author) -> Result<Incident, IncidentError> {
+        let reference = self.reference.trim();
+        if reference.is_empty() {
+            return Err(IncidentError::ReferenceMissing);
+        }
+        if reference.chars().count() > MAX_REFERENCE_CHARS {
+            return Err(IncidentError::ReferenceTooLong);
+        }
+        let place = self.place.trim();
+        let description = self.description.trim();
+        if place.chars().count() > MAX_LINE_CHARS || description.chars().count() > MAX_LINE_CHARS {
+            return Err(IncidentError::LineTooLong);
+        }
+        if let Some(age) = self.estimated_age {
+            if age > MAX_ESTIMATED_AGE {
+                return Err(IncidentError::EstimatedAgeOutOfRange);
+            }
+            if let Some((from, to)) = self.age_band.years()
+                && !(from..=to).contains(&age)
+            {
+                return Err(IncidentError::EstimatedAgeOutsideBand);
+            }
+        }
+        let implied = self
+            .age_band
+            .group()
+            .or(self.estimated_age.map(AgeGroup::of_years));
+        let age_group = match (implied, self.stated_group) {
+            (Some(implied), Some(stated)) if implied != stated => {
+                return Err(IncidentError::AgeGroupContradicts);
+            }
+            (_, Some(stated)) => stated,
+            // An estimate alone is a guess either side of 16: the clinician must say.
+            (Some(implied), None) if self.age_band != AgeBand::Unknown => implied,
+            _ => return Err(IncidentError::AgeGroupNeeded),
+        };
+        Ok(Incident {
+            reference: reference.to_owned(),
+            place: place.to_owned(),
+            description: description.to_owned(),
+            age_band: self.age_band,
+            estimated_age: self.estimated_age,
+            age_group,
+            started,
+            by,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{DeviceId, UserId};
+    use crate::observation::Role;
+
+    fn paramedic() -> Author {
+        Author {
+            user: UserId::from_u128(1),
+            role: Role::Paramedic,
+            device: DeviceId::from_u128(2),
+        }
+    }
+
+    fn incident(band: AgeBand, estimated: Option<u8>, stated: Option<AgeGroup>) -> NewIncident {
+        NewIncident {
+            reference: "CAD-20261203-0042".into(),
+            place: "Car park, Station Road".into(),
+            description: "Collapsed, no wallet".into(),
+            sex: Sex::Male,
+            age_band: band,
+            estimated_age: estimated,
+            stated_group: stated,
+        }
+    }
+
+    /// (band, estimated age, stated group, the group NEWS2 rests on or the refusal)
+    type Case = (
+        AgeBand,
+        Option<u8>,
+        Option<AgeGroup>,
+        Result<AgeGroup, IncidentError>,
+    );
+
+    #[test]
+    fn the_age_group_follows_the_band_or_the_clinician() {
+        use AgeGroup::{Adult, Child};
+        let started = Utc::now();
+        let cases: [Case; 16] = [
+            (AgeBand::From40To64, None, None, Ok(Adult)),
+            (AgeBand::From40To64, Some(50), None, Ok(Adult)),
+            (AgeBand::From40To64, Some(50), Some(Adult), Ok(Adult)),
+            (
+                AgeBand::From40To64,
+                None,
+                Some(Child),
+                Err(IncidentError::AgeGroupContradicts),
+            ),
+            (AgeBand::From12To15, None, None, Ok(Child)),
+            (AgeBand::From12To15, Some(15), None, Ok(Child)),
+            (
+                AgeBand::From12To15,
+                Some(16),
+                None,
+                Err(IncidentError::EstimatedAgeOutsideBand),
+            ),
+            (AgeBand::From16To17, Some(16), None, Ok(Adult)),
+            (
+                AgeBand::From16To17,
+                None,
+                Some(Child),
+                Err(IncidentError::AgeGroupContradicts),
+            ),
+            (AgeBand::Under1, Some(0), None, Ok(Child)),
+            (
+                AgeBand::From80,
+                Some(121),
+                None,
+                Err(IncidentError::EstimatedAgeOutOfRange),
+            ),
+            (
+                AgeBand::Unknown,
+                None,
+                None,
+                Err(IncidentError::AgeGroupNeeded),
+            ),
+            // An estimate either side of 16 is still a guess: the clinician must say.
+            (
+                AgeBand::Unknown,
+                Some(30),
+                None,
+                Err(IncidentError::AgeGroupNeeded),
+            ),
+            (AgeBand::Unknown, None, Some(Child), Ok(Child)),
+            (AgeBand::Unknown, Some(17), Some(Adult), Ok(Adult)),
+            (
+                AgeBand::Unknown,
+                Some(15),
+                Some(Adult),
+                Err(IncidentError::AgeGroupContradicts),
+            ),
+        ];
+        for (band, estimated, stated, expected) in cases {
+            let result = incident(band, estimated, stated)
+                .checked(started, paramedic())
+                .map(|incident| incident.age_group);
+            assert_eq!(result, expected, "{band:?} {estimated:?} {stated:?}");
+        }
+    }
+
+    #[test]
+    fn every_band_but_unknown_lies_on_one_side_of_sixteen() {
+        for band in AgeBand::ALL {
+            let parsed: AgeBand = band.key().parse().unwrap();
+            assert_eq!(parsed, band);
+            match band.years() {
+                Some((from, to)) => {
+                    assert!(from <= to);
+                    assert_eq!(AgeGroup::of_years(from), AgeGroup::of_years(to), "{band:?}");
+                }
+                None => assert_eq!(band, AgeBand::Unknown),
+            }
+        }
+        assert_eq!(
+            "30-40".parse::<AgeBand>(),
+            Err(IncidentError::UnknownAgeBand)
+        );
+    }
+
+    #[test]
+    fn the_reference_and_lines_are_checked_and_trimmed() {
+        let started = Utc::now();
+        let mut new = incident(AgeBand::From18To39, None, None);
+        new.reference = "  ".into();
+        assert_eq!(
+            new.checked(started, paramedic()).err(),
+            Some(IncidentError::ReferenceMissing)
+        );
+        new.reference = "R".repeat(41);
+        assert_eq!(
+            new.checked(started, paramedic()).err(),
+            Some(IncidentError::ReferenceTooLong)
+        );
+        new.reference = " CAD-1 ".into();
+        new.description = "x".repeat(201);
+        assert_eq!(
+            new.checked(started, paramedic()).err(),
+            Some(IncidentError::LineTooLong)
+        );
+        new.description = " Fall from ladder ".into();
+        let incident = new.checked(started, paramedic()).unwrap();
+        assert_eq!(incident.reference, "CAD-1");
+        assert_eq!(incident.description, "Fall from ladder");
+        assert_eq!(
+            incident.temporary_name(Sex::Male),
+            "Unknown male, 18 to 39 years"
+        );
+        assert!(!format!("{incident:?}").contains("CAD-1"));
+    }
+}
