@@ -5,6 +5,7 @@
 //! the README and tested in `cli/tests/`.
 
 mod fhir_cmd;
+mod incident_cmd;
 mod news2_cmd;
 mod output;
 mod protocol_file;
@@ -67,6 +68,10 @@ enum Command {
     /// Patients on this device.
     #[command(subcommand)]
     Patient(record_cmd::PatientCommand),
+    /// Records for patients no one has identified yet: start one, identify it with an NHS number,
+    /// list them.
+    #[command(subcommand)]
+    Incident(incident_cmd::IncidentCommand),
     /// Observation sets.
     #[command(subcommand)]
     Obs(record_cmd::ObsCommand),
@@ -128,6 +133,9 @@ fn main() -> ExitCode {
         Command::Fixtures(command) => store_cmd::fixtures(dir, user, command, &out),
         Command::Patient(command) => record_cmd::with_session(dir, user, |session| {
             record_cmd::patient(session, command, &session.protocol()?, &out)
+        }),
+        Command::Incident(command) => record_cmd::with_session(dir, user, |session| {
+            incident_cmd::incident(session, command, &out)
         }),
         Command::Obs(command) => record_cmd::with_session(dir, user, |session| {
             record_cmd::obs(session, command, &session.protocol()?, &out)

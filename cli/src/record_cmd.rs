@@ -157,7 +157,7 @@ pub struct EscalateArgs {
     observation: Option<ObservationId>,
 }
 
-fn parse_sex(text: &str) -> Result<Sex, String> {
+pub fn parse_sex(text: &str) -> Result<Sex, String> {
     serde_json::from_value(json!(text.trim().to_lowercase()))
         .map_err(|_| "use female, male, other or unknown".to_owned())
 }

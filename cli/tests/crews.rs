@@ -246,3 +246,152 @@ fn a_midwife_records_the_fetal_heart_and_urine_protein_where_news2_does_not_appl
             .contains("urine protein must be one of negative, trace, +, ++, +++, ++++")
     );
 }
+
+fn text(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_doorstep"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("DOORSTEP_PIN", PIN)
+        .env_remove("DOORSTEP_DATA_DIR")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{args:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn a_crew_records_a_stranger_at_once_and_identifies_him_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &["init", "--user-name", "Pat Medic", "--role", "paramedic"],
+    );
+    let held = patient(d, "999 100 0100", "1961-03-04", "male");
+    let started = ok(
+        d,
+        &[
+            "incident",
+            "start",
+            "--sex",
+            "male",
+            "--age-band",
+            "unknown",
+            "--estimated-age",
+            "60",
+            "--adult",
+            "--reference",
+            "CAD-1203-0042",
+            "--description",
+            "Found collapsed in a car park, no wallet",
+            "--place",
+            "Station Road car park",
+        ],
+    );
+    let incident = started["id"].as_str().unwrap().to_owned();
+    let set = ok(
+        d,
+        &[
+            "obs",
+            "add",
+            "--patient",
+            &incident,
+            "--vitals",
+            &vitals(json!({"blood_glucose": 2.4, "gcs_eye": 3, "gcs_verbal": 4, "gcs_motor": 6})),
+        ],
+    );
+    // Stated adult: scored with NEWS2.
+    assert!(set["news2"]["total"].is_u64(), "{set}");
+
+    // A child of unknown age: NEWS2 is not used.
+    let child = ok(
+        d,
+        &[
+            "incident",
+            "start",
+            "--sex",
+            "female",
+            "--age-band",
+            "5-11",
+            "--reference",
+            "CAD-1203-0057",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let child_set = ok(
+        d,
+        &["obs", "add", "--patient", &child, "--vitals", &vitals(json!({}))],
+    );
+    assert!(child_set["news2"].is_null());
+    assert_eq!(child_set["not_applicable"]["reason"], "under-16");
+
+    // Refusals name what to do.
+    for (args, message) in [
+        (
+            vec!["--age-band", "unknown"],
+            "say whether the patient is an adult (16 or over) or a child",
+        ),
+        (
+            vec!["--age-band", "12-15", "--adult"],
+            "adult or child contradicts the age band",
+        ),
+        (
+            vec!["--age-band", "40-64", "--estimated-age", "30"],
+            "the estimated age is outside the age band",
+        ),
+        (vec!["--age-band", "30-40"], "the age band is not one of"),
+    ] {
+        let mut full = vec!["incident", "start", "--sex", "male", "--reference", "R1"];
+        full.extend(args.iter().copied());
+        let refused = doorstep(d, &full);
+        assert!(!refused.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+
+    // Listed on their own, newest first; the unidentified one has no NHS number.
+    let list = ok(d, &["incident", "list"]);
+    let rows = list.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["id"], child.as_str());
+    assert_eq!(rows[1]["id"], incident.as_str());
+    assert!(rows[1]["nhs_number"].is_null());
+    assert_eq!(rows[1]["incident"]["reference"], "CAD-1203-0042");
+    assert_eq!(
+        rows[1]["display_name"],
+        "Unknown male, about 60, adult"
+    );
+    let handover = text(d, &["handover", "--patient", &incident]);
+    assert!(handover.contains("NHS number not known"), "{handover}");
+    assert!(handover.contains("treated as an adult"), "{handover}");
+
+    // Identified: both histories read as one from either id.
+    let identified = ok(
+        d,
+        &["incident", "identify", &incident, "--nhs-number", "9991000100"],
+    );
+    assert_eq!(identified["linked_to"][0]["id"], held.as_str());
+    assert_eq!(identified["linked_to"][0]["display_name"], "PATIENT, Test");
+    for opened in [&held, &incident] {
+        let record = ok(d, &["patient", "show", opened]);
+        assert_eq!(record["id"], held.as_str());
+        assert_eq!(record["linked"][0]["id"], incident.as_str());
+        assert_eq!(record["linked"][0]["incident"]["reference"], "CAD-1203-0042");
+        let sets: Vec<&Value> = record["observations"].as_array().unwrap().iter().collect();
+        assert_eq!(sets.len(), 1);
+        assert_eq!(sets[0]["id"], set["id"]);
+    }
+    let caseload = ok(d, &["patient", "list"]);
+    assert_eq!(
+        caseload.as_array().unwrap().len(),
+        2,
+        "the identified man is one row; the child is another"
+    );
+    // A registered patient is never "identified".
+    let refused = doorstep(d, &["incident", "identify", &held, "--nhs-number", "9991000100"]);
+    assert!(!refused.status.success());
+}

@@ -1,0 +1,166 @@
+//! `doorstep incident`: records for patients no one has identified yet (an ambulance crew's
+//! stranger), started at once and identified with an NHS number later.
+
+use std::process::ExitCode;
+
+use chrono::Utc;
+use clap::Subcommand;
+use doorstep_core::incident::{AgeBand, AgeGroup, NewIncident};
+use doorstep_core::patient::Sex;
+use doorstep_core::store::{PatientSummary, Session};
+use doorstep_core::{NhsNumber, PatientId};
+use serde_json::{Value, json};
+
+use crate::output::Output;
+use crate::record_cmd::{nhs_text, parse_sex};
+use crate::report;
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Start a record for a patient no one has identified: prints its id. NEWS2 is used for an
+    /// adult (16 or over) and not for a child: say which with --adult or --child when the age band
+    /// is unknown.
+    Start {
+        /// female, male, other or unknown.
+        #[arg(long, value_parser = parse_sex)]
+        sex: Sex,
+        /// under-1, 1-4, 5-11, 12-15, 16-17, 18-39, 40-64, 65-79, 80+ or unknown.
+        #[arg(long)]
+        age_band: AgeBand,
+        /// Whole years, as estimated on scene; must lie in the age band.
+        #[arg(long)]
+        estimated_age: Option<u8>,
+        /// The patient is 16 or over (needed when the age band is unknown).
+        #[arg(long, conflicts_with = "child")]
+        adult: bool,
+        /// The patient is under 16 (needed when the age band is unknown).
+        #[arg(long)]
+        child: bool,
+        /// The incident or dispatch number.
+        #[arg(long)]
+        reference: String,
+        /// What happened, in a line ("found collapsed, no wallet").
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Where, as free text.
+        #[arg(long, default_value = "")]
+        place: String,
+    },
+    /// Record the NHS number of an incident's patient: the record is then read as one with the
+    /// record this device holds with that number, both histories kept. Identify again with the
+    /// right number to correct a wrong one.
+    Identify {
+        id: PatientId,
+        #[arg(long)]
+        nhs_number: NhsNumber,
+    },
+    /// This device's incident records, newest first.
+    List,
+}
+
+pub fn incident(
+    session: &Session,
+    command: &IncidentCommand,
+    out: &Output,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        IncidentCommand::Start {
+            sex,
+            age_band,
+            estimated_age,
+            adult,
+            child,
+            reference,
+            description,
+            place,
+        } => {
+            let stated_group = match (adult, child) {
+                (true, _) => Some(AgeGroup::Adult),
+                (_, true) => Some(AgeGroup::Child),
+                _ => None,
+            };
+            let id = session.start_incident(&NewIncident {
+                reference: reference.clone(),
+                place: place.clone(),
+                description: description.clone(),
+                sex: *sex,
+                age_band: *age_band,
+                estimated_age: *estimated_age,
+                stated_group,
+            })?;
+            out.print(&json!({"id": id}), || format!("Started incident record {id}"))
+        }
+        IncidentCommand::Identify { id, nhs_number } => {
+            let held = session.identify_preview(*id, *nhs_number)?;
+            let identified = session.identify_incident(*id, *nhs_number)?;
+            let linked: Vec<&PatientSummary> = held
+                .iter()
+                .filter(|summary| identified.linked_to.contains(&summary.id))
+                .collect();
+            let value = json!({
+                "id": id,
+                "nhs_number": nhs_number,
+                "linked_to": linked.iter().map(|summary| json!({
+                    "id": summary.id,
+                    "display_name": summary.display_name(),
+                    "birth_date": summary.birth_date,
+                })).collect::<Vec<_>>(),
+            });
+            out.print(&value, || match linked.as_slice() {
+                [] => format!(
+                    "Identified as NHS {nhs_number}: no record with that number on this device"
+                ),
+                records => records
+                    .iter()
+                    .map(|summary| {
+                        format!(
+                            "Identified as NHS {nhs_number}: now read as one with {}, born {}",
+                            summary.display_name(),
+                            summary
+                                .birth_date
+                                .map_or_else(|| "not known".to_owned(), |born| born.to_string())
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            })
+        }
+        IncidentCommand::List => {
+            let now = Utc::now();
+            let window =
+                chrono::Duration::hours(i64::from(session.protocol()?.complete_set_window_hours));
+            let incidents = session.incidents()?;
+            let rows: Vec<Value> = incidents
+                .iter()
+                .map(|summary| {
+                    let mut row =
+                        doorstep_core::view::summary_json(summary, &summary.rank(now, window), now);
+                    row["access"] = json!(session.access(summary.id)?);
+                    Ok(row)
+                })
+                .collect::<anyhow::Result<_>>()?;
+            out.print(&Value::Array(rows), || {
+                if incidents.is_empty() {
+                    return "No incident records on this device.".to_owned();
+                }
+                incidents
+                    .iter()
+                    .map(|summary| {
+                        let incident = summary.incident.as_ref();
+                        format!(
+                            "{}  {}  {:<20} {:<40} NHS {}",
+                            summary.id,
+                            incident.map_or_else(String::new, |incident| report::local_time(
+                                incident.started
+                            )),
+                            incident.map_or("", |incident| incident.reference.as_str()),
+                            summary.display_name(),
+                            nhs_text(summary.nhs_number),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+    }
+}
