@@ -88,7 +88,9 @@ pub fn incident(
                 estimated_age: *estimated_age,
                 stated_group,
             })?;
-            out.print(&json!({"id": id}), || format!("Started incident record {id}"))
+            out.print(&json!({"id": id}), || {
+                format!("Started incident record {id}")
+            })
         }
         IncidentCommand::Identify { id, nhs_number } => {
             let held = session.identify_preview(*id, *nhs_number)?;

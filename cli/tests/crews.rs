@@ -324,7 +324,14 @@ fn a_crew_records_a_stranger_at_once_and_identifies_him_later() {
         .to_owned();
     let child_set = ok(
         d,
-        &["obs", "add", "--patient", &child, "--vitals", &vitals(json!({}))],
+        &[
+            "obs",
+            "add",
+            "--patient",
+            &child,
+            "--vitals",
+            &vitals(json!({})),
+        ],
     );
     assert!(child_set["news2"].is_null());
     assert_eq!(child_set["not_applicable"]["reason"], "under-16");
@@ -361,10 +368,7 @@ fn a_crew_records_a_stranger_at_once_and_identifies_him_later() {
     assert_eq!(rows[1]["id"], incident.as_str());
     assert!(rows[1]["nhs_number"].is_null());
     assert_eq!(rows[1]["incident"]["reference"], "CAD-1203-0042");
-    assert_eq!(
-        rows[1]["display_name"],
-        "Unknown male, about 60, adult"
-    );
+    assert_eq!(rows[1]["display_name"], "Unknown male, about 60, adult");
     let handover = text(d, &["handover", "--patient", &incident]);
     assert!(handover.contains("NHS number not known"), "{handover}");
     assert!(handover.contains("treated as an adult"), "{handover}");
@@ -372,7 +376,13 @@ fn a_crew_records_a_stranger_at_once_and_identifies_him_later() {
     // Identified: both histories read as one from either id.
     let identified = ok(
         d,
-        &["incident", "identify", &incident, "--nhs-number", "9991000100"],
+        &[
+            "incident",
+            "identify",
+            &incident,
+            "--nhs-number",
+            "9991000100",
+        ],
     );
     assert_eq!(identified["linked_to"][0]["id"], held.as_str());
     assert_eq!(identified["linked_to"][0]["display_name"], "PATIENT, Test");
@@ -380,7 +390,10 @@ fn a_crew_records_a_stranger_at_once_and_identifies_him_later() {
         let record = ok(d, &["patient", "show", opened]);
         assert_eq!(record["id"], held.as_str());
         assert_eq!(record["linked"][0]["id"], incident.as_str());
-        assert_eq!(record["linked"][0]["incident"]["reference"], "CAD-1203-0042");
+        assert_eq!(
+            record["linked"][0]["incident"]["reference"],
+            "CAD-1203-0042"
+        );
         let sets: Vec<&Value> = record["observations"].as_array().unwrap().iter().collect();
         assert_eq!(sets.len(), 1);
         assert_eq!(sets[0]["id"], set["id"]);
@@ -392,6 +405,9 @@ fn a_crew_records_a_stranger_at_once_and_identifies_him_later() {
         "the identified man is one row; the child is another"
     );
     // A registered patient is never "identified".
-    let refused = doorstep(d, &["incident", "identify", &held, "--nhs-number", "9991000100"]);
+    let refused = doorstep(
+        d,
+        &["incident", "identify", &held, "--nhs-number", "9991000100"],
+    );
     assert!(!refused.status.success());
 }

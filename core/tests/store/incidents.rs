@@ -413,3 +413,47 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn an_incident_and_its_identification_reach_the_team_through_sync() {
+    let mut world = super::adversarial::World::new();
+    let crew = world.honest_as("Pat Medic", Role::Paramedic);
+    let nurse = world.honest("Nell Nightingale");
+    let serial = valid_serial(7480);
+    let registered = nurse
+        .session
+        .add_patient(&patient(serial, "Olwen", "Oakshott"))
+        .unwrap();
+    let incident = crew
+        .session
+        .start_incident(&collapsed_man(AgeBand::From80, None))
+        .unwrap();
+    let scene = crew
+        .session
+        .record_observation(incident, &vitals(COMPLETE), None)
+        .unwrap();
+    world.sync(&crew);
+    world.sync(&nurse);
+    world.sync(&crew);
+    let listed = nurse.session.incidents().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, incident);
+    assert_eq!(nurse.session.caseload().unwrap().len(), 2);
+
+    // The crew identifies her; the nurse's device reads the two records as one once synced.
+    crew.session
+        .identify_incident(incident, NhsNumber::test_number(serial).unwrap())
+        .unwrap();
+    world.sync(&crew);
+    world.sync(&nurse);
+    let record = nurse.session.open_record(registered).unwrap();
+    assert_eq!(observation_ids(&record), vec![scene.id()]);
+    assert_eq!(record.observations[0].set.author(), scene.author());
+    assert_eq!(record.linked.len(), 1);
+    assert_eq!(nurse.session.caseload().unwrap().len(), 1);
+    let on_crew = crew.session.open_record(incident).unwrap();
+    assert_eq!(
+        on_crew.id, registered,
+        "the crew's device holds both records now"
+    );
+}
