@@ -53,6 +53,9 @@ pub enum HandoverFormat {
     Fhir,
     /// The same headings as words, to read aloud or print.
     Text,
+    /// A crew's handover at the door in ATMIST(ER) order, read aloud in under a minute; with
+    /// --json, its lines and how long it takes to say.
+    Atmist,
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +67,18 @@ pub struct HandoverArgs {
     to: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     format: HandoverFormat,
+    /// ATMIST: injuries or illness in the crew's words (else the latest note since the incident).
+    #[arg(long)]
+    injuries: Option<String>,
+    /// ATMIST: treatment so far (oxygen and calls made are taken from the record).
+    #[arg(long)]
+    treatment: Option<String>,
+    /// ATMIST: expected time of arrival.
+    #[arg(long)]
+    eta: Option<String>,
+    /// ATMIST: what the receiving team should have ready.
+    #[arg(long)]
+    requirements: Option<String>,
 }
 
 /// The team's names for its devices' users, to say who took each set.
@@ -79,7 +94,7 @@ fn names(
 
 /// `doorstep handover`: the record's essentials for whoever takes the patient on, audited as an
 /// export.
-pub fn handover(session: &Session, args: &HandoverArgs) -> anyhow::Result<ExitCode> {
+pub fn handover(session: &Session, args: &HandoverArgs, json: bool) -> anyhow::Result<ExitCode> {
     let purpose = match &args.to {
         Some(to) => format!("handover to {to}"),
         None => "handover".to_owned(),
@@ -100,6 +115,24 @@ pub fn handover(session: &Session, args: &HandoverArgs) -> anyhow::Result<ExitCo
             writeln!(stdout)?;
         }
         HandoverFormat::Text => write!(stdout, "{}", handover_text(&record, &options))?,
+        HandoverFormat::Atmist => {
+            let handover = doorstep_fhir::atmist(
+                &record,
+                &doorstep_fhir::AtmistOptions {
+                    at: options.at,
+                    injuries: args.injuries.clone(),
+                    treatment: args.treatment.clone(),
+                    eta: args.eta.clone(),
+                    requirements: args.requirements.clone(),
+                },
+            );
+            if json {
+                serde_json::to_writer_pretty(&mut stdout, &handover)?;
+                writeln!(stdout)?;
+            } else {
+                write!(stdout, "{}", handover.text())?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

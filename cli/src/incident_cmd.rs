@@ -128,19 +128,8 @@ pub fn incident(
             })
         }
         IncidentCommand::List => {
-            let now = Utc::now();
-            let window =
-                chrono::Duration::hours(i64::from(session.protocol()?.complete_set_window_hours));
             let incidents = session.incidents()?;
-            let rows: Vec<Value> = incidents
-                .iter()
-                .map(|summary| {
-                    let mut row =
-                        doorstep_core::view::summary_json(summary, &summary.rank(now, window), now);
-                    row["access"] = json!(session.access(summary.id)?);
-                    Ok(row)
-                })
-                .collect::<anyhow::Result<_>>()?;
+            let rows = doorstep_core::view::incidents_json(session, Utc::now())?;
             out.print(&Value::Array(rows), || {
                 if incidents.is_empty() {
                     return "No incident records on this device.".to_owned();

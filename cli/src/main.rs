@@ -149,9 +149,9 @@ fn main() -> ExitCode {
         Command::Fhir(command) => {
             record_cmd::with_session(dir, user, |session| fhir_cmd::fhir(session, command, &out))
         }
-        Command::Handover(args) => {
-            record_cmd::with_session(dir, user, |session| fhir_cmd::handover(session, args))
-        }
+        Command::Handover(args) => record_cmd::with_session(dir, user, |session| {
+            fhir_cmd::handover(session, args, cli.json)
+        }),
         Command::Admin(args) => sync_cmd::admin(args, &out),
         Command::Enrol(args) => sync_cmd::enrol(dir, args, &out),
         Command::Status => sync_cmd::status(dir, user, &out),

@@ -372,6 +372,46 @@ fn a_crew_records_a_stranger_at_once_and_identifies_him_later() {
     let handover = text(d, &["handover", "--patient", &incident]);
     assert!(handover.contains("NHS number not known"), "{handover}");
     assert!(handover.contains("treated as an adult"), "{handover}");
+    // At the door: ATMIST, from the record and the crew's words, under a minute aloud.
+    let atmist = ok(
+        d,
+        &[
+            "handover",
+            "--patient",
+            &incident,
+            "--format",
+            "atmist",
+            "--eta",
+            "10 minutes",
+            "--treatment",
+            "glucose 10% 100 mL",
+        ],
+    );
+    let letters: String = atmist["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["letter"].as_str().unwrap())
+        .collect();
+    assert_eq!(letters, "ATMISTER");
+    assert_eq!(
+        atmist["lines"][0]["text"],
+        "Male, age unknown, about 60, adult; not identified"
+    );
+    assert!(
+        atmist["lines"][4]["text"]
+            .as_str()
+            .unwrap()
+            .contains("blood glucose 2.4 mmol/L"),
+        "{atmist}"
+    );
+    assert_eq!(atmist["lines"][6]["text"], "10 minutes");
+    assert!(atmist["seconds_aloud"].as_u64().unwrap() < 60, "{atmist}");
+    let spoken = text(
+        d,
+        &["handover", "--patient", &incident, "--format", "atmist"],
+    );
+    assert!(spoken.starts_with("A  Age and sex: Male"), "{spoken}");
 
     // Identified: both histories read as one from either id.
     let identified = ok(

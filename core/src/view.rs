@@ -384,6 +384,43 @@ pub fn caseload_json(
         .collect()
 }
 
+/// The incident records on the device as every shell lists them: newest first, each row as the
+/// caseload shows it (with its temporary identity and, once identified, the NHS number).
+pub fn incidents_json(session: &Session, now: DateTime<Utc>) -> Result<Vec<Value>, StoreError> {
+    let window = chrono::Duration::hours(i64::from(session.protocol()?.complete_set_window_hours));
+    session
+        .incidents()?
+        .iter()
+        .map(|summary| {
+            let mut row = summary_json(summary, &summary.rank(now, window), now);
+            row["access"] = json!(session.access(summary.id)?);
+            Ok(row)
+        })
+        .collect()
+}
+
+/// The registered patients an NHS number would link an incident to, as shown for the clinician
+/// to confirm: name, date of birth, sex (never more than a banner shows).
+pub fn identify_preview_json(
+    session: &Session,
+    incident: crate::ids::PatientId,
+    nhs_number: crate::nhs_number::NhsNumber,
+) -> Result<Vec<Value>, StoreError> {
+    Ok(session
+        .identify_preview(incident, nhs_number)?
+        .iter()
+        .filter(|summary| summary.incident.is_none())
+        .map(|summary| {
+            json!({
+                "id": summary.id,
+                "display_name": summary.display_name(),
+                "birth_date": summary.birth_date,
+                "sex": summary.sex,
+            })
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

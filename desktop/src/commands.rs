@@ -57,6 +57,7 @@ pub struct MayView {
     emergency_access: bool,
     restrict_record: bool,
     import_records: bool,
+    register_patients: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -82,6 +83,7 @@ fn user_view(user: &doorstep_core::store::UserInfo) -> UserView {
             emergency_access: user.role.may(Action::EmergencyAccess),
             restrict_record: user.role.may(Action::RestrictRecord),
             import_records: user.role.may(Action::ImportRecords),
+            register_patients: user.role.may(Action::RegisterPatient),
         },
     }
 }
@@ -227,6 +229,94 @@ pub async fn caseload(
             by_risk,
             chrono::Utc::now(),
         )?)
+    })
+    .await
+}
+
+/// This device's incident records, newest first.
+#[tauri::command]
+pub async fn incidents(state: AppStateRef<'_>) -> CommandResult<Vec<Value>> {
+    with_session(&state, move |session, _| {
+        Ok(view::incidents_json(session, chrono::Utc::now())?)
+    })
+    .await
+}
+
+/// What the "New incident" form sent: the temporary identity of a patient no one has identified.
+#[derive(Debug, serde::Deserialize)]
+pub struct IncidentForm {
+    reference: String,
+    place: String,
+    description: String,
+    sex: doorstep_core::patient::Sex,
+    age_band: doorstep_core::incident::AgeBand,
+    estimated_age: Option<u8>,
+    stated_group: Option<doorstep_core::incident::AgeGroup>,
+}
+
+/// Starts an incident record; returns its id.
+#[tauri::command]
+pub async fn start_incident(
+    app: AppHandle,
+    state: AppStateRef<'_>,
+    form: IncidentForm,
+) -> CommandResult<String> {
+    changing(&app, &state, move |session, _| {
+        let id = session.start_incident(&doorstep_core::incident::NewIncident {
+            reference: form.reference,
+            place: form.place,
+            description: form.description,
+            sex: form.sex,
+            age_band: form.age_band,
+            estimated_age: form.estimated_age,
+            stated_group: form.stated_group,
+        })?;
+        Ok(id.to_string())
+    })
+    .await
+}
+
+fn nhs_number(text: &str) -> CommandResult<doorstep_core::NhsNumber> {
+    doorstep_core::NhsNumber::parse(text)
+        .map_err(|error| CommandError::bad_input(error.to_string()))
+}
+
+/// Who an NHS number would link an incident to, for the clinician to confirm before anything
+/// changes.
+#[tauri::command]
+pub async fn identify_preview(
+    state: AppStateRef<'_>,
+    patient: String,
+    nhs: String,
+) -> CommandResult<Vec<Value>> {
+    with_session(&state, move |session, _| {
+        Ok(view::identify_preview_json(
+            session,
+            patient_id(&patient)?,
+            nhs_number(&nhs)?,
+        )?)
+    })
+    .await
+}
+
+/// Records the NHS number of an incident's patient, once confirmed; returns the id of the
+/// record now shown (the registered patient's where the device holds one).
+#[tauri::command]
+pub async fn identify_incident(
+    app: AppHandle,
+    state: AppStateRef<'_>,
+    patient: String,
+    nhs: String,
+) -> CommandResult<String> {
+    changing(&app, &state, move |session, _| {
+        let incident = patient_id(&patient)?;
+        let identified = session.identify_incident(incident, nhs_number(&nhs)?)?;
+        Ok(identified
+            .linked_to
+            .first()
+            .copied()
+            .unwrap_or(incident)
+            .to_string())
     })
     .await
 }
@@ -760,7 +850,11 @@ pub async fn draft(state: AppStateRef<'_>) -> CommandResult<Option<Value>> {
         };
         Ok(Some(json!({
             "patient": draft.patient,
-            "patient_name": format!("{} {}", summary.given, summary.family.to_uppercase()),
+            "patient_name": if summary.family.is_empty() && summary.given.is_empty() {
+                summary.display_name()
+            } else {
+                format!("{} {}", summary.given, summary.family.to_uppercase())
+            },
             "nhs_number": summary.nhs_number,
             "birth_date": summary.birth_date,
             "saved_at": draft.saved_at,

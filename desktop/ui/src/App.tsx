@@ -6,6 +6,7 @@ import { api, asCommandError, type DeviceView, type Draft, type PatientRecord, t
 import { SyncBar } from "./components/SyncBar";
 import { Caseload } from "./screens/Caseload";
 import { Enrol } from "./screens/Enrol";
+import { Incidents } from "./screens/Incidents";
 import { ObservationEntry } from "./screens/ObservationEntry";
 import { RecordScreen } from "./screens/Record";
 import { Settings, lockMinutes } from "./screens/Settings";
@@ -16,6 +17,7 @@ type Screen =
   | { name: "caseload" }
   | { name: "record"; patient: string }
   | { name: "observe"; record: PatientRecord; draft?: RestoredDraft }
+  | { name: "incidents" }
   | { name: "settings" };
 
 export function App() {
@@ -156,8 +158,10 @@ export function App() {
         <div className="page">
           <section className="draft-offer" role="alert" data-testid="draft-offer">
             <p>
-              <strong>Unsaved observations for {draft.patient_name}</strong> (NHS No. {nhsNumber(draft.nhs_number)}, born{" "}
-              {longDate(draft.birth_date)}), entered before the device locked ({dateTime(draft.saved_at)}).
+              <strong>Unsaved observations for {draft.patient_name}</strong> (
+              {draft.nhs_number ? `NHS No. ${nhsNumber(draft.nhs_number)}` : "NHS No. not known"}
+              {draft.birth_date ? `, born ${longDate(draft.birth_date)}` : ""}), entered before the device locked (
+              {dateTime(draft.saved_at)}).
             </p>
             <button
               className="primary"
@@ -196,6 +200,7 @@ export function App() {
         <Caseload
           may={user.may}
           onOpen={(patient) => setScreen({ name: "record", patient })}
+          onIncidents={() => setScreen({ name: "incidents" })}
           onError={onError}
         />
       )}
@@ -205,6 +210,7 @@ export function App() {
           patient={screen.patient}
           may={user.may}
           onObserve={(record) => setScreen({ name: "observe", record })}
+          onOpen={(patient) => setScreen({ name: "record", patient })}
           onClose={() => setScreen({ name: "caseload" })}
           onError={onError}
         />
@@ -215,6 +221,14 @@ export function App() {
           record={screen.record}
           draft={screen.draft}
           onDone={() => setScreen({ name: "record", patient: screen.record.id })}
+          onError={onError}
+        />
+      )}
+      {screen.name === "incidents" && (
+        <Incidents
+          may={user.may}
+          onOpen={(patient) => setScreen({ name: "record", patient })}
+          onClose={() => setScreen({ name: "caseload" })}
           onError={onError}
         />
       )}

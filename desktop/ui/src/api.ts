@@ -35,6 +35,7 @@ export type May = {
   emergency_access: boolean;
   restrict_record: boolean;
   import_records: boolean;
+  register_patients: boolean;
 };
 export type User = { id: string; name: string; role: string; may: May };
 
@@ -99,12 +100,45 @@ export type Restriction = {
 export type FlagKind = "dnacpr" | "respect" | "end-of-life-wishes" | "safeguarding" | "child-protection" | "other";
 export type MedicationStatus = "active" | "on-hold" | "not-started" | "unknown";
 
+export type AgeBand = "under-1" | "1-4" | "5-11" | "12-15" | "16-17" | "18-39" | "40-64" | "65-79" | "80+" | "unknown";
+export type AgeGroup = "adult" | "child";
+/** A record started for a patient no one had identified: its temporary identity, as the core words it. */
+export type IncidentView = {
+  reference: string;
+  place: string;
+  description: string;
+  age_band: AgeBand;
+  age_band_words: string;
+  estimated_age: number | null;
+  /** Adult or child: what NEWS2's use rests on until a date of birth is known. */
+  age_group: AgeGroup;
+  started: string;
+  by: Author;
+  temporary_name: string;
+};
+export type IncidentForm = {
+  reference: string;
+  place: string;
+  description: string;
+  sex: "female" | "male" | "other" | "unknown";
+  age_band: AgeBand;
+  estimated_age: number | null;
+  stated_group: AgeGroup | null;
+};
+/** A registered patient an NHS number would link an incident to. */
+export type IdentifyMatch = { id: string; display_name: string; birth_date: string | null; sex: string };
+
 export type Summary = {
   id: string;
-  nhs_number: string;
+  /** Null for an incident record not yet identified. */
+  nhs_number: string | null;
+  /** "FAMILY, Given", or an incident's temporary name. */
+  display_name: string;
+  incident: IncidentView | null;
   given: string;
   family: string;
-  birth_date: string;
+  /** Null for an incident record. */
+  birth_date: string | null;
   latest_news2: LatestNews2 | null;
   flags: FlagKind[];
   allergies: string[];
@@ -236,10 +270,14 @@ export type Entry<T> = T & { id: string; recorded: Recorded; status: string };
 
 export type PatientRecord = {
   id: string;
-  nhs_number: string;
+  nhs_number: string | null;
+  display_name: string;
+  incident: IncidentView | null;
+  /** Other records of the same patient (an identified incident), whose entries are shown here. */
+  linked: { id: string; incident: IncidentView | null; restricted: boolean }[];
   given: string;
   family: string;
-  birth_date: string;
+  birth_date: string | null;
   sex: string;
   address: { lines: string[]; town: string; postcode: string } | null;
   gp_practice: { ods_code: string; name: string } | null;
@@ -279,7 +317,7 @@ export type PatientRecord = {
   medicines_review_days: number;
   similar_name: boolean;
   /** The other patients on the device with this family name. */
-  similar_to: { given: string; family: string; birth_date: string }[];
+  similar_to: { given: string; family: string; birth_date: string | null }[];
   /** "banner-only": the record holds the banner's contents and nothing else. */
   access: Access;
   restriction: Restriction | null;
@@ -292,8 +330,8 @@ export type RestoredDraft = DraftForm & { savedAt: string };
 export type Draft = {
   patient: string;
   patient_name: string;
-  nhs_number: string;
-  birth_date: string;
+  nhs_number: string | null;
+  birth_date: string | null;
   saved_at: string;
   form: DraftForm;
 };
@@ -347,6 +385,10 @@ export const api = {
   enrol: (server: string, code: string, pin: string) => invoke<User>("enrol", { server, code, pin }),
   caseload: (query: string, byRisk: boolean) => invoke<Summary[]>("caseload", { query, byRisk }),
   record: (patient: string) => invoke<PatientRecord>("record", { patient }),
+  incidents: () => invoke<Summary[]>("incidents"),
+  startIncident: (form: IncidentForm) => invoke<string>("start_incident", { form }),
+  identifyPreview: (patient: string, nhs: string) => invoke<IdentifyMatch[]>("identify_preview", { patient, nhs }),
+  identifyIncident: (patient: string, nhs: string) => invoke<string>("identify_incident", { patient, nhs }),
   emergencyAccess: (patient: string, reason: string) =>
     invoke<PatientRecord>("emergency_access", { patient, reason }),
   restrictionCandidates: () => invoke<Candidate[]>("restriction_candidates"),

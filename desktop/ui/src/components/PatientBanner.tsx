@@ -30,13 +30,16 @@ export function PatientBanner({ record, emergency }: { record: PatientRecord; em
     <section ref={banner} className="banner" aria-label="Patient banner" data-testid="patient-banner">
       {emergency}
       <div className="identity">
-        <h1>
-          {record.family.toUpperCase()}, {record.given}
+        <h1 data-testid="banner-name">
+          {record.display_name}
           {record.similar_name && (
             <span className="chip chip-similar" data-testid="similar-name-banner">
               Same family name as{" "}
               {record.similar_to
-                .map((other) => `${other.family.toUpperCase()}, ${other.given} (born ${longDate(other.birth_date)})`)
+                .map(
+                  (other) =>
+                    `${other.family.toUpperCase()}, ${other.given}${other.birth_date ? ` (born ${longDate(other.birth_date)})` : ""}`,
+                )
                 .join("; ")}
               : check NHS No.
             </span>
@@ -44,13 +47,30 @@ export function PatientBanner({ record, emergency }: { record: PatientRecord; em
         </h1>
         <dl>
           <dt>NHS No.</dt>
-          <dd data-testid="nhs-number">{nhsNumber(record.nhs_number)}</dd>
+          <dd data-testid="nhs-number">
+            {record.nhs_number ? nhsNumber(record.nhs_number) : <strong>Not known: patient not identified</strong>}
+          </dd>
           <dt>Born</dt>
           <dd data-testid="banner-born">
-            {longDate(record.birth_date)} ({ageInYears(record.birth_date, new Date())} y)
+            {record.birth_date
+              ? `${longDate(record.birth_date)} (${ageInYears(record.birth_date, new Date())} y)`
+              : record.incident
+                ? `Not known: ${record.incident.age_band_words}${
+                    record.incident.estimated_age !== null ? `, about ${record.incident.estimated_age}` : ""
+                  }, treated as ${record.incident.age_group === "adult" ? "an adult (16 or over)" : "a child (under 16)"}`
+                : "Not known"}
           </dd>
           <dt>Sex</dt>
           <dd>{record.sex}</dd>
+          {record.incident && (
+            <>
+              <dt>Incident</dt>
+              <dd data-testid="banner-incident">
+                {record.incident.reference}, started {dateTime(record.incident.started)}
+                {record.incident.place ? ` · ${record.incident.place}` : ""}
+              </dd>
+            </>
+          )}
         </dl>
       </div>
       <div className="alerts" data-testid="banner-alerts">

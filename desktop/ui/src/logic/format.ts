@@ -1,5 +1,5 @@
 // How values read on screen. Presentation only: no clinical computation.
-import type { Author, FlagKind, Risk } from "../api";
+import type { Author, FlagKind, IncidentView, Risk } from "../api";
 
 /** NHS numbers are read and written in 3-3-4 groups. */
 export function nhsNumber(digits: string): string {
@@ -179,4 +179,19 @@ export function authorName(author: Author | undefined, authors: Record<string, {
   const known = authors[author.device];
   const role = author.role.replace(/-/g, " ");
   return known ? `${known.name} (${role})` : `a ${role}`;
+}
+
+/** Who a row or banner is, after the name: NHS number and date of birth with age, or, for an
+ *  incident record not yet identified, what the crew recorded instead. */
+export function identityLine(
+  who: { nhs_number: string | null; birth_date: string | null; incident: IncidentView | null },
+  now: Date,
+): string {
+  const nhs = who.nhs_number ? `NHS No. ${nhsNumber(who.nhs_number)}` : "NHS No. not known";
+  if (who.birth_date) return `${nhs} · born ${longDate(who.birth_date)} (${ageInYears(who.birth_date, now)} y)`;
+  if (who.incident) {
+    const age = who.incident.estimated_age !== null ? `, about ${who.incident.estimated_age}` : "";
+    return `${nhs} · ${who.incident.age_band_words}${age}, ${who.incident.age_group} · incident ${who.incident.reference}`;
+  }
+  return `${nhs} · date of birth not known`;
 }

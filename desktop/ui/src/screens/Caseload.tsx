@@ -6,7 +6,7 @@ import { useEffect, useState } from "react";
 import { api, type CommandError, type May, type Summary } from "../api";
 import { FhirImport } from "../components/FhirImport";
 import { News2Badge, NotApplicableBadge } from "../components/News2Badge";
-import { FLAG_LABELS, ageInYears, ago, dueText, longDate, nhsNumber } from "../logic/format";
+import { FLAG_LABELS, ago, dueText, identityLine } from "../logic/format";
 
 /** Due, overdue or never observed: shown on every row, whatever its score. */
 function DueChip({ row, now }: { row: Summary; now: Date }) {
@@ -30,10 +30,13 @@ function DueChip({ row, now }: { row: Summary; now: Date }) {
 export function Caseload({
   may,
   onOpen,
+  onIncidents,
   onError,
 }: {
   may: May;
   onOpen: (patient: string) => void;
+  /** The incident list, with "New incident". */
+  onIncidents: () => void;
   onError: (error: unknown) => CommandError;
 }) {
   const [query, setQuery] = useState("");
@@ -106,6 +109,9 @@ export function Caseload({
             By name
           </button>
         </div>
+        <button data-testid="incidents-open" onClick={onIncidents}>
+          {may.register_patients ? "Incidents · New incident" : "Incidents"}
+        </button>
         {may.import_records && <FhirImport onImported={() => setSynced((n) => n + 1)} onError={onError} />}
       </div>
       {rows === null ? null : rows.length === 0 ? (
@@ -116,16 +122,19 @@ export function Caseload({
             <li key={row.id} className="patient-row" data-testid="patient-row">
               <button className="patient-open" onClick={() => onOpen(row.id)}>
                 <span className="patient-name">
-                  {row.family.toUpperCase()}, {row.given}
+                  {row.display_name}
+                  {row.incident && (
+                    <span className="chip chip-incident" data-testid="incident-chip">
+                      Incident {row.incident.reference}
+                    </span>
+                  )}
                   {row.similar_name && (
                     <span className="chip chip-similar" data-testid="similar-name">
                       Similar name
                     </span>
                   )}
                 </span>
-                <span className="patient-meta">
-                  {nhsNumber(row.nhs_number)} · born {longDate(row.birth_date)} ({ageInYears(row.birth_date, now)} y)
-                </span>
+                <span className="patient-meta">{identityLine(row, now)}</span>
                 <span className="patient-alerts">
                   {row.allergies.length > 0 && <span className="chip chip-allergy">Allergy: {row.allergies.join(", ")}</span>}
                   {row.flags.map((flag) => (

@@ -11,6 +11,7 @@ import { NotApplicableNotice, SetBadge } from "../components/News2Badge";
 import { ObsChart } from "../components/ObsChart";
 import { ReasonDialog } from "../components/ReasonDialog";
 import { HandoverDialog } from "../components/Handover";
+import { IdentifyPatient } from "../components/Identify";
 import { RestrictedNotice, RestrictionSection } from "../components/Restriction";
 import { ago, authorName, dateTime, longDate } from "../logic/format";
 
@@ -213,12 +214,15 @@ export function RecordScreen({
   patient,
   may,
   onObserve,
+  onOpen,
   onClose,
   onError,
 }: {
   patient: string;
   may: May;
   onObserve: (record: PatientRecord) => void;
+  /** Another record to show instead (the registered patient an incident was identified as). */
+  onOpen: (patient: string) => void;
   onClose: () => void;
   onError: (error: unknown) => CommandError;
 }) {
@@ -236,6 +240,7 @@ export function RecordScreen({
   const [scaleNote, setScaleNote] = useState("");
   const [emergencyReason, setEmergencyReason] = useState<string | null>(null);
   const [handingOver, setHandingOver] = useState(false);
+  const [identifying, setIdentifying] = useState<{ incident: string; reference: string } | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -390,6 +395,63 @@ export function RecordScreen({
           : "On this device only"}
         {record.sync.unsynced_changes && " · changes on this device not yet sent"}
       </p>
+      {(record.incident || record.linked.length > 0) && (
+        <section className="incident" aria-labelledby="incident-title" data-testid="incident-section">
+          <h2 id="incident-title">{record.incident ? `Incident ${record.incident.reference}` : "Linked incident records"}</h2>
+          {record.incident && (
+            <p data-testid="incident-details">
+              Started {dateTime(record.incident.started)} by {authorName(record.incident.by, record.authors)}
+              {record.incident.place ? ` at ${record.incident.place}` : ""}
+              {record.incident.description ? `: ${record.incident.description}` : ""}.{" "}
+              {record.nhs_number
+                ? ""
+                : "Not identified yet: NEWS2 is used as for " +
+                  (record.incident.age_group === "adult" ? "an adult (16 or over)." : "a child (under 16): it is not.")}
+            </p>
+          )}
+          {record.incident && may.amend_record && (
+            <button
+              className={record.nhs_number ? "" : "primary"}
+              data-testid="identify-open"
+              onClick={() => setIdentifying({ incident: record.id, reference: record.incident?.reference ?? "" })}
+            >
+              {record.nhs_number ? "Correct the identification" : "Identify patient"}
+            </button>
+          )}
+          {record.linked.map((linked) => (
+            <p key={linked.id} data-testid="linked-record">
+              {linked.restricted
+                ? "A linked record of this patient is restricted to named clinicians: its entries are not shown here."
+                : linked.incident
+                  ? `Shown with this record: incident ${linked.incident.reference}, started ${dateTime(linked.incident.started)} by ${authorName(linked.incident.by, record.authors)}. Its entries keep their authors and times.`
+                  : "Shown with this record: another record of this patient."}{" "}
+              {linked.incident && !linked.restricted && may.amend_record && (
+                <button
+                  className="small"
+                  data-testid="identify-correct"
+                  onClick={() => setIdentifying({ incident: linked.id, reference: linked.incident?.reference ?? "" })}
+                >
+                  Not this patient? Correct the identification
+                </button>
+              )}
+            </p>
+          ))}
+        </section>
+      )}
+      {identifying && (
+        <IdentifyPatient
+          incident={identifying.incident}
+          reference={identifying.reference}
+          onError={onError}
+          onCancel={() => setIdentifying(null)}
+          onIdentified={(shown) => {
+            setIdentifying(null);
+            setSaved("Patient identified: the incident and their record are shown as one.");
+            if (shown !== patient) onOpen(shown);
+            else void reload();
+          }}
+        />
+      )}
       {record.spo2_scale_review && (
         <p className="scale-review" role="alert" data-testid="scale-review">
           {record.spo2_scale_review.message}

@@ -1,0 +1,413 @@
+//! A crew's handover at the door of the emergency department, in ATMIST(ER) order: age and sex,
+//! time of incident, mechanism or history, injuries or illness, signs, treatment so far, ETA,
+//! requirements on arrival. Short enough to read aloud in under a minute: each heading is one line,
+//! the signs are the latest set with the NEWS2 trend since the incident began, and allergies and
+//! limits of care go with the requirements, where the receiving team acts on them.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Duration, Utc};
+use doorstep_core::news2::Outcome;
+use doorstep_core::store::{AllergyStatus, EntryStatus, ObservationEntry, PatientRecord};
+
+/// Words a clinician reads aloud in a minute at a steady handover pace.
+pub const WORDS_PER_MINUTE: usize = 150;
+/// How far back the trend looks when the record is not an incident's.
+const TREND_HOURS: i64 = 12;
+/// Sets in the trend.
+const TREND_SETS: usize = 5;
+/// Longest free text taken from a note into a line that is read aloud.
+const NOTE_CHARS: usize = 160;
+
+/// What the crew adds at handover that the record does not hold.
+#[derive(Clone, Default)]
+pub struct AtmistOptions {
+    pub at: DateTime<Utc>,
+    /// Injuries or illness, in the crew's words; else the latest note since the incident began.
+    pub injuries: Option<String>,
+    /// Treatment so far (drugs, fluids, immobilisation); oxygen and calls made are added from the
+    /// record.
+    pub treatment: Option<String>,
+    /// Expected arrival ("10 minutes", "14:40").
+    pub eta: Option<String>,
+    /// What the receiving team should have ready (resus, trauma team, a bariatric trolley).
+    pub requirements: Option<String>,
+}
+
+impl std::fmt::Debug for AtmistOptions {
+    // The crew's words describe the patient.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AtmistOptions({}, <redacted>)", self.at)
+    }
+}
+
+/// One heading of the handover.
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AtmistLine {
+    /// "A", "T", "M", "I", "S", "T", "E", "R".
+    pub letter: &'static str,
+    pub heading: &'static str,
+    pub text: String,
+}
+
+impl std::fmt::Debug for AtmistLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AtmistLine({}, <redacted>)", self.heading)
+    }
+}
+
+/// The handover as read aloud, with how long that takes.
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Atmist {
+    pub lines: Vec<AtmistLine>,
+    pub words: usize,
+    /// At [`WORDS_PER_MINUTE`].
+    pub seconds_aloud: u32,
+}
+
+impl std::fmt::Debug for Atmist {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Atmist({} words, <redacted>)", self.words)
+    }
+}
+
+impl Atmist {
+    /// Each heading on its own line: "A  Age and sex: …".
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for line in &self.lines {
+            let _ = writeln!(out, "{}  {}: {}", line.letter, line.heading, line.text);
+        }
+        out
+    }
+}
+
+/// The ATMIST(ER) handover of `record` at `options.at`.
+pub fn atmist(record: &PatientRecord, options: &AtmistOptions) -> Atmist {
+    let since = since(record, options.at);
+    let sets: Vec<&ObservationEntry> = record
+        .observations
+        .iter()
+        .filter(|entry| entry.entered_in_error.is_none() && entry.set.taken_at() >= since)
+        .collect();
+    let line = |letter, heading, text: String| AtmistLine {
+        letter,
+        heading,
+        text,
+    };
+    let lines = vec![
+        line("A", "Age and sex", age_and_sex(record, options.at)),
+        line(
+            "T",
+            "Time of incident",
+            time_of_incident(record, options.at),
+        ),
+        line("M", "Mechanism or history", mechanism(record)),
+        line("I", "Injuries or illness", injuries(record, options, since)),
+        line("S", "Signs", signs(&sets)),
+        line(
+            "T",
+            "Treatment so far",
+            treatment(record, options, &sets, since),
+        ),
+        line(
+            "E",
+            "ETA",
+            given(options.eta.as_deref()).unwrap_or_else(|| "not given".to_owned()),
+        ),
+        line(
+            "R",
+            "Requirements on arrival",
+            requirements(record, options),
+        ),
+    ];
+    let words = lines
+        .iter()
+        .map(|line| line.heading.split_whitespace().count() + line.text.split_whitespace().count())
+        .sum();
+    Atmist {
+        lines,
+        words,
+        seconds_aloud: u32::try_from(words * 60 / WORDS_PER_MINUTE).unwrap_or(u32::MAX),
+    }
+}
+
+fn given(text: Option<&str>) -> Option<String> {
+    text.map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(str::to_owned)
+}
+
+/// Where the handover's history begins: the incident's start, else the last hours.
+fn since(record: &PatientRecord, at: DateTime<Utc>) -> DateTime<Utc> {
+    record.incident.as_ref().map_or_else(
+        || at - Duration::hours(TREND_HOURS),
+        |incident| incident.started,
+    )
+}
+
+/// A time of day as the UK reads it, for saying aloud.
+fn clock(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::London)
+        .format("%H:%M")
+        .to_string()
+}
+
+fn sex(record: &PatientRecord) -> &'static str {
+    match record.sex {
+        doorstep_core::patient::Sex::Female => "Female",
+        doorstep_core::patient::Sex::Male => "Male",
+        doorstep_core::patient::Sex::Other => "Sex other",
+        doorstep_core::patient::Sex::Unknown => "Sex not known",
+    }
+}
+
+fn age_and_sex(record: &PatientRecord, at: DateTime<Utc>) -> String {
+    let identity = match record.nhs_number {
+        Some(number) if !record.family.is_empty() => {
+            format!("; {}, NHS {number}", record.display_name())
+        }
+        Some(number) => format!("; NHS {number}, name not recorded"),
+        None => "; not identified".to_owned(),
+    };
+    match (record.birth_date, &record.incident) {
+        (Some(born), _) => {
+            let age = doorstep_core::news2::uk_date(at)
+                .years_since(born)
+                .unwrap_or(0);
+            format!("{}, {age}{identity}", sex(record))
+        }
+        (None, Some(incident)) => format!(
+            "{}, {}{}, {}{identity}",
+            sex(record),
+            incident.age_band.words(),
+            incident
+                .estimated_age
+                .map(|age| format!(", about {age}"))
+                .unwrap_or_default(),
+            incident.age_group.key()
+        ),
+        (None, None) => format!("{}, age not known{identity}", sex(record)),
+    }
+}
+
+fn time_of_incident(record: &PatientRecord, at: DateTime<Utc>) -> String {
+    match &record.incident {
+        Some(incident) => format!(
+            "{}, {} minutes ago",
+            clock(incident.started),
+            (at - incident.started).num_minutes().max(0)
+        ),
+        None => "not an incident record".to_owned(),
+    }
+}
+
+fn mechanism(record: &PatientRecord) -> String {
+    match &record.incident {
+        Some(incident) => {
+            let mut text = if incident.description.is_empty() {
+                "not recorded".to_owned()
+            } else {
+                incident.description.clone()
+            };
+            if !incident.place.is_empty() {
+                let _ = write!(text, "; at {}", incident.place);
+            }
+            text
+        }
+        None => "see the record's problems and notes".to_owned(),
+    }
+}
+
+/// The crew's words, else the newest note written since the incident began, shortened to what
+/// can be read aloud.
+fn injuries(record: &PatientRecord, options: &AtmistOptions, since: DateTime<Utc>) -> String {
+    if let Some(text) = given(options.injuries.as_deref()) {
+        return text;
+    }
+    record
+        .notes
+        .iter()
+        .rev()
+        .find(|note| note.entered_in_error.is_none() && note.recorded.at >= since)
+        .map_or_else(
+            || "not recorded".to_owned(),
+            |note| {
+                let text: String = note.text.split_whitespace().collect::<Vec<_>>().join(" ");
+                if text.chars().count() > NOTE_CHARS {
+                    let cut: String = text.chars().take(NOTE_CHARS).collect();
+                    format!("{}…", cut.trim_end())
+                } else {
+                    text
+                }
+            },
+        )
+}
+
+fn score_words(entry: &ObservationEntry) -> String {
+    let set = &entry.set;
+    match (set.news2(), set.not_applicable()) {
+        (_, Some(not_applicable)) => match not_applicable.reason {
+            doorstep_core::news2::NotApplicableReason::Under16 => {
+                "NEWS2 not used, a child".to_owned()
+            }
+            doorstep_core::news2::NotApplicableReason::Pregnant => {
+                "NEWS2 not used, pregnant".to_owned()
+            }
+            doorstep_core::news2::NotApplicableReason::Postnatal => {
+                "NEWS2 not used, postnatal".to_owned()
+            }
+        },
+        (Some(result), None) => match &result.outcome {
+            Outcome::Complete { total, risk, .. } => {
+                format!("NEWS2 {total}, {}", risk.word())
+            }
+            Outcome::Partial { minimum_risk, .. } => format!(
+                "incomplete set, no NEWS2 total{}",
+                minimum_risk
+                    .map(|risk| format!(", at least {} risk", risk.word()))
+                    .unwrap_or_default()
+            ),
+        },
+        (None, None) => "no NEWS2".to_owned(),
+    }
+}
+
+fn signs(sets: &[&ObservationEntry]) -> String {
+    let Some(latest) = sets.last() else {
+        return "no observations recorded".to_owned();
+    };
+    let set = &latest.set;
+    let v = set.vitals();
+    let mut values: Vec<String> = Vec::new();
+    if let Some(rate) = v.respiration_rate {
+        values.push(format!("resps {rate}"));
+    }
+    if let Some(spo2) = v.spo2 {
+        let air = match v.on_oxygen {
+            Some(true) => " on oxygen",
+            Some(false) => " on air",
+            None => "",
+        };
+        values.push(format!("sats {spo2}%{air}"));
+    }
+    if let Some(systolic) = v.systolic_bp {
+        values.push(match set.additional().diastolic_bp {
+            Some(diastolic) => format!("BP {systolic} over {diastolic}"),
+            None => format!("BP {systolic} systolic"),
+        });
+    }
+    if let Some(pulse) = v.pulse {
+        values.push(format!("pulse {pulse}"));
+    }
+    if let Some(level) = v.consciousness {
+        values.push(level.description().to_owned());
+    }
+    if let Some(temperature) = v.temperature {
+        values.push(format!("temp {:.1}", temperature.celsius()));
+    }
+    let mut text = format!(
+        "at {}, {}; {}",
+        clock(set.taken_at()),
+        score_words(latest),
+        values.join(", ")
+    );
+    let also: Vec<String> = set
+        .additional()
+        .shown()
+        .into_iter()
+        .filter(|shown| {
+            // Said with the blood pressure and with the treatment.
+            !matches!(
+                shown.field.as_str(),
+                "diastolic_bp" | "oxygen_device" | "oxygen_flow"
+            )
+        })
+        .map(|shown| format!("{} {}", shown.label, shown.text))
+        .collect();
+    if !also.is_empty() {
+        let _ = write!(text, "; {}", also.join(", "));
+    }
+    let totals: Vec<(DateTime<Utc>, u8)> = sets
+        .iter()
+        .filter_map(|entry| match entry.set.news2()?.outcome {
+            Outcome::Complete { total, .. } if entry.set.not_applicable().is_none() => {
+                Some((entry.set.taken_at(), total))
+            }
+            _ => None,
+        })
+        .collect();
+    let shown = &totals[totals.len().saturating_sub(TREND_SETS)..];
+    if shown.len() > 1 {
+        let (first, last) = (shown[0].1, shown[shown.len() - 1].1);
+        let direction = match last.cmp(&first) {
+            std::cmp::Ordering::Greater => "rising",
+            std::cmp::Ordering::Less => "falling",
+            std::cmp::Ordering::Equal => "unchanged",
+        };
+        let steps: Vec<String> = shown
+            .iter()
+            .map(|(at, total)| format!("{total} at {}", clock(*at)))
+            .collect();
+        let _ = write!(text, "; NEWS2 {direction}: {}", steps.join(", "));
+    }
+    text
+}
+
+fn treatment(
+    record: &PatientRecord,
+    options: &AtmistOptions,
+    sets: &[&ObservationEntry],
+    since: DateTime<Utc>,
+) -> String {
+    let mut parts: Vec<String> = given(options.treatment.as_deref()).into_iter().collect();
+    if let Some(latest) = sets.last()
+        && let Some(oxygen) = latest
+            .set
+            .additional()
+            .shown()
+            .into_iter()
+            .find(|shown| shown.field == "oxygen_device")
+    {
+        parts.push(format!("oxygen by {}", oxygen.text));
+    }
+    for entry in record
+        .escalations
+        .iter()
+        .filter(|entry| entry.escalation.at >= since)
+    {
+        parts.push(format!(
+            "called {} at {}",
+            entry.escalation.service.label(),
+            clock(entry.escalation.at)
+        ));
+    }
+    if parts.is_empty() {
+        "none recorded".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn requirements(record: &PatientRecord, options: &AtmistOptions) -> String {
+    let mut parts: Vec<String> =
+        vec![given(options.requirements.as_deref()).unwrap_or_else(|| "none stated".to_owned())];
+    let allergies: Vec<String> = record
+        .allergies
+        .iter()
+        .filter(|entry| entry.status == EntryStatus::Active)
+        .map(|entry| entry.allergy.substance.clone())
+        .collect();
+    parts.push(if allergies.is_empty() {
+        match record.allergy_status {
+            AllergyStatus::NoKnownAllergies { .. } => "no known allergies".to_owned(),
+            _ => "allergies not known".to_owned(),
+        }
+    } else {
+        format!("ALLERGIC TO {}", allergies.join(", "))
+    });
+    for limit in record.ceiling_of_care() {
+        parts.push(limit);
+    }
+    parts.join("; ")
+}

@@ -1,0 +1,160 @@
+//! The crew's handover at the door, in ATMIST(ER) order: every heading from the record where the
+//! record holds it, the crew's words where it does not, and short enough to read aloud in under a
+//! minute.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{at, author, set, set_with_additional};
+use doorstep_core::incident::{AgeBand, AgeGroup, NewIncident};
+use doorstep_core::patient::Sex;
+use doorstep_core::store::{Escalation, EscalationService, PatientRecord, RecordDoc, Recorded};
+use doorstep_core::{NoteId, PatientId};
+use doorstep_fhir::{AtmistOptions, atmist};
+
+/// An unknown man found collapsed at 09:00: two sets, the NEWS2 rising, a note and a 999 call.
+fn stranger() -> PatientRecord {
+    let incident = NewIncident {
+        reference: "CAD-1130-0042".to_owned(),
+        place: "Station Road car park".to_owned(),
+        description: "Found collapsed beside his car, no wallet".to_owned(),
+        sex: Sex::Male,
+        age_band: AgeBand::Unknown,
+        estimated_age: Some(60),
+        stated_group: Some(AgeGroup::Adult),
+    }
+    .checked(at(0), author())
+    .unwrap();
+    let recorded = Recorded {
+        by: author(),
+        at: at(0),
+    };
+    let mut doc = RecordDoc::create_incident(
+        automerge::ActorId::from(&[9u8; 16][..]),
+        &incident,
+        Sex::Male,
+        recorded,
+    )
+    .unwrap();
+    doc.add_observation(&set(
+        1,
+        r#"{"respiration_rate": 20, "spo2": 96, "on_oxygen": false, "systolic_bp": 118, "pulse": 96, "consciousness": "A", "temperature": 36.8}"#,
+        5,
+    ))
+    .unwrap();
+    doc.add_observation(&set_with_additional(2, 20)).unwrap();
+    doc.add_note(
+        NoteId::from_u128(3),
+        "Responds to voice, confused. Graze to the left temple, no other injuries found.",
+        Recorded {
+            by: author(),
+            at: at(15),
+        },
+    )
+    .unwrap();
+    doc.add_escalation(
+        &Escalation {
+            service: EscalationService::Emergency999,
+            at: at(8),
+            outcome: "Second crew requested".to_owned(),
+            reference: None,
+            sbar: None,
+            observation: None,
+        },
+        Recorded {
+            by: author(),
+            at: at(8),
+        },
+    )
+    .unwrap();
+    doc.read(PatientId::from_u128(5)).unwrap()
+}
+
+#[test]
+fn an_unknown_man_is_handed_over_in_atmist_order_in_under_a_minute() {
+    let record = stranger();
+    let handover = atmist(
+        &record,
+        &AtmistOptions {
+            at: at(35),
+            injuries: None,
+            treatment: Some("IV access, glucose 10% 100 mL".to_owned()),
+            eta: Some("10 minutes".to_owned()),
+            requirements: Some("resus bay".to_owned()),
+        },
+    );
+    let lines: Vec<(&str, &str, &str)> = handover
+        .lines
+        .iter()
+        .map(|line| (line.letter, line.heading, line.text.as_str()))
+        .collect();
+    let letters: String = lines.iter().map(|(letter, _, _)| *letter).collect();
+    assert_eq!(letters, "ATMISTER");
+    assert_eq!(
+        lines[0].2,
+        "Male, age unknown, about 60, adult; not identified"
+    );
+    // 09:00 UTC on 30 November is 09:00 GMT.
+    assert_eq!(lines[1].2, "09:00, 35 minutes ago");
+    assert_eq!(
+        lines[2].2,
+        "Found collapsed beside his car, no wallet; at Station Road car park"
+    );
+    assert_eq!(
+        lines[3].2,
+        "Responds to voice, confused. Graze to the left temple, no other injuries found."
+    );
+    let signs = lines[4].2;
+    for expected in [
+        "at 09:20",
+        "resps 24",
+        "sats 94% on oxygen",
+        "BP 104 over 62",
+        "pulse 118",
+        "responds to voice",
+        "GCS 12 (E3 V4 M5)",
+        "blood glucose 2.9 mmol/L",
+        "NEWS2 11, high",
+        "NEWS2 rising: 1 at 09:05, 11 at 09:20",
+    ] {
+        assert!(signs.contains(expected), "{expected} missing: {signs}");
+    }
+    assert!(
+        !signs.contains("reservoir"),
+        "oxygen is a treatment: {signs}"
+    );
+    assert_eq!(
+        lines[5].2,
+        "IV access, glucose 10% 100 mL; oxygen by reservoir (non-rebreather) mask, 15 L/min; called 999 at 09:08"
+    );
+    assert_eq!(lines[6].2, "10 minutes");
+    assert_eq!(lines[7].2, "resus bay; allergies not known");
+    assert!(
+        handover.seconds_aloud < 60,
+        "{} words take {} s aloud:\n{}",
+        handover.words,
+        handover.seconds_aloud,
+        handover.text()
+    );
+    assert!(handover.text().starts_with("A  Age and sex: Male"));
+    assert!(!format!("{handover:?}").contains("wallet"));
+}
+
+#[test]
+fn what_the_crew_has_not_said_is_said_to_be_missing() {
+    let record = stranger();
+    let handover = atmist(
+        &record,
+        &AtmistOptions {
+            at: at(35),
+            ..AtmistOptions::default()
+        },
+    );
+    assert_eq!(handover.lines[6].text, "not given");
+    assert_eq!(handover.lines[7].text, "none stated; allergies not known");
+    assert_eq!(
+        handover.lines[5].text,
+        "oxygen by reservoir (non-rebreather) mask, 15 L/min; called 999 at 09:08"
+    );
+}
