@@ -7,7 +7,7 @@ use chrono::Utc;
 use clap::Subcommand;
 use doorstep_core::incident::{AgeBand, AgeGroup, NewIncident};
 use doorstep_core::patient::Sex;
-use doorstep_core::store::{PatientSummary, Session};
+use doorstep_core::store::Session;
 use doorstep_core::{NhsNumber, PatientId};
 use serde_json::{Value, json};
 
@@ -93,38 +93,32 @@ pub fn incident(
             })
         }
         IncidentCommand::Identify { id, nhs_number } => {
-            let held = session.identify_preview(*id, *nhs_number)?;
-            let identified = session.identify_incident(*id, *nhs_number)?;
-            let linked: Vec<&PatientSummary> = held
-                .iter()
-                .filter(|summary| identified.linked_to.contains(&summary.id))
-                .collect();
-            let value = json!({
-                "id": id,
-                "nhs_number": nhs_number,
-                "linked_to": linked.iter().map(|summary| json!({
-                    "id": summary.id,
-                    "display_name": summary.display_name(),
-                    "birth_date": summary.birth_date,
-                })).collect::<Vec<_>>(),
-            });
-            out.print(&value, || match linked.as_slice() {
-                [] => format!(
-                    "Identified as NHS {nhs_number}: no record with that number on this device"
-                ),
-                records => records
-                    .iter()
-                    .map(|summary| {
-                        format!(
-                            "Identified as NHS {nhs_number}: now read as one with {}, born {}",
-                            summary.display_name(),
-                            summary
-                                .birth_date
-                                .map_or_else(|| "not known".to_owned(), |born| born.to_string())
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n"),
+            // Whose record the number links to, and where it disagrees with the scene, as the
+            // desktop shows before its clinician confirms.
+            let linked = doorstep_core::view::identify_preview_json(session, *id, *nhs_number)?;
+            session.identify_incident(*id, *nhs_number)?;
+            let value = json!({"id": id, "nhs_number": nhs_number, "linked_to": linked});
+            out.print(&value, || {
+                if linked.is_empty() {
+                    return format!(
+                        "Identified as NHS {nhs_number}: no record with that number on this device"
+                    );
+                }
+                let mut lines = Vec::new();
+                for held in &linked {
+                    lines.push(format!(
+                        "Identified as NHS {nhs_number}: now read as one with {}, born {}",
+                        held["display_name"].as_str().unwrap_or_default(),
+                        held["birth_date"].as_str().unwrap_or("not known")
+                    ));
+                    for mismatch in held["mismatches"].as_array().into_iter().flatten() {
+                        lines.push(format!(
+                            "  CHECK {}: if this is not the patient, identify again with the right number",
+                            mismatch.as_str().unwrap_or_default()
+                        ));
+                    }
+                }
+                lines.join("\n")
             })
         }
         IncidentCommand::List => {

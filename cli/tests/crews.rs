@@ -426,6 +426,8 @@ fn a_crew_records_a_stranger_at_once_and_identifies_him_later() {
     );
     assert_eq!(identified["linked_to"][0]["id"], held.as_str());
     assert_eq!(identified["linked_to"][0]["display_name"], "PATIENT, Test");
+    // Born 1961: 65 at the scene, about 60 as estimated; both male. Nothing to check.
+    assert_eq!(identified["linked_to"][0]["mismatches"], json!([]));
     for opened in [&held, &incident] {
         let record = ok(d, &["patient", "show", opened]);
         assert_eq!(record["id"], held.as_str());

@@ -203,6 +203,66 @@ pub fn shown_name(family: &str, given: &str, sex: Sex, incident: Option<&Inciden
     }
 }
 
+/// How far an estimated age may be from the recorded one before it is pointed out.
+const ESTIMATE_TOLERANCE_YEARS: u32 = 10;
+
+/// What a registered record says that the incident's temporary identity does not: shown before the
+/// clinician confirms an identification, because linking a stranger's scene record to the wrong
+/// person's history is the hazard. Warnings, not refusals: estimates on scene are rough.
+pub fn mismatches(
+    incident: &Incident,
+    incident_sex: Sex,
+    held_sex: Sex,
+    held_birth_date: Option<chrono::NaiveDate>,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    let known = |sex: Sex| matches!(sex, Sex::Female | Sex::Male);
+    if known(incident_sex) && known(held_sex) && incident_sex != held_sex {
+        let word = |sex: Sex| if sex == Sex::Female { "female" } else { "male" };
+        found.push(format!(
+            "sex: the incident says {}, the record says {}",
+            word(incident_sex),
+            word(held_sex)
+        ));
+    }
+    let Some(born) = held_birth_date else {
+        return found;
+    };
+    let Some(age) = crate::news2::uk_date(incident.started).years_since(born) else {
+        return found;
+    };
+    let group = AgeGroup::of_years(u8::try_from(age).unwrap_or(u8::MAX));
+    if group != incident.age_group {
+        found.push(format!(
+            "age: the record says {age}, {}; the incident was recorded as {}",
+            if group == AgeGroup::Adult {
+                "an adult"
+            } else {
+                "a child"
+            },
+            if incident.age_group == AgeGroup::Adult {
+                "an adult"
+            } else {
+                "a child"
+            },
+        ));
+    } else if let Some((from, to)) = incident.age_band.years()
+        && !(u32::from(from)..=u32::from(to)).contains(&age)
+    {
+        found.push(format!(
+            "age: the record says {age}, outside the incident's band of {}",
+            incident.age_band.words()
+        ));
+    } else if let Some(estimate) = incident.estimated_age
+        && age.abs_diff(u32::from(estimate)) > ESTIMATE_TOLERANCE_YEARS
+    {
+        found.push(format!(
+            "age: the record says {age}; the incident estimated about {estimate}"
+        ));
+    }
+    found
+}
+
 /// Why an incident could not be started. Never carries what was typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum IncidentError {
@@ -381,6 +441,36 @@ mod tests {
                 .map(|incident| incident.age_group);
             assert_eq!(result, expected, "{band:?} {estimated:?} {stated:?}");
         }
+    }
+
+    #[test]
+    fn an_identification_that_disagrees_with_the_scene_is_pointed_out() {
+        let started: DateTime<Utc> = "2026-12-03T14:00:00Z".parse().unwrap();
+        let mut new = incident(AgeBand::From40To64, Some(50), None);
+        let scene = new.checked(started, paramedic()).unwrap();
+        let born = |text: &str| Some(text.parse::<chrono::NaiveDate>().unwrap());
+        assert!(mismatches(&scene, Sex::Male, Sex::Male, born("1976-05-01")).is_empty());
+        assert_eq!(
+            mismatches(&scene, Sex::Male, Sex::Female, born("1976-05-01")),
+            ["sex: the incident says male, the record says female"]
+        );
+        assert_eq!(
+            mismatches(&scene, Sex::Male, Sex::Male, born("1950-05-01")),
+            ["age: the record says 76, outside the incident's band of 40 to 64 years"]
+        );
+        assert_eq!(
+            mismatches(&scene, Sex::Male, Sex::Male, born("2012-05-01")),
+            ["age: the record says 14, a child; the incident was recorded as an adult"]
+        );
+        new.age_band = AgeBand::Unknown;
+        new.stated_group = Some(AgeGroup::Adult);
+        new.estimated_age = Some(30);
+        let scene = new.checked(started, paramedic()).unwrap();
+        assert_eq!(
+            mismatches(&scene, Sex::Unknown, Sex::Female, born("1960-01-01")),
+            ["age: the record says 66; the incident estimated about 30"]
+        );
+        assert!(mismatches(&scene, Sex::Male, Sex::Male, None).is_empty());
     }
 
     #[test]

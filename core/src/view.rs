@@ -400,22 +400,28 @@ pub fn incidents_json(session: &Session, now: DateTime<Utc>) -> Result<Vec<Value
 }
 
 /// The registered patients an NHS number would link an incident to, as shown for the clinician
-/// to confirm: name, date of birth, sex (never more than a banner shows).
+/// to confirm: name, date of birth, sex (never more than a banner shows), and where they disagree
+/// with what was recorded on scene.
 pub fn identify_preview_json(
     session: &Session,
     incident: crate::ids::PatientId,
     nhs_number: crate::nhs_number::NhsNumber,
 ) -> Result<Vec<Value>, StoreError> {
+    let scene = session.summary(incident)?;
     Ok(session
         .identify_preview(incident, nhs_number)?
         .iter()
         .filter(|summary| summary.incident.is_none())
         .map(|summary| {
+            let mismatches = scene.incident.as_ref().map_or_else(Vec::new, |details| {
+                crate::incident::mismatches(details, scene.sex, summary.sex, summary.birth_date)
+            });
             json!({
                 "id": summary.id,
                 "display_name": summary.display_name(),
                 "birth_date": summary.birth_date,
                 "sex": summary.sex,
+                "mismatches": mismatches,
             })
         })
         .collect())

@@ -354,6 +354,15 @@ fn handover_options(
     })
 }
 
+/// What a crew adds to an ATMIST handover that the record does not hold.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AtmistForm {
+    injuries: Option<String>,
+    treatment: Option<String>,
+    eta: Option<String>,
+    requirements: Option<String>,
+}
+
 /// The handover for whoever takes the patient on: the words to read aloud or print, and the same
 /// as a FHIR document. Audited as an export, with to whom.
 #[tauri::command]
@@ -361,6 +370,7 @@ pub async fn handover(
     state: AppStateRef<'_>,
     patient: String,
     to: Option<String>,
+    atmist: Option<AtmistForm>,
 ) -> CommandResult<Value> {
     with_session(&state, move |session, protocol| {
         let to = to
@@ -372,9 +382,22 @@ pub async fn handover(
         };
         let record = session.export_record_for(patient_id(&patient)?, &purpose)?;
         let options = handover_options(session, protocol, to)?;
+        let atmist = atmist.unwrap_or_default();
+        let at_the_door = doorstep_fhir::atmist(
+            &record,
+            &doorstep_fhir::AtmistOptions {
+                at: options.at,
+                injuries: atmist.injuries,
+                treatment: atmist.treatment,
+                eta: atmist.eta,
+                requirements: atmist.requirements,
+            },
+        );
         Ok(json!({
             "text": doorstep_fhir::handover_text(&record, &options),
             "document": doorstep_fhir::handover_document(&record, &options),
+            "atmist": at_the_door,
+            "atmist_text": at_the_door.text(),
         }))
     })
     .await

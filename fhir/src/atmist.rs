@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, Utc};
+use doorstep_core::incident::Incident;
 use doorstep_core::news2::Outcome;
 use doorstep_core::store::{AllergyStatus, EntryStatus, ObservationEntry, PatientRecord};
 
@@ -138,9 +139,22 @@ fn given(text: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The incident the crew is handing over: the record's own, or, once the patient is identified
+/// and read with their registered record, the latest incident linked to it.
+fn incident_of(record: &PatientRecord) -> Option<&Incident> {
+    record.incident.as_ref().or_else(|| {
+        record
+            .linked
+            .iter()
+            .filter(|linked| !linked.restricted)
+            .filter_map(|linked| linked.incident.as_ref())
+            .max_by_key(|incident| incident.started)
+    })
+}
+
 /// Where the handover's history begins: the incident's start, else the last hours.
 fn since(record: &PatientRecord, at: DateTime<Utc>) -> DateTime<Utc> {
-    record.incident.as_ref().map_or_else(
+    incident_of(record).map_or_else(
         || at - Duration::hours(TREND_HOURS),
         |incident| incident.started,
     )
@@ -192,7 +206,7 @@ fn age_and_sex(record: &PatientRecord, at: DateTime<Utc>) -> String {
 }
 
 fn time_of_incident(record: &PatientRecord, at: DateTime<Utc>) -> String {
-    match &record.incident {
+    match incident_of(record) {
         Some(incident) => format!(
             "{}, {} minutes ago",
             clock(incident.started),
@@ -203,7 +217,7 @@ fn time_of_incident(record: &PatientRecord, at: DateTime<Utc>) -> String {
 }
 
 fn mechanism(record: &PatientRecord) -> String {
-    match &record.incident {
+    match incident_of(record) {
         Some(incident) => {
             let mut text = if incident.description.is_empty() {
                 "not recorded".to_owned()

@@ -13,13 +13,19 @@ use doorstep_core::store::{Escalation, EscalationService, PatientRecord, RecordD
 use doorstep_core::{NoteId, PatientId};
 use doorstep_fhir::{AtmistOptions, atmist};
 
-/// An unknown man found collapsed at 09:00: two sets, the NEWS2 rising, a note and a 999 call.
 fn stranger() -> PatientRecord {
+    stranger_doc(Sex::Male)
+        .read(PatientId::from_u128(5))
+        .unwrap()
+}
+
+/// Someone unknown found collapsed at 09:00: two sets, the NEWS2 rising, a note and a 999 call.
+fn stranger_doc(sex: Sex) -> RecordDoc {
     let incident = NewIncident {
         reference: "CAD-1130-0042".to_owned(),
         place: "Station Road car park".to_owned(),
         description: "Found collapsed beside his car, no wallet".to_owned(),
-        sex: Sex::Male,
+        sex,
         age_band: AgeBand::Unknown,
         estimated_age: Some(60),
         stated_group: Some(AgeGroup::Adult),
@@ -33,7 +39,7 @@ fn stranger() -> PatientRecord {
     let mut doc = RecordDoc::create_incident(
         automerge::ActorId::from(&[9u8; 16][..]),
         &incident,
-        Sex::Male,
+        sex,
         recorded,
     )
     .unwrap();
@@ -68,7 +74,7 @@ fn stranger() -> PatientRecord {
         },
     )
     .unwrap();
-    doc.read(PatientId::from_u128(5)).unwrap()
+    doc
 }
 
 #[test]
@@ -157,4 +163,38 @@ fn what_the_crew_has_not_said_is_said_to_be_missing() {
         handover.lines[5].text,
         "oxygen by reservoir (non-rebreather) mask, 15 L/min; called 999 at 09:08"
     );
+}
+
+#[test]
+fn once_identified_the_handover_names_the_patient_and_keeps_the_incident() {
+    let registered = common::record(common::adult(), &[], &[]);
+    let mut incident = stranger_doc(Sex::Female);
+    incident
+        .amend_demographic(
+            doorstep_core::store::DemographicField::NhsNumber,
+            serde_json::json!("9991000100"),
+            Recorded {
+                by: author(),
+                at: at(30),
+            },
+        )
+        .unwrap();
+    let incident = incident.read(PatientId::from_u128(5)).unwrap();
+    let record =
+        doorstep_core::store::read_as_one(PatientId::from_u128(5), vec![registered, incident])
+            .unwrap();
+    let handover = atmist(
+        &record,
+        &AtmistOptions {
+            at: at(35),
+            ..AtmistOptions::default()
+        },
+    );
+    assert_eq!(
+        handover.lines[0].text,
+        "Female, 86; USHER, Una, NHS 999 100 0100"
+    );
+    assert_eq!(handover.lines[1].text, "09:00, 35 minutes ago");
+    assert!(handover.lines[2].text.starts_with("Found collapsed"));
+    assert!(handover.lines[4].text.contains("NEWS2 rising"));
 }

@@ -241,12 +241,12 @@ async fn click_text(client: &Client, css: &str, label: &str) {
 /// Waits until the caseload shows exactly `rows` patients.
 async fn wait_for_rows(client: &Client, rows: usize, failure: &str) {
     let deadline = Instant::now() + WAIT;
+    // A list re-rendering as it is counted answers "stale element": count again.
     while client
         .find_all(Locator::Css("[data-testid=patient-row]"))
         .await
-        .unwrap()
-        .len()
-        != rows
+        .map_or(None, |found| Some(found.len()))
+        != Some(rows)
     {
         assert!(Instant::now() < deadline, "{failure}");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -1330,6 +1330,126 @@ async fn day() {
     );
     click_text(&client, ".brand", "Doorstep").await;
     type_into(&client, "#search", "").await;
+
+    step("an unknown adult: an incident record, identified, handed over at the door");
+    tap(&client, "[data-testid=incidents-open]").await;
+    tap(&client, "[data-testid=new-incident-open]").await;
+    type_into(&client, "[data-testid=incident-reference]", "CAD-1203-0042").await;
+    // The patient the crew will turn out to have found: recorded on scene as they appear.
+    let sex = match target.sex {
+        doorstep_core::patient::Sex::Female => "female",
+        _ => "male",
+    };
+    tap(&client, &format!("[data-testid=incident-sex-{sex}]")).await;
+    tap(&client, "[data-testid=incident-band-unknown]").await;
+    type_into(
+        &client,
+        "[data-testid=incident-description]",
+        "Found collapsed in a car park, no wallet",
+    )
+    .await;
+    // The age unknown and adult or child not said: the core refuses, saying why.
+    tap(&client, "[data-testid=incident-start]").await;
+    let refusal = text(&client, "[data-testid=incident-error]").await;
+    assert!(
+        refusal.contains("adult (16 or over) or a child"),
+        "{refusal}"
+    );
+    tap(&client, "[data-testid=incident-group-adult]").await;
+    accessible(&client, "new-incident").await;
+    screen(&desktop, &client, "new-incident").await;
+    tap(&client, "[data-testid=incident-start]").await;
+    let name = text(&client, "[data-testid=banner-name]").await;
+    assert!(
+        name.contains(&format!("Unknown {sex}, age unknown, adult")),
+        "{name}"
+    );
+    let nhs = text(&client, "[data-testid=nhs-number]").await;
+    assert!(nhs.contains("Not known"), "{nhs}");
+    tap(&client, "[data-testid=record-observations]").await;
+    type_numbers(&client, ["24", "94", "104", "118", "36.4"]).await;
+    tap(&client, "[data-testid=on-air]").await;
+    tap(&client, "[data-testid=acvpu-V]").await;
+    // Stated adult: NEWS2 is used (RR 2, SpO2 1, BP 1, pulse 2, V 3).
+    text_until(&client, "[data-testid=news2-badge]", |t| t.contains('9')).await;
+    tap(&client, "[data-testid=save-observation]").await;
+    find(&client, "[data-testid=saved]").await;
+    click_text(&client, "button", "Back to the record").await;
+    screen(&desktop, &client, "incident-record").await;
+
+    // Identified: the nurse sees whose record the number is before anything is linked.
+    tap(&client, "[data-testid=identify-open]").await;
+    type_into(
+        &client,
+        "[data-testid=identify-nhs]",
+        &target.nhs_number.unwrap().to_string(),
+    )
+    .await;
+    tap(&client, "[data-testid=identify-check]").await;
+    let matched = text(&client, "[data-testid=identify-match]").await;
+    assert!(matched.contains(&target.family.to_uppercase()), "{matched}");
+    assert!(
+        client
+            .find_all(Locator::Css("[data-testid=identify-mismatch]"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "sex and age agree with the scene: nothing to check"
+    );
+    accessible(&client, "identify-patient").await;
+    screen(&desktop, &client, "identify-patient").await;
+    tap(&client, "[data-testid=identify-confirm]").await;
+    text_until(&client, "[data-testid=banner-name]", |t| {
+        t.contains(&target.family.to_uppercase())
+    })
+    .await;
+    let linked = text(&client, "[data-testid=linked-record]").await;
+    assert!(linked.contains("incident CAD-1203-0042"), "{linked}");
+    // Both histories in one: the scene set with the record's own.
+    let sets = client
+        .find_all(Locator::Css("[data-testid=obs-row]"))
+        .await
+        .unwrap()
+        .len();
+    assert!(sets >= 2, "the scene set and the record's own: {sets}");
+    screen(&desktop, &client, "identified-record").await;
+
+    tap(&client, "[data-testid=handover-open]").await;
+    // A crew's patient: ATMIST is offered first.
+    type_into(&client, "[data-testid=atmist-eta]", "10 minutes").await;
+    type_into(&client, "[data-testid=atmist-treatment]", "IV access").await;
+    tap(&client, "[data-testid=handover-prepare]").await;
+    let atmist = text(&client, "[data-testid=atmist]").await;
+    for expected in [
+        "Age and sex",
+        "Time of incident",
+        "Found collapsed in a car park, no wallet",
+        "NEWS2 9, high",
+        "IV access",
+        "10 minutes",
+        "seconds to read aloud",
+    ] {
+        assert!(
+            atmist.contains(expected),
+            "{expected} missing from ATMIST:\n{atmist}"
+        );
+    }
+    let lines = client
+        .find_all(Locator::Css("[data-testid=atmist-line]"))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(lines, 8, "A, T, M, I, S, T, E, R");
+    accessible(&client, "atmist-handover").await;
+    screen(&desktop, &client, "atmist-handover").await;
+    click_text(&client, "[data-testid=handover-dialog] button", "Close").await;
+    // One person, one row: the incident is not listed again on the caseload.
+    tap(&client, ".brand").await;
+    wait_for_rows(&client, 44, "the identified incident is its patient's row").await;
+    tap(&client, "[data-testid=incidents-open]").await;
+    let identified = text(&client, "[data-testid=incident-row]").await;
+    assert!(identified.contains("Identified"), "{identified}");
+    tap(&client, ".brand").await;
 
     step("settings, and the caseload on a portrait tablet");
     click_text(&client, ".topbar button", "Settings").await;

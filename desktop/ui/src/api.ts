@@ -126,7 +126,14 @@ export type IncidentForm = {
   stated_group: AgeGroup | null;
 };
 /** A registered patient an NHS number would link an incident to. */
-export type IdentifyMatch = { id: string; display_name: string; birth_date: string | null; sex: string };
+export type IdentifyMatch = {
+  id: string;
+  display_name: string;
+  birth_date: string | null;
+  sex: string;
+  /** Where the record disagrees with what was recorded on scene (sex, age), in the core's words. */
+  mismatches: string[];
+};
 
 export type Summary = {
   id: string;
@@ -365,6 +372,15 @@ export type SyncStatus = {
   protocol: string | null;
 };
 
+/** What the crew adds to an ATMIST handover that the record does not hold. */
+export type AtmistForm = { injuries: string | null; treatment: string | null; eta: string | null; requirements: string | null };
+/** A crew's handover at the door, as the core writes it: a line per heading, and its length aloud. */
+export type Atmist = {
+  lines: { letter: string; heading: string; text: string }[];
+  words: number;
+  seconds_aloud: number;
+};
+
 export type EscalationForm = {
   service: EscalationService;
   at: string | null;
@@ -395,8 +411,8 @@ export const api = {
   restrictRecord: (patient: string, reason: RestrictionReason, clinicians: NamedClinician[]) =>
     invoke<void>("restrict_record", { patient, reason, clinicians }),
   liftRestriction: (patient: string) => invoke<void>("lift_restriction", { patient }),
-  handover: (patient: string, to: string | null) =>
-    invoke<{ text: string; document: unknown }>("handover", { patient, to }),
+  handover: (patient: string, to: string | null, atmist: AtmistForm | null = null) =>
+    invoke<{ text: string; document: unknown; atmist: Atmist; atmist_text: string }>("handover", { patient, to, atmist }),
   saveHandover: (patient: string, to: string | null) => invoke<{ path: string }>("save_handover", { patient, to }),
   importFhir: (text: string) => invoke<ImportResult>("import_fhir", { text }),
   preview: (patient: string, vitals: Vitals, takenAt: string | null) =>

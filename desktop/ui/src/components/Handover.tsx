@@ -1,20 +1,32 @@
 // The handover for whoever takes the patient on (an ambulance crew, the emergency department):
 // the core writes it under UK Core record-standard headings; here it is shown to read aloud, and
-// printed on its own. The same handover is saved as a FHIR document file for the receiving system,
+// printed on its own. A crew at the door hands over in ATMIST order instead: the core fills each
+// heading from the record, the crew adds what only they know (treatment, ETA, what to have ready). The same handover is saved as a FHIR document file for the receiving system,
 // named by time and a random id, never by the patient.
 import { useState } from "react";
-import { api, type CommandError } from "../api";
+import { api, type Atmist, type CommandError } from "../api";
+
+type Kind = "full" | "atmist";
 
 export function HandoverDialog({
   patient,
+  atTheDoor = false,
   onClose,
   onError,
 }: {
   patient: string;
+  /** Offer ATMIST first (an incident record: a crew's patient). */
+  atTheDoor?: boolean;
   onClose: () => void;
   onError: (error: unknown) => CommandError;
 }) {
   const [to, setTo] = useState("");
+  const [kind, setKind] = useState<Kind>(atTheDoor ? "atmist" : "full");
+  const [injuries, setInjuries] = useState("");
+  const [treatment, setTreatment] = useState("");
+  const [eta, setEta] = useState("");
+  const [requirements, setRequirements] = useState("");
+  const [atmist, setAtmist] = useState<Atmist | null>(null);
   const [text, setText] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
@@ -33,8 +45,15 @@ export function HandoverDialog({
   const prepare = async () => {
     setBusy(true);
     try {
-      const handover = await api.handover(patient, to.trim() || null);
-      setText(handover.text);
+      const given = (value: string) => value.trim() || null;
+      const handover = await api.handover(patient, to.trim() || null, {
+        injuries: given(injuries),
+        treatment: given(treatment),
+        eta: given(eta),
+        requirements: given(requirements),
+      });
+      setText(kind === "atmist" ? handover.atmist_text : handover.text);
+      setAtmist(kind === "atmist" ? handover.atmist : null);
     } catch (failure) {
       onError(failure);
     } finally {
@@ -62,13 +81,54 @@ export function HandoverDialog({
               void prepare();
             }}
           >
+            <div className="segmented" role="radiogroup" aria-label="Kind of handover">
+              {(
+                [
+                  ["full", "Full handover"],
+                  ["atmist", "At the door (ATMIST)"],
+                ] as [Kind, string][]
+              ).map(([choice, label]) => (
+                <button
+                  key={choice}
+                  type="button"
+                  role="radio"
+                  aria-checked={kind === choice}
+                  className={kind === choice ? "chosen" : ""}
+                  data-testid={`handover-kind-${choice}`}
+                  onClick={() => setKind(choice)}
+                >
+                  {label}
+                </button>
+              ))}
+            </div>
+            {kind === "atmist" && (
+              <>
+                <label htmlFor="atmist-injuries">Injuries or illness (optional: else the latest note)</label>
+                <input id="atmist-injuries" value={injuries} onChange={(event) => setInjuries(event.target.value)} />
+                <label htmlFor="atmist-treatment">Treatment so far (oxygen and calls made are added)</label>
+                <input
+                  id="atmist-treatment"
+                  data-testid="atmist-treatment"
+                  value={treatment}
+                  onChange={(event) => setTreatment(event.target.value)}
+                />
+                <label htmlFor="atmist-eta">ETA</label>
+                <input id="atmist-eta" data-testid="atmist-eta" value={eta} onChange={(event) => setEta(event.target.value)} />
+                <label htmlFor="atmist-requirements">Requirements on arrival</label>
+                <input
+                  id="atmist-requirements"
+                  value={requirements}
+                  onChange={(event) => setRequirements(event.target.value)}
+                />
+              </>
+            )}
             <label htmlFor="handover-to">Handing over to (optional)</label>
             <input
               id="handover-to"
               value={to}
               onChange={(event) => setTo(event.target.value)}
               placeholder="e.g. ambulance crew, ED majors"
-              autoFocus
+              autoFocus={kind === "full"}
             />
             <p className="hint">Making a handover is recorded in the audit as an export, with who it is for.</p>
             <div className="actions">
@@ -82,9 +142,27 @@ export function HandoverDialog({
           </form>
         ) : (
           <>
-            <pre className="handover-text handover-print" data-testid="handover-text" tabIndex={0}>
-              {text}
-            </pre>
+            {atmist ? (
+              <div className="handover-print" data-testid="atmist" tabIndex={0}>
+                <dl className="atmist">
+                  {atmist.lines.map((line, index) => (
+                    <div key={index} className="atmist-line" data-testid="atmist-line">
+                      <dt>
+                        <span className="atmist-letter">{line.letter}</span> {line.heading}
+                      </dt>
+                      <dd>{line.text}</dd>
+                    </div>
+                  ))}
+                </dl>
+                <p className="hint" data-testid="atmist-length">
+                  {atmist.words} words: about {atmist.seconds_aloud} seconds to read aloud.
+                </p>
+              </div>
+            ) : (
+              <pre className="handover-text handover-print" data-testid="handover-text" tabIndex={0}>
+                {text}
+              </pre>
+            )}
             {saved && (
               <p className="hint" role="status" data-testid="handover-saved">
                 FHIR document saved: {saved}

@@ -87,6 +87,16 @@ export function IdentifyPatient({
                 ))}
                 .
               </p>
+              {matches.some((match) => match.mismatches.length > 0) && (
+                <div className="scale-review" role="alert" data-testid="identify-mismatch">
+                  Check before confirming: this does not match what was recorded on scene.
+                  <ul>
+                    {matches.flatMap((match) =>
+                      match.mismatches.map((mismatch) => <li key={`${match.id}-${mismatch}`}>{mismatch}</li>),
+                    )}
+                  </ul>
+                </div>
+              )}
               <p>Is this the patient in front of you? Their record and this incident will be shown as one.</p>
             </div>
           ))}

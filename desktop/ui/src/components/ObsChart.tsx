@@ -131,7 +131,8 @@ export function ObsChart({
   const x = (i: number) => labelWidth + columnX(i, Math.max(shown.length, minimumColumns), plotWidth);
 
   return (
-    <figure className="chart" data-testid="obs-chart">
+    // Focusable: with many sets the chart scrolls sideways, and a keyboard must reach it too.
+    <figure className="chart" data-testid="obs-chart" tabIndex={0} aria-label="Observation chart">
       <svg width={width} height={height} role="img" aria-label={`Observation chart, ${shown.length} sets`}>
         <Patterns />
         {shown.map((o, i) => (

@@ -490,7 +490,14 @@ export function RecordScreen({
         </button>
         <button onClick={onClose}>Back to caseload</button>
       </div>
-      {handingOver && <HandoverDialog patient={patient} onClose={() => setHandingOver(false)} onError={onError} />}
+      {handingOver && (
+        <HandoverDialog
+          patient={patient}
+          atTheDoor={record.incident !== null || record.linked.some((linked) => linked.incident !== null)}
+          onClose={() => setHandingOver(false)}
+          onError={onError}
+        />
+      )}
       {outcome}
 
       <section aria-labelledby="obs-title">
