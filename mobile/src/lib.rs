@@ -33,6 +33,6 @@ pub use key_store::{KeySealer, KeySealerError, KeyStore};
 pub use session::MobileSession;
 pub use store::DeviceStore;
 pub use sync::{ChangeListener, SyncListener, SyncProgress, SyncSummary};
-pub use types::{AuditRow, CaseloadRow, NewPatient, SetView, User};
+pub use types::{AuditRow, CaseloadRow, NewIncident, NewPatient, SetView, User};
 
 uniffi::setup_scaffolding!();

@@ -10,7 +10,7 @@ use doorstep_core::{NhsNumber, ObservationId, PatientId, view};
 use serde_json::{Map, Value, json};
 
 use crate::error::MobileError;
-use crate::types::{AuditRow, CaseloadRow, NewPatient, SetView, User};
+use crate::types::{AuditRow, CaseloadRow, NewIncident, NewPatient, SetView, User};
 
 /// One user's unlocked session. It locks itself after the organisation's idle limit; every call
 /// after that returns [`MobileError::Locked`].
@@ -34,6 +34,24 @@ impl MobileSession {
 fn patient_id(text: &str) -> Result<PatientId, MobileError> {
     text.parse()
         .map_err(|_| MobileError::bad_input(Some("patient_id"), "that patient id is not valid"))
+}
+
+fn nhs_number(text: &str) -> Result<NhsNumber, MobileError> {
+    NhsNumber::parse(text)
+        .map_err(|error| MobileError::bad_input(Some("nhs_number"), &error.to_string()))
+}
+
+fn sex(text: &str) -> Result<Sex, MobileError> {
+    match text.trim() {
+        "female" => Ok(Sex::Female),
+        "male" => Ok(Sex::Male),
+        "other" => Ok(Sex::Other),
+        "unknown" | "" => Ok(Sex::Unknown),
+        _ => Err(MobileError::bad_input(
+            Some("sex"),
+            "sex is female, male, other or unknown",
+        )),
+    }
 }
 
 /// Entered values as a JSON object (`{"respiration_rate": 18, "spo2": 96, …}`, the keys of
@@ -204,24 +222,12 @@ impl MobileSession {
     /// Registers a patient from a referral; returns the new record's id. Disk: off the main
     /// thread.
     pub fn register_patient(&self, patient: NewPatient) -> Result<String, MobileError> {
-        let nhs_number = NhsNumber::parse(&patient.nhs_number)
-            .map_err(|error| MobileError::bad_input(Some("nhs_number"), &error.to_string()))?;
+        let nhs_number = self::nhs_number(&patient.nhs_number)?;
         let birth_date =
             NaiveDate::parse_from_str(patient.birth_date.trim(), "%Y-%m-%d").map_err(|_| {
                 MobileError::bad_input(Some("birth_date"), "the date of birth is not YYYY-MM-DD")
             })?;
-        let sex = match patient.sex.trim() {
-            "female" => Sex::Female,
-            "male" => Sex::Male,
-            "other" => Sex::Other,
-            "unknown" | "" => Sex::Unknown,
-            _ => {
-                return Err(MobileError::bad_input(
-                    Some("sex"),
-                    "sex is female, male, other or unknown",
-                ));
-            }
-        };
+        let sex = sex(&patient.sex)?;
         let demographics = Demographics {
             nhs_number,
             given: patient.given,
@@ -244,6 +250,83 @@ impl MobileSession {
             .add_patient(&doorstep_core::store::NewPatient::with_demographics(
                 demographics,
             ))?
+            .to_string())
+    }
+
+    /// Starts a record for a patient no one has identified (no NHS number); returns its id. The
+    /// core decides from the age band, or the stated adult or child, whether NEWS2 is used. Disk:
+    /// off the main thread.
+    pub fn start_incident(&self, incident: NewIncident) -> Result<String, MobileError> {
+        let age_band = incident
+            .age_band
+            .parse::<doorstep_core::incident::AgeBand>()
+            .map_err(|error| MobileError::bad_input(Some("age_band"), &error.to_string()))?;
+        let stated_group = match incident.age_group.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("adult") => Some(doorstep_core::incident::AgeGroup::Adult),
+            Some("child") => Some(doorstep_core::incident::AgeGroup::Child),
+            Some(_) => {
+                return Err(MobileError::bad_input(
+                    Some("age_group"),
+                    "adult or child, or none where the age band says",
+                ));
+            }
+        };
+        Ok(self
+            .session
+            .start_incident(&doorstep_core::incident::NewIncident {
+                reference: incident.reference,
+                place: incident.place,
+                description: incident.description,
+                sex: sex(&incident.sex)?,
+                age_band,
+                estimated_age: incident.estimated_age,
+                stated_group,
+            })?
+            .to_string())
+    }
+
+    /// This device's incident records, newest first. Disk: off the main thread.
+    pub fn incidents(&self) -> Result<Vec<CaseloadRow>, MobileError> {
+        Ok(view::incidents_json(&self.session, Utc::now())?
+            .iter()
+            .map(CaseloadRow::from_view)
+            .collect())
+    }
+
+    /// Whose record an NHS number would link an incident to, and where it disagrees with the
+    /// scene, as JSON (`[{"id", "display_name", "birth_date", "sex", "mismatches"}]`): show it and
+    /// have the clinician confirm before [`Self::identify_incident`]. Disk: off the main thread.
+    pub fn identify_preview(
+        &self,
+        patient_id: String,
+        nhs_number: String,
+    ) -> Result<String, MobileError> {
+        Ok(Value::Array(view::identify_preview_json(
+            &self.session,
+            self::patient_id(&patient_id)?,
+            self::nhs_number(&nhs_number)?,
+        )?)
+        .to_string())
+    }
+
+    /// Records an incident patient's NHS number once confirmed; returns the id of the record to
+    /// show now (the registered patient's, read with the incident, where this device holds it).
+    /// Disk: off the main thread.
+    pub fn identify_incident(
+        &self,
+        patient_id: String,
+        nhs_number: String,
+    ) -> Result<String, MobileError> {
+        let incident = self::patient_id(&patient_id)?;
+        let identified = self
+            .session
+            .identify_incident(incident, self::nhs_number(&nhs_number)?)?;
+        Ok(identified
+            .linked_to
+            .first()
+            .copied()
+            .unwrap_or(incident)
             .to_string())
     }
 

@@ -26,12 +26,16 @@ impl From<&doorstep_core::store::UserInfo> for User {
 #[derive(Clone, uniffi::Record)]
 pub struct CaseloadRow {
     pub id: String,
-    /// Grouped 3-3-4.
+    /// Grouped 3-3-4; empty for an incident record not yet identified.
     pub nhs_number: String,
+    /// "FAMILY, Given", or an incident's temporary name ("Unknown male, 40 to 64 years").
+    pub display_name: String,
     pub given: String,
     pub family: String,
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD`; empty for an incident record.
     pub birth_date: String,
+    /// The incident reference of a record started for a patient no one had identified.
+    pub incident_reference: Option<String>,
     /// The latest complete set's NEWS2 total; `None` for a partial set, or where NEWS2 does not
     /// apply or the record is restricted.
     pub news2_total: Option<u8>,
@@ -81,9 +85,11 @@ impl CaseloadRow {
                 .and_then(|digits| doorstep_core::NhsNumber::parse(&digits).ok())
                 .map(|number| number.to_string())
                 .unwrap_or_default(),
+            display_name: text(&row["display_name"]).unwrap_or_default(),
             given: text(&row["given"]).unwrap_or_default(),
             family: text(&row["family"]).unwrap_or_default(),
             birth_date: text(&row["birth_date"]).unwrap_or_default(),
+            incident_reference: text(&row["incident"]["reference"]),
             news2_total: latest["total"]
                 .as_u64()
                 .and_then(|total| u8::try_from(total).ok()),
@@ -180,6 +186,28 @@ pub struct NewPatient {
 impl std::fmt::Debug for NewPatient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("NewPatient(<redacted>)")
+    }
+}
+
+/// A patient no one has identified yet: what a crew records to start their record.
+#[derive(Clone, uniffi::Record)]
+pub struct NewIncident {
+    /// The incident or dispatch number.
+    pub reference: String,
+    pub place: String,
+    pub description: String,
+    /// `female`, `male`, `other` or `unknown`.
+    pub sex: String,
+    /// `under-1`, `1-4`, `5-11`, `12-15`, `16-17`, `18-39`, `40-64`, `65-79`, `80+`, `unknown`.
+    pub age_band: String,
+    pub estimated_age: Option<u8>,
+    /// `adult` or `child`: needed when the age band is unknown.
+    pub age_group: Option<String>,
+}
+
+impl std::fmt::Debug for NewIncident {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewIncident(<redacted>)")
     }
 }
 

@@ -173,6 +173,34 @@ def phase_shift(env):
     nell.add_note(ada, "Chest sounds clear; daughter present. GP informed.")
     nell.set_care_plan(ada, "Daily visits; repeat NEWS2 each visit.")
 
+    # A crew's stranger: recorded at once, then identified as Bo and read as one with her record.
+    try:
+        nell.start_incident(doorstep.NewIncident(
+            reference="CAD-7", place="", description="", sex="female", age_band="unknown",
+            estimated_age=None, age_group=None))
+        check(False, "an unknown age needs adult or child")
+    except doorstep.MobileError.InvalidInput as error:
+        check("adult (16 or over) or a child" in error.message,
+              "an unknown age without adult or child is refused, saying why")
+    stranger = nell.start_incident(doorstep.NewIncident(
+        reference="CAD-7", place="Bus station", description="Fall, confused", sex="female",
+        age_band="80+", estimated_age=82, age_group=None))
+    scene = nell.save_set(stranger, json.dumps({"respiration_rate": 18, "pulse": 80}), None, [])
+    incidents = nell.incidents()
+    check([row.id for row in incidents] == [stranger] and incidents[0].nhs_number == ""
+          and incidents[0].incident_reference == "CAD-7"
+          and incidents[0].display_name == "Unknown female, 80 years or over (about 82)",
+          "the incident is listed with its temporary name and no NHS number")
+    preview = json.loads(nell.identify_preview(stranger, "999 000 0069"))
+    check([match["id"] for match in preview] == [bo] and preview[0]["mismatches"] == [],
+          "the preview names whose record the number is, with nothing to check")
+    check(nell.identify_incident(stranger, "999 000 0069") == bo,
+          "identified: the registered record is the one to show")
+    both = json.loads(nell.record(bo))
+    check(scene.id in [entry["id"] for entry in both["observations"]]
+          and both["linked"][0]["id"] == stranger,
+          "the registered record shows the scene set and names the linked incident")
+
     rows = nell.caseload("", True)
     check([row.family for row in rows] == ["Ashworth", "Bramley"],
           "the caseload lists the most urgent first")

@@ -221,7 +221,9 @@ impl StoreError {
             | StoreError::EmptySet
             | StoreError::MaternityDateRequired { .. }
             | StoreError::DeliveryInFuture
-            | StoreError::ExpectedDeliveryOutOfRange(_) => "bad-input",
+            | StoreError::ExpectedDeliveryOutOfRange(_)
+            | StoreError::Incident(_)
+            | StoreError::NotAnIncident => "bad-input",
             _ => "store",
         }
     }
