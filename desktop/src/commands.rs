@@ -311,12 +311,7 @@ pub async fn identify_incident(
     changing(&app, &state, move |session, _| {
         let incident = patient_id(&patient)?;
         let identified = session.identify_incident(incident, nhs_number(&nhs)?)?;
-        Ok(identified
-            .linked_to
-            .first()
-            .copied()
-            .unwrap_or(incident)
-            .to_string())
+        Ok(identified.record_to_show(incident).to_string())
     })
     .await
 }

@@ -322,12 +322,7 @@ impl MobileSession {
         let identified = self
             .session
             .identify_incident(incident, self::nhs_number(&nhs_number)?)?;
-        Ok(identified
-            .linked_to
-            .first()
-            .copied()
-            .unwrap_or(incident)
-            .to_string())
+        Ok(identified.record_to_show(incident).to_string())
     }
 
     /// This device's audit trail, oldest first: who did what, to which record, when and why.

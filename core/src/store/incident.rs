@@ -21,6 +21,14 @@ pub struct Identified {
     pub linked_to: Vec<PatientId>,
 }
 
+impl Identified {
+    /// The record to show now: the registered patient's (read with the incident) where the
+    /// device holds one, else the incident record itself.
+    pub fn record_to_show(&self, incident: PatientId) -> PatientId {
+        self.linked_to.first().copied().unwrap_or(incident)
+    }
+}
+
 impl Session {
     /// Starts a record for a patient no one has identified: no NHS number, name or date of
     /// birth, a temporary identity and whether NEWS2 applies (adult or child). One action,

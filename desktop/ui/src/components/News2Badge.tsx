@@ -1,7 +1,7 @@
 // A NEWS2 result as the chart shows it: the number, the band colour and the band word, so colour
 // is never the only signal. A partial set shows no total, only the risk it already forces.
-import type { NotApplicable, NotApplicableReason, Risk, SetView } from "../api";
-import { dueText, notApplicableWord, riskWord } from "../logic/format";
+import type { NotApplicable, NotApplicableReason, Risk, SetView, Summary } from "../api";
+import { ago, dueText, notApplicableWord, riskWord } from "../logic/format";
 
 export function News2Badge({
   total,
@@ -90,5 +90,42 @@ export function News2Response({ set, takenAt }: { set: SetView; takenAt?: string
         </small>
       </p>
     </div>
+  );
+}
+
+/** A list row's latest score: nothing of a record restricted to others; where NEWS2 does not apply
+ *  today or did not apply to the set, the reason and no number; else the badge, with how long ago. */
+export function LatestScore({ row, now }: { row: Summary; now: Date }) {
+  if (row.access.access === "banner-only") {
+    return (
+      <span className="chip chip-restricted" data-testid="restricted">
+        Restricted record
+      </span>
+    );
+  }
+  const latest = row.latest_news2;
+  const when = latest && <small>{ago(latest.taken_at, now)}</small>;
+  if (row.news2_not_applicable) {
+    return (
+      <>
+        <NotApplicableBadge reason={row.news2_not_applicable.reason} />
+        {when}
+      </>
+    );
+  }
+  if (!latest) return <small>No observations</small>;
+  return (
+    <>
+      {latest.not_applicable ? (
+        <NotApplicableBadge reason={latest.not_applicable} />
+      ) : (
+        <News2Badge
+          total={latest.total}
+          risk={latest.partial ? latest.effective_risk : latest.risk}
+          partial={latest.partial}
+        />
+      )}
+      {when}
+    </>
   );
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { SyncStatus } from "../api";
 import { columnX, placeValue, visibleBands } from "./chart";
 import { EMPTY_FORM, enteredCount, hasAdditional, parseForm } from "./entry";
-import { ageInYears, ago, authorName, dateTime, dueText, fromUkInput, nhsNumber, riskWord, ukDate, ukInputNow } from "./format";
+import { ageInYears, ago, authorName, dateTime, dueText, fromUkInput, identityLine, nhsNumber, riskWord, ukDate, ukInputNow } from "./format";
 import { syncText } from "./syncText";
 
 const now = new Date("2026-11-25T12:00:00Z");
@@ -153,6 +153,28 @@ describe("chart geometry", () => {
 });
 
 describe("formatting", () => {
+  it("says who a row is: NHS number and age, or what the crew recorded of a stranger", () => {
+    const now = new Date(2026, 11, 3);
+    expect(identityLine({ nhs_number: "9991000100", birth_date: "1961-03-04", incident: null }, now)).toBe(
+      "NHS No. 999 100 0100 · born 4 Mar 1961 (65 y)",
+    );
+    const incident = {
+      reference: "CAD-7",
+      place: "",
+      description: "",
+      age_band: "unknown" as const,
+      age_band_words: "age unknown",
+      estimated_age: 60,
+      age_group: "adult" as const,
+      started: "2026-12-03T09:00:00Z",
+      by: { user: "u", role: "paramedic", device: "d" },
+      temporary_name: "Unknown male, about 60, adult",
+    };
+    expect(identityLine({ nhs_number: null, birth_date: null, incident }, now)).toBe(
+      "NHS No. not known · age unknown, about 60, adult · incident CAD-7",
+    );
+  });
+
   it("groups NHS numbers 3-3-4", () => {
     expect(nhsNumber("9990000352")).toBe("999 000 0352");
     expect(nhsNumber("not a number")).toBe("not a number");

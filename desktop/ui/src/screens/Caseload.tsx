@@ -5,8 +5,8 @@
 import { useEffect, useState } from "react";
 import { api, type CommandError, type May, type Summary } from "../api";
 import { FhirImport } from "../components/FhirImport";
-import { News2Badge, NotApplicableBadge } from "../components/News2Badge";
-import { FLAG_LABELS, ago, dueText, identityLine } from "../logic/format";
+import { LatestScore } from "../components/News2Badge";
+import { FLAG_LABELS, dueText, identityLine } from "../logic/format";
 
 /** Due, overdue or never observed: shown on every row, whatever its score. */
 function DueChip({ row, now }: { row: Summary; now: Date }) {
@@ -146,32 +146,7 @@ export function Caseload({
                 </span>
               </button>
               <span className="patient-news2">
-                {row.access.access === "banner-only" ? (
-                  <span className="chip chip-restricted" data-testid="restricted">
-                    Restricted record
-                  </span>
-                ) : row.news2_not_applicable ? (
-                  <>
-                    <NotApplicableBadge reason={row.news2_not_applicable.reason} />
-                    {row.latest_news2 && <small>{ago(row.latest_news2.taken_at, now)}</small>}
-                  </>
-                ) : row.latest_news2?.not_applicable ? (
-                  <>
-                    <NotApplicableBadge reason={row.latest_news2.not_applicable} />
-                    <small>{ago(row.latest_news2.taken_at, now)}</small>
-                  </>
-                ) : row.latest_news2 ? (
-                  <>
-                    <News2Badge
-                      total={row.latest_news2.total}
-                      risk={row.latest_news2.partial ? row.latest_news2.effective_risk : row.latest_news2.risk}
-                      partial={row.latest_news2.partial}
-                    />
-                    <small>{ago(row.latest_news2.taken_at, now)}</small>
-                  </>
-                ) : (
-                  <small>No observations</small>
-                )}
+                <LatestScore row={row} now={now} />
                 {row.latest_news2?.partial &&
                   !row.news2_not_applicable &&
                   row.rank_risk !== "unknown" &&

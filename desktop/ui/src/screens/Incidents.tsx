@@ -4,8 +4,8 @@
 // device's incidents newest first, identified or not.
 import { useEffect, useState } from "react";
 import { api, type AgeBand, type AgeGroup, type CommandError, type IncidentForm, type May, type Summary } from "../api";
-import { NotApplicableBadge, News2Badge } from "../components/News2Badge";
-import { ago, dateTime, identityLine } from "../logic/format";
+import { LatestScore } from "../components/News2Badge";
+import { dateTime, identityLine } from "../logic/format";
 
 export const AGE_BANDS: { band: AgeBand; label: string }[] = [
   { band: "under-1", label: "Under 1" },
@@ -239,22 +239,7 @@ export function Incidents({
                 </span>
               </button>
               <span className="patient-news2">
-                {row.access.access === "banner-only" ? (
-                  <span className="chip chip-restricted">Restricted record</span>
-                ) : row.latest_news2?.not_applicable ? (
-                  <NotApplicableBadge reason={row.latest_news2.not_applicable} />
-                ) : row.latest_news2 ? (
-                  <>
-                    <News2Badge
-                      total={row.latest_news2.total}
-                      risk={row.latest_news2.partial ? row.latest_news2.effective_risk : row.latest_news2.risk}
-                      partial={row.latest_news2.partial}
-                    />
-                    <small>{ago(row.latest_news2.taken_at, now)}</small>
-                  </>
-                ) : (
-                  <small>No observations</small>
-                )}
+                <LatestScore row={row} now={now} />
               </span>
             </li>
           ))}
