@@ -24,7 +24,7 @@ pub enum IncidentCommand {
         /// female, male, other or unknown.
         #[arg(long, value_parser = parse_sex)]
         sex: Sex,
-        /// under-1, 1-4, 5-11, 12-15, 16-17, 18-39, 40-64, 65-79, 80+ or unknown.
+        /// under-1, 1-4, 5-12, 13-15, 16-17, 18-39, 40-64, 65-79, 80+ or unknown.
         #[arg(long)]
         age_band: AgeBand,
         /// Whole years, as estimated on scene; must lie in the age band.
@@ -45,6 +45,9 @@ pub enum IncidentCommand {
         /// Where, as free text.
         #[arg(long, default_value = "")]
         place: String,
+        /// When it happened or began, if known (RFC 3339): not when the record is started.
+        #[arg(long)]
+        occurred_at: Option<chrono::DateTime<chrono::FixedOffset>>,
     },
     /// Record the NHS number of an incident's patient: the record is then read as one with the
     /// record this device holds with that number, both histories kept. Identify again with the
@@ -53,7 +56,13 @@ pub enum IncidentCommand {
         id: PatientId,
         #[arg(long)]
         nhs_number: NhsNumber,
+        /// How you know: patient, relative-or-carer, document, police, care-record or other.
+        #[arg(long)]
+        source: Option<doorstep_core::incident::IdentificationSource>,
     },
+    /// Withdraw an identification that was wrong when no one knows who the patient is: the NHS
+    /// number is cleared and the records are read apart again (the history keeps it).
+    Withdraw { id: PatientId },
     /// This device's incident records, newest first.
     List,
 }
@@ -73,6 +82,7 @@ pub fn incident(
             reference,
             description,
             place,
+            occurred_at,
         } => {
             let stated_group = match (adult, child) {
                 (true, _) => Some(AgeGroup::Adult),
@@ -87,16 +97,27 @@ pub fn incident(
                 age_band: *age_band,
                 estimated_age: *estimated_age,
                 stated_group,
+                occurred_at: occurred_at.map(|at| at.with_timezone(&Utc)),
             })?;
             out.print(&json!({"id": id}), || {
                 format!("Started incident record {id}")
             })
         }
-        IncidentCommand::Identify { id, nhs_number } => {
+        IncidentCommand::Withdraw { id } => {
+            session.withdraw_identification(*id)?;
+            out.print(&json!({"id": id, "nhs_number": null}), || {
+                format!("Identification withdrawn: incident record {id} is not identified")
+            })
+        }
+        IncidentCommand::Identify {
+            id,
+            nhs_number,
+            source,
+        } => {
             // Whose record the number links to, and where it disagrees with the scene, as the
             // desktop shows before its clinician confirms.
             let linked = doorstep_core::view::identify_preview_json(session, *id, *nhs_number)?;
-            session.identify_incident(*id, *nhs_number)?;
+            session.identify_incident(*id, *nhs_number, *source)?;
             let value = json!({"id": id, "nhs_number": nhs_number, "linked_to": linked});
             out.print(&value, || {
                 if linked.is_empty() {

@@ -314,7 +314,7 @@ fn a_crew_records_a_stranger_at_once_and_identifies_him_later() {
             "--sex",
             "female",
             "--age-band",
-            "5-11",
+            "5-12",
             "--reference",
             "CAD-1203-0057",
         ],
@@ -343,7 +343,7 @@ fn a_crew_records_a_stranger_at_once_and_identifies_him_later() {
             "say whether the patient is an adult (16 or over) or a child",
         ),
         (
-            vec!["--age-band", "12-15", "--adult"],
+            vec!["--age-band", "13-15", "--adult"],
             "adult or child contradicts the age band",
         ),
         (
@@ -368,7 +368,10 @@ fn a_crew_records_a_stranger_at_once_and_identifies_him_later() {
     assert_eq!(rows[1]["id"], incident.as_str());
     assert!(rows[1]["nhs_number"].is_null());
     assert_eq!(rows[1]["incident"]["reference"], "CAD-1203-0042");
-    assert_eq!(rows[1]["display_name"], "Unknown male, about 60, adult");
+    assert_eq!(
+        rows[1]["display_name"],
+        "Unknown male, about 60 (estimated), adult"
+    );
     let handover = text(d, &["handover", "--patient", &incident]);
     assert!(handover.contains("NHS number not known"), "{handover}");
     assert!(handover.contains("treated as an adult"), "{handover}");
@@ -396,7 +399,7 @@ fn a_crew_records_a_stranger_at_once_and_identifies_him_later() {
     assert_eq!(letters, "ATMISTER");
     assert_eq!(
         atmist["lines"][0]["text"],
-        "Male, age unknown, about 60, adult; not identified"
+        "Male, age not known, about 60 (estimated), treated as an adult; not identified"
     );
     assert!(
         atmist["lines"][4]["text"]
@@ -422,6 +425,8 @@ fn a_crew_records_a_stranger_at_once_and_identifies_him_later() {
             &incident,
             "--nhs-number",
             "9991000100",
+            "--source",
+            "document",
         ],
     );
     assert_eq!(identified["linked_to"][0]["id"], held.as_str());
@@ -452,4 +457,10 @@ fn a_crew_records_a_stranger_at_once_and_identifies_him_later() {
         &["incident", "identify", &held, "--nhs-number", "9991000100"],
     );
     assert!(!refused.status.success());
+    // Withdrawn: no one knows who he is after all; his set leaves the registered record.
+    let withdrawn = ok(d, &["incident", "withdraw", &incident]);
+    assert!(withdrawn["nhs_number"].is_null());
+    let record = ok(d, &["patient", "show", &held]);
+    assert_eq!(record["observations"], json!([]));
+    assert_eq!(ok(d, &["patient", "list"]).as_array().unwrap().len(), 3);
 }

@@ -10,17 +10,18 @@ use crate::observation::Author;
 use crate::patient::Sex;
 
 /// The age a crew estimates, in bands that never straddle the 16th birthday: a band alone says
-/// adult or child, except `Unknown`, where the clinician says which.
+/// adult or child, except `Unknown`, where the clinician says which. The children's bands are the
+/// national PEWS charts' (0–11 months, 1–4, 5–12, 13 and over), so a band names the chart to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AgeBand {
     #[serde(rename = "under-1")]
     Under1,
     #[serde(rename = "1-4")]
     From1To4,
-    #[serde(rename = "5-11")]
-    From5To11,
-    #[serde(rename = "12-15")]
-    From12To15,
+    #[serde(rename = "5-12")]
+    From5To12,
+    #[serde(rename = "13-15")]
+    From13To15,
     #[serde(rename = "16-17")]
     From16To17,
     #[serde(rename = "18-39")]
@@ -39,8 +40,8 @@ impl AgeBand {
     pub const ALL: [AgeBand; 10] = [
         AgeBand::Under1,
         AgeBand::From1To4,
-        AgeBand::From5To11,
-        AgeBand::From12To15,
+        AgeBand::From5To12,
+        AgeBand::From13To15,
         AgeBand::From16To17,
         AgeBand::From18To39,
         AgeBand::From40To64,
@@ -53,8 +54,8 @@ impl AgeBand {
         match self {
             AgeBand::Under1 => "under-1",
             AgeBand::From1To4 => "1-4",
-            AgeBand::From5To11 => "5-11",
-            AgeBand::From12To15 => "12-15",
+            AgeBand::From5To12 => "5-12",
+            AgeBand::From13To15 => "13-15",
             AgeBand::From16To17 => "16-17",
             AgeBand::From18To39 => "18-39",
             AgeBand::From40To64 => "40-64",
@@ -69,14 +70,14 @@ impl AgeBand {
         match self {
             AgeBand::Under1 => "under 1 year",
             AgeBand::From1To4 => "1 to 4 years",
-            AgeBand::From5To11 => "5 to 11 years",
-            AgeBand::From12To15 => "12 to 15 years",
+            AgeBand::From5To12 => "5 to 12 years",
+            AgeBand::From13To15 => "13 to 15 years",
             AgeBand::From16To17 => "16 to 17 years",
             AgeBand::From18To39 => "18 to 39 years",
             AgeBand::From40To64 => "40 to 64 years",
             AgeBand::From65To79 => "65 to 79 years",
             AgeBand::From80 => "80 years or over",
-            AgeBand::Unknown => "age unknown",
+            AgeBand::Unknown => "age not known",
         }
     }
 
@@ -85,8 +86,8 @@ impl AgeBand {
         match self {
             AgeBand::Under1 => Some((0, 0)),
             AgeBand::From1To4 => Some((1, 4)),
-            AgeBand::From5To11 => Some((5, 11)),
-            AgeBand::From12To15 => Some((12, 15)),
+            AgeBand::From5To12 => Some((5, 12)),
+            AgeBand::From13To15 => Some((13, 15)),
             AgeBand::From16To17 => Some((16, 17)),
             AgeBand::From18To39 => Some((18, 39)),
             AgeBand::From40To64 => Some((40, 64)),
@@ -144,6 +145,10 @@ const MAX_ESTIMATED_AGE: u8 = 120;
 const MAX_REFERENCE_CHARS: usize = 40;
 /// Longest description and place: a line a crew writes on scene, not a note.
 const MAX_LINE_CHARS: usize = 200;
+/// How far before the record an incident may have happened (a fall found days later).
+const MAX_DAYS_BEFORE: i64 = 7;
+/// How far a device's clock may run ahead of the time typed.
+const CLOCK_SKEW_MINUTES: i64 = 5;
 
 /// What a clinician enters to start an incident record.
 #[derive(Clone)]
@@ -156,6 +161,9 @@ pub struct NewIncident {
     pub estimated_age: Option<u8>,
     /// Needed where the band does not say (an unknown age); must agree with it where it does.
     pub stated_group: Option<AgeGroup>,
+    /// When it happened or began (the fall, the onset, last seen well), where known: not the
+    /// moment the record was started.
+    pub occurred_at: Option<DateTime<Utc>>,
 }
 
 redacted_debug!(NewIncident, Incident);
@@ -170,12 +178,26 @@ pub struct Incident {
     pub estimated_age: Option<u8>,
     /// Adult or child: from the band, or as the clinician stated for an unknown age.
     pub age_group: AgeGroup,
+    /// When the record was started.
     pub started: DateTime<Utc>,
+    /// When it happened or began, where the crew knows.
+    #[serde(default)]
+    pub occurred_at: Option<DateTime<Utc>>,
     /// Who started it: checked against the signing device like every attributed value.
     pub by: Author,
 }
 
 impl Incident {
+    /// What a banner may say of an incident on a record restricted to others: its reference,
+    /// age and start, not where the patient was found or what happened.
+    pub fn without_details(self) -> Self {
+        Self {
+            place: String::new(),
+            description: String::new(),
+            ..self
+        }
+    }
+
     /// "Unknown male, 40 to 64 years (about 50)": how the record is named until it is identified.
     pub fn temporary_name(&self, sex: Sex) -> String {
         let sex = match sex {
@@ -185,8 +207,10 @@ impl Incident {
             Sex::Unknown => "person, sex unknown",
         };
         let age = match (self.age_band, self.estimated_age) {
-            (AgeBand::Unknown, Some(age)) => format!("about {age}, {}", self.age_group.key()),
-            (AgeBand::Unknown, None) => format!("age unknown, {}", self.age_group.key()),
+            (AgeBand::Unknown, Some(age)) => {
+                format!("about {age} (estimated), {}", self.age_group.key())
+            }
+            (AgeBand::Unknown, None) => format!("age not known, {}", self.age_group.key()),
             (band, Some(age)) => format!("{} (about {age})", band.words()),
             (band, None) => band.words().to_owned(),
         };
@@ -202,6 +226,79 @@ pub fn shown_name(family: &str, given: &str, sex: Sex, incident: Option<&Inciden
         _ => format!("{}, {}", family.to_uppercase(), given),
     }
 }
+
+/// How the clinician knows who the patient is: said with the identification, so whoever reads
+/// the linked record can weigh it (a relative's word, a card in a wallet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentificationSource {
+    /// The patient said who they are.
+    Patient,
+    RelativeOrCarer,
+    /// A card, licence or letter found with the patient.
+    Document,
+    Police,
+    /// A care record or another service's system (the GP, the ambulance service's records).
+    CareRecord,
+    Other,
+}
+
+impl IdentificationSource {
+    pub const ALL: [IdentificationSource; 6] = [
+        IdentificationSource::Patient,
+        IdentificationSource::RelativeOrCarer,
+        IdentificationSource::Document,
+        IdentificationSource::Police,
+        IdentificationSource::CareRecord,
+        IdentificationSource::Other,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            IdentificationSource::Patient => "patient",
+            IdentificationSource::RelativeOrCarer => "relative-or-carer",
+            IdentificationSource::Document => "document",
+            IdentificationSource::Police => "police",
+            IdentificationSource::CareRecord => "care-record",
+            IdentificationSource::Other => "other",
+        }
+    }
+
+    /// "identified by …"
+    pub fn words(self) -> &'static str {
+        match self {
+            IdentificationSource::Patient => "the patient",
+            IdentificationSource::RelativeOrCarer => "a relative or carer",
+            IdentificationSource::Document => "a document found with the patient",
+            IdentificationSource::Police => "the police",
+            IdentificationSource::CareRecord => "a care record",
+            IdentificationSource::Other => "another source",
+        }
+    }
+}
+
+impl std::str::FromStr for IdentificationSource {
+    type Err = IncidentError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        IdentificationSource::ALL
+            .into_iter()
+            .find(|source| source.key() == text.trim())
+            .ok_or(IncidentError::UnknownSource)
+    }
+}
+
+/// Who identified an incident's patient, how they knew, and when; `nhs_number` is `None` where
+/// an identification was withdrawn.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identification {
+    pub nhs_number: Option<crate::nhs_number::NhsNumber>,
+    pub source: Option<IdentificationSource>,
+    pub by: Author,
+    pub at: DateTime<Utc>,
+}
+
+redacted_debug!(Identification);
 
 /// How far an estimated age may be from the recorded one before it is pointed out.
 const ESTIMATE_TOLERANCE_YEARS: u32 = 10;
@@ -273,12 +370,20 @@ pub enum IncidentError {
     #[error("the description and the place are each at most {MAX_LINE_CHARS} characters")]
     LineTooLong,
     #[error(
-        "the age band is not one of under-1, 1-4, 5-11, 12-15, 16-17, 18-39, 40-64, 65-79, 80+, \
+        "the age band is not one of under-1, 1-4, 5-12, 13-15, 16-17, 18-39, 40-64, 65-79, 80+, \
          unknown"
     )]
     UnknownAgeBand,
     #[error("the estimated age must be a whole number of years from 0 to {MAX_ESTIMATED_AGE}")]
     EstimatedAgeOutOfRange,
+    #[error(
+        "the time of the incident must be before now and within the last {MAX_DAYS_BEFORE} days; leave it empty if it is not known"
+    )]
+    OccurredOutOfRange,
+    #[error(
+        "how the patient was identified is one of patient, relative-or-carer, document, police, care-record, other"
+    )]
+    UnknownSource,
     #[error("the estimated age is outside the age band: correct one of them")]
     EstimatedAgeOutsideBand,
     #[error(
@@ -317,6 +422,12 @@ impl NewIncident {
                 return Err(IncidentError::EstimatedAgeOutsideBand);
             }
         }
+        if let Some(at) = self.occurred_at
+            && (at > started + chrono::Duration::minutes(CLOCK_SKEW_MINUTES)
+                || at < started - chrono::Duration::days(MAX_DAYS_BEFORE))
+        {
+            return Err(IncidentError::OccurredOutOfRange);
+        }
         let implied = self
             .age_band
             .group()
@@ -338,6 +449,7 @@ impl NewIncident {
             estimated_age: self.estimated_age,
             age_group,
             started,
+            occurred_at: self.occurred_at,
             by,
         })
     }
@@ -366,6 +478,7 @@ mod tests {
             age_band: band,
             estimated_age: estimated,
             stated_group: stated,
+            occurred_at: None,
         }
     }
 
@@ -391,10 +504,10 @@ mod tests {
                 Some(Child),
                 Err(IncidentError::AgeGroupContradicts),
             ),
-            (AgeBand::From12To15, None, None, Ok(Child)),
-            (AgeBand::From12To15, Some(15), None, Ok(Child)),
+            (AgeBand::From13To15, None, None, Ok(Child)),
+            (AgeBand::From13To15, Some(15), None, Ok(Child)),
             (
-                AgeBand::From12To15,
+                AgeBand::From13To15,
                 Some(16),
                 None,
                 Err(IncidentError::EstimatedAgeOutsideBand),
@@ -513,6 +626,17 @@ mod tests {
             Some(IncidentError::LineTooLong)
         );
         new.description = " Fall from ladder ".into();
+        new.occurred_at = Some(started + chrono::Duration::hours(1));
+        assert_eq!(
+            new.checked(started, paramedic()).err(),
+            Some(IncidentError::OccurredOutOfRange)
+        );
+        new.occurred_at = Some(started - chrono::Duration::days(8));
+        assert_eq!(
+            new.checked(started, paramedic()).err(),
+            Some(IncidentError::OccurredOutOfRange)
+        );
+        new.occurred_at = Some(started - chrono::Duration::minutes(40));
         let incident = new.checked(started, paramedic()).unwrap();
         assert_eq!(incident.reference, "CAD-1");
         assert_eq!(incident.description, "Fall from ladder");

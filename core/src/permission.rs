@@ -32,6 +32,9 @@ pub enum Action {
     /// Allergies, alerts, pregnancy status, demographics, medicines and problems.
     AmendRecord,
     RegisterPatient,
+    /// A record for a patient no one has identified yet: a clinical decision on scene (whether
+    /// NEWS2 applies rests on it), never an import.
+    StartIncident,
     EmergencyAccess,
     RestrictRecord,
     /// Bring in allergies, alerts, medicines and problems from another system; also what a value
@@ -56,6 +59,7 @@ impl Action {
             Action::EditCarePlan => "change the care plan",
             Action::AmendRecord => "change allergies, alerts, pregnancy status or demographics",
             Action::RegisterPatient => "register patients",
+            Action::StartIncident => "start an incident record",
             Action::EmergencyAccess => "use emergency access",
             Action::RestrictRecord => "restrict a record or lift a restriction",
             Action::ImportRecords => "import records from another system",
@@ -109,6 +113,7 @@ impl Role {
             | Action::EditCarePlan
             | Action::AmendRecord
             | Action::EmergencyAccess
+            | Action::StartIncident
             | Action::RestrictRecord => self.is_registered_clinician(),
             Action::RegisterPatient | Action::ImportRecords => {
                 self.is_registered_clinician() || self == Role::Integration
@@ -153,7 +158,8 @@ fn article(role: Role) -> &'static str {
 mod tests {
     use super::*;
 
-    const CLINICAL_DECISIONS: [Action; 7] = [
+    const CLINICAL_DECISIONS: [Action; 8] = [
+        Action::StartIncident,
         Action::DecideSpo2Scale,
         Action::MarkEnteredInError,
         Action::ResolveConflict,

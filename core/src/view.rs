@@ -162,7 +162,7 @@ pub fn record_json(
     value["incident"] = incident_json(record.incident.as_ref(), record.sex);
     if let Some(linked) = value.get_mut("linked").and_then(Value::as_array_mut) {
         for (shown, entry) in linked.iter_mut().zip(&record.linked) {
-            shown["incident"] = incident_json(entry.incident.as_ref(), record.sex);
+            shown["incident"] = incident_json(entry.incident.as_ref(), entry.sex);
         }
     }
     value["news2_not_applicable_now"] = json!(record.news2_not_applicable(now));
@@ -217,6 +217,7 @@ pub fn incident_json(
             "estimated_age": incident.estimated_age,
             "age_group": incident.age_group,
             "started": incident.started,
+            "occurred_at": incident.occurred_at,
             "by": incident.by,
             "temporary_name": incident.temporary_name(sex),
         })
@@ -408,14 +409,25 @@ pub fn identify_preview_json(
     nhs_number: crate::nhs_number::NhsNumber,
 ) -> Result<Vec<Value>, StoreError> {
     let scene = session.summary(incident)?;
-    Ok(session
+    let registered: Vec<_> = session
         .identify_preview(incident, nhs_number)?
-        .iter()
+        .into_iter()
         .filter(|summary| summary.incident.is_none())
+        .collect();
+    let duplicated = registered.len() > 1;
+    Ok(registered
+        .iter()
         .map(|summary| {
-            let mismatches = scene.incident.as_ref().map_or_else(Vec::new, |details| {
+            let mut mismatches = scene.incident.as_ref().map_or_else(Vec::new, |details| {
                 crate::incident::mismatches(details, scene.sex, summary.sex, summary.birth_date)
             });
+            if duplicated {
+                mismatches.push(
+                    "two records on this device hold this NHS number: the incident is linked to \
+                     neither until a clinician settles which is the patient's"
+                        .to_owned(),
+                );
+            }
             json!({
                 "id": summary.id,
                 "display_name": summary.display_name(),

@@ -243,7 +243,7 @@ pub async fn incidents(state: AppStateRef<'_>) -> CommandResult<Vec<Value>> {
 }
 
 /// What the "New incident" form sent: the temporary identity of a patient no one has identified.
-#[derive(Debug, serde::Deserialize)]
+#[derive(serde::Deserialize)]
 pub struct IncidentForm {
     reference: String,
     place: String,
@@ -252,6 +252,20 @@ pub struct IncidentForm {
     age_band: doorstep_core::incident::AgeBand,
     estimated_age: Option<u8>,
     stated_group: Option<doorstep_core::incident::AgeGroup>,
+    occurred_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl std::fmt::Debug for IncidentForm {
+    // What the crew typed describes the patient.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IncidentForm(<redacted>)")
+    }
+}
+
+impl std::fmt::Debug for AtmistForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AtmistForm(<redacted>)")
+    }
 }
 
 /// Starts an incident record; returns its id.
@@ -270,6 +284,7 @@ pub async fn start_incident(
             age_band: form.age_band,
             estimated_age: form.estimated_age,
             stated_group: form.stated_group,
+            occurred_at: form.occurred_at,
         })?;
         Ok(id.to_string())
     })
@@ -307,11 +322,26 @@ pub async fn identify_incident(
     state: AppStateRef<'_>,
     patient: String,
     nhs: String,
+    source: doorstep_core::incident::IdentificationSource,
 ) -> CommandResult<String> {
     changing(&app, &state, move |session, _| {
         let incident = patient_id(&patient)?;
-        let identified = session.identify_incident(incident, nhs_number(&nhs)?)?;
+        let identified = session.identify_incident(incident, nhs_number(&nhs)?, Some(source))?;
         Ok(identified.record_to_show(incident).to_string())
+    })
+    .await
+}
+
+/// Withdraws a wrong identification of an incident's patient: read apart again.
+#[tauri::command]
+pub async fn withdraw_identification(
+    app: AppHandle,
+    state: AppStateRef<'_>,
+    patient: String,
+) -> CommandResult<()> {
+    changing(&app, &state, move |session, _| {
+        session.withdraw_identification(patient_id(&patient)?)?;
+        Ok(())
     })
     .await
 }
@@ -350,7 +380,7 @@ fn handover_options(
 }
 
 /// What a crew adds to an ATMIST handover that the record does not hold.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Default, serde::Deserialize)]
 pub struct AtmistForm {
     injuries: Option<String>,
     treatment: Option<String>,

@@ -67,6 +67,7 @@ pub fn run(data_dir: Option<PathBuf>) -> Result<(), tauri::Error> {
             commands::start_incident,
             commands::identify_preview,
             commands::identify_incident,
+            commands::withdraw_identification,
             commands::record,
             commands::emergency_access,
             commands::restriction_candidates,

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use doorstep_core::incident::Incident;
 use doorstep_core::news2::Outcome;
 use doorstep_core::store::{AllergyStatus, EntryStatus, ObservationEntry, PatientRecord};
@@ -15,6 +15,11 @@ use doorstep_core::store::{AllergyStatus, EntryStatus, ObservationEntry, Patient
 pub const WORDS_PER_MINUTE: usize = 150;
 /// How far back the trend looks when the record is not an incident's.
 const TREND_HOURS: i64 = 12;
+/// A crew often takes the first set before opening the record and enters its time: the history
+/// starts this long before the record did (or at the incident's time, if earlier).
+const BEFORE_RECORD_MINUTES: i64 = 60;
+/// A linked incident older than this is not the one being handed over.
+const INCIDENT_HOURS: i64 = 24;
 /// Sets in the trend.
 const TREND_SETS: usize = 5;
 /// Longest free text taken from a note into a line that is read aloud.
@@ -103,7 +108,7 @@ pub fn atmist(record: &PatientRecord, options: &AtmistOptions) -> Atmist {
             "Time of incident",
             time_of_incident(record, options.at),
         ),
-        line("M", "Mechanism or history", mechanism(record)),
+        line("M", "Mechanism or history", mechanism(record, options.at)),
         line("I", "Injuries or illness", injuries(record, options, since)),
         line("S", "Signs", signs(&sets)),
         line(
@@ -141,23 +146,43 @@ fn given(text: Option<&str>) -> Option<String> {
 
 /// The incident the crew is handing over: the record's own, or, once the patient is identified
 /// and read with their registered record, the latest incident linked to it.
-fn incident_of(record: &PatientRecord) -> Option<&Incident> {
-    record.incident.as_ref().or_else(|| {
-        record
-            .linked
-            .iter()
-            .filter(|linked| !linked.restricted)
-            .filter_map(|linked| linked.incident.as_ref())
-            .max_by_key(|incident| incident.started)
-    })
+fn incident_of(record: &PatientRecord, at: DateTime<Utc>) -> Option<&Incident> {
+    record
+        .incident
+        .as_ref()
+        .or_else(|| {
+            record
+                .linked
+                .iter()
+                .filter(|linked| !linked.restricted)
+                .filter_map(|linked| linked.incident.as_ref())
+                .max_by_key(|incident| incident.started)
+        })
+        .filter(|incident| at - incident.started <= Duration::hours(INCIDENT_HOURS))
 }
 
-/// Where the handover's history begins: the incident's start, else the last hours.
+/// Where the handover's history begins: the incident's time or an hour before its record was
+/// started, whichever is earlier; else the last hours.
 fn since(record: &PatientRecord, at: DateTime<Utc>) -> DateTime<Utc> {
-    incident_of(record).map_or_else(
+    incident_of(record, at).map_or_else(
         || at - Duration::hours(TREND_HOURS),
-        |incident| incident.started,
+        |incident| {
+            let before_record = incident.started - Duration::minutes(BEFORE_RECORD_MINUTES);
+            incident
+                .occurred_at
+                .map_or(before_record, |occurred| occurred.min(before_record))
+        },
     )
+}
+
+/// "35 minutes ago", "2 h 10 min ago".
+fn ago(from: DateTime<Utc>, at: DateTime<Utc>) -> String {
+    let minutes = (at - from).num_minutes().max(0);
+    if minutes < 120 {
+        format!("{minutes} minutes ago")
+    } else {
+        format!("{} h {} min ago", minutes / 60, minutes % 60)
+    }
 }
 
 /// A time of day as the UK reads it, for saying aloud.
@@ -171,8 +196,22 @@ fn sex(record: &PatientRecord) -> &'static str {
     match record.sex {
         doorstep_core::patient::Sex::Female => "Female",
         doorstep_core::patient::Sex::Male => "Male",
-        doorstep_core::patient::Sex::Other => "Sex other",
-        doorstep_core::patient::Sex::Unknown => "Sex not known",
+        doorstep_core::patient::Sex::Other => "Sex: other",
+        doorstep_core::patient::Sex::Unknown => "Sex: not known",
+    }
+}
+
+/// An age as said aloud: months under two years, so an infant is never "0".
+fn age_words(born: chrono::NaiveDate, at: DateTime<Utc>) -> String {
+    let today = doorstep_core::news2::uk_date(at);
+    match today.years_since(born) {
+        Some(years) if years >= 2 => format!("{years} years"),
+        _ => {
+            let months = (today.year() - born.year()) * 12 + today.month0() as i32
+                - born.month0() as i32
+                - i32::from(today.day() < born.day());
+            format!("{} months", months.max(0))
+        }
     }
 }
 
@@ -185,39 +224,43 @@ fn age_and_sex(record: &PatientRecord, at: DateTime<Utc>) -> String {
         None => "; not identified".to_owned(),
     };
     match (record.birth_date, &record.incident) {
-        (Some(born), _) => {
-            let age = doorstep_core::news2::uk_date(at)
-                .years_since(born)
-                .unwrap_or(0);
-            format!("{}, {age}{identity}", sex(record))
-        }
-        (None, Some(incident)) => format!(
-            "{}, {}{}, {}{identity}",
-            sex(record),
-            incident.age_band.words(),
-            incident
+        (Some(born), _) => format!("{}, {}{identity}", sex(record), age_words(born, at)),
+        (None, Some(incident)) => {
+            let estimate = incident
                 .estimated_age
-                .map(|age| format!(", about {age}"))
-                .unwrap_or_default(),
-            incident.age_group.key()
-        ),
+                .map(|age| format!(", about {age} (estimated)"))
+                .unwrap_or_default();
+            match incident.age_band {
+                doorstep_core::incident::AgeBand::Unknown => format!(
+                    "{}, age not known{estimate}, treated as {}{identity}",
+                    sex(record),
+                    match incident.age_group {
+                        doorstep_core::incident::AgeGroup::Adult => "an adult",
+                        doorstep_core::incident::AgeGroup::Child => "a child",
+                    }
+                ),
+                band => format!("{}, {}{estimate}{identity}", sex(record), band.words()),
+            }
+        }
         (None, None) => format!("{}, age not known{identity}", sex(record)),
     }
 }
 
 fn time_of_incident(record: &PatientRecord, at: DateTime<Utc>) -> String {
-    match incident_of(record) {
-        Some(incident) => format!(
-            "{}, {} minutes ago",
-            clock(incident.started),
-            (at - incident.started).num_minutes().max(0)
-        ),
-        None => "not an incident record".to_owned(),
+    match incident_of(record, at) {
+        Some(incident) => match incident.occurred_at {
+            Some(occurred) => format!("{}, {}", clock(occurred), ago(occurred, at)),
+            None => format!(
+                "not known; the crew's record was started at {}",
+                clock(incident.started)
+            ),
+        },
+        None => "not recorded".to_owned(),
     }
 }
 
-fn mechanism(record: &PatientRecord) -> String {
-    match incident_of(record) {
+fn mechanism(record: &PatientRecord, at: DateTime<Utc>) -> String {
+    match incident_of(record, at) {
         Some(incident) => {
             let mut text = if incident.description.is_empty() {
                 "not recorded".to_owned()
@@ -229,7 +272,7 @@ fn mechanism(record: &PatientRecord) -> String {
             }
             text
         }
-        None => "see the record's problems and notes".to_owned(),
+        None => "not recorded".to_owned(),
     }
 }
 
@@ -342,28 +385,32 @@ fn signs(sets: &[&ObservationEntry]) -> String {
     if !also.is_empty() {
         let _ = write!(text, "; {}", also.join(", "));
     }
-    let totals: Vec<(DateTime<Utc>, u8)> = sets
+    let totals: Vec<(DateTime<Utc>, u8, bool)> = sets
         .iter()
         .filter_map(|entry| match entry.set.news2()?.outcome {
-            Outcome::Complete { total, .. } if entry.set.not_applicable().is_none() => {
-                Some((entry.set.taken_at(), total))
-            }
+            Outcome::Complete { total, .. } if entry.set.not_applicable().is_none() => Some((
+                entry.set.taken_at(),
+                total,
+                entry.set.vitals().on_oxygen == Some(true),
+            )),
             _ => None,
         })
         .collect();
+    // Each total with its time and whether it counts 2 for oxygen, never a direction word: a
+    // peak between two equal totals, or oxygen started, would make one mislead.
     let shown = &totals[totals.len().saturating_sub(TREND_SETS)..];
     if shown.len() > 1 {
-        let (first, last) = (shown[0].1, shown[shown.len() - 1].1);
-        let direction = match last.cmp(&first) {
-            std::cmp::Ordering::Greater => "rising",
-            std::cmp::Ordering::Less => "falling",
-            std::cmp::Ordering::Equal => "unchanged",
-        };
         let steps: Vec<String> = shown
             .iter()
-            .map(|(at, total)| format!("{total} at {}", clock(*at)))
+            .map(|(at, total, oxygen)| {
+                format!(
+                    "{total} at {}{}",
+                    clock(*at),
+                    if *oxygen { " on oxygen" } else { "" }
+                )
+            })
             .collect();
-        let _ = write!(text, "; NEWS2 {direction}: {}", steps.join(", "));
+        let _ = write!(text, "; NEWS2 over time: {}", steps.join(", "));
     }
     text
 }
@@ -375,23 +422,14 @@ fn treatment(
     since: DateTime<Utc>,
 ) -> String {
     let mut parts: Vec<String> = given(options.treatment.as_deref()).into_iter().collect();
-    if let Some(latest) = sets.last()
-        && let Some(oxygen) = latest
-            .set
-            .additional()
-            .shown()
-            .into_iter()
-            .find(|shown| shown.field == "oxygen_device")
-    {
-        parts.push(format!("oxygen by {}", oxygen.text));
-    }
+    parts.extend(oxygen(sets));
     for entry in record
         .escalations
         .iter()
         .filter(|entry| entry.escalation.at >= since)
     {
         parts.push(format!(
-            "called {} at {}",
+            "{} called at {}",
             entry.escalation.service.label(),
             clock(entry.escalation.at)
         ));
@@ -403,25 +441,51 @@ fn treatment(
     }
 }
 
+/// Oxygen as given: by the device and flow of the latest set, or "device not recorded"; or, where
+/// the latest set is on air, that it was given earlier.
+fn oxygen(sets: &[&ObservationEntry]) -> Option<String> {
+    let latest = sets.last()?;
+    let on_oxygen = |entry: &ObservationEntry| entry.set.vitals().on_oxygen == Some(true);
+    if on_oxygen(latest) {
+        let device = latest
+            .set
+            .additional()
+            .shown()
+            .into_iter()
+            .find(|shown| shown.field == "oxygen_device")
+            .map_or_else(|| "device not recorded".to_owned(), |shown| shown.text);
+        return Some(format!("oxygen, {device}"));
+    }
+    sets.iter().any(|entry| on_oxygen(entry)).then(|| {
+        format!(
+            "oxygen given earlier, on air at {}",
+            clock(latest.set.taken_at())
+        )
+    })
+}
+
+/// Limits of care first (the receiving team acts on them before anything), then allergies, then
+/// what the crew asks to have ready.
 fn requirements(record: &PatientRecord, options: &AtmistOptions) -> String {
-    let mut parts: Vec<String> =
-        vec![given(options.requirements.as_deref()).unwrap_or_else(|| "none stated".to_owned())];
+    let mut parts: Vec<String> = record.ceiling_of_care();
     let allergies: Vec<String> = record
         .allergies
         .iter()
         .filter(|entry| entry.status == EntryStatus::Active)
         .map(|entry| entry.allergy.substance.clone())
         .collect();
+    // Worded so the two cannot be heard as each other ("no known allergies" against "allergies
+    // not known").
     parts.push(if allergies.is_empty() {
         match record.allergy_status {
-            AllergyStatus::NoKnownAllergies { .. } => "no known allergies".to_owned(),
-            _ => "allergies not known".to_owned(),
+            AllergyStatus::NoKnownAllergies { .. } => "no known allergies, confirmed".to_owned(),
+            _ => "ALLERGIES NOT RECORDED, ask".to_owned(),
         }
     } else {
         format!("ALLERGIC TO {}", allergies.join(", "))
     });
-    for limit in record.ceiling_of_care() {
-        parts.push(limit);
-    }
+    parts.push(
+        given(options.requirements.as_deref()).unwrap_or_else(|| "nothing else asked".to_owned()),
+    );
     parts.join("; ")
 }

@@ -363,11 +363,14 @@ fn demographic_lines(record: &PatientRecord, options: &HandoverOptions) -> Vec<S
             ));
         }
         (None, Some(incident)) => lines.push(format!(
-            "Date of birth not known; age {}{}, treated as {}; {}",
-            incident.age_band.words(),
+            "Date of birth not known{}{}; treated as {}; {}",
+            match incident.age_band {
+                doorstep_core::incident::AgeBand::Unknown => String::new(),
+                band => format!(": {}", band.words()),
+            },
             incident
                 .estimated_age
-                .map(|age| format!(" (estimated {age})"))
+                .map(|age| format!(", about {age} (estimated)"))
                 .unwrap_or_default(),
             match incident.age_group {
                 doorstep_core::incident::AgeGroup::Adult => "an adult (16 or over)",
@@ -379,9 +382,13 @@ fn demographic_lines(record: &PatientRecord, options: &HandoverOptions) -> Vec<S
     }
     if let Some(incident) = &record.incident {
         lines.push(format!(
-            "Incident {} started {}",
+            "Incident {}: record started {}{}",
             incident.reference,
-            incident.started.format("%H:%M %-d %b %Y UTC")
+            local(incident.started),
+            incident
+                .occurred_at
+                .map(|at| format!("; happened or began {}", local(at)))
+                .unwrap_or_default()
         ));
     }
     lines

@@ -29,6 +29,7 @@ fn stranger_doc(sex: Sex) -> RecordDoc {
         age_band: AgeBand::Unknown,
         estimated_age: Some(60),
         stated_group: Some(AgeGroup::Adult),
+        occurred_at: Some(at(-10)),
     }
     .checked(at(0), author())
     .unwrap();
@@ -99,10 +100,10 @@ fn an_unknown_man_is_handed_over_in_atmist_order_in_under_a_minute() {
     assert_eq!(letters, "ATMISTER");
     assert_eq!(
         lines[0].2,
-        "Male, age unknown, about 60, adult; not identified"
+        "Male, age not known, about 60 (estimated), treated as an adult; not identified"
     );
-    // 09:00 UTC on 30 November is 09:00 GMT.
-    assert_eq!(lines[1].2, "09:00, 35 minutes ago");
+    // When it happened, not when the record was started; 08:50 UTC on 30 November is GMT.
+    assert_eq!(lines[1].2, "08:50, 45 minutes ago");
     assert_eq!(
         lines[2].2,
         "Found collapsed beside his car, no wallet; at Station Road car park"
@@ -122,7 +123,7 @@ fn an_unknown_man_is_handed_over_in_atmist_order_in_under_a_minute() {
         "GCS 12 (E3 V4 M5)",
         "blood glucose 2.9 mmol/L",
         "NEWS2 11, high",
-        "NEWS2 rising: 1 at 09:05, 11 at 09:20",
+        "NEWS2 over time: 1 at 09:05, 11 at 09:20 on oxygen",
     ] {
         assert!(signs.contains(expected), "{expected} missing: {signs}");
     }
@@ -132,10 +133,10 @@ fn an_unknown_man_is_handed_over_in_atmist_order_in_under_a_minute() {
     );
     assert_eq!(
         lines[5].2,
-        "IV access, glucose 10% 100 mL; oxygen by reservoir (non-rebreather) mask, 15 L/min; called 999 at 09:08"
+        "IV access, glucose 10% 100 mL; oxygen, reservoir (non-rebreather) mask, 15 L/min; 999 called at 09:08"
     );
     assert_eq!(lines[6].2, "10 minutes");
-    assert_eq!(lines[7].2, "resus bay; allergies not known");
+    assert_eq!(lines[7].2, "ALLERGIES NOT RECORDED, ask; resus bay");
     assert!(
         handover.seconds_aloud < 60,
         "{} words take {} s aloud:\n{}",
@@ -158,10 +159,13 @@ fn what_the_crew_has_not_said_is_said_to_be_missing() {
         },
     );
     assert_eq!(handover.lines[6].text, "not given");
-    assert_eq!(handover.lines[7].text, "none stated; allergies not known");
+    assert_eq!(
+        handover.lines[7].text,
+        "ALLERGIES NOT RECORDED, ask; nothing else asked"
+    );
     assert_eq!(
         handover.lines[5].text,
-        "oxygen by reservoir (non-rebreather) mask, 15 L/min; called 999 at 09:08"
+        "oxygen, reservoir (non-rebreather) mask, 15 L/min; 999 called at 09:08"
     );
 }
 
@@ -192,9 +196,52 @@ fn once_identified_the_handover_names_the_patient_and_keeps_the_incident() {
     );
     assert_eq!(
         handover.lines[0].text,
-        "Female, 86; USHER, Una, NHS 999 100 0100"
+        "Female, 86 years; USHER, Una, NHS 999 100 0100"
     );
-    assert_eq!(handover.lines[1].text, "09:00, 35 minutes ago");
+    assert_eq!(handover.lines[1].text, "08:50, 45 minutes ago");
     assert!(handover.lines[2].text.starts_with("Found collapsed"));
-    assert!(handover.lines[4].text.contains("NEWS2 rising"));
+    assert!(handover.lines[4].text.contains("NEWS2 over time"));
+    // A day later the linked incident is history, not the one handed over.
+    let next_day = atmist(
+        &record,
+        &AtmistOptions {
+            at: at(35 + 25 * 60),
+            ..AtmistOptions::default()
+        },
+    );
+    assert_eq!(next_day.lines[1].text, "not recorded");
+}
+
+#[test]
+fn oxygen_is_said_however_it_was_recorded() {
+    let mut doc = stranger_doc(Sex::Male);
+    // On oxygen with no device recorded, then on air.
+    doc.add_observation(&set(
+        7,
+        r#"{"respiration_rate": 20, "spo2": 95, "on_oxygen": true, "systolic_bp": 118, "pulse": 96, "consciousness": "A", "temperature": 36.8}"#,
+        25,
+    ))
+    .unwrap();
+    let record = doc.read(PatientId::from_u128(5)).unwrap();
+    let options = AtmistOptions {
+        at: at(35),
+        ..AtmistOptions::default()
+    };
+    assert!(
+        atmist(&record, &options).lines[5]
+            .text
+            .starts_with("oxygen, device not recorded")
+    );
+    doc.add_observation(&set(
+        8,
+        r#"{"respiration_rate": 18, "spo2": 96, "on_oxygen": false, "systolic_bp": 120, "pulse": 90, "consciousness": "A", "temperature": 36.8}"#,
+        30,
+    ))
+    .unwrap();
+    let record = doc.read(PatientId::from_u128(5)).unwrap();
+    assert!(
+        atmist(&record, &options).lines[5]
+            .text
+            .starts_with("oxygen given earlier, on air at 09:30")
+    );
 }

@@ -68,6 +68,19 @@ fn entered(vitals_json: &str) -> Result<Map<String, Value>, MobileError> {
 
 /// A time the shell sends (RFC 3339), or none for now.
 fn taken_at(text: Option<String>) -> Result<Option<DateTime<Utc>>, MobileError> {
+    time(
+        text,
+        "taken_at",
+        "the time taken is not a date and time (RFC 3339)",
+    )
+}
+
+/// A time the shell sends (RFC 3339) for `field`, or none.
+fn time(
+    text: Option<String>,
+    field: &str,
+    refusal: &str,
+) -> Result<Option<DateTime<Utc>>, MobileError> {
     match text
         .as_deref()
         .map(str::trim)
@@ -76,12 +89,7 @@ fn taken_at(text: Option<String>) -> Result<Option<DateTime<Utc>>, MobileError> 
         None => Ok(None),
         Some(text) => DateTime::parse_from_rfc3339(text)
             .map(|at| Some(at.with_timezone(&Utc)))
-            .map_err(|_| {
-                MobileError::bad_input(
-                    Some("taken_at"),
-                    "the time taken is not a date and time (RFC 3339)",
-                )
-            }),
+            .map_err(|_| MobileError::bad_input(Some(field), refusal)),
     }
 }
 
@@ -282,6 +290,11 @@ impl MobileSession {
                 age_band,
                 estimated_age: incident.estimated_age,
                 stated_group,
+                occurred_at: time(
+                    incident.occurred_at,
+                    "occurred_at",
+                    "the time of the incident is not a date and time (RFC 3339)",
+                )?,
             })?
             .to_string())
     }
@@ -313,16 +326,32 @@ impl MobileSession {
     /// Records an incident patient's NHS number once confirmed; returns the id of the record to
     /// show now (the registered patient's, read with the incident, where this device holds it).
     /// Disk: off the main thread.
+    /// `source`: how the clinician knows (`patient`, `relative-or-carer`, `document`, `police`,
+    /// `care-record`, `other`).
     pub fn identify_incident(
         &self,
         patient_id: String,
         nhs_number: String,
+        source: Option<String>,
     ) -> Result<String, MobileError> {
         let incident = self::patient_id(&patient_id)?;
-        let identified = self
-            .session
-            .identify_incident(incident, self::nhs_number(&nhs_number)?)?;
+        let source = source
+            .as_deref()
+            .map(str::parse::<doorstep_core::incident::IdentificationSource>)
+            .transpose()
+            .map_err(|error| MobileError::bad_input(Some("source"), &error.to_string()))?;
+        let identified =
+            self.session
+                .identify_incident(incident, self::nhs_number(&nhs_number)?, source)?;
         Ok(identified.record_to_show(incident).to_string())
+    }
+
+    /// Withdraws a wrong identification when no one knows who the patient is: the records are
+    /// read apart again. Disk: off the main thread.
+    pub fn withdraw_identification(&self, patient_id: String) -> Result<(), MobileError> {
+        Ok(self
+            .session
+            .withdraw_identification(self::patient_id(&patient_id)?)?)
     }
 
     /// This device's audit trail, oldest first: who did what, to which record, when and why.

@@ -198,11 +198,13 @@ pub struct NewIncident {
     pub description: String,
     /// `female`, `male`, `other` or `unknown`.
     pub sex: String,
-    /// `under-1`, `1-4`, `5-11`, `12-15`, `16-17`, `18-39`, `40-64`, `65-79`, `80+`, `unknown`.
+    /// `under-1`, `1-4`, `5-12`, `13-15`, `16-17`, `18-39`, `40-64`, `65-79`, `80+`, `unknown`.
     pub age_band: String,
     pub estimated_age: Option<u8>,
     /// `adult` or `child`: needed when the age band is unknown.
     pub age_group: Option<String>,
+    /// When it happened or began, if known (RFC 3339).
+    pub occurred_at: Option<String>,
 }
 
 impl std::fmt::Debug for NewIncident {

@@ -177,14 +177,14 @@ def phase_shift(env):
     try:
         nell.start_incident(doorstep.NewIncident(
             reference="CAD-7", place="", description="", sex="female", age_band="unknown",
-            estimated_age=None, age_group=None))
+            estimated_age=None, age_group=None, occurred_at=None))
         check(False, "an unknown age needs adult or child")
     except doorstep.MobileError.InvalidInput as error:
         check("adult (16 or over) or a child" in error.message,
               "an unknown age without adult or child is refused, saying why")
     stranger = nell.start_incident(doorstep.NewIncident(
         reference="CAD-7", place="Bus station", description="Fall, confused", sex="female",
-        age_band="80+", estimated_age=82, age_group=None))
+        age_band="80+", estimated_age=82, age_group=None, occurred_at=None))
     scene = nell.save_set(stranger, json.dumps({"respiration_rate": 18, "pulse": 80}), None, [])
     incidents = nell.incidents()
     check([row.id for row in incidents] == [stranger] and incidents[0].nhs_number == ""
@@ -194,7 +194,7 @@ def phase_shift(env):
     preview = json.loads(nell.identify_preview(stranger, "999 000 0069"))
     check([match["id"] for match in preview] == [bo] and preview[0]["mismatches"] == [],
           "the preview names whose record the number is, with nothing to check")
-    check(nell.identify_incident(stranger, "999 000 0069") == bo,
+    check(nell.identify_incident(stranger, "999 000 0069", "relative-or-carer") == bo,
           "identified: the registered record is the one to show")
     both = json.loads(nell.record(bo))
     check(scene.id in [entry["id"] for entry in both["observations"]]

@@ -1361,7 +1361,7 @@ async fn day() {
     tap(&client, "[data-testid=incident-start]").await;
     let name = text(&client, "[data-testid=banner-name]").await;
     assert!(
-        name.contains(&format!("Unknown {sex}, age unknown, adult")),
+        name.contains(&format!("Unknown {sex}, age not known, adult")),
         "{name}"
     );
     let nhs = text(&client, "[data-testid=nhs-number]").await;

@@ -5,12 +5,14 @@ use serde::Serialize;
 
 use super::audit::{self, AuditAction};
 use super::error::{Result, StoreError};
+use super::linked::{Member, RestrictedLink};
 use super::persist;
-use super::record::{DemographicField, RecordDoc};
-use super::session::{Session, resummarise};
+use super::record::PatientRecord;
+use super::record::RecordDoc;
+use super::session::{Context, Session, Unlocked, resummarise};
 use super::summary::PatientSummary;
 use crate::ids::PatientId;
-use crate::incident::NewIncident;
+use crate::incident::{Identification, IdentificationSource, Incident, NewIncident};
 use crate::nhs_number::NhsNumber;
 use crate::permission::Action;
 
@@ -34,7 +36,7 @@ impl Session {
     /// birth, a temporary identity and whether NEWS2 applies (adult or child). One action,
     /// audited; it syncs like any record.
     pub fn start_incident(&self, new: &NewIncident) -> Result<PatientId> {
-        self.permit(Action::RegisterPatient)?;
+        self.permit(Action::StartIncident)?;
         let recorded = self.recorded();
         let incident = new.checked(recorded.at, recorded.by)?;
         let id = PatientId::random();
@@ -96,29 +98,83 @@ impl Session {
         &self,
         incident: PatientId,
         nhs_number: NhsNumber,
+        source: Option<IdentificationSource>,
     ) -> Result<Identified> {
         self.permit(Action::AmendRecord)?;
-        let linked_to: Vec<PatientId> = self
+        let registered: Vec<PatientId> = self
             .identify_preview(incident, nhs_number)?
             .into_iter()
             .filter(|held| held.incident.is_none())
             .map(|held| held.id)
             .collect();
+        // Two registered records holding the number link to neither (`linked::group`).
+        let linked_to = if registered.len() == 1 {
+            registered
+        } else {
+            Vec::new()
+        };
         let recorded = self.recorded();
+        // Ids only (random, no patient data): the review sees which records were joined.
+        let reason = match linked_to.as_slice() {
+            [] => "no registered record on this device holds the number".to_owned(),
+            ids => format!(
+                "read with record {}",
+                ids.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let reason = match source {
+            Some(source) => format!("{reason}; identified from {}", source.words()),
+            None => reason,
+        };
+        let identification = Identification {
+            nhs_number: Some(nhs_number),
+            source,
+            by: recorded.by,
+            at: recorded.at,
+        };
         self.act(
             incident,
             AuditAction::IdentifyPatient,
-            None,
-            |doc, _| {
-                doc.amend_demographic(
-                    DemographicField::NhsNumber,
-                    serde_json::json!(nhs_number),
-                    recorded,
-                )
-            },
+            Some(reason),
+            |doc, _| doc.identify(&identification),
             resummarise(incident),
         )?;
         Ok(Identified { linked_to })
+    }
+
+    /// Withdraws an incident's identification (a wallet that was someone else's, and no one
+    /// knows who the patient is): the NHS number is cleared, the records are read apart again,
+    /// and the identification stays in the record's history.
+    pub fn withdraw_identification(&self, incident: PatientId) -> Result<()> {
+        self.permit(Action::AmendRecord)?;
+        {
+            let context = self.context()?;
+            let summary = context
+                .unlocked()?
+                .summaries
+                .get(&incident)
+                .ok_or(StoreError::PatientNotFound)?;
+            if summary.incident.is_none() {
+                return Err(StoreError::NotAnIncident);
+            }
+        }
+        let recorded = self.recorded();
+        let identification = Identification {
+            nhs_number: None,
+            source: None,
+            by: recorded.by,
+            at: recorded.at,
+        };
+        self.act(
+            incident,
+            AuditAction::IdentifyPatient,
+            Some("identification withdrawn".to_owned()),
+            |doc, _| doc.identify(&identification),
+            resummarise(incident),
+        )
     }
 
     /// The incident records on this device, newest first, identified or not.
@@ -142,52 +198,134 @@ impl Session {
     }
 }
 
-/// The caseload's rows as this user may see them: an incident record identified as a registered
-/// patient on the device is that patient's row (its sets rank them), not a row of its own.
+/// The caseload's rows as this user may see them: the records of one patient (an identified
+/// incident and the registered record it belongs to) are one row, ranked from the group read as
+/// one, so the incident's sets rank the patient with NEWS2's use decided on the group's facts.
 pub(super) fn caseload_rows(
     session: &Session,
-    unlocked: &super::session::Unlocked,
-) -> Vec<PatientSummary> {
-    let mut rows: std::collections::HashMap<PatientId, PatientSummary> = unlocked
-        .summaries
-        .values()
-        .map(|summary| (summary.id, session.shown(unlocked, summary)))
-        .collect();
-    let registered: std::collections::HashMap<NhsNumber, PatientId> = unlocked
-        .summaries
-        .values()
-        .filter_map(|summary| Some((summary.registered_nhs_number()?, summary.id)))
-        .collect();
-    let identified: Vec<(PatientId, PatientId)> = unlocked
-        .summaries
-        .values()
-        .filter(|summary| summary.incident.is_some())
-        .filter_map(|summary| Some((summary.id, *registered.get(&summary.nhs_number?)?)))
-        .collect();
-    for (incident, patient) in identified {
-        if let Some(row) = rows.remove(&incident)
-            && let Some(lead) = rows.get_mut(&patient)
-        {
-            lead.absorb_linked(&row);
+    context: &Context<'_>,
+) -> Result<Vec<PatientSummary>> {
+    let unlocked = context.unlocked()?;
+    let members = members(unlocked);
+    let mut rows: Vec<PatientSummary> = Vec::with_capacity(unlocked.summaries.len());
+    let mut grouped: std::collections::HashSet<PatientId> = std::collections::HashSet::new();
+    let mut ids: Vec<PatientId> = unlocked.summaries.keys().copied().collect();
+    ids.sort();
+    for id in ids {
+        if grouped.contains(&id) {
+            continue;
         }
+        let group = super::linked::group(id, &members);
+        if group.len() < 2 {
+            if let Some(summary) = unlocked.summaries.get(&id) {
+                rows.push(session.shown(unlocked, summary));
+            }
+            continue;
+        }
+        grouped.extend(group.iter().copied());
+        rows.push(session.group_row(context, unlocked, &group)?);
     }
-    rows.into_values().collect()
+    Ok(rows)
 }
 
-/// The other records on the device with `patient`'s NHS number: one person's records, read as
-/// one. A registered record is linked to incident records only; two registered records never
-/// share a number.
-pub(super) fn linked_ids<'a>(
-    summaries: impl IntoIterator<Item = &'a PatientSummary>,
-    patient: PatientId,
-    nhs_number: Option<NhsNumber>,
-) -> Vec<PatientId> {
-    let Some(number) = nhs_number else {
-        return Vec::new();
-    };
-    summaries
-        .into_iter()
-        .filter(|summary| summary.id != patient && summary.nhs_number == Some(number))
-        .map(|summary| summary.id)
+/// Every record on the device as grouping sees it.
+pub(super) fn members(unlocked: &Unlocked) -> Vec<Member> {
+    unlocked
+        .summaries
+        .values()
+        .map(|summary| Member {
+            id: summary.id,
+            nhs_number: summary.nhs_number,
+            incident: summary.incident.is_some(),
+        })
         .collect()
+}
+
+impl Session {
+    /// One caseload row for a group of records: the summary of the group read as one, as this
+    /// user may see it; where the leading record is restricted to others, its banner only.
+    fn group_row(
+        &self,
+        context: &Context<'_>,
+        unlocked: &Unlocked,
+        group: &[PatientId],
+    ) -> Result<PatientSummary> {
+        let (records, restricted) = self.group_records(context, unlocked, group)?;
+        let lead_id = records
+            .iter()
+            .filter(|record| record.incident.is_none())
+            .map(|record| record.id)
+            .chain(
+                restricted
+                    .iter()
+                    .filter(|link| link.incident.is_none())
+                    .map(|link| link.id),
+            )
+            .next();
+        // A registered record this user may not open leads the row, as its banner.
+        if let Some(lead) = lead_id
+            && restricted.iter().any(|link| link.id == lead)
+            && let Some(summary) = unlocked.summaries.get(&lead)
+        {
+            return Ok(self.shown(unlocked, summary));
+        }
+        let Some(first) = records.first().map(|record| record.id) else {
+            let summary = unlocked
+                .summaries
+                .get(&group[0])
+                .ok_or(StoreError::PatientNotFound)?;
+            return Ok(self.shown(unlocked, summary));
+        };
+        let joined = super::linked::joined(lead_id.unwrap_or(first), records, restricted)
+            .ok_or(StoreError::PatientNotFound)?;
+        Ok(self.shown(unlocked, &PatientSummary::of(&joined)))
+    }
+
+    /// The records of `group` this user may open, read (not audited), and the facts of those they
+    /// may not, from their summaries.
+    pub(super) fn group_records(
+        &self,
+        context: &Context<'_>,
+        unlocked: &Unlocked,
+        group: &[PatientId],
+    ) -> Result<(Vec<PatientRecord>, Vec<RestrictedLink>)> {
+        let mut records = Vec::with_capacity(group.len());
+        let mut restricted = Vec::new();
+        for id in group {
+            match self.load(context, *id) {
+                Ok(loaded) => records.push(loaded.doc.read(*id)?),
+                Err(StoreError::Restricted) => {
+                    let summary = unlocked
+                        .summaries
+                        .get(id)
+                        .ok_or(StoreError::PatientNotFound)?;
+                    restricted.push(RestrictedLink {
+                        id: *id,
+                        incident: summary.incident.clone().map(Incident::without_details),
+                        sex: summary.sex,
+                        birth_date: summary.birth_date,
+                        maternity: summary.maternity.clone(),
+                    });
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok((records, restricted))
+    }
+
+    /// `patient`'s group read as one for scoring a new set, not audited: `None` where the record
+    /// stands alone.
+    pub(super) fn group_for_scoring(
+        &self,
+        context: &Context<'_>,
+        patient: PatientId,
+    ) -> Result<Option<PatientRecord>> {
+        let unlocked = context.unlocked()?;
+        let group = super::linked::group(patient, &members(unlocked));
+        if group.len() < 2 {
+            return Ok(None);
+        }
+        let (records, restricted) = self.group_records(context, unlocked, &group)?;
+        Ok(super::linked::joined(patient, records, restricted))
+    }
 }

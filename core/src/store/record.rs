@@ -30,7 +30,7 @@ use super::restriction::{
     RecordedDecision, Restriction, RestrictionDecision, restriction_in_force,
 };
 use crate::ids::{EntryId, NoteId, ObservationId, PatientId};
-use crate::incident::{AgeGroup, Incident};
+use crate::incident::{AgeGroup, Identification, Incident};
 use crate::news2::{MaternityPeriod, NotApplicable, ResponseProtocol};
 use crate::nhs_number::NhsNumber;
 use crate::observation::{Author, ObservationSet, Scoring};
@@ -364,6 +364,9 @@ pub struct PatientRecord {
     /// The temporary identity of a record started for a patient no one had identified.
     #[serde(default)]
     pub incident: Option<Incident>,
+    /// Who identified an incident's patient, how they knew, and when (or withdrew it).
+    #[serde(default)]
+    pub identification: Option<Identification>,
     /// Other records of the same patient (sharing its NHS number), whose entries are shown here.
     #[serde(default)]
     pub linked: Vec<super::linked::LinkedRecord>,
@@ -720,7 +723,8 @@ pub(super) fn action_at(path: &str) -> Option<Action> {
         ["care_plan_version"] | ["care_plan_edited"] => Some(Action::EditCarePlan),
         ["spo2_scale_decision"] => Some(Action::DecideSpo2Scale),
         ["restriction"] => Some(Action::RestrictRecord),
-        ["incident"] => Some(Action::RegisterPatient),
+        ["incident"] => Some(Action::StartIncident),
+        ["identification"] => Some(Action::AmendRecord),
         // What an import brings in: a registered clinician records it, an integration device
         // imports it (its own entries only: `sync::check_authorship`).
         ["allergies", ..] | ["flags", ..] | ["allergy_status"] | ["medications"] | ["problems"] => {
@@ -1676,6 +1680,28 @@ impl RecordDoc {
         Ok(())
     }
 
+    /// Records who an incident's patient is (or, with no number, that the identification is
+    /// withdrawn), with how the clinician knew: the NHS number register and the identification,
+    /// one commit.
+    pub fn identify(&mut self, identification: &Identification) -> Result<()> {
+        let demographics = self.map("demographics")?;
+        let recorded = Recorded {
+            by: identification.by,
+            at: identification.at,
+        };
+        self.put_register(
+            &demographics,
+            "nhs_number",
+            &identification.nhs_number,
+            recorded,
+        )?;
+        self.doc
+            .put(ROOT, "identification", to_json(identification)?)
+            .map_err(record_error)?;
+        self.commit("identify patient", identification.at);
+        Ok(())
+    }
+
     /// Amends one demographic field (an attributed change; the previous value stays in history).
     pub fn amend_demographic(
         &mut self,
@@ -1863,8 +1889,10 @@ impl RecordDoc {
             }
         }
         let is_incident = incident.is_some();
+        // An incident's identification may be withdrawn: the register then holds null.
         let nhs_number = required(
-            self.demographic(&demographics, "nhs_number", &mut conflicts)?,
+            self.demographic::<Option<NhsNumber>>(&demographics, "nhs_number", &mut conflicts)?
+                .flatten(),
             is_incident,
         )?;
         let given: String = required(
@@ -2020,6 +2048,7 @@ impl RecordDoc {
             escalations,
             restriction: self.restriction()?,
             incident,
+            identification: self.read_register(&ROOT, "identification", &mut Vec::new())?,
             linked: Vec::new(),
             applicability,
         })

@@ -419,8 +419,7 @@ impl Session {
         self.permit(Action::ReadRecords)?;
         let window = chrono::Duration::hours(i64::from(self.protocol()?.complete_set_window_hours));
         let context = self.context()?;
-        let unlocked = context.unlocked()?;
-        let mut list: Vec<(PatientSummary, Rank)> = super::incident::caseload_rows(self, unlocked)
+        let mut list: Vec<(PatientSummary, Rank)> = super::incident::caseload_rows(self, &context)?
             .into_iter()
             .map(|shown| {
                 let rank = shown.rank(now, window);
@@ -442,8 +441,7 @@ impl Session {
     pub fn patients(&self) -> Result<Vec<PatientSummary>> {
         self.permit(Action::ReadRecords)?;
         let context = self.context()?;
-        let unlocked = context.unlocked()?;
-        let mut list: Vec<PatientSummary> = super::incident::caseload_rows(self, unlocked);
+        let mut list: Vec<PatientSummary> = super::incident::caseload_rows(self, &context)?;
         list.sort_by(|a, b| {
             (a.family.to_lowercase(), a.given.to_lowercase(), a.id).cmp(&(
                 b.family.to_lowercase(),
@@ -610,35 +608,25 @@ impl Session {
         reason: Option<String>,
     ) -> Result<PatientRecord> {
         let context = self.context()?;
-        let loaded = self.load(&context, patient)?;
-        let record = loaded.doc.read(patient)?;
+        // The record asked for decides: one restricted to this user is refused whatever it is
+        // linked to.
+        self.load(&context, patient)?;
         let unlocked = context.unlocked()?;
-        let linked =
-            super::incident::linked_ids(unlocked.summaries.values(), patient, record.nhs_number);
-        let mut records = vec![record];
-        let mut restricted = Vec::new();
-        // Each linked record read is audited as its own view: the review sees every record
-        // whose entries were shown.
-        for id in std::iter::once(patient).chain(linked.iter().copied()) {
-            if id != patient {
-                match self.load(&context, id) {
-                    Ok(loaded) => records.push(loaded.doc.read(id)?),
-                    Err(StoreError::Restricted) => {
-                        let incident = unlocked
-                            .summaries
-                            .get(&id)
-                            .and_then(|summary| summary.incident.clone());
-                        restricted.push((id, incident));
-                        continue;
-                    }
-                    Err(error) => return Err(error),
-                }
-            }
-            let reason = self.audited_reason(unlocked, id, reason.clone());
+        let group = super::linked::group(patient, &super::incident::members(unlocked));
+        let group = if group.is_empty() {
+            vec![patient]
+        } else {
+            group
+        };
+        let (records, restricted) = self.group_records(&context, unlocked, &group)?;
+        // Each record read is audited as its own view: the review sees every record whose
+        // entries were shown.
+        for record in &records {
+            let reason = self.audited_reason(unlocked, record.id, reason.clone());
             audit::append(
                 &context.connection,
                 context.key()?,
-                self.event(action, Some(id), reason),
+                self.event(action, Some(record.id), reason),
             )?;
         }
         super::linked::joined(patient, records, restricted).ok_or(StoreError::PatientNotFound)
@@ -724,16 +712,19 @@ impl Session {
         let author = self.author();
         let taken_at = checked_time(taken_at)?;
         let protocol = self.protocol()?;
+        let group = {
+            let context = self.context()?;
+            self.group_for_scoring(&context, patient)?
+        };
         self.act(
             patient,
             AuditAction::RecordObservation,
             None,
             |doc, connection| {
-                let scale = doc.spo2_scale()?;
+                let (facts, scale) = scoring_with(group.as_ref(), doc)?;
                 if input.spo2_scale == Some(2) && scale != Spo2Scale::Scale2 {
                     return Err(StoreError::Scale2WithoutDecision);
                 }
-                let facts = doc.scoring_facts()?;
                 let additional = input
                     .validate_additional(&vitals, facts.applicability.pregnant_on(taken_at))?;
                 let set = ObservationSet::record(
@@ -774,8 +765,8 @@ impl Session {
         let protocol = self.protocol()?;
         let context = self.context()?;
         let loaded = self.load(&context, patient)?;
-        let facts = loaded.doc.scoring_facts()?;
-        let scale = loaded.doc.spo2_scale()?;
+        let group = self.group_for_scoring(&context, patient)?;
+        let (facts, scale) = scoring_with(group.as_ref(), &loaded.doc)?;
         Ok(ObservationSet::record(
             ObservationId::random(),
             taken_at,
@@ -1132,6 +1123,25 @@ pub(super) fn index_observation(
 }
 
 /// Rebuilds a summary from the whole record, for actions that can change more than the latest set.
+/// What a new set is scored with: the facts and SpO2 scale of the patient's records read as one
+/// where the record is linked (an identified incident), so a set scores at saving as it will read
+/// afterwards; else the record's own.
+fn scoring_with(
+    group: Option<&PatientRecord>,
+    doc: &RecordDoc,
+) -> Result<(super::record::ScoringFacts, Spo2Scale)> {
+    match group {
+        Some(joined) => Ok((
+            super::record::ScoringFacts {
+                applicability: joined.applicability.clone(),
+                ceiling_of_care: joined.ceiling_of_care(),
+            },
+            joined.spo2_scale(),
+        )),
+        None => Ok((doc.scoring_facts()?, doc.spo2_scale()?)),
+    }
+}
+
 pub(super) fn resummarise<T>(
     patient: PatientId,
 ) -> impl FnOnce(&mut PatientSummary, &RecordDoc, &T) -> Result<()> {

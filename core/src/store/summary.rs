@@ -136,30 +136,6 @@ impl Ranking {
         }
     }
 
-    /// Combines the ranking of another record of the same person: the newer last complete set
-    /// stands, with every floor from either that is newer than it.
-    fn absorb(&mut self, other: &Ranking) {
-        let mut floors: Vec<RankedSet> = self
-            .newer_floors
-            .iter()
-            .chain(&other.newer_floors)
-            .copied()
-            .collect();
-        if let Some(theirs) = other.last_complete
-            && self
-                .last_complete
-                .is_none_or(|ours| theirs.taken_at > ours.taken_at)
-        {
-            self.last_complete = Some(theirs);
-        }
-        if let Some(complete) = self.last_complete {
-            floors.retain(|floor| floor.taken_at > complete.taken_at);
-        }
-        self.newer_floors = floors;
-        self.trim_floors();
-        self.last_observed = self.last_observed.max(other.last_observed);
-    }
-
     /// Over the cap, the least urgent floor goes (the oldest of equals): dropping by age alone
     /// could drop the one high floor under a run of lesser ones.
     fn trim_floors(&mut self) {
@@ -344,6 +320,8 @@ impl PatientSummary {
             ranking: Ranking::default(),
             maternity: Vec::new(),
             restriction: None,
+            // Where the patient was found and what happened would say what the restriction hides.
+            incident: self.incident.clone().map(Incident::without_details),
             ..self.clone()
         }
     }
@@ -409,30 +387,6 @@ impl PatientSummary {
     /// records the patient's name.
     pub fn display_name(&self) -> String {
         crate::incident::shown_name(&self.family, &self.given, self.sex, self.incident.as_ref())
-    }
-
-    /// Takes in the caseload facts of an incident record identified as this patient: the two
-    /// are one person, ranked by whichever has the newer and more urgent sets.
-    pub fn absorb_linked(&mut self, linked: &PatientSummary) {
-        if linked.latest_news2.is_some_and(|theirs| {
-            self.latest_news2
-                .is_none_or(|ours| theirs.taken_at > ours.taken_at)
-        }) {
-            self.latest_news2 = linked.latest_news2;
-        }
-        self.ranking.absorb(&linked.ranking);
-        for kind in &linked.flags {
-            if !self.flags.contains(kind) {
-                self.flags.push(*kind);
-            }
-        }
-        for substance in &linked.allergies {
-            if !self.allergies.contains(substance) {
-                self.allergies.push(substance.clone());
-            }
-        }
-        self.maternity.extend(linked.maternity.iter().copied());
-        self.has_conflicts |= linked.has_conflicts;
     }
 
     /// Where this patient ranks at `now` with the protocol's window for complete sets.

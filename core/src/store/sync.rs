@@ -343,6 +343,7 @@ fn check_authorship(
                         .is_some_and(|member| member.role == claimed.role)
                     && role_may(&path, claimed.role, creates_record)
                     && integration_may(&path, claimed.role)
+                    && incident_only_at_creation(&path, creates_record)
                     // A restricted record's restriction is changed only by someone it lets decide,
                     // as the roster names the author's device.
                     && (path != "/restriction"
@@ -363,6 +364,7 @@ fn check_authorship(
                     None => roster.is_revoked(claimed.device),
                 }) && role_may(&path, claimed.role, true)
                     && integration_may(&path, claimed.role)
+                    && incident_only_at_creation(&path, creates_record)
             }
             // Bundles are applied part by part, each as a unit of changes.
             UnitKind::Audit | UnitKind::Bundle => false,
@@ -372,6 +374,13 @@ fn check_authorship(
         }
     }
     Ok(None)
+}
+
+/// An incident's temporary identity is written once, with the record: added later to a registered
+/// patient's record it would take the record out of the duplicate-NHS-number checks and decide
+/// NEWS2's use by a statement instead of a date of birth.
+fn incident_only_at_creation(path: &str, creates_record: bool) -> bool {
+    path != "/incident" || creates_record
 }
 
 /// Applies one unit to `doc` and checks it; on a refusal `doc` may hold part of it, and the

@@ -1350,3 +1350,53 @@ fn a_bundle_of_new_records_is_checked_record_by_record() {
     );
     assert_eq!(bea.session.open_record(after_flood).unwrap().family, "Xu");
 }
+
+#[test]
+fn attack_9_an_incident_identity_added_to_a_registered_record_is_refused() {
+    use automerge::transaction::Transactable;
+    let mut world = World::new();
+    let nell = world.honest("Nell");
+    let bea = world.honest("Bea");
+    let paramedic = Role::Paramedic;
+    let mut pam = world.hostile_granted("Pam", paramedic, paramedic);
+    let patient_id = nell
+        .session
+        .add_patient(&patient(valid_serial(74), "Yara", "Yeats"))
+        .unwrap();
+    world.sync(&nell);
+    world.sync(&bea);
+    // Pam, a paramedic who may start incidents, writes an incident's identity into Yara's record
+    // afterwards: "adult or child" would then decide NEWS2, and the record would leave the
+    // duplicate-NHS-number checks.
+    let plains = world.changes_of(patient_id);
+    let mut doc = automerge::AutoCommit::load(&plains.concat()).unwrap();
+    doc.set_actor(actor_of(pam.device));
+    let heads = doc.get_heads();
+    let incident = doorstep_core::incident::NewIncident {
+        reference: "CAD-FORGED".to_owned(),
+        place: String::new(),
+        description: String::new(),
+        sex: Sex::Female,
+        age_band: doorstep_core::incident::AgeBand::From5To12,
+        estimated_age: None,
+        stated_group: None,
+        occurred_at: None,
+    }
+    .checked(chrono::Utc::now(), pam.author(paramedic))
+    .unwrap();
+    doc.put(
+        automerge::ROOT,
+        "incident",
+        serde_json::to_string(&incident).unwrap(),
+    )
+    .unwrap();
+    doc.commit();
+    let forged = doc.save_after(&heads);
+    let unit = pam.unit(patient_id, UnitKind::Changes, &forged);
+    world.append(&[unit]);
+    let outcome = world.sync(&bea);
+    assert_eq!((outcome.forged, outcome.applied), (1, 0), "{outcome:?}");
+    let record = bea.session.open_record(patient_id).unwrap();
+    assert!(record.incident.is_none());
+    assert!(bea.session.incidents().unwrap().is_empty());
+}

@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 
 use automerge::ActorId;
 use chrono::{Duration, TimeZone, Utc};
-use doorstep_core::incident::{AgeBand, AgeGroup, IncidentError, NewIncident};
+use doorstep_core::incident::{
+    AgeBand, AgeGroup, IdentificationSource, IncidentError, NewIncident,
+};
 use doorstep_core::news2::{NotApplicableReason, ResponseProtocol};
 use doorstep_core::observation::{Author, ObservationSet, Scoring};
 use doorstep_core::store::{
@@ -26,6 +28,7 @@ fn collapsed_man(band: AgeBand, stated: Option<AgeGroup>) -> NewIncident {
         age_band: band,
         estimated_age: None,
         stated_group: stated,
+        occurred_at: None,
     }
 }
 
@@ -139,7 +142,9 @@ fn identifying_links_both_histories_and_the_date_of_birth_outranks_the_estimate(
     let preview = nell.identify_preview(incident, number).unwrap();
     assert_eq!(preview.len(), 1);
     assert_eq!(preview[0].display_name(), "THISTLEWOOD, Tam");
-    let identified = nell.identify_incident(incident, number).unwrap();
+    let identified = nell
+        .identify_incident(incident, number, Some(IdentificationSource::Document))
+        .unwrap();
     assert_eq!(identified.linked_to, vec![registered]);
 
     for opened in [registered, incident] {
@@ -172,14 +177,19 @@ fn identifying_links_both_histories_and_the_date_of_birth_outranks_the_estimate(
         );
     }
 
-    // One row on the caseload, ranked by the newest set of either record.
+    // One row on the caseload, ranked by the newest set of either record, as the group reads:
+    // no NEWS2 for a fourteen-year-old.
     let caseload = nell.caseload().unwrap();
     assert_eq!(caseload.len(), 1);
     assert_eq!(caseload[0].id, registered);
-    assert_eq!(
-        caseload[0].latest_news2.unwrap().taken_at,
-        scene_set.taken_at()
-    );
+    let latest = caseload[0].latest_news2.unwrap();
+    assert_eq!(latest.taken_at, scene_set.taken_at());
+    assert_eq!(latest.not_applicable, Some(NotApplicableReason::Under16));
+    // A set saved now on the incident's id is scored as it will read: not at all.
+    let later = nell
+        .record_observation(incident, &vitals(COMPLETE), None)
+        .unwrap();
+    assert!(later.news2().is_none() && later.response().is_none());
     // Still listed among the incidents, now with his NHS number.
     assert_eq!(nell.incidents().unwrap()[0].nhs_number, Some(number));
     assert!(nell.audit_entries().unwrap().iter().any(|entry| {
@@ -187,7 +197,7 @@ fn identifying_links_both_histories_and_the_date_of_birth_outranks_the_estimate(
     }));
     // A registered record is renumbered by amending it, never "identified".
     assert!(matches!(
-        nell.identify_incident(registered, number),
+        nell.identify_incident(registered, number, None),
         Err(StoreError::NotAnIncident)
     ));
     // Two registered records still never share a number.
@@ -222,15 +232,31 @@ fn a_wrong_identification_is_corrected_and_a_restricted_record_stays_hidden() {
         .unwrap();
     nell.record_observation(incident, &vitals(COMPLETE), None)
         .unwrap();
-    nell.identify_incident(incident, NhsNumber::test_number(wrong_serial).unwrap())
-        .unwrap();
+    nell.identify_incident(
+        incident,
+        NhsNumber::test_number(wrong_serial).unwrap(),
+        None,
+    )
+    .unwrap();
     assert_eq!(nell.open_record(wrong).unwrap().observations.len(), 1);
 
-    nell.identify_incident(incident, NhsNumber::test_number(right_serial).unwrap())
-        .unwrap();
+    nell.identify_incident(
+        incident,
+        NhsNumber::test_number(right_serial).unwrap(),
+        None,
+    )
+    .unwrap();
     assert!(nell.open_record(wrong).unwrap().observations.is_empty());
     assert!(nell.open_record(wrong).unwrap().linked.is_empty());
     assert_eq!(nell.open_record(right).unwrap().observations.len(), 1);
+    assert_eq!(
+        nell.open_record(right).unwrap().linked[0]
+            .identification
+            .as_ref()
+            .unwrap()
+            .nhs_number,
+        Some(NhsNumber::test_number(right_serial).unwrap())
+    );
 
     // Restricted to Nell: Nora opening the incident sees the crew's entries, not the record it
     // is linked to, and is told there is one she may not see.
@@ -442,7 +468,7 @@ fn an_incident_and_its_identification_reach_the_team_through_sync() {
 
     // The crew identifies her; the nurse's device reads the two records as one once synced.
     crew.session
-        .identify_incident(incident, NhsNumber::test_number(serial).unwrap())
+        .identify_incident(incident, NhsNumber::test_number(serial).unwrap(), None)
         .unwrap();
     world.sync(&crew);
     world.sync(&nurse);
@@ -456,4 +482,77 @@ fn an_incident_and_its_identification_reach_the_team_through_sync() {
         on_crew.id, registered,
         "the crew's device holds both records now"
     );
+}
+
+#[test]
+fn a_child_as_the_crew_said_who_is_an_adult_is_ranked_by_the_scene_sets_once_identified() {
+    let dir = tempfile::tempdir().unwrap();
+    let nell = new_device(dir.path());
+    let serial = valid_serial(7500);
+    let registered = nell
+        .add_patient(&patient(serial, "Cai", "Calloway"))
+        .unwrap();
+    let incident = nell
+        .start_incident(&collapsed_man(AgeBand::Unknown, Some(AgeGroup::Child)))
+        .unwrap();
+    let scene = nell
+        .record_observation(incident, &vitals(COMPLETE), None)
+        .unwrap();
+    assert!(scene.news2().is_none(), "a stated child: no NEWS2 on scene");
+    nell.identify_incident(incident, NhsNumber::test_number(serial).unwrap(), None)
+        .unwrap();
+    // Born 1937: the scene set is scored on reading, and ranks her.
+    let (row, rank) = nell
+        .ranked_caseload(Utc::now())
+        .unwrap()
+        .into_iter()
+        .find(|(row, _)| row.id == registered)
+        .unwrap();
+    assert_eq!(row.latest_news2.unwrap().total, Some(6));
+    assert_eq!(rank.risk_word(), "medium");
+    let record = nell.open_record(registered).unwrap();
+    assert!(record.observations[0].set.scored_on_reading());
+}
+
+#[test]
+fn an_identification_withdrawn_reads_the_records_apart_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let nell = new_device(dir.path());
+    let serial = valid_serial(7520);
+    let registered = nell
+        .add_patient(&patient(serial, "Dilys", "Dunmore"))
+        .unwrap();
+    let incident = nell
+        .start_incident(&collapsed_man(AgeBand::From65To79, None))
+        .unwrap();
+    nell.record_observation(incident, &vitals(COMPLETE), None)
+        .unwrap();
+    nell.identify_incident(
+        incident,
+        NhsNumber::test_number(serial).unwrap(),
+        Some(IdentificationSource::RelativeOrCarer),
+    )
+    .unwrap();
+    let linked = nell.open_record(registered).unwrap();
+    let identification = linked.linked[0].identification.as_ref().unwrap();
+    assert_eq!(
+        identification.source,
+        Some(IdentificationSource::RelativeOrCarer)
+    );
+    assert_eq!(nell.caseload().unwrap().len(), 1);
+
+    // The card was someone else's: no one knows who he is.
+    nell.withdraw_identification(incident).unwrap();
+    let apart = nell.open_record(registered).unwrap();
+    assert!(apart.linked.is_empty() && apart.observations.is_empty());
+    let scene = nell.open_record(incident).unwrap();
+    assert_eq!(scene.id, incident);
+    assert!(scene.nhs_number.is_none());
+    assert_eq!(scene.observations.len(), 1);
+    assert_eq!(nell.caseload().unwrap().len(), 2);
+    assert!(nell.incidents().unwrap()[0].nhs_number.is_none());
+    assert!(matches!(
+        nell.withdraw_identification(registered),
+        Err(StoreError::NotAnIncident)
+    ));
 }

@@ -100,7 +100,7 @@ export type Restriction = {
 export type FlagKind = "dnacpr" | "respect" | "end-of-life-wishes" | "safeguarding" | "child-protection" | "other";
 export type MedicationStatus = "active" | "on-hold" | "not-started" | "unknown";
 
-export type AgeBand = "under-1" | "1-4" | "5-11" | "12-15" | "16-17" | "18-39" | "40-64" | "65-79" | "80+" | "unknown";
+export type AgeBand = "under-1" | "1-4" | "5-12" | "13-15" | "16-17" | "18-39" | "40-64" | "65-79" | "80+" | "unknown";
 export type AgeGroup = "adult" | "child";
 /** A record started for a patient no one had identified: its temporary identity, as the core words it. */
 export type IncidentView = {
@@ -113,6 +113,7 @@ export type IncidentView = {
   /** Adult or child: what NEWS2's use rests on until a date of birth is known. */
   age_group: AgeGroup;
   started: string;
+  occurred_at: string | null;
   by: Author;
   temporary_name: string;
 };
@@ -124,6 +125,8 @@ export type IncidentForm = {
   age_band: AgeBand;
   estimated_age: number | null;
   stated_group: AgeGroup | null;
+  /** When it happened or began, where known (not when the record is started). */
+  occurred_at: string | null;
 };
 /** A registered patient an NHS number would link an incident to. */
 export type IdentifyMatch = {

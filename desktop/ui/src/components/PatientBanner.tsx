@@ -55,9 +55,9 @@ export function PatientBanner({ record, emergency }: { record: PatientRecord; em
             {record.birth_date
               ? `${longDate(record.birth_date)} (${ageInYears(record.birth_date, new Date())} y)`
               : record.incident
-                ? `Not known: ${record.incident.age_band_words}${
-                    record.incident.estimated_age !== null ? `, about ${record.incident.estimated_age}` : ""
-                  }, treated as ${record.incident.age_group === "adult" ? "an adult (16 or over)" : "a child (under 16)"}`
+                ? `Not known${record.incident.age_band === "unknown" ? "" : `: ${record.incident.age_band_words}`}${
+                    record.incident.estimated_age !== null ? `, about ${record.incident.estimated_age} (estimated)` : ""
+                  }; treated as ${record.incident.age_group === "adult" ? "an adult (16 or over)" : "a child (under 16)"}`
                 : "Not known"}
           </dd>
           <dt>Sex</dt>

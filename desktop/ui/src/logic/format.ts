@@ -190,7 +190,7 @@ export function identityLine(
   const nhs = who.nhs_number ? `NHS No. ${nhsNumber(who.nhs_number)}` : "NHS No. not known";
   if (who.birth_date) return `${nhs} · born ${longDate(who.birth_date)} (${ageInYears(who.birth_date, now)} y)`;
   if (who.incident) {
-    const age = who.incident.estimated_age !== null ? `, about ${who.incident.estimated_age}` : "";
+    const age = who.incident.estimated_age !== null ? `, about ${who.incident.estimated_age} (estimated)` : "";
     return `${nhs} · ${who.incident.age_band_words}${age}, ${who.incident.age_group} · incident ${who.incident.reference}`;
   }
   return `${nhs} · date of birth not known`;

@@ -163,15 +163,16 @@ describe("formatting", () => {
       place: "",
       description: "",
       age_band: "unknown" as const,
-      age_band_words: "age unknown",
+      age_band_words: "age not known",
       estimated_age: 60,
       age_group: "adult" as const,
       started: "2026-12-03T09:00:00Z",
+      occurred_at: null,
       by: { user: "u", role: "paramedic", device: "d" },
-      temporary_name: "Unknown male, about 60, adult",
+      temporary_name: "Unknown male, about 60 (estimated), adult",
     };
     expect(identityLine({ nhs_number: null, birth_date: null, incident }, now)).toBe(
-      "NHS No. not known · age unknown, about 60, adult · incident CAD-7",
+      "NHS No. not known · age not known, about 60 (estimated), adult · incident CAD-7",
     );
   });
 

@@ -5,13 +5,13 @@
 import { useEffect, useState } from "react";
 import { api, type AgeBand, type AgeGroup, type CommandError, type IncidentForm, type May, type Summary } from "../api";
 import { LatestScore } from "../components/News2Badge";
-import { dateTime, identityLine } from "../logic/format";
+import { dateTime, fromUkInput, identityLine, ukInputNow } from "../logic/format";
 
 export const AGE_BANDS: { band: AgeBand; label: string }[] = [
   { band: "under-1", label: "Under 1" },
   { band: "1-4", label: "1–4" },
-  { band: "5-11", label: "5–11" },
-  { band: "12-15", label: "12–15" },
+  { band: "5-12", label: "5–12" },
+  { band: "13-15", label: "13–15" },
   { band: "16-17", label: "16–17" },
   { band: "18-39", label: "18–39" },
   { band: "40-64", label: "40–64" },
@@ -43,6 +43,7 @@ function NewIncident({
   const [group, setGroup] = useState<AgeGroup | null>(null);
   const [description, setDescription] = useState("");
   const [place, setPlace] = useState("");
+  const [occurred, setOccurred] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -57,9 +58,15 @@ function NewIncident({
       setError("The estimated age is a whole number of years.");
       return;
     }
+    const when = occurred ? fromUkInput(occurred) : null;
+    if (when && "error" in when) {
+      setError(when.error);
+      return;
+    }
     setBusy(true);
     try {
       const id = await api.startIncident({
+        occurred_at: when ? when.iso : null,
         reference,
         place,
         description,
@@ -164,6 +171,15 @@ function NewIncident({
         data-testid="incident-description"
         value={description}
         onChange={(event) => setDescription(event.target.value)}
+      />
+      <label htmlFor="incident-occurred">When it happened or began, if known (UK time)</label>
+      <input
+        id="incident-occurred"
+        data-testid="incident-occurred"
+        type="datetime-local"
+        value={occurred}
+        max={ukInputNow(new Date())}
+        onChange={(event) => setOccurred(event.target.value)}
       />
       <label htmlFor="incident-place">Where (optional)</label>
       <input id="incident-place" value={place} onChange={(event) => setPlace(event.target.value)} />
