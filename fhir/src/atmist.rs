@@ -109,7 +109,16 @@ pub fn atmist(record: &PatientRecord, options: &AtmistOptions) -> Atmist {
             time_of_incident(record, options.at),
         ),
         line("M", "Mechanism or history", mechanism(record, options.at)),
-        line("I", "Injuries or illness", injuries(record, options, since)),
+        line(
+            "I",
+            "Injuries or illness",
+            // The crew's own notes: written once their record was started.
+            injuries(
+                record,
+                options,
+                incident_of(record, options.at).map_or(since, |incident| incident.started),
+            ),
+        ),
         line("S", "Signs", signs(&sets)),
         line(
             "T",

@@ -1332,8 +1332,8 @@ async fn day() {
     type_into(&client, "#search", "").await;
 
     step("an unknown adult: an incident record, identified, handed over at the door");
-    tap(&client, "[data-testid=incidents-open]").await;
-    tap(&client, "[data-testid=new-incident-open]").await;
+    // One tap from the caseload to the form.
+    tap(&client, "[data-testid=new-incident-quick]").await;
     type_into(&client, "[data-testid=incident-reference]", "CAD-1203-0042").await;
     // The patient the crew will turn out to have found: recorded on scene as they appear.
     let sex = match target.sex {
@@ -1396,6 +1396,12 @@ async fn day() {
             .is_empty(),
         "sex and age agree with the scene: nothing to check"
     );
+    let scene = text(&client, "[data-testid=identify-scene]").await;
+    assert!(scene.contains("Found collapsed in a car park"), "{scene}");
+    // Linking waits for how the nurse knows who he is.
+    let confirm = find(&client, "[data-testid=identify-confirm]").await;
+    assert!(!confirm.is_enabled().await.unwrap());
+    tap(&client, "[data-testid=identify-source-document]").await;
     accessible(&client, "identify-patient").await;
     screen(&desktop, &client, "identify-patient").await;
     tap(&client, "[data-testid=identify-confirm]").await;
@@ -1405,6 +1411,7 @@ async fn day() {
     .await;
     let linked = text(&client, "[data-testid=linked-record]").await;
     assert!(linked.contains("incident CAD-1203-0042"), "{linked}");
+    assert!(linked.contains("how known: card or document"), "{linked}");
     // Both histories in one: the scene set with the record's own.
     let sets = client
         .find_all(Locator::Css("[data-testid=obs-row]"))
@@ -1442,6 +1449,10 @@ async fn day() {
     assert_eq!(lines, 8, "A, T, M, I, S, T, E, R");
     accessible(&client, "atmist-handover").await;
     screen(&desktop, &client, "atmist-handover").await;
+    // What the crew typed is kept: added to the record as a note.
+    tap(&client, "[data-testid=atmist-note]").await;
+    find(&client, "[data-testid=atmist-noted]").await;
+    screen(&desktop, &client, "atmist-noted").await;
     click_text(&client, "[data-testid=handover-dialog] button", "Close").await;
     // One person, one row: the incident is not listed again on the caseload.
     tap(&client, ".brand").await;
@@ -1449,7 +1460,26 @@ async fn day() {
     tap(&client, "[data-testid=incidents-open]").await;
     let identified = text(&client, "[data-testid=incident-row]").await;
     assert!(identified.contains("Identified"), "{identified}");
+    // Opening the incident shows its patient's record; the identification is withdrawn there
+    // (the card was someone else's) and the two are read apart again.
+    tap(&client, "[data-testid=incident-row] .patient-open").await;
+    text_until(&client, "[data-testid=banner-name]", |t| {
+        t.contains(&target.family.to_uppercase())
+    })
+    .await;
+    tap(&client, "[data-testid=identify-correct]").await;
+    tap(&client, "[data-testid=identify-withdraw]").await;
+    text_until(&client, "[data-testid=banner-name]", |t| {
+        t.contains("Unknown")
+    })
+    .await;
     tap(&client, ".brand").await;
+    wait_for_rows(
+        &client,
+        45,
+        "withdrawn, the incident is a row of its own again",
+    )
+    .await;
 
     step("settings, and the caseload on a portrait tablet");
     click_text(&client, ".topbar button", "Settings").await;

@@ -17,7 +17,7 @@ type Screen =
   | { name: "caseload" }
   | { name: "record"; patient: string }
   | { name: "observe"; record: PatientRecord; draft?: RestoredDraft }
-  | { name: "incidents" }
+  | { name: "incidents"; startNew: boolean }
   | { name: "settings" };
 
 export function App() {
@@ -200,7 +200,7 @@ export function App() {
         <Caseload
           may={user.may}
           onOpen={(patient) => setScreen({ name: "record", patient })}
-          onIncidents={() => setScreen({ name: "incidents" })}
+          onIncidents={(startNew) => setScreen({ name: "incidents", startNew })}
           onError={onError}
         />
       )}
@@ -227,6 +227,7 @@ export function App() {
       {screen.name === "incidents" && (
         <Incidents
           may={user.may}
+          startNew={screen.startNew}
           onOpen={(patient) => setScreen({ name: "record", patient })}
           onClose={() => setScreen({ name: "caseload" })}
           onError={onError}

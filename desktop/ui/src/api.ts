@@ -128,6 +128,10 @@ export type IncidentForm = {
   /** When it happened or began, where known (not when the record is started). */
   occurred_at: string | null;
 };
+export type IdentificationSource = "patient" | "relative-or-carer" | "document" | "police" | "care-record" | "other";
+/** Who identified an incident's patient, how they knew and when; no number: withdrawn. */
+export type Identification = { nhs_number: string | null; source: IdentificationSource | null; by: Author; at: string };
+
 /** A registered patient an NHS number would link an incident to. */
 export type IdentifyMatch = {
   id: string;
@@ -284,7 +288,8 @@ export type PatientRecord = {
   display_name: string;
   incident: IncidentView | null;
   /** Other records of the same patient (an identified incident), whose entries are shown here. */
-  linked: { id: string; incident: IncidentView | null; restricted: boolean }[];
+  linked: { id: string; incident: IncidentView | null; restricted: boolean; identification: Identification | null }[];
+  identification: Identification | null;
   given: string;
   family: string;
   birth_date: string | null;
@@ -407,7 +412,9 @@ export const api = {
   incidents: () => invoke<Summary[]>("incidents"),
   startIncident: (form: IncidentForm) => invoke<string>("start_incident", { form }),
   identifyPreview: (patient: string, nhs: string) => invoke<IdentifyMatch[]>("identify_preview", { patient, nhs }),
-  identifyIncident: (patient: string, nhs: string) => invoke<string>("identify_incident", { patient, nhs }),
+  identifyIncident: (patient: string, nhs: string, source: IdentificationSource) =>
+    invoke<string>("identify_incident", { patient, nhs, source }),
+  withdrawIdentification: (patient: string) => invoke<void>("withdraw_identification", { patient }),
   emergencyAccess: (patient: string, reason: string) =>
     invoke<PatientRecord>("emergency_access", { patient, reason }),
   restrictionCandidates: () => invoke<Candidate[]>("restriction_candidates"),

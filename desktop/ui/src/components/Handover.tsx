@@ -30,6 +30,7 @@ export function HandoverDialog({
   const [text, setText] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
+  const [noted, setNoted] = useState(false);
 
   const save = async () => {
     setBusy(true);
@@ -157,6 +158,11 @@ export function HandoverDialog({
                 <p className="hint" data-testid="atmist-length">
                   {atmist.words} words: about {atmist.seconds_aloud} seconds to read aloud.
                 </p>
+                {noted && (
+                  <p className="hint" role="status" data-testid="atmist-noted">
+                    Added to the record as a note, with your name and the time.
+                  </p>
+                )}
               </div>
             ) : (
               <pre className="handover-text handover-print" data-testid="handover-text" tabIndex={0}>
@@ -170,6 +176,20 @@ export function HandoverDialog({
             )}
             <div className="actions">
               <button onClick={onClose}>Close</button>
+              {atmist && text && !noted && (
+                <button
+                  data-testid="atmist-note"
+                  disabled={busy}
+                  onClick={() =>
+                    void api
+                      .addNote(patient, `Handover at the door (ATMIST):\n${text}`)
+                      .then(() => setNoted(true))
+                      .catch(onError)
+                  }
+                >
+                  Add to the record as a note
+                </button>
+              )}
               <button onClick={() => void save()} disabled={busy} data-testid="handover-save">
                 {busy ? "Saving…" : "Save FHIR file"}
               </button>

@@ -1,29 +1,50 @@
 // Identifying an incident's patient with their NHS number. Nothing changes until the clinician has
-// seen whose record the number belongs to on this device and confirmed it is this patient: linking
-// a stranger's scene observations to the wrong person's history is the hazard (H40).
+// seen whose record the number belongs to on this device beside what was recorded on scene, said
+// how they know, and confirmed with a deliberate tap (Enter only checks the number): linking a
+// stranger's scene record to the wrong person's history, with their alerts, is the hazard (H40).
+// A wrong identification can be withdrawn here too.
 import { useState } from "react";
-import { api, type CommandError, type IdentifyMatch } from "../api";
+import { api, type CommandError, type IdentificationSource, type IdentifyMatch, type IncidentView } from "../api";
 import { longDate, nhsNumber } from "../logic/format";
+
+export const SOURCES: { source: IdentificationSource; label: string }[] = [
+  { source: "patient", label: "The patient" },
+  { source: "relative-or-carer", label: "Relative or carer" },
+  { source: "document", label: "Card or document" },
+  { source: "police", label: "Police" },
+  { source: "care-record", label: "Care record" },
+  { source: "other", label: "Other" },
+];
 
 export function IdentifyPatient({
   incident,
-  reference,
+  scene,
+  identified,
   onIdentified,
+  onWithdrawn,
   onCancel,
   onError,
 }: {
   incident: string;
-  reference: string;
+  /** What was recorded on scene, shown beside the record the number belongs to. */
+  scene: { name: string; incident: IncidentView };
+  /** The incident already carries an NHS number: offer to withdraw it. */
+  identified: boolean;
   onIdentified: (shown: string) => void;
+  onWithdrawn: () => void;
   onCancel: () => void;
   onError: (error: unknown) => CommandError;
 }) {
   const [nhs, setNhs] = useState("");
   const [matches, setMatches] = useState<IdentifyMatch[] | null>(null);
+  const [source, setSource] = useState<IdentificationSource | null>(null);
+  const [checked, setChecked] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const mismatched = (matches ?? []).some((match) => match.mismatches.length > 0);
 
   const check = async () => {
     setError(null);
+    setChecked(false);
     try {
       setMatches(await api.identifyPreview(incident, nhs));
     } catch (failure) {
@@ -31,9 +52,22 @@ export function IdentifyPatient({
     }
   };
   const identify = async () => {
+    if (!source) {
+      setError("Say how you know who the patient is.");
+      return;
+    }
     setError(null);
     try {
-      onIdentified(await api.identifyIncident(incident, nhs));
+      onIdentified(await api.identifyIncident(incident, nhs, source));
+    } catch (failure) {
+      setError(onError(failure).message);
+    }
+  };
+  const withdraw = async () => {
+    setError(null);
+    try {
+      await api.withdrawIdentification(incident);
+      onWithdrawn();
     } catch (failure) {
       setError(onError(failure).message);
     }
@@ -42,7 +76,7 @@ export function IdentifyPatient({
   return (
     <div className="dialog-backdrop">
       <form
-        className="dialog"
+        className="dialog identify"
         role="dialog"
         aria-modal="true"
         aria-labelledby="identify-title"
@@ -51,11 +85,17 @@ export function IdentifyPatient({
           if (event.key === "Escape") onCancel();
         }}
         onSubmit={(event) => {
+          // Enter checks the number; linking takes a tap on the confirm button.
           event.preventDefault();
-          void (matches === null ? check() : identify());
+          void check();
         }}
       >
-        <h2 id="identify-title">Identify the patient of incident {reference}</h2>
+        <h2 id="identify-title">Identify the patient of incident {scene.incident.reference}</h2>
+        <p className="scene" data-testid="identify-scene">
+          On scene: <strong>{scene.name}</strong>
+          {scene.incident.description ? ` · ${scene.incident.description}` : ""}
+          {scene.incident.place ? ` · ${scene.incident.place}` : ""}
+        </p>
         <label htmlFor="identify-nhs">NHS number</label>
         <input
           id="identify-nhs"
@@ -77,17 +117,16 @@ export function IdentifyPatient({
             </p>
           ) : (
             <div data-testid="identify-match">
-              <p>
-                NHS No. {nhsNumber(nhs)} is{" "}
+              <p>NHS No. {nhsNumber(nhs)} on this device is:</p>
+              <ul>
                 {matches.map((match) => (
-                  <strong key={match.id}>
-                    {match.display_name}
+                  <li key={match.id}>
+                    <strong>{match.display_name}</strong>
                     {match.birth_date ? `, born ${longDate(match.birth_date)}` : ""}, {match.sex}
-                  </strong>
+                  </li>
                 ))}
-                .
-              </p>
-              {matches.some((match) => match.mismatches.length > 0) && (
+              </ul>
+              {mismatched && (
                 <div className="scale-review" role="alert" data-testid="identify-mismatch">
                   Check before confirming: this does not match what was recorded on scene.
                   <ul>
@@ -95,17 +134,51 @@ export function IdentifyPatient({
                       match.mismatches.map((mismatch) => <li key={`${match.id}-${mismatch}`}>{mismatch}</li>),
                     )}
                   </ul>
+                  <label className="check">
+                    <input
+                      type="checkbox"
+                      data-testid="identify-checked"
+                      checked={checked}
+                      onChange={(event) => setChecked(event.target.checked)}
+                    />{" "}
+                    I have checked: this is the patient in front of me
+                  </label>
                 </div>
               )}
               <p>Is this the patient in front of you? Their record and this incident will be shown as one.</p>
             </div>
           ))}
+        {matches !== null && (
+          <fieldset>
+            <legend>How do you know?</legend>
+            <div className="segmented" role="radiogroup" aria-label="How you know who the patient is">
+              {SOURCES.map((choice) => (
+                <button
+                  key={choice.source}
+                  type="button"
+                  role="radio"
+                  aria-checked={source === choice.source}
+                  className={source === choice.source ? "chosen" : ""}
+                  data-testid={`identify-source-${choice.source}`}
+                  onClick={() => setSource(choice.source)}
+                >
+                  {choice.label}
+                </button>
+              ))}
+            </div>
+          </fieldset>
+        )}
         {error && (
           <p className="error" role="alert" data-testid="identify-error">
             {error}
           </p>
         )}
         <div className="actions">
+          {identified && (
+            <button type="button" className="danger" data-testid="identify-withdraw" onClick={() => void withdraw()}>
+              Not identified after all: withdraw
+            </button>
+          )}
           <button type="button" onClick={onCancel}>
             Cancel
           </button>
@@ -114,7 +187,13 @@ export function IdentifyPatient({
               Check NHS number
             </button>
           ) : (
-            <button type="submit" className="primary" data-testid="identify-confirm">
+            <button
+              type="button"
+              className="primary"
+              data-testid="identify-confirm"
+              disabled={!source || (mismatched && !checked)}
+              onClick={() => void identify()}
+            >
               {matches.length === 0 ? "Record the NHS number" : "Yes, this is the patient"}
             </button>
           )}

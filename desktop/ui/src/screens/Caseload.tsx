@@ -35,8 +35,8 @@ export function Caseload({
 }: {
   may: May;
   onOpen: (patient: string) => void;
-  /** The incident list, with "New incident". */
-  onIncidents: () => void;
+  /** The incident list; `startNew`: with the "New incident" form open. */
+  onIncidents: (startNew: boolean) => void;
   onError: (error: unknown) => CommandError;
 }) {
   const [query, setQuery] = useState("");
@@ -109,8 +109,13 @@ export function Caseload({
             By name
           </button>
         </div>
-        <button data-testid="incidents-open" onClick={onIncidents}>
-          {may.register_patients ? "Incidents · New incident" : "Incidents"}
+        {may.register_patients && (
+          <button data-testid="new-incident-quick" onClick={() => onIncidents(true)}>
+            New incident
+          </button>
+        )}
+        <button data-testid="incidents-open" onClick={() => onIncidents(false)}>
+          Incidents
         </button>
         {may.import_records && <FhirImport onImported={() => setSynced((n) => n + 1)} onError={onError} />}
       </div>

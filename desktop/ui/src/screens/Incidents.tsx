@@ -202,17 +202,20 @@ function NewIncident({
 
 export function Incidents({
   may,
+  startNew,
   onOpen,
   onClose,
   onError,
 }: {
   may: May;
+  /** Opened from the caseload's "New incident": the form first. */
+  startNew: boolean;
   onOpen: (patient: string) => void;
   onClose: () => void;
   onError: (error: unknown) => CommandError;
 }) {
   const [rows, setRows] = useState<Summary[] | null>(null);
-  const [starting, setStarting] = useState(false);
+  const [starting, setStarting] = useState(startNew && may.register_patients);
 
   useEffect(() => {
     api.incidents().then(setRows).catch(onError);

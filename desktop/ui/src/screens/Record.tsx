@@ -3,19 +3,36 @@
 // when out of date), problems, care plan and visit notes; and how current it is ("last synced",
 // changes not yet sent). Actions the user's role may not take are not offered; the core refuses
 // them anyway. A record restricted to others shows its banner only, with emergency access.
-import { useCallback, useEffect, useState } from "react";
-import { api, type Author, type CommandError, type May, type Observation, type PatientRecord } from "../api";
+import { useCallback, useEffect, useRef, useState } from "react";
+import {
+  api,
+  type Author,
+  type CommandError,
+  type Identification,
+  type IncidentView,
+  type May,
+  type Observation,
+  type PatientRecord,
+} from "../api";
 import { PatientBanner } from "../components/PatientBanner";
 import { EscalationDialog, serviceLabel } from "../components/EscalationDialog";
 import { NotApplicableNotice, SetBadge } from "../components/News2Badge";
 import { ObsChart } from "../components/ObsChart";
 import { ReasonDialog } from "../components/ReasonDialog";
 import { HandoverDialog } from "../components/Handover";
-import { IdentifyPatient } from "../components/Identify";
+import { IdentifyPatient, SOURCES } from "../components/Identify";
 import { RestrictedNotice, RestrictionSection } from "../components/Restriction";
-import { ago, authorName, dateTime, longDate } from "../logic/format";
+import { ago, authorName, dateTime, longDate, nhsNumber } from "../logic/format";
 
 type MaternityChoice = "pregnant" | "postnatal" | "none";
+
+/** "Identified as NHS No. … from a card or document by Nell Nightingale (nurse), 3 Dec 17:46" */
+function identificationText(identification: Identification, authors: PatientRecord["authors"]): string {
+  const who = `${authorName(identification.by, authors)}, ${dateTime(identification.at)}`;
+  if (!identification.nhs_number) return `Identification withdrawn by ${who}.`;
+  const how = SOURCES.find((choice) => choice.source === identification.source)?.label.toLowerCase() ?? "not stated";
+  return `Identified as NHS No. ${nhsNumber(identification.nhs_number)} (how known: ${how}) by ${who}.`;
+}
 
 /** "Pregnant, expected delivery 12 Mar 2027 (recorded by …)" */
 function maternityText(record: PatientRecord): string {
@@ -240,11 +257,25 @@ export function RecordScreen({
   const [scaleNote, setScaleNote] = useState("");
   const [emergencyReason, setEmergencyReason] = useState<string | null>(null);
   const [handingOver, setHandingOver] = useState(false);
-  const [identifying, setIdentifying] = useState<{ incident: string; reference: string } | null>(null);
+  const [identifying, setIdentifying] = useState<{
+    incident: string;
+    scene: { name: string; incident: IncidentView };
+    identified: boolean;
+  } | null>(null);
+
+  // The latest navigation callback, without reloading (and re-auditing) the record whenever the
+  // app re-renders with a new one.
+  const openRef = useRef(onOpen);
+  openRef.current = onOpen;
 
   const load = useCallback(async () => {
     try {
       const opened = await api.record(patient);
+      // An identified incident is shown as its patient's record: work on it goes there.
+      if (opened.id !== patient) {
+        openRef.current(opened.id);
+        return;
+      }
       setRecord(opened);
       setCarePlan(opened.care_plan);
     } catch (failure) {
@@ -401,6 +432,7 @@ export function RecordScreen({
           {record.incident && (
             <p data-testid="incident-details">
               Started {dateTime(record.incident.started)} by {authorName(record.incident.by, record.authors)}
+              {record.incident.occurred_at ? `; happened or began ${dateTime(record.incident.occurred_at)}` : ""}
               {record.incident.place ? ` at ${record.incident.place}` : ""}
               {record.incident.description ? `: ${record.incident.description}` : ""}.{" "}
               {record.nhs_number
@@ -409,45 +441,72 @@ export function RecordScreen({
                   (record.incident.age_group === "adult" ? "an adult (16 or over)." : "a child (under 16): it is not.")}
             </p>
           )}
+          {record.identification && (
+            <p data-testid="identification">{identificationText(record.identification, record.authors)}</p>
+          )}
           {record.incident && may.amend_record && (
             <button
               className={record.nhs_number ? "" : "primary"}
               data-testid="identify-open"
-              onClick={() => setIdentifying({ incident: record.id, reference: record.incident?.reference ?? "" })}
+              onClick={() =>
+                record.incident &&
+                setIdentifying({
+                  incident: record.id,
+                  scene: { name: record.display_name, incident: record.incident },
+                  identified: record.nhs_number !== null,
+                })
+              }
             >
-              {record.nhs_number ? "Correct the identification" : "Identify patient"}
+              {record.nhs_number ? "Correct or withdraw the identification" : "Identify patient"}
             </button>
           )}
           {record.linked.map((linked) => (
-            <p key={linked.id} data-testid="linked-record">
-              {linked.restricted
-                ? "A linked record of this patient is restricted to named clinicians: its entries are not shown here."
-                : linked.incident
-                  ? `Shown with this record: incident ${linked.incident.reference}, started ${dateTime(linked.incident.started)} by ${authorName(linked.incident.by, record.authors)}. Its entries keep their authors and times.`
-                  : "Shown with this record: another record of this patient."}{" "}
+            <div key={linked.id} data-testid="linked-record">
+              <p>
+                {linked.restricted
+                  ? "A linked record of this patient is restricted to named clinicians: its entries are not shown here."
+                  : linked.incident
+                    ? `Shown with this record: incident ${linked.incident.reference}, started ${dateTime(linked.incident.started)} by ${authorName(linked.incident.by, record.authors)}. Its entries keep their authors and times.`
+                    : "Shown with this record: another record of this patient."}
+              </p>
+              {linked.identification && <p>{identificationText(linked.identification, record.authors)}</p>}
               {linked.incident && !linked.restricted && may.amend_record && (
                 <button
                   className="small"
                   data-testid="identify-correct"
-                  onClick={() => setIdentifying({ incident: linked.id, reference: linked.incident?.reference ?? "" })}
+                  onClick={() =>
+                    linked.incident &&
+                    setIdentifying({
+                      incident: linked.id,
+                      scene: { name: linked.incident.temporary_name, incident: linked.incident },
+                      identified: true,
+                    })
+                  }
                 >
-                  Not this patient? Correct the identification
+                  Not this patient? Correct or withdraw the identification
                 </button>
               )}
-            </p>
+            </div>
           ))}
         </section>
       )}
       {identifying && (
         <IdentifyPatient
           incident={identifying.incident}
-          reference={identifying.reference}
+          scene={identifying.scene}
+          identified={identifying.identified}
           onError={onError}
           onCancel={() => setIdentifying(null)}
           onIdentified={(shown) => {
             setIdentifying(null);
             setSaved("Patient identified: the incident and their record are shown as one.");
             if (shown !== patient) onOpen(shown);
+            else void reload();
+          }}
+          onWithdrawn={() => {
+            setIdentifying(null);
+            // The incident stands on its own again: show it.
+            if (identifying.incident !== patient) onOpen(identifying.incident);
             else void reload();
           }}
         />
