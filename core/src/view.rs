@@ -310,6 +310,7 @@ pub fn shown_record_json(
         "enrolled": status.server.is_some(),
     });
     value["similar_name"] = json!(session.similar_names()?.contains(&record.id));
+    value["shares_nhs_number"] = json!(session.sharing_nhs_number(record.id)?);
     value["similar_to"] = json!(
         session
             .similar_to(record.id)?

@@ -58,6 +58,7 @@ pub struct MayView {
     restrict_record: bool,
     import_records: bool,
     register_patients: bool,
+    start_incident: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -84,6 +85,7 @@ fn user_view(user: &doorstep_core::store::UserInfo) -> UserView {
             restrict_record: user.role.may(Action::RestrictRecord),
             import_records: user.role.may(Action::ImportRecords),
             register_patients: user.role.may(Action::RegisterPatient),
+            start_incident: user.role.may(Action::StartIncident),
         },
     }
 }

@@ -156,17 +156,19 @@ fn given(text: Option<&str>) -> Option<String> {
 /// The incident the crew is handing over: the record's own, or, once the patient is identified
 /// and read with their registered record, the latest incident linked to it.
 fn incident_of(record: &PatientRecord, at: DateTime<Utc>) -> Option<&Incident> {
+    // The newest of the record's own and its linked incidents: two crews' incidents of one
+    // patient lead with the oldest.
     record
         .incident
-        .as_ref()
-        .or_else(|| {
+        .iter()
+        .chain(
             record
                 .linked
                 .iter()
                 .filter(|linked| !linked.restricted)
-                .filter_map(|linked| linked.incident.as_ref())
-                .max_by_key(|incident| incident.started)
-        })
+                .filter_map(|linked| linked.incident.as_ref()),
+        )
+        .max_by_key(|incident| incident.started)
         .filter(|incident| at - incident.started <= Duration::hours(INCIDENT_HOURS))
 }
 

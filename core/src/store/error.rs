@@ -54,6 +54,10 @@ pub enum StoreError {
         "that record is a registered patient's, not an incident: its NHS number is changed by amending its demographics"
     )]
     NotAnIncident,
+    #[error(
+        "an incident's NHS number is recorded by identifying the patient (with how you know), or withdrawn; not by amending it"
+    )]
+    IdentifyIncident,
     #[error("no observation with that id on this device")]
     ObservationNotFound,
     #[error("no note with that id in this record")]
@@ -223,7 +227,8 @@ impl StoreError {
             | StoreError::DeliveryInFuture
             | StoreError::ExpectedDeliveryOutOfRange(_)
             | StoreError::Incident(_)
-            | StoreError::NotAnIncident => "bad-input",
+            | StoreError::NotAnIncident
+            | StoreError::IdentifyIncident => "bad-input",
             _ => "store",
         }
     }

@@ -130,15 +130,25 @@ impl Session {
         {
             let (connection, unlocked) = context.parts()?;
             let key = &unlocked.key;
-            let held: std::collections::HashMap<NhsNumber, &PatientSummary> = unlocked
-                .summaries
-                .values()
-                .filter_map(|summary| Some((summary.registered_nhs_number()?, summary)))
-                .collect();
+            let mut held: std::collections::HashMap<NhsNumber, Vec<&PatientSummary>> =
+                std::collections::HashMap::new();
+            for summary in unlocked.summaries.values() {
+                if let Some(number) = summary.registered_nhs_number() {
+                    held.entry(number).or_default().push(summary);
+                }
+            }
             let transaction = connection.transaction()?;
             for (position, import) in records.iter().enumerate() {
                 let nhs_number = import.demographics.nhs_number;
-                let (patient, mut doc, created) = match held.get(&nhs_number) {
+                let holding = held.get(&nhs_number).map(Vec::as_slice).unwrap_or_default();
+                // Two records hold the number (a duplicate registration): which one the source
+                // means is for a clinician to settle, never a guess.
+                if holding.len() > 1 {
+                    outcome.refused.push(position + 1);
+                    progress(position + 1);
+                    continue;
+                }
+                let (patient, mut doc, created) = match holding.first() {
                     None if new_patients == NewPatients::LeaveOut => {
                         outcome.not_held.push(position + 1);
                         progress(position + 1);

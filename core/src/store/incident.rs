@@ -177,6 +177,28 @@ impl Session {
         )
     }
 
+    /// How many other registered records on the device hold `patient`'s NHS number where that
+    /// keeps records apart (a duplicate registration, or one arriving by sync): shown, so that a
+    /// record that stops showing an identified incident says why.
+    pub fn sharing_nhs_number(&self, patient: PatientId) -> Result<usize> {
+        self.permit(Action::ReadRecords)?;
+        let context = self.context()?;
+        let summaries = &context.unlocked()?.summaries;
+        let me = summaries.get(&patient).ok_or(StoreError::PatientNotFound)?;
+        let Some(number) = me.nhs_number else {
+            return Ok(0);
+        };
+        let registered = summaries
+            .values()
+            .filter(|other| other.id != patient && other.registered_nhs_number() == Some(number))
+            .count();
+        Ok(match me.incident {
+            // An incident links to one registered record: two keep it apart.
+            Some(_) if registered < 2 => 0,
+            _ => registered,
+        })
+    }
+
     /// The incident records on this device, newest first, identified or not.
     pub fn incidents(&self) -> Result<Vec<PatientSummary>> {
         self.permit(Action::ReadRecords)?;
@@ -223,7 +245,17 @@ pub(super) fn caseload_rows(
             continue;
         }
         grouped.extend(group.iter().copied());
-        rows.push(session.group_row(context, unlocked, &group)?);
+        match session.group_row(context, unlocked, &group) {
+            Ok(row) => rows.push(row),
+            // One unreadable record never takes the caseload down: its group is listed record
+            // by record, as before it was identified.
+            Err(_) => rows.extend(
+                group
+                    .iter()
+                    .filter_map(|id| unlocked.summaries.get(id))
+                    .map(|summary| session.shown(unlocked, summary)),
+            ),
+        }
     }
     Ok(rows)
 }
@@ -325,7 +357,10 @@ impl Session {
         if group.len() < 2 {
             return Ok(None);
         }
-        let (records, restricted) = self.group_records(context, unlocked, &group)?;
-        Ok(super::linked::joined(patient, records, restricted))
+        // A linked record that cannot be read leaves the set scored on its own record's facts.
+        Ok(self
+            .group_records(context, unlocked, &group)
+            .ok()
+            .and_then(|(records, restricted)| super::linked::joined(patient, records, restricted)))
     }
 }

@@ -2048,7 +2048,12 @@ impl RecordDoc {
             escalations,
             restriction: self.restriction()?,
             incident,
-            identification: self.read_register(&ROOT, "identification", &mut Vec::new())?,
+            // Only an incident is identified; elsewhere the value is no one's to show.
+            identification: if is_incident {
+                self.read_register(&ROOT, "identification", &mut Vec::new())?
+            } else {
+                None
+            },
             linked: Vec::new(),
             applicability,
         })

@@ -885,6 +885,10 @@ impl Session {
         value: serde_json::Value,
     ) -> Result<()> {
         self.permit(Action::AmendRecord)?;
+        if field == DemographicField::NhsNumber && self.is_incident(patient)? {
+            // An incident's number is its identification: with how it is known, and audited.
+            return Err(StoreError::IdentifyIncident);
+        }
         if field == DemographicField::NhsNumber {
             let number = NhsNumber::parse(value.as_str().unwrap_or_default()).ok();
             let context = self.context()?;
@@ -920,6 +924,8 @@ impl Session {
         self.permit(Action::ResolveConflict)?;
         let protocol = self.protocol()?;
         let recorded = self.recorded();
+        // An incident's number links it to the registered record holding it: no duplicate.
+        let incident = self.is_incident(patient)?;
         let others: std::collections::HashSet<NhsNumber> = {
             let mut context = self.context()?;
             context
@@ -936,7 +942,7 @@ impl Session {
             AuditAction::ResolveConflict,
             Some(audited),
             |doc, _| match doc.resolve_conflict(field, resolution, recorded, &protocol)? {
-                Resolved::NhsNumber(number) if others.contains(&number) => {
+                Resolved::NhsNumber(number) if !incident && others.contains(&number) => {
                     Err(StoreError::DuplicateNhsNumber)
                 }
                 _ => Ok(()),
@@ -1047,6 +1053,18 @@ impl Session {
             |doc, _| doc.add_escalation(&escalation, recorded),
             |_, _, _| Ok(()),
         )
+    }
+
+    /// Whether `patient`'s record is an incident's (from its summary).
+    pub(super) fn is_incident(&self, patient: PatientId) -> Result<bool> {
+        let context = self.context()?;
+        Ok(context
+            .unlocked()?
+            .summaries
+            .get(&patient)
+            .ok_or(StoreError::PatientNotFound)?
+            .incident
+            .is_some())
     }
 
     pub(super) fn recorded(&self) -> Recorded {

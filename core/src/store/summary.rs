@@ -235,7 +235,7 @@ impl Rank {
 }
 
 /// Bumped when a summary's content changes meaning: older summaries are rebuilt at unlock.
-pub const SUMMARY_VERSION: u32 = 4;
+pub const SUMMARY_VERSION: u32 = 5;
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatientSummary {
@@ -251,6 +251,13 @@ pub struct PatientSummary {
     /// The temporary identity of an incident record.
     #[serde(default)]
     pub incident: Option<Incident>,
+    /// The youngest date of birth NEWS2's use rests on (every concurrently recorded one; for one
+    /// patient's records read as one, the registered record's).
+    #[serde(default)]
+    pub youngest_birth_date: Option<NaiveDate>,
+    /// Adult or child as stated on scene, where no date of birth is known.
+    #[serde(default)]
+    pub stated_group: Option<AgeGroup>,
     pub latest_news2: Option<LatestNews2>,
     pub flags: Vec<FlagKind>,
     pub allergies: Vec<String>,
@@ -290,6 +297,8 @@ impl PatientSummary {
             birth_date: record.birth_date,
             sex: record.sex,
             incident: record.incident.clone(),
+            youngest_birth_date: record.applicability.birth_dates.iter().max().copied(),
+            stated_group: record.applicability.stated_group,
             latest_news2: record.latest_observation().map(LatestNews2::of),
             flags: record
                 .flags
@@ -363,13 +372,13 @@ impl PatientSummary {
 
     /// Why NEWS2 is not used for this patient at `now`, if it is not.
     pub fn news2_not_applicable(&self, now: DateTime<Utc>) -> Option<NotApplicableReason> {
-        match (self.birth_date, &self.incident) {
+        match (self.youngest_birth_date.or(self.birth_date), &self.incident) {
             (Some(born), _) => crate::news2::not_applicable(born, &self.maternity, now),
             (None, incident) => crate::news2::not_applicable_for_group(
                 // As the record reads it: no birth date and no statement is a child's.
-                incident
-                    .as_ref()
-                    .map_or(AgeGroup::Child, |incident| incident.age_group),
+                self.stated_group
+                    .or(incident.as_ref().map(|incident| incident.age_group))
+                    .unwrap_or(AgeGroup::Child),
                 &self.maternity,
                 now,
             ),

@@ -555,4 +555,40 @@ fn an_identification_withdrawn_reads_the_records_apart_again() {
         nell.withdraw_identification(registered),
         Err(StoreError::NotAnIncident)
     ));
+    // An incident's number is never amended around the identification.
+    assert!(matches!(
+        nell.amend_demographic(
+            incident,
+            DemographicField::NhsNumber,
+            json(NhsNumber::test_number(serial).unwrap())
+        ),
+        Err(StoreError::IdentifyIncident)
+    ));
+}
+
+#[test]
+fn two_crews_incidents_of_one_unregistered_patient_read_as_one_and_as_a_child_if_either_said_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let nell = new_device(dir.path());
+    let number = NhsNumber::test_number(valid_serial(7540)).unwrap();
+    let adult = nell
+        .start_incident(&collapsed_man(AgeBand::Unknown, Some(AgeGroup::Adult)))
+        .unwrap();
+    let mut second = collapsed_man(AgeBand::Unknown, Some(AgeGroup::Child));
+    second.reference = "CAD-20261203-0099".to_owned();
+    let child = nell.start_incident(&second).unwrap();
+    nell.record_observation(adult, &vitals(COMPLETE), None)
+        .unwrap();
+    nell.identify_incident(adult, number, None).unwrap();
+    nell.identify_incident(child, number, None).unwrap();
+    let caseload = nell.caseload().unwrap();
+    assert_eq!(caseload.len(), 1, "one patient, one row");
+    assert_eq!(
+        caseload[0].news2_not_applicable(Utc::now()),
+        Some(NotApplicableReason::Under16),
+        "the row says what the record shows"
+    );
+    let record = nell.open_record(child).unwrap();
+    assert_eq!(record.id, adult, "the incident started first leads");
+    assert!(record.observations[0].set.news2().is_none());
 }

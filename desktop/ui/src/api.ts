@@ -36,6 +36,7 @@ export type May = {
   restrict_record: boolean;
   import_records: boolean;
   register_patients: boolean;
+  start_incident: boolean;
 };
 export type User = { id: string; name: string; role: string; may: May };
 
@@ -331,6 +332,8 @@ export type PatientRecord = {
   medications_out_of_date: boolean;
   medicines_review_days: number;
   similar_name: boolean;
+  /** Other registered records on the device holding this NHS number: not read together. */
+  shares_nhs_number: number;
   /** The other patients on the device with this family name. */
   similar_to: { given: string; family: string; birth_date: string | null }[];
   /** "banner-only": the record holds the banner's contents and nothing else. */

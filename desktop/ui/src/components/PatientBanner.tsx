@@ -49,6 +49,12 @@ export function PatientBanner({ record, emergency }: { record: PatientRecord; em
           <dt>NHS No.</dt>
           <dd data-testid="nhs-number">
             {record.nhs_number ? nhsNumber(record.nhs_number) : <strong>Not known: patient not identified</strong>}
+            {record.shares_nhs_number > 0 && (
+              <span className="chip chip-similar" data-testid="shares-nhs-number">
+                Another record on this device holds this NHS number: they are not read together until a clinician
+                settles which is this patient's
+              </span>
+            )}
           </dd>
           <dt>Born</dt>
           <dd data-testid="banner-born">

@@ -109,7 +109,7 @@ export function Caseload({
             By name
           </button>
         </div>
-        {may.register_patients && (
+        {may.start_incident && (
           <button data-testid="new-incident-quick" onClick={() => onIncidents(true)}>
             New incident
           </button>

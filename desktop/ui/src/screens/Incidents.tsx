@@ -215,7 +215,7 @@ export function Incidents({
   onError: (error: unknown) => CommandError;
 }) {
   const [rows, setRows] = useState<Summary[] | null>(null);
-  const [starting, setStarting] = useState(startNew && may.register_patients);
+  const [starting, setStarting] = useState(startNew && may.start_incident);
 
   useEffect(() => {
     api.incidents().then(setRows).catch(onError);
@@ -226,7 +226,7 @@ export function Incidents({
     <main className="page incidents">
       <div className="toolbar">
         <h1>Incidents</h1>
-        {may.register_patients && !starting && (
+        {may.start_incident && !starting && (
           <button className="primary" data-testid="new-incident-open" onClick={() => setStarting(true)}>
             New incident
           </button>
