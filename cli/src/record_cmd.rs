@@ -651,9 +651,17 @@ pub fn obs(
             input.pulse = args.pulse.or(input.pulse);
             input.consciousness = args.consciousness.clone().or(input.consciousness);
             input.temperature = args.temperature.or(input.temperature);
+            // Air is the default for a set of vital signs, never a vital sign of its own: a
+            // glucose on its own stays an entry with no vital sign.
+            let any_vital = input.respiration_rate.is_some()
+                || input.spo2.is_some()
+                || input.systolic_bp.is_some()
+                || input.pulse.is_some()
+                || input.consciousness.is_some()
+                || input.temperature.is_some();
             if args.on_oxygen {
                 input.on_oxygen = Some(true);
-            } else if args.on_air || input.on_oxygen.is_none() {
+            } else if args.on_air || (input.on_oxygen.is_none() && any_vital) {
                 input.on_oxygen = Some(false);
             }
             let set = session.record_observation_confirming(

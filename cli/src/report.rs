@@ -98,6 +98,11 @@ pub fn result_text(vitals: &VitalSigns, result: &News2Result, guidance: &Guidanc
 pub fn set_text(set: &ObservationSet, shown: &serde_json::Value) -> String {
     let mut text = String::new();
     match (set.news2(), set.not_applicable()) {
+        // Observations beside NEWS2 on their own: nothing for NEWS2, and no vital signs to list.
+        _ if set.is_beside_only() => text.push_str(
+            "No vital signs recorded: observations beside NEWS2 only, not scored and not counted \
+             as a NEWS2 set",
+        ),
         (Some(result), _) => {
             let guidance = Guidance {
                 monitoring: shown["response"]["monitoring"]

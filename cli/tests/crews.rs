@@ -184,6 +184,37 @@ fn a_crew_s_additional_observations_are_stored_shown_and_never_scored() {
     }
     let record = ok(d, &["patient", "show", &man]);
     assert_eq!(record["observations"].as_array().unwrap().len(), 2);
+
+    // A glucose on its own, between sets: kept, never scored.
+    let glucose = ok(
+        d,
+        &[
+            "obs",
+            "add",
+            "--patient",
+            &man,
+            "--vitals",
+            r#"{"blood_glucose": "LO"}"#,
+        ],
+    );
+    assert!(glucose["news2"].is_null() && glucose["not_applicable"].is_null());
+    assert_eq!(glucose["beside_only"], true);
+    assert_eq!(
+        glucose["additional"][0]["text"],
+        "LO (below the meter's range)"
+    );
+    let said = text(
+        d,
+        &[
+            "obs",
+            "add",
+            "--patient",
+            &man,
+            "--vitals",
+            r#"{"pain_score": 4}"#,
+        ],
+    );
+    assert!(said.contains("observations beside NEWS2 only"), "{said}");
 }
 
 #[test]

@@ -378,6 +378,13 @@ pub struct AdditionalInput {
     pub urine_protein: Option<String>,
 }
 
+impl AdditionalInput {
+    /// Whether nothing beside NEWS2 was entered.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// Validated additional observations: every present value within its range, GCS whole, no
 /// contradiction with the vital signs of the same set.
 ///

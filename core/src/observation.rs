@@ -177,6 +177,37 @@ impl ObservationSet {
         }
     }
 
+    /// Observations beside NEWS2 recorded on their own, with no vital sign (a glucose between
+    /// sets, a fetal heart at a clinic visit): never scored, never a "last observed" or a due time
+    /// for NEWS2 (ARCHITECTURE.md, "Decisions").
+    pub fn beside_only(
+        id: ObservationId,
+        taken_at: DateTime<Utc>,
+        author: Author,
+        scale: Spo2Scale,
+        additional: AdditionalObservations,
+    ) -> Self {
+        Self {
+            id,
+            taken_at,
+            author,
+            vitals: VitalSigns::default(),
+            news2: None,
+            not_applicable: None,
+            response: None,
+            spo2_scale: Some(scale),
+            confirmed_unusual: Vec::new(),
+            additional,
+            scored_on_reading: false,
+        }
+    }
+
+    /// Whether the entry holds observations beside NEWS2 and no vital sign: there is nothing for
+    /// NEWS2 to score or to withhold.
+    pub fn is_beside_only(&self) -> bool {
+        self.vitals == VitalSigns::default()
+    }
+
     /// The set with observations recorded beside its vital signs. They change nothing in its
     /// score or response.
     pub fn with_additional(mut self, additional: AdditionalObservations) -> Self {
@@ -260,7 +291,7 @@ impl ObservationSet {
     /// its date. The response it shows then is not the one stored (there was none): it is worded
     /// by the current protocol and marked as such ([`Self::scored_on_reading`]).
     pub(crate) fn score_on_reading(&mut self) {
-        if self.news2.is_none() {
+        if self.news2.is_none() && !self.is_beside_only() {
             self.news2 = Some(news2::score(&self.vitals, self.scale()));
             self.not_applicable = None;
             self.response = None;
@@ -277,7 +308,7 @@ impl ObservationSet {
     /// date corrected to a child's, a pregnancy recorded on another device): only ever removes a
     /// score, never adds one.
     pub(crate) fn withhold(&mut self, reason: NotApplicable) {
-        if self.not_applicable.is_none() {
+        if self.not_applicable.is_none() && !self.is_beside_only() {
             self.spo2_scale = Some(self.scale());
             self.news2 = None;
             self.response = None;

@@ -99,6 +99,8 @@ pub fn set_json(set: &ObservationSet, fallback: &ResponseProtocol) -> Value {
         // Observations recorded with the set, never scored: as they read, and as values.
         "additional": additional_json(set.additional()),
         "additional_values": set.additional(),
+        // Observations beside NEWS2 on their own: no vital sign, so nothing for NEWS2.
+        "beside_only": set.is_beside_only(),
     })
 }
 
@@ -152,6 +154,7 @@ pub fn record_json(
                 "confirmed_unusual",
                 "additional",
                 "additional_values",
+                "beside_only",
             ] {
                 json[key] = set[key].clone();
             }

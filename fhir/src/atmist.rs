@@ -342,9 +342,22 @@ fn score_words(entry: &ObservationEntry) -> String {
 }
 
 fn signs(sets: &[&ObservationEntry]) -> String {
-    let Some(latest) = sets.last() else {
-        return "no observations recorded".to_owned();
+    // The latest set with vital signs; observations beside NEWS2 recorded on their own after it
+    // are said with it.
+    let Some(at) = sets.iter().rposition(|entry| !entry.set.is_beside_only()) else {
+        let beside: Vec<String> = sets
+            .iter()
+            .flat_map(|entry| entry.set.additional().shown())
+            .map(|shown| format!("{} {}", shown.label, shown.text))
+            .collect();
+        return if beside.is_empty() {
+            "no observations recorded".to_owned()
+        } else {
+            format!("no vital signs recorded; {}", beside.join(", "))
+        };
     };
+    let latest = sets[at];
+    let after = &sets[at + 1..];
     let set = &latest.set;
     let v = set.vitals();
     let mut values: Vec<String> = Vec::new();
@@ -380,10 +393,9 @@ fn signs(sets: &[&ObservationEntry]) -> String {
         score_words(latest),
         values.join(", ")
     );
-    let also: Vec<String> = set
-        .additional()
-        .shown()
-        .into_iter()
+    let also: Vec<String> = std::iter::once(set)
+        .chain(after.iter().map(|entry| &entry.set))
+        .flat_map(|set| set.additional().shown())
         .filter(|shown| {
             // Said with the blood pressure and with the treatment.
             !matches!(
@@ -455,7 +467,10 @@ fn treatment(
 /// Oxygen as given: by the device and flow of the latest set, or "device not recorded"; or, where
 /// the latest set is on air, that it was given earlier.
 fn oxygen(sets: &[&ObservationEntry]) -> Option<String> {
-    let latest = sets.last()?;
+    let latest = sets
+        .iter()
+        .rev()
+        .find(|entry| !entry.set.is_beside_only())?;
     let on_oxygen = |entry: &ObservationEntry| entry.set.vitals().on_oxygen == Some(true);
     if on_oxygen(latest) {
         let device = latest

@@ -265,6 +265,19 @@ fn trend(record: &PatientRecord, options: &HandoverOptions) -> Vec<String> {
     }
     lines.extend(current_sets(record).take(TREND_SETS).map(|entry| {
         let set = &entry.set;
+        if set.is_beside_only() {
+            let shown: Vec<String> = set
+                .additional()
+                .shown()
+                .into_iter()
+                .map(|shown| format!("{} {}", shown.label, shown.text))
+                .collect();
+            return format!(
+                "{}: no vital signs; beside NEWS2: {}",
+                local(set.taken_at()),
+                shown.join(", ")
+            );
+        }
         let v = set.vitals();
         let field = |value: Option<String>| value.unwrap_or_else(|| "—".to_owned());
         let score = match (set.news2(), set.not_applicable()) {

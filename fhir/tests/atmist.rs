@@ -245,3 +245,39 @@ fn oxygen_is_said_however_it_was_recorded() {
             .starts_with("oxygen given earlier, on air at 09:30")
     );
 }
+
+#[test]
+fn a_glucose_taken_on_its_own_after_the_last_set_is_said_with_the_signs() {
+    let mut doc = stranger_doc(Sex::Male);
+    let input = doorstep_core::VitalsInput::from_json(r#"{"blood_glucose": 4.8}"#)
+        .unwrap()
+        .0;
+    let additional = input
+        .validate_additional(&input.validate().unwrap(), false)
+        .unwrap();
+    doc.add_observation(&doorstep_core::observation::ObservationSet::beside_only(
+        doorstep_core::ObservationId::from_u128(9),
+        at(30),
+        author(),
+        doorstep_core::Spo2Scale::Scale1,
+        additional,
+    ))
+    .unwrap();
+    let record = doc.read(PatientId::from_u128(5)).unwrap();
+    let handover = atmist(
+        &record,
+        &AtmistOptions {
+            at: at(35),
+            ..AtmistOptions::default()
+        },
+    );
+    let signs = &handover.lines[4].text;
+    // The vital signs are the 09:20 set's; the glucose at 09:30 follows them.
+    assert!(signs.starts_with("at 09:20, NEWS2 11, high"), "{signs}");
+    assert!(signs.contains("blood glucose 4.8 mmol/L"), "{signs}");
+    assert!(
+        handover.lines[5].text.starts_with("oxygen, reservoir"),
+        "{}",
+        handover.lines[5].text
+    );
+}

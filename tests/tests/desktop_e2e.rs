@@ -1375,6 +1375,15 @@ async fn day() {
     tap(&client, "[data-testid=save-observation]").await;
     find(&client, "[data-testid=saved]").await;
     click_text(&client, "button", "Back to the record").await;
+    // A glucose on its own, ten minutes on: kept beside NEWS2, never scored.
+    tap(&client, "[data-testid=record-observations]").await;
+    tap(&client, "[data-testid=more-observations]").await;
+    type_into(&client, "[data-testid=field-blood_glucose]", "2.4").await;
+    find(&client, "[data-testid=beside-only-notice]").await;
+    tap(&client, "[data-testid=save-observation]").await;
+    find(&client, "[data-testid=saved]").await;
+    find(&client, "[data-testid=beside-only]").await;
+    click_text(&client, "button", "Back to the record").await;
     screen(&desktop, &client, "incident-record").await;
 
     // Identified: the nurse sees whose record the number is before anything is linked.

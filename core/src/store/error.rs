@@ -84,7 +84,7 @@ pub enum StoreError {
         "that field holds no conflicting values now (another clinician may have resolved it): reopen the record"
     )]
     NoConflict,
-    #[error("the set holds no vital sign: record at least one to save it")]
+    #[error("nothing was entered: record at least one vital sign, or an observation beside NEWS2")]
     EmptySet,
     #[error("{field} must be {expected}")]
     InvalidValue {

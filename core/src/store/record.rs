@@ -495,12 +495,13 @@ impl PatientRecord {
         )
     }
 
-    /// The latest observation set not marked entered-in-error.
+    /// The latest observation set not marked entered-in-error (observations beside NEWS2 on
+    /// their own are not a set).
     pub fn latest_observation(&self) -> Option<&ObservationSet> {
         self.observations
             .iter()
             .rev()
-            .find(|entry| entry.entered_in_error.is_none())
+            .find(|entry| entry.entered_in_error.is_none() && !entry.set.is_beside_only())
             .map(|entry| &entry.set)
     }
 

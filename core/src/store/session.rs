@@ -690,9 +690,10 @@ impl Session {
     ) -> Result<ObservationSet> {
         self.permit(Action::RecordObservation)?;
         let vitals = input.validate()?;
-        // A set with nothing in it records no observation: saved, it would sit in the chart and
-        // the caseload as "observed" with nothing to show.
-        if vitals == crate::vitals::VitalSigns::default() {
+        // Nothing at all records no observation. Observations beside NEWS2 alone (a glucose
+        // between sets) are kept as an entry of their own, never scored.
+        let beside_only = vitals == crate::vitals::VitalSigns::default();
+        if beside_only && input.additional.is_empty() {
             return Err(StoreError::EmptySet);
         }
         let unusual: Vec<Field> = crate::unusual::unusual_values(&vitals)
@@ -727,16 +728,26 @@ impl Session {
                 }
                 let additional = input
                     .validate_additional(&vitals, facts.applicability.pregnant_on(taken_at))?;
-                let set = ObservationSet::record(
-                    ObservationId::random(),
-                    taken_at,
-                    author,
-                    vitals,
-                    scale,
-                    &facts.scoring(&protocol, taken_at),
-                )
-                .confirming(unusual)
-                .with_additional(additional);
+                let set = if beside_only {
+                    ObservationSet::beside_only(
+                        ObservationId::random(),
+                        taken_at,
+                        author,
+                        scale,
+                        additional,
+                    )
+                } else {
+                    ObservationSet::record(
+                        ObservationId::random(),
+                        taken_at,
+                        author,
+                        vitals,
+                        scale,
+                        &facts.scoring(&protocol, taken_at),
+                    )
+                    .confirming(unusual)
+                    .with_additional(additional)
+                };
                 doc.add_observation(&set)?;
                 // The form this set came from is saved: nothing to offer back after a lock.
                 super::draft::clear(connection, author.user)?;

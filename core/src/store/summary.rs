@@ -82,6 +82,11 @@ pub struct Ranking {
 
 impl Ranking {
     fn observe(&mut self, set: &ObservationSet) {
+        // Observations beside NEWS2 on their own are not a NEWS2 observation: they neither
+        // reset "last observed" nor set a due time.
+        if set.is_beside_only() {
+            return;
+        }
         // A set dated ahead of this device's clock (a colleague's clock running fast) ranks as
         // taken now: dated in the future it would stay "fresh" and hide every newer set.
         let latest_plausible =
@@ -337,6 +342,9 @@ impl PatientSummary {
 
     /// Takes a newly recorded set into account without rereading the record.
     pub fn observe(&mut self, set: &ObservationSet) {
+        if set.is_beside_only() {
+            return;
+        }
         let newer = self
             .latest_news2
             .is_none_or(|latest| set.taken_at() >= latest.taken_at);

@@ -592,3 +592,46 @@ fn two_crews_incidents_of_one_unregistered_patient_read_as_one_and_as_a_child_if
     assert_eq!(record.id, adult, "the incident started first leads");
     assert!(record.observations[0].set.news2().is_none());
 }
+
+#[test]
+fn a_glucose_on_its_own_is_kept_never_scored_and_never_counts_as_observed() {
+    let dir = tempfile::tempdir().unwrap();
+    let nell = new_device(dir.path());
+    let patient_id = nell
+        .add_patient(&patient(valid_serial(7560), "Gethin", "Gould"))
+        .unwrap();
+    let glucose = VitalsInput::from_json(r#"{"blood_glucose": 2.4}"#)
+        .unwrap()
+        .0;
+    let entry = nell.record_observation(patient_id, &glucose, None).unwrap();
+    assert!(entry.is_beside_only());
+    assert!(entry.news2().is_none() && entry.not_applicable().is_none());
+    assert!(entry.response().is_none() && entry.next_due().is_none());
+    // The caseload still says never observed: a glucose is not a NEWS2 set.
+    let (row, rank) = nell
+        .ranked_caseload(Utc::now())
+        .unwrap()
+        .into_iter()
+        .find(|(row, _)| row.id == patient_id)
+        .unwrap();
+    assert!(row.latest_news2.is_none() && rank.last_observed.is_none());
+    // Read back as recorded, and still unscored on reading.
+    let record = nell.open_record(patient_id).unwrap();
+    let stored = &record.observations[0].set;
+    assert!(stored.is_beside_only() && stored.news2().is_none());
+    assert_eq!(stored.additional().shown()[0].text, "2.4 mmol/L");
+    // Marked entered in error like any set.
+    nell.mark_observation_entered_in_error(entry.id(), "wrong patient")
+        .unwrap();
+    // A diastolic pressure needs its systolic even alone; nothing entered at all is refused.
+    let diastolic = VitalsInput::from_json(r#"{"diastolic_bp": 80}"#).unwrap().0;
+    assert!(
+        nell.record_observation(patient_id, &diastolic, None)
+            .is_err()
+    );
+    let nothing = VitalsInput::from_json("{}").unwrap().0;
+    assert!(matches!(
+        nell.record_observation(patient_id, &nothing, None),
+        Err(StoreError::EmptySet)
+    ));
+}

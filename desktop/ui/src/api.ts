@@ -248,6 +248,8 @@ export type SetView = {
   confirmed_unusual: string[];
   /** Observations recorded with the set, never part of its score. */
   additional: AdditionalShown[];
+  /** Observations beside NEWS2 recorded on their own: no vital sign, nothing for NEWS2. */
+  beside_only: boolean;
 };
 
 export type Unusual = { field: string; message: string };

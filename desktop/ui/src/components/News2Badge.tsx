@@ -37,6 +37,14 @@ export function NotApplicableBadge({ reason, size = "normal" }: { reason: NotApp
 
 /** A set's badge, whatever the core made of it. */
 export function SetBadge({ set, size = "normal" }: { set: SetView; size?: "normal" | "large" }) {
+  if (set.beside_only) {
+    return (
+      <span className={`badge not-applicable ${size}`} aria-label="No vital signs: observations beside NEWS2 only" data-testid="beside-only">
+        <span className="badge-number">–</span>
+        <span className="badge-word">BESIDE NEWS2 ONLY</span>
+      </span>
+    );
+  }
   if (!set.news2) {
     return set.not_applicable ? <NotApplicableBadge reason={set.not_applicable.reason} size={size} /> : null;
   }

@@ -200,7 +200,14 @@ export function ObsChart({
             ["ACVPU", (o) => o.vitals.consciousness ?? "–"],
             [
               "NEWS2 total",
-              (o) => (!o.news2 ? "NOT USED" : o.news2.partial ? "INCOMPLETE" : `${o.news2.total} ${riskWord(o.news2.risk)}`),
+              (o) =>
+                o.beside_only
+                  ? "–"
+                  : !o.news2
+                    ? "NOT USED"
+                    : o.news2.partial
+                      ? "INCOMPLETE"
+                      : `${o.news2.total} ${riskWord(o.news2.risk)}`,
             ],
             [
               "Escalated",

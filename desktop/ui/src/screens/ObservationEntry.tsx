@@ -124,6 +124,8 @@ export function ObservationEntry({
   const [cancelling, setCancelling] = useState(false);
   const parsed = parseForm(form, { pregnancy: pregnant });
   const entered = enteredCount(parsed.vitals);
+  // Observations beside NEWS2 with no vital sign are saved on their own, never scored.
+  const besideOnly = entered === 0 && hasAdditional(form);
   const takenRead = takenAt ? fromUkInput(takenAt) : null;
   const takenIso = takenRead && "iso" in takenRead ? takenRead.iso : null;
   const takenError = takenRead && "error" in takenRead ? takenRead.error : null;
@@ -426,7 +428,13 @@ export function ObservationEntry({
               <NotApplicableNotice notApplicable={preview.not_applicable} />
             </>
           )}
-          {preview?.news2 && (
+          {besideOnly && (
+            <p className="not-applicable-notice" role="note" data-testid="beside-only-notice">
+              <strong>No vital signs entered.</strong> These observations are saved beside NEWS2 on their own: never scored,
+              and not counted as a NEWS2 set for when the next one is due.
+            </p>
+          )}
+          {preview?.news2 && entered > 0 && (
             <>
               <SetBadge set={preview} size="large" />
               {preview.news2.partial ? (
@@ -465,11 +473,11 @@ export function ObservationEntry({
           ) : (
             <button
               className="primary big"
-              disabled={saving || blocking || entered === 0 || takenError !== null}
+              disabled={saving || blocking || (entered === 0 && !besideOnly) || takenError !== null}
               onClick={() => void save()}
               data-testid="save-observation"
             >
-              {saving ? "Saving…" : entered < 7 ? "Save incomplete set" : "Save set"}
+              {saving ? "Saving…" : besideOnly ? "Save observations" : entered < 7 ? "Save incomplete set" : "Save set"}
             </button>
           )}
           {cancelling ? (
