@@ -163,6 +163,9 @@ def phase_shift(env):
         check(False, "a glucose in mg/dL is refused")
     except doorstep.MobileError.InvalidInput as error:
         check(error.field == "blood_glucose", "a glucose in mg/dL is refused, naming the field")
+    alone = nell.save_set(ada, json.dumps({"blood_glucose": 2.4}), None, [])
+    check(alone.news2_total is None and json.loads(alone.json)["beside_only"],
+          "a glucose on its own is kept beside NEWS2, never scored")
     nell.save_set(bo, json.dumps({"respiration_rate": 18, "pulse": 80}), None, [])
     try:
         nell.save_set(bo, json.dumps({"pulse": 32}), None, [])

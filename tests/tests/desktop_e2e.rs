@@ -1673,6 +1673,11 @@ async fn phone_and_tablet_layouts() {
             find(&client, "#f-respiration_rate").await;
             laid_out(&desktop, &client, &format!("{label}-observations"), size).await;
             click_text(&client, "button", "Cancel").await;
+            // A crew's first screen on scene: the new incident form, one tap from the caseload.
+            tap(&client, ".brand").await;
+            tap(&client, "[data-testid=new-incident-quick]").await;
+            find(&client, "[data-testid=incident-reference]").await;
+            laid_out(&desktop, &client, &format!("{label}-new-incident"), size).await;
         }
         client.close().await.unwrap();
         assert_no_accessibility_violations();
