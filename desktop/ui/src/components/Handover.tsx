@@ -5,6 +5,7 @@
 // named by time and a random id, never by the patient.
 import { useState } from "react";
 import { api, type Atmist, type CommandError } from "../api";
+import { Choices } from "./Choices";
 
 type Kind = "full" | "atmist";
 
@@ -82,26 +83,16 @@ export function HandoverDialog({
               void prepare();
             }}
           >
-            <div className="segmented" role="radiogroup" aria-label="Kind of handover">
-              {(
-                [
-                  ["full", "Full handover"],
-                  ["atmist", "At the door (ATMIST)"],
-                ] as [Kind, string][]
-              ).map(([choice, label]) => (
-                <button
-                  key={choice}
-                  type="button"
-                  role="radio"
-                  aria-checked={kind === choice}
-                  className={kind === choice ? "chosen" : ""}
-                  data-testid={`handover-kind-${choice}`}
-                  onClick={() => setKind(choice)}
-                >
-                  {label}
-                </button>
-              ))}
-            </div>
+            <Choices
+              label="Kind of handover"
+              options={[
+                { value: "full" as Kind, label: "Full handover" },
+                { value: "atmist" as Kind, label: "At the door (ATMIST)" },
+              ]}
+              value={kind}
+              onChoose={setKind}
+              testid="handover-kind"
+            />
             {kind === "atmist" && (
               <>
                 <label htmlFor="atmist-injuries">Injuries or illness (optional: else the latest note)</label>

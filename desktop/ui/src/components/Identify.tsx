@@ -6,6 +6,7 @@
 import { useState } from "react";
 import { api, type CommandError, type IdentificationSource, type IdentifyMatch, type IncidentView } from "../api";
 import { longDate, nhsNumber } from "../logic/format";
+import { Choices } from "./Choices";
 
 export const SOURCES: { source: IdentificationSource; label: string }[] = [
   { source: "patient", label: "The patient" },
@@ -151,21 +152,13 @@ export function IdentifyPatient({
         {matches !== null && (
           <fieldset>
             <legend>How do you know?</legend>
-            <div className="segmented" role="radiogroup" aria-label="How you know who the patient is">
-              {SOURCES.map((choice) => (
-                <button
-                  key={choice.source}
-                  type="button"
-                  role="radio"
-                  aria-checked={source === choice.source}
-                  className={source === choice.source ? "chosen" : ""}
-                  data-testid={`identify-source-${choice.source}`}
-                  onClick={() => setSource(choice.source)}
-                >
-                  {choice.label}
-                </button>
-              ))}
-            </div>
+            <Choices
+              label="How you know who the patient is"
+              options={SOURCES.map((choice) => ({ value: choice.source, label: choice.label }))}
+              value={source}
+              onChoose={setSource}
+              testid="identify-source"
+            />
           </fieldset>
         )}
         {error && (

@@ -4,6 +4,7 @@
 // device's incidents newest first, identified or not.
 import { useEffect, useState } from "react";
 import { api, type AgeBand, type AgeGroup, type CommandError, type IncidentForm, type May, type Summary } from "../api";
+import { Choices } from "../components/Choices";
 import { LatestScore } from "../components/News2Badge";
 import { dateTime, fromUkInput, identityLine, ukInputNow } from "../logic/format";
 
@@ -105,39 +106,23 @@ function NewIncident({
       />
       <fieldset>
         <legend>Sex</legend>
-        <div className="segmented" role="radiogroup" aria-label="Sex">
-          {SEXES.map((choice) => (
-            <button
-              key={choice.sex}
-              type="button"
-              role="radio"
-              aria-checked={sex === choice.sex}
-              className={sex === choice.sex ? "chosen" : ""}
-              data-testid={`incident-sex-${choice.sex}`}
-              onClick={() => setSex(choice.sex)}
-            >
-              {choice.label}
-            </button>
-          ))}
-        </div>
+        <Choices
+          label="Sex"
+          options={SEXES.map((choice) => ({ value: choice.sex, label: choice.label }))}
+          value={sex}
+          onChoose={setSex}
+          testid="incident-sex"
+        />
       </fieldset>
       <fieldset>
         <legend>Age band (years)</legend>
-        <div className="segmented" role="radiogroup" aria-label="Age band">
-          {AGE_BANDS.map((choice) => (
-            <button
-              key={choice.band}
-              type="button"
-              role="radio"
-              aria-checked={band === choice.band}
-              className={band === choice.band ? "chosen" : ""}
-              data-testid={`incident-band-${choice.band}`}
-              onClick={() => setBand(choice.band)}
-            >
-              {choice.label}
-            </button>
-          ))}
-        </div>
+        <Choices
+          label="Age band"
+          options={AGE_BANDS.map((choice) => ({ value: choice.band, label: choice.label }))}
+          value={band}
+          onChoose={setBand}
+          testid="incident-band"
+        />
       </fieldset>
       <label htmlFor="incident-age">Estimated age (years, optional)</label>
       <input
@@ -149,21 +134,17 @@ function NewIncident({
       />
       <fieldset>
         <legend>Adult (16 or over) or child? Needed when the age is not known: it decides whether NEWS2 is used.</legend>
-        <div className="segmented" role="radiogroup" aria-label="Adult or child">
-          {(["adult", "child"] as AgeGroup[]).map((choice) => (
-            <button
-              key={choice}
-              type="button"
-              role="radio"
-              aria-checked={group === choice}
-              className={group === choice ? "chosen" : ""}
-              data-testid={`incident-group-${choice}`}
-              onClick={() => setGroup(group === choice ? null : choice)}
-            >
-              {choice === "adult" ? "Adult" : "Child"}
-            </button>
-          ))}
-        </div>
+        <Choices
+          label="Adult or child"
+          options={[
+            { value: "adult" as AgeGroup, label: "Adult" },
+            { value: "child" as AgeGroup, label: "Child" },
+          ]}
+          value={group}
+          // A second tap clears it: "not known" is a choice too.
+          onChoose={(choice) => setGroup(group === choice ? null : choice)}
+          testid="incident-group"
+        />
       </fieldset>
       <label htmlFor="incident-description">What happened (optional)</label>
       <input
