@@ -1,5 +1,6 @@
-//! Incident records in the session: started with a temporary identity, listed on their own, and
-//! identified later with an NHS number, which links them to any record the device holds with it.
+//! Incident records in the session: started with a temporary identity, listed on their own,
+//! identified later with an NHS number (which reads them with the registered record holding it,
+//! `linked.rs`) or that identification withdrawn; and the caseload's rows for such groups.
 
 use serde::Serialize;
 
@@ -7,8 +8,7 @@ use super::audit::{self, AuditAction};
 use super::error::{Result, StoreError};
 use super::linked::{Member, RestrictedLink};
 use super::persist;
-use super::record::PatientRecord;
-use super::record::RecordDoc;
+use super::record::{PatientRecord, RecordDoc};
 use super::session::{Context, Session, Unlocked, resummarise};
 use super::summary::PatientSummary;
 use crate::ids::PatientId;
@@ -228,7 +228,14 @@ pub(super) fn caseload_rows(
     context: &Context<'_>,
 ) -> Result<Vec<PatientSummary>> {
     let unlocked = context.unlocked()?;
-    let members = members(unlocked);
+    // Records grouped by NHS number once, so a caseload of thousands is not compared pairwise.
+    let mut by_number: std::collections::HashMap<NhsNumber, Vec<Member>> =
+        std::collections::HashMap::new();
+    for member in members(unlocked) {
+        if let Some(number) = member.nhs_number {
+            by_number.entry(number).or_default().push(member);
+        }
+    }
     let mut rows: Vec<PatientSummary> = Vec::with_capacity(unlocked.summaries.len());
     let mut grouped: std::collections::HashSet<PatientId> = std::collections::HashSet::new();
     let mut ids: Vec<PatientId> = unlocked.summaries.keys().copied().collect();
@@ -237,7 +244,13 @@ pub(super) fn caseload_rows(
         if grouped.contains(&id) {
             continue;
         }
-        let group = super::linked::group(id, &members);
+        let sharing = unlocked
+            .summaries
+            .get(&id)
+            .and_then(|summary| summary.nhs_number)
+            .and_then(|number| by_number.get(&number))
+            .filter(|members| members.len() > 1);
+        let group = sharing.map_or_else(|| vec![id], |members| super::linked::group(id, members));
         if group.len() < 2 {
             if let Some(summary) = unlocked.summaries.get(&id) {
                 rows.push(session.shown(unlocked, summary));
