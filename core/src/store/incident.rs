@@ -274,16 +274,28 @@ pub(super) fn caseload_rows(
 }
 
 /// Every record on the device as grouping sees it.
-pub(super) fn members(unlocked: &Unlocked) -> Vec<Member> {
-    unlocked
+fn members(unlocked: &Unlocked) -> impl Iterator<Item = Member> + '_ {
+    unlocked.summaries.values().map(|summary| Member {
+        id: summary.id,
+        nhs_number: summary.nhs_number,
+        incident: summary.incident.is_some(),
+    })
+}
+
+/// The records read together with `patient` (itself first, `linked::group`), from the records
+/// holding its NHS number only: opening a record or saving a set never gathers the whole device.
+pub(super) fn group_of(unlocked: &Unlocked, patient: PatientId) -> Vec<PatientId> {
+    let number = unlocked
         .summaries
-        .values()
-        .map(|summary| Member {
-            id: summary.id,
-            nhs_number: summary.nhs_number,
-            incident: summary.incident.is_some(),
-        })
-        .collect()
+        .get(&patient)
+        .and_then(|summary| summary.nhs_number);
+    let Some(number) = number else {
+        return vec![patient];
+    };
+    let holding: Vec<Member> = members(unlocked)
+        .filter(|member| member.nhs_number == Some(number))
+        .collect();
+    super::linked::group(patient, &holding)
 }
 
 impl Session {
@@ -366,7 +378,7 @@ impl Session {
         patient: PatientId,
     ) -> Result<Option<PatientRecord>> {
         let unlocked = context.unlocked()?;
-        let group = super::linked::group(patient, &members(unlocked));
+        let group = group_of(unlocked, patient);
         if group.len() < 2 {
             return Ok(None);
         }

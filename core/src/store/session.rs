@@ -612,12 +612,7 @@ impl Session {
         // linked to.
         self.load(&context, patient)?;
         let unlocked = context.unlocked()?;
-        let group = super::linked::group(patient, &super::incident::members(unlocked));
-        let group = if group.is_empty() {
-            vec![patient]
-        } else {
-            group
-        };
+        let group = super::incident::group_of(unlocked, patient);
         let (records, restricted) = self.group_records(&context, unlocked, &group)?;
         // Each record read is audited as its own view: the review sees every record whose
         // entries were shown.
@@ -1151,7 +1146,6 @@ pub(super) fn index_observation(
     Ok(())
 }
 
-/// Rebuilds a summary from the whole record, for actions that can change more than the latest set.
 /// What a new set is scored with: the facts and SpO2 scale of the patient's records read as one
 /// where the record is linked (an identified incident), so a set scores at saving as it will read
 /// afterwards; else the record's own.
@@ -1171,6 +1165,7 @@ fn scoring_with(
     }
 }
 
+/// Rebuilds a summary from the whole record, for actions that can change more than the latest set.
 pub(super) fn resummarise<T>(
     patient: PatientId,
 ) -> impl FnOnce(&mut PatientSummary, &RecordDoc, &T) -> Result<()> {
